@@ -1,0 +1,70 @@
+# The lab's commands. `make lab` to learn, `make test` to check everything (what CI runs).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PYTHON  ?= $(shell command -v python3.11 || command -v python3 || echo python3.11)
+# This machine's pip configuration points at local mirror folders that may not exist; their
+# "Location ... is ignored" warnings are noise, not errors.
+PIPQUIET := grep -v "is ignored: it is neither a file nor a directory" || true
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help install lab test unit nbval notebooks data bench student clean-venv
+
+help:
+	@echo "make lab        start JupyterLab on notebooks/00-index.ipynb (sets up .venv first)"
+	@echo "make test       run the whole suite: unit tests, strict nbval over every notebook, checks"
+	@echo "make install    create or update .venv (does nothing when it is current)"
+	@echo "make notebooks  re-execute every notebook in a fresh kernel and store the outputs"
+	@echo "make data       regenerate the derived files in data/ and data/manifest.json"
+	@echo "make bench      run benchmarks/ and write benchmarks/RESULTS.md"
+
+install: $(STAMP)
+
+# The venv is rebuilt when any file that defines it changes.
+$(STAMP): requirements.txt tff-requirement.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null || { \
+	  echo "This lab needs Python 3.11 (TensorFlow Federated 0.87 supports 3.9 to 3.11; TensorFlow 2.14 has no wheels for 3.12)."; \
+	  echo "Found: $$($(PYTHON) --version 2>&1 || echo 'no python3.11 on PATH'). Install Python 3.11, then run make again (or: make PYTHON=/path/to/python3.11 ...)."; \
+	  exit 1; }
+	@test -x $(PY) || { echo "Creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the pinned environment into $(VENV) (about a minute; 2.9 GB)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | $(PIPQUIET)
+	@# tensorflow-federated 0.87.0 pins jaxlib==0.4.14, which the registry no longer serves, so
+	@# `pip install tensorflow-federated` cannot resolve. Its other dependencies are pinned in
+	@# requirements.txt (jaxlib 0.4.13 runs jax 0.4.14); TFF itself goes in without resolution.
+	@# `pip check` then reports TFF's jaxlib and typing-extensions pins as unmet: expected.
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r tff-requirement.txt 2>&1 | $(PIPQUIET)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | $(PIPQUIET)
+	@$(PY) -c 'import labkit, tensorflow_federated' 2>/dev/null || { echo "The install finished but labkit or TFF does not import; see the messages above."; exit 1; }
+	@touch $(STAMP)
+	@echo "$(VENV) is ready."
+
+lab: install
+	@echo "Starting JupyterLab on notebooks/00-index.ipynb. Open the URL printed below; Ctrl-C twice stops it."
+	exec $(VENV)/bin/jupyter lab notebooks/00-index.ipynb $(LAB_ARGS)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: install
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+nbval: install
+	$(PY) -m pytest notebooks $(PYTEST_ARGS)
+
+notebooks: install
+	$(PY) -m labkit.notebooks execute notebooks/*.ipynb
+
+data: install
+	$(PY) -m labkit.data
+
+bench: install
+	$(PY) -m benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

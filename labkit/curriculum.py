@@ -1,0 +1,89 @@
+"""The lab's map: every notebook, its track and roughly how long it takes.
+
+Introduced in ``00-index.ipynb``, which displays :func:`lab_map`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Entry:
+    number: str
+    slug: str
+    title: str
+    track: str
+    minutes: int  # reading and exercises, for a learner (not the run time)
+    leaves_able_to: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.number}-{self.slug}.ipynb"
+
+
+CURRICULUM: tuple[Entry, ...] = (
+    Entry("01", "deidentification", "Why de-identification is not enough", "Differential privacy", 30,
+          "re-identify 'anonymous' records by a join on quasi-identifiers; see a model memorise a record"),
+    Entry("02", "dp-from-scratch", "Differential privacy from scratch", "Differential privacy", 45,
+          "state (epsilon, delta)-DP correctly; use randomized response and the Laplace mechanism"),
+    Entry("03", "gaussian-accounting", "Gaussian noise and privacy accounting", "Differential privacy", 45,
+          "calibrate Gaussian noise; compose with RDP and PLD; explain why one run has several epsilons"),
+    Entry("04", "dp-sgd", "Training with DP-SGD", "Differential privacy", 60,
+          "clip and noise per-example gradients; read epsilon for a training run; tune the trade-off"),
+    Entry("05", "auditing", "Auditing privacy", "Differential privacy", 45,
+          "run membership-inference attacks; turn attack success into a lower bound on epsilon"),
+    Entry("06", "federated-averaging", "Federated averaging", "Federated learning", 45,
+          "write FedAvg from scratch and match TensorFlow Federated; see non-IID data slow it down"),
+    Entry("07", "private-federated-learning", "Private federated learning", "Federated learning", 45,
+          "add user-level DP to FedAvg and account for it; know what simulated secure sum protects"),
+    Entry("08", "homomorphic-encryption", "Homomorphic encryption", "Cryptography", 60,
+          "implement Paillier and check it against python-paillier; run encrypted inference with CKKS"),
+    Entry("09", "secure-computation", "Secure multi-party computation", "Cryptography", 60,
+          "share secrets, multiply with Beaver triples, run dropout-tolerant secure aggregation"),
+    Entry("10", "capstone-hospitals", "Capstone: a hospital federation", "Capstone", 60,
+          "combine FedAvg, secure aggregation and DP; measure what each protection costs"),
+)
+
+
+@dataclass(frozen=True)
+class LabMap:
+    entries: tuple[Entry, ...]
+    available: frozenset[str]
+
+    def status(self, entry: Entry) -> str:
+        return "ready" if entry.filename in self.available else "coming"
+
+    def __repr__(self) -> str:
+        rows = [f"{e.number}  {e.title:<40} {e.track:<21} ~{e.minutes:>2} min  {self.status(e)}" for e in self.entries]
+        return "\n".join(rows)
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for e in self.entries:
+            title = escape(e.title)
+            if self.status(e) == "ready":
+                title = f"<a href='{e.filename}'>{title}</a>"
+            rows.append(
+                f"<tr><td>{e.number}</td><td style='text-align:left'>{title}</td><td>{escape(e.track)}</td>"
+                f"<td style='text-align:left'>{escape(e.leaves_able_to)}</td><td>~{e.minutes} min</td>"
+                f"<td>{self.status(e)}</td></tr>"
+            )
+        head = "<tr><th>#</th><th>notebook</th><th>track</th><th>you leave able to</th><th>time</th><th>status</th></tr>"
+        return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def lab_map(notebooks_dir: str | Path = ".") -> LabMap:
+    """The curriculum with each notebook marked ``ready`` (present in ``notebooks_dir``) or ``coming``."""
+    present = frozenset(p.name for p in Path(notebooks_dir).glob("*.ipynb"))
+    return LabMap(entries=CURRICULUM, available=present)
+
+
+def track_minutes() -> dict[str, int]:
+    """Reading time per track, summed over its notebooks."""
+    out: dict[str, int] = {}
+    for e in CURRICULUM:
+        out[e.track] = out.get(e.track, 0) + e.minutes
+    return out

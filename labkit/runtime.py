@@ -1,0 +1,171 @@
+"""Kernel setup: quiet logs, seeds, determinism, plot style and a versions table.
+
+Introduced in ``00-index.ipynb``; every notebook's Setup cell calls :func:`setup`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import platform
+import random
+import sys
+import warnings
+from dataclasses import dataclass, field
+from html import escape
+
+# Packages whose versions the Setup cell reports, in the order shown.
+REPORTED_PACKAGES: tuple[str, ...] = (
+    "tensorflow",
+    "tensorflow-privacy",
+    "tensorflow-federated",
+    "dp-accounting",
+    "tenseal",
+    "phe",
+    "mpyc",
+    "numpy",
+    "scikit-learn",
+    "matplotlib",
+    "ipywidgets",
+)
+
+# Libraries whose Python warnings are internal noise for a learner (deprecations inside TF,
+# Keras, TFP, TFF, jax); labkit's own warnings are never silenced.
+_NOISY_MODULES = (
+    r"(tensorflow|tensorflow_privacy|tensorflow_federated|tensorflow_probability|keras|jax|absl|"
+    r"tensorflow_model_optimization|google|tree|h5py|sklearn|mpyc|tenseal)(\..*)?"
+)
+
+
+@dataclass(frozen=True)
+class VersionsTable:
+    """The environment a notebook runs in: Python, seed and package versions.
+
+    Renders as an HTML table in a notebook and as aligned text elsewhere. Both renderings
+    are stable for a given environment, so nbval can compare them.
+    """
+
+    seed: int
+    rows: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.rows)
+
+    def __repr__(self) -> str:
+        width = max(len(k) for k, _ in self.rows)
+        lines = [f"{k:<{width}}  {v}" for k, v in self.rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><td style='text-align:left'>{escape(k)}</td><td style='text-align:left'>{escape(v)}</td></tr>"
+            for k, v in self.rows
+        )
+        return f"<table><thead><tr><th>component</th><th>version</th></tr></thead><tbody>{body}</tbody></table>"
+
+
+def quiet_environment() -> None:
+    """Set the environment variables that keep TensorFlow's C++ logging quiet.
+
+    Must run before TensorFlow is imported to have full effect; :func:`setup` calls it first.
+    ``TF_ENABLE_ONEDNN_OPTS=0`` also makes float results independent of the CPU's oneDNN kernels,
+    so stored notebook outputs match on another machine.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+def silence_python_noise() -> None:
+    """Silence absl and TF/Keras/TFP/TFF Python warnings a learner should never see."""
+    warnings.filterwarnings("ignore", module=_NOISY_MODULES)
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+    for name in ("tensorflow", "absl", "jax", "jax._src", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+        absl.logging.set_stderrthreshold("error")
+    except ImportError:  # pragma: no cover - absl comes with TF
+        pass
+
+
+def package_version(name: str) -> str:
+    """Installed version of a distribution, or ``"not installed"``; imports nothing."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions_table(seed: int) -> VersionsTable:
+    """Build the table shown by the Setup cell, without importing the packages."""
+    rows = [("python", platform.python_version()), ("seed", str(seed))]
+    rows += [(name, package_version(name)) for name in REPORTED_PACKAGES]
+    return VersionsTable(seed=seed, rows=tuple(rows))
+
+
+def seed_everything(seed: int, *, tensorflow: bool = True) -> None:
+    """Seed Python, NumPy and (optionally) TensorFlow, and make TF ops deterministic."""
+    random.seed(seed)
+    import numpy as np
+
+    np.random.seed(seed)  # only for third-party code that still uses the global generator
+    if tensorflow:
+        import tensorflow as tf
+
+        tf.keras.utils.set_random_seed(seed)
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except RuntimeError:  # pragma: no cover - already enabled after TF initialised
+            pass
+
+
+def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: bool = True) -> VersionsTable:
+    """Prepare a kernel for a lab notebook and return the versions table it displays.
+
+    Sets ``TF_CPP_MIN_LOG_LEVEL`` before TensorFlow is imported, silences absl and the
+    TF/Keras internal warnings, seeds Python, NumPy and TensorFlow, enables TF op determinism
+    and applies the lab's colour-blind-safe plot style.
+
+    Args:
+        seed: the seed for Python, NumPy and TensorFlow (a non-negative integer).
+        quiet: silence TensorFlow's C++ logs and library-internal Python warnings.
+        plots: apply :func:`labkit.plots.use_style`.
+        tensorflow: also import, seed and make TensorFlow deterministic (the HE and SMPC
+            notebooks pass ``False`` and skip TensorFlow's start-up cost).
+
+    Returns:
+        A :class:`VersionsTable` (HTML in a notebook).
+
+    Raises:
+        ValueError: if ``seed`` is not an integer in [0, 2**32 - 1].
+
+    Introduced in ``00-index.ipynb``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32 - 1], got {seed!r}")
+    if quiet:
+        if "tensorflow" in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+            warnings.warn(
+                "TensorFlow was imported before labkit.setup(); its start-up logs could not be "
+                "silenced. Call labkit.setup() in the first cell.",
+                stacklevel=2,
+            )
+        quiet_environment()
+        silence_python_noise()
+    seed_everything(seed, tensorflow=tensorflow)
+    if quiet and tensorflow:
+        import tensorflow as tf
+
+        tf.get_logger().setLevel(logging.ERROR)
+        tf.autograph.set_verbosity(0)
+    if plots:
+        from labkit.plots import use_style
+
+        use_style()
+    return versions_table(seed)

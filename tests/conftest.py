@@ -1,0 +1,68 @@
+"""Suite-wide fixtures and the check that nothing the suite started is left running."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import psutil
+import pytest
+
+from labkit.runtime import quiet_environment
+
+quiet_environment()  # the kernels nbval starts inherit quiet TensorFlow logs
+
+# Processes that a notebook, test or server may start and must also stop.
+WATCHED = ("worker_binary", "jupyter-lab", "jupyter-server", "ipykernel_launcher", "chromium", "mpyc")
+_SESSION_START = time.time()
+
+
+def leftover_processes(since: float) -> list[psutil.Process]:
+    """Watched processes created after ``since`` that are still alive (zombies excluded)."""
+    me = os.getpid()
+    found = []
+    for proc in psutil.process_iter(["pid", "create_time", "cmdline", "status"]):
+        try:
+            if proc.info["pid"] == me or proc.info["create_time"] < since - 1:
+                continue
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            cmd = " ".join(proc.info["cmdline"] or [])
+            if any(w in cmd for w in WATCHED):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # nbval shuts its kernels down asynchronously: give them a moment before judging.
+    deadline = time.time() + 10
+    left = leftover_processes(_SESSION_START)
+    while left and time.time() < deadline:
+        time.sleep(0.5)
+        left = leftover_processes(_SESSION_START)
+    if left:
+        lines = "\n".join(f"  pid {p.pid}: {' '.join(p.cmdline())[:160]}" for p in left)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter:
+            reporter.write_line(f"FAILED: processes left behind by the suite (now ended):\n{lines}", red=True)
+        for p in left:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """A private copy of data/ (LABKIT_DATA_DIR points at it), for tests that damage files."""
+    import shutil
+
+    from labkit import data
+
+    target = tmp_path / "data"
+    shutil.copytree(data.data_dir(), target)
+    monkeypatch.setenv("LABKIT_DATA_DIR", str(target))
+    return target

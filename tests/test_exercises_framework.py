@@ -1,0 +1,46 @@
+"""labkit.exercises: the checking framework itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit import exercises
+
+
+def test_unknown_ids_are_clear():
+    with pytest.raises(ValueError, match="exercise must look like 'NN.k'"):
+        exercises.checker_for("2.1")
+    with pytest.raises(ValueError, match="no exercises are registered for notebook 99"):
+        exercises.checker_for("99.1")
+
+
+def test_results_for_stub_hint_crash_and_pass(monkeypatch):
+    import types
+
+    def checker(fn):
+        exercises.require(fn(2) == 4, "double the input: f(2) should be 4")
+        return "f doubles."
+
+    module = types.SimpleNamespace(CHECKS={"98.1": checker})
+    monkeypatch.setitem(__import__("sys").modules, "labkit.exercises.ex98", module)
+
+    def stub(x):
+        raise NotImplementedError
+
+    assert "Not attempted yet" in repr(exercises.check("98.1", stub))
+    wrong = exercises.check("98.1", lambda x: x + 1)
+    assert not wrong and "f(2) should be 4" in wrong.feedback
+    crash = exercises.check("98.1", lambda x: x / "a")
+    assert not crash and "TypeError" in crash.feedback
+    ok = exercises.check("98.1", lambda x: 2 * x)
+    assert ok and repr(ok) == "Exercise 98.1: passed. f doubles."
+
+
+def test_exercise_00_1_rejects_stub_and_wrong_answers_and_accepts_the_solution():
+    def stub():
+        raise NotImplementedError
+
+    assert not exercises.check("00.1", stub)
+    assert not exercises.check("00.1", lambda: 0)
+    assert not exercises.check("00.1", lambda: 2)
+    assert exercises.check("00.1", lambda: 1)
