@@ -36,7 +36,10 @@ def __getattr__(name: str) -> Any:
     # Submodules load on first attribute access (``labkit.dp``), so ``import labkit`` stays cheap.
     import importlib
 
-    if name in {"runtime", "data", "plots", "exercises", "dp", "fl", "he", "smpc", "dpsgd", "audit",
-                "widgets", "tff_runtime", "bench"}:
-        return importlib.import_module(f"labkit.{name}")
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"labkit.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"labkit.{name}":
+                raise
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Benchmarks for ``make bench``; see :mod:`benchmarks.harness`."""

@@ -1,0 +1,75 @@
+"""Side-by-side measurements for ``make bench``.
+
+A benchmark module ``benchmarks/bench_<topic>.py`` defines ``rows() -> list[Comparison | Measurement]``.
+
+- :class:`Comparison`: ours vs a baseline doing the same work, run alternately in one process
+  ``repeats`` times; the table shows the median of each and the ratio ours / baseline (below 1
+  means ours is faster). Never a timed assertion: the machine is shared and noisy.
+- :class:`Measurement`: a single quantity with a unit and an optional budget (notebook time,
+  kernel peak memory, widget update latency), reported beside its budget.
+
+``python -m benchmarks [topic ...]`` runs the named modules (all by default) and rewrites their
+sections of ``benchmarks/RESULTS.md``, leaving other sections as they were.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class Comparison:
+    name: str
+    ours: Callable[[], object]
+    baseline: Callable[[], object]
+    baseline_name: str
+    repeats: int = 5
+    note: str = ""
+
+
+@dataclass
+class Measurement:
+    name: str
+    measure: Callable[[], float]
+    unit: str
+    budget: str = ""
+    note: str = ""
+
+
+@dataclass
+class Result:
+    name: str
+    cells: list[str] = field(default_factory=list)
+
+
+def _time(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def fmt_seconds(s: float) -> str:
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} us"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s:.2f} s"
+
+
+def run_comparison(c: Comparison) -> list[str]:
+    c.ours()  # warm-up: imports, caches, JIT tracing are not what is compared
+    c.baseline()
+    ours, base = [], []
+    for _ in range(c.repeats):
+        ours.append(_time(c.ours))
+        base.append(_time(c.baseline))
+    mo, mb = statistics.median(ours), statistics.median(base)
+    return [c.name, fmt_seconds(mo), f"{fmt_seconds(mb)} ({c.baseline_name})", f"{mo / mb:.3g}", str(c.repeats), c.note]
+
+
+def run_measurement(m: Measurement) -> list[str]:
+    value = m.measure()
+    return [m.name, f"{value:.3g} {m.unit}", m.budget, m.note]
