@@ -107,11 +107,39 @@ def _event(sampling_probability: float, noise_multiplier: float, steps: int):
     return dp_accounting.SelfComposedDpEvent(event, steps)
 
 
+@functools.lru_cache(maxsize=1)
+def _default_rdp_orders() -> tuple[float, ...]:
+    from dp_accounting import rdp
+
+    return tuple(float(a) for a in rdp.RdpAccountant()._orders)
+
+
+# A sparse subset of dp-accounting's default RDP orders, for the first stage of the
+# noise-multiplier search. Epsilon over any subset of orders is an upper bound on the default
+# epsilon, so the subset's answer always meets the target; the second stage refines it with
+# every default order between the neighbours of the subset's optimal order.
+_COARSE_ORDERS: tuple[float, ...] = (1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 14.0, 16.0,
+                                     20.0, 24.0, 28.0, 32.0, 40.0, 48.0, 56.0, 63.0, 128.0, 256.0, 512.0, 1024.0)
+
+
+@functools.lru_cache(maxsize=8192)
+def _rdp_epsilon_and_order(q: float, sigma: float, steps: int, delta: float,
+                           orders: tuple[float, ...] | None) -> tuple[float, float]:
+    from dp_accounting import rdp
+
+    acc = rdp.RdpAccountant(list(orders) if orders is not None else None)
+    acc.compose(_event(q, sigma, steps))
+    eps, order = acc.get_epsilon_and_optimal_order(delta)
+    return float(eps), float(order)
+
+
 @functools.lru_cache(maxsize=8192)
 def _epsilon_cached(q: float, sigma: float, steps: int, delta: float, accountant: str) -> float:
-    from dp_accounting import pld, rdp
+    if accountant == "rdp":
+        return _rdp_epsilon_and_order(q, sigma, steps, delta, None)[0]
+    from dp_accounting import pld
 
-    acc = rdp.RdpAccountant() if accountant == "rdp" else pld.PLDAccountant()
+    acc = pld.PLDAccountant()
     acc.compose(_event(q, sigma, steps))
     return float(acc.get_epsilon(delta))
 
@@ -185,40 +213,42 @@ def noise_multiplier_for_epsilon(target_epsilon: float, sampling_probability: fl
     return _calibrate(target, q, k, d, acc)
 
 
-@functools.lru_cache(maxsize=4096)
-def _calibrate(target: float, q: float, steps: int, delta: float, accountant: str) -> float:
-    def f(log_sigma: float) -> float:  # > 0 when the target is missed
-        eps = _epsilon_cached(q, float(math.exp(log_sigma)), steps, delta, accountant)
-        return math.log(eps / target) if eps > 0 else -math.inf
+def _sigma_guess(target: float, q: float, steps: int, delta: float) -> float:
+    """A rough starting point: eps ~ 1.7 q sqrt(T ln(1/delta)) / sigma (moments-accountant shape)."""
+    guess = 1.7 * q * math.sqrt(steps * math.log(1 / delta)) / target
+    return min(max(guess, 4 * _SIGMA_MIN), _SIGMA_MAX / 4)
 
-    # Bracket: start at sigma = 1 and walk by factors of 4.
-    lo = hi = 0.0
-    f_mid = f(0.0)
-    if f_mid > 0:
-        f_lo = f_mid
+
+def _bracket(f, x0: float, f0: float, step: float, target: float) -> tuple[float, float, float, float]:
+    """Walk from x0 = log(sigma) with growing steps until f(lo) > 0 >= f(hi)."""
+    log_min, log_max = math.log(_SIGMA_MIN), math.log(_SIGMA_MAX)
+    if f0 > 0:
+        lo, f_lo = x0, f0
         while True:
-            hi = lo + math.log(4.0)
-            if hi > math.log(_SIGMA_MAX):
-                raise ValueError(f"target_epsilon={target} needs a noise multiplier above {_SIGMA_MAX:g} "
-                                 f"for this configuration; choose a larger target_epsilon")
+            hi = min(lo + step, log_max)
             f_hi = f(hi)
             if f_hi <= 0:
-                break
-            lo, f_lo = hi, f_hi
-    else:
-        f_hi = f_mid
-        while True:
-            lo = hi - math.log(4.0)
-            if lo < math.log(_SIGMA_MIN):
-                raise ValueError(f"target_epsilon={target} is met even with noise multiplier {_SIGMA_MIN:g}; "
-                                 f"choose a smaller target_epsilon")
-            f_lo = f(lo)
-            if f_lo > 0:
-                break
-            hi, f_hi = lo, f_lo
-    # Illinois false position, keeping f(lo) > 0 >= f(hi).
-    tol = math.log1p(_SIGMA_RTOL)
+                return lo, f_lo, hi, f_hi
+            if hi >= log_max:
+                raise ValueError(f"target_epsilon={target} needs a noise multiplier above {_SIGMA_MAX:g} "
+                                 f"for this configuration; choose a larger target_epsilon")
+            lo, f_lo, step = hi, f_hi, 2 * step
+    hi, f_hi = x0, f0
+    while True:
+        lo = max(hi - step, log_min)
+        f_lo = f(lo)
+        if f_lo > 0:
+            return lo, f_lo, hi, f_hi
+        if lo <= log_min:
+            raise ValueError(f"target_epsilon={target} is met even with noise multiplier {_SIGMA_MIN:g}; "
+                             f"choose a smaller target_epsilon")
+        hi, f_hi, step = lo, f_lo, 2 * step
+
+
+def _illinois(f, lo: float, f_lo: float, hi: float, f_hi: float, tol: float) -> tuple[float, float, float, float]:
+    """Illinois false position keeping f(lo) > 0 >= f(hi), until hi - lo <= tol."""
     side = 0
+    raw_lo, raw_hi = f_lo, f_hi
     for _ in range(200):
         if hi - lo <= tol:
             break
@@ -226,29 +256,74 @@ def _calibrate(target: float, q: float, steps: int, delta: float, accountant: st
             x = 0.5 * (lo + hi)
         else:
             x = hi - f_hi * (hi - lo) / (f_hi - f_lo)
-            # Keep the step strictly inside and not too close to an end.
-            margin = 0.25 * tol
-            x = min(max(x, lo + margin), hi - margin)
+            # Aim slightly to the safe side, so that one step can close the interval.
+            x = min(max(x + 0.4 * tol, lo + 0.25 * tol), hi - 0.25 * tol)
         fx = f(x)
         if fx > 0:
-            lo, f_lo = x, fx
+            lo, f_lo, raw_lo = x, fx, fx
             if side == -1:
                 f_hi /= 2
             side = -1
         else:
-            hi, f_hi = x, fx
+            hi, f_hi, raw_hi = x, fx, fx
             if side == 1:
                 f_lo /= 2
             side = 1
-        # When the interval is nearly closed, probe just below hi to finish in one step.
-        if hi - lo > tol and side == 1 and hi - lo < 8 * tol:
-            probe = hi - 0.9 * tol
-            fp = f(probe)
-            if fp > 0:
-                lo, f_lo = probe, fp
-            else:
-                hi, f_hi = probe, fp
+    return lo, raw_lo, hi, raw_hi
+
+
+def _order_window(centre: float) -> tuple[float, ...]:
+    """Default RDP orders between the coarse neighbours of ``centre`` (inclusive)."""
+    i = _COARSE_ORDERS.index(centre)
+    low = _COARSE_ORDERS[i - 1] if i > 0 else 0.0
+    high = _COARSE_ORDERS[i + 1] if i + 1 < len(_COARSE_ORDERS) else math.inf
+    return tuple(a for a in _default_rdp_orders() if low <= a <= high)
+
+
+def _interior(order: float, window: tuple[float, ...]) -> bool:
+    """True when an optimal order found in ``window`` is also optimal over all default orders."""
+    all_orders = _default_rdp_orders()
+    return (order != window[0] or window[0] == all_orders[0]) and (order != window[-1] or window[-1] == all_orders[-1])
+
+
+@functools.lru_cache(maxsize=4096)
+def _calibrate(target: float, q: float, steps: int, delta: float, accountant: str) -> float:
+    tol = math.log1p(_SIGMA_RTOL)
+    x0 = math.log(_sigma_guess(target, q, steps, delta))
+
+    def objective(orders):  # f > 0 when the target is missed, <= 0 when it is met
+        if accountant == "pld":
+            return lambda x: _log_ratio(_epsilon_cached(q, math.exp(x), steps, delta, "pld"), target)
+        return lambda x: _log_ratio(_rdp_epsilon_and_order(q, math.exp(x), steps, delta, orders)[0], target)
+
+    if accountant == "pld":
+        f = objective(None)
+        return float(math.exp(_illinois(f, *_bracket(f, x0, f(x0), math.log(1.5), target), tol)[2]))
+    # Stage 1: sparse orders (each call is cheap; the answer meets the target).
+    f1 = objective(_COARSE_ORDERS)
+    lo, f_lo, hi, f_hi = _illinois(f1, *_bracket(f1, x0, f1(x0), math.log(1.5), target), tol)
+    centre = _rdp_epsilon_and_order(q, math.exp(hi), steps, delta, _COARSE_ORDERS)[1]
+    # Stage 2: every default order near the optimal one. Its root is at or below stage 1's.
+    window = _order_window(centre)
+    f2 = objective(window)
+    slope = (f_hi - f_lo) / (hi - lo) if math.isfinite(f_lo) and math.isfinite(f_hi) and hi > lo else -1.0
+    g_hi = f2(hi)
+    x1 = hi - g_hi / slope + 0.4 * tol if slope < 0 else hi
+    if x1 >= hi - 0.5 * tol:  # stage 1's answer is (nearly) the default-orders answer
+        x1 = hi - 0.9 * tol
+    g1 = f2(x1)
+    lo, f_lo, hi, f_hi = _illinois(f2, *_bracket(f2, x1, g1, tol, target), tol)
+    # The window's optimum is the global one when it is not at the window's edge (epsilon is
+    # unimodal in the order); otherwise fall back to all default orders.
+    if not (_interior(_rdp_epsilon_and_order(q, math.exp(lo), steps, delta, window)[1], window)
+            and _interior(_rdp_epsilon_and_order(q, math.exp(hi), steps, delta, window)[1], window)):
+        f3 = objective(None)
+        lo, f_lo, hi, f_hi = _illinois(f3, *_bracket(f3, hi, f3(hi), tol, target), tol)
     return float(math.exp(hi))
+
+
+def _log_ratio(eps: float, target: float) -> float:
+    return math.log(eps / target) if eps > 0 else -math.inf
 
 
 def dpsgd_noise_multiplier(target_epsilon: float, num_examples: int, batch_size: int, epochs: float,
