@@ -134,25 +134,29 @@ def _rdp_epsilon_and_order(q: float, sigma: float, steps: int, delta: float,
 
 
 @functools.lru_cache(maxsize=8192)
-def _epsilon_cached(q: float, sigma: float, steps: int, delta: float, accountant: str) -> float:
+def _epsilon_cached(q: float, sigma: float, steps: int, delta: float, accountant: str,
+                    pld_interval: float = 1e-4) -> float:
     if accountant == "rdp":
         return _rdp_epsilon_and_order(q, sigma, steps, delta, None)[0]
     from dp_accounting import pld
 
-    acc = pld.PLDAccountant()
+    acc = pld.PLDAccountant(value_discretization_interval=pld_interval)
     acc.compose(_event(q, sigma, steps))
     return float(acc.get_epsilon(delta))
 
 
 def poisson_gaussian_epsilon(sampling_probability: float, noise_multiplier: float, steps: int,
-                             delta: float, accountant: Accountant = "rdp") -> float:
+                             delta: float, accountant: Accountant = "rdp", *,
+                             pld_discretization: float = 1e-4) -> float:
     """Epsilon of ``steps`` Poisson-subsampled Gaussian mechanisms, composed.
 
     Each step includes every record independently with probability ``sampling_probability``
     and adds Gaussian noise with standard deviation ``noise_multiplier`` times the sensitivity
     (add-or-remove-one adjacency). With ``sampling_probability == 1`` there is no subsampling.
     Computed by dp-accounting's ``RdpAccountant`` (default orders) or ``PLDAccountant``
-    (value discretisation 1e-4, a pessimistic estimate). Results are cached.
+    (``pld_discretization`` is its value discretisation interval: 1e-4 by default; 1e-3 is
+    about ten times faster and slightly more pessimistic). Both are upper bounds on the true
+    epsilon; PLD is the tighter one. Results are cached.
 
     Introduced in ``03-gaussian-accounting.ipynb``; used for client sampling in
     ``07-private-federated-learning.ipynb``.
@@ -163,6 +167,7 @@ def poisson_gaussian_epsilon(sampling_probability: float, noise_multiplier: floa
         steps: number of compositions, >= 1.
         delta: target delta in (0, 1).
         accountant: ``"rdp"`` or ``"pld"``.
+        pld_discretization: PLD value discretisation interval in (0, 0.1].
 
     Returns:
         The epsilon (a float; ``inf`` when the accountant finds no finite bound).
@@ -171,7 +176,10 @@ def poisson_gaussian_epsilon(sampling_probability: float, noise_multiplier: floa
     sigma = _positive("noise_multiplier", noise_multiplier)
     k = _count("steps", steps)
     d = _delta(delta)
-    return _epsilon_cached(q, sigma, k, d, _accountant(accountant))
+    interval = _positive("pld_discretization", pld_discretization)
+    if interval > 0.1:
+        raise ValueError(f"pld_discretization must be in (0, 0.1]; got {pld_discretization!r}")
+    return _epsilon_cached(q, sigma, k, d, _accountant(accountant), interval)
 
 
 def dpsgd_epsilon(num_examples: int, batch_size: int, noise_multiplier: float, epochs: float,
@@ -412,3 +420,318 @@ def _analytic_sigma_unit(eps: float, delta: float) -> float:
         else:
             lo = mid
     return hi
+
+
+def gaussian_epsilon(sigma: float, delta: float, sensitivity: float = 1.0) -> float:
+    """Smallest epsilon at which the Gaussian mechanism with noise ``sigma`` is (epsilon, delta)-DP.
+
+    Inverts :func:`gaussian_delta` (exact, Balle & Wang 2018) by bisection to 1e-9 relative.
+    Introduced in ``03-gaussian-accounting.ipynb`` (per-release epsilon for composition).
+    """
+    s = _positive("sigma", sigma)
+    d = _delta(delta)
+    sens = _positive("sensitivity", sensitivity)
+    if gaussian_delta(s, 0.0, sens) <= d:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    while gaussian_delta(s, hi, sens) > d:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1e-9 * hi:
+        mid = 0.5 * (lo + hi)
+        if gaussian_delta(s, mid, sens) <= d:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+# --------------------------------------------------------------------------------------------
+# Mechanisms (02-dp-from-scratch)
+# --------------------------------------------------------------------------------------------
+
+def _generator(rng: object) -> np.random.Generator:
+    if rng is None:
+        return np.random.default_rng()  # fresh OS entropy
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy.random.Generator, an integer seed or None; got {type(rng).__name__}")
+
+
+def _values(value: object) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("value must be finite (no NaN or infinity)")
+    return arr
+
+
+def _like(arr: np.ndarray, out: np.ndarray):
+    return float(out) if arr.ndim == 0 else out
+
+
+def laplace_mechanism(value, sensitivity: float, epsilon: float, rng=None):
+    """Release ``value`` plus Laplace noise of scale ``sensitivity / epsilon`` (epsilon-DP).
+
+    ``value`` is a scalar or an array; each entry gets independent noise, and ``sensitivity``
+    is the L1 sensitivity of the whole array (Dwork, McSherry, Nissim & Smith 2006). ``rng`` is a
+    ``numpy.random.Generator`` or a seed for a reproducible demonstration; ``None`` draws fresh
+    OS entropy. A teaching implementation: floating-point Laplace samples leak through their low
+    bits (Mironov 2012); production libraries (Google's differential-privacy library, OpenDP) use
+    discrete or snapping mechanisms instead.
+
+    Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    arr = _values(value)
+    scale = _positive("sensitivity", sensitivity) / _positive("epsilon", epsilon)
+    return _like(arr, arr + _generator(rng).laplace(0.0, scale, size=arr.shape))
+
+
+def gaussian_mechanism(value, sensitivity: float, epsilon: float, delta: float, rng=None,
+                       method: str = "analytic"):
+    """Release ``value`` plus Gaussian noise calibrated by :func:`gaussian_sigma` ((epsilon, delta)-DP).
+
+    ``sensitivity`` is the L2 sensitivity of the whole array. ``method`` is ``"analytic"``
+    (Balle & Wang 2018, any epsilon) or ``"classic"`` (epsilon < 1 only). ``rng`` as in
+    :func:`laplace_mechanism`.
+
+    Introduced in ``03-gaussian-accounting.ipynb``.
+    """
+    arr = _values(value)
+    sigma = gaussian_sigma(epsilon, delta, sensitivity, method)
+    return _like(arr, arr + _generator(rng).normal(0.0, sigma, size=arr.shape))
+
+
+def randomized_response(bits, epsilon: float, rng=None) -> np.ndarray:
+    """Warner's randomized response: report each bit truthfully with probability e^eps / (1 + e^eps).
+
+    Otherwise the bit is flipped. Each respondent's report is epsilon-DP (local model).
+    ``rng`` as in :func:`laplace_mechanism`. Returns an ``int8`` array of 0s and 1s.
+
+    Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    arr = np.asarray(bits)
+    if arr.size and not np.all((arr == 0) | (arr == 1)):
+        raise ValueError("bits must contain only 0 and 1 (or False and True)")
+    p_truth = truthful_probability(epsilon)
+    keep = _generator(rng).random(arr.shape) < p_truth
+    return np.where(keep, arr, 1 - arr).astype(np.int8)
+
+
+def truthful_probability(epsilon: float) -> float:
+    """Probability that randomized response reports the true bit: e^eps / (1 + e^eps)."""
+    eps = _positive("epsilon", epsilon)
+    return 1.0 / (1.0 + math.exp(-eps))
+
+
+def estimate_proportion(responses, epsilon: float) -> float:
+    """Unbiased estimate of the true share of 1s from randomized-response reports.
+
+    With p = e^eps / (1 + e^eps), E[report] = (1 - p) + (2p - 1) * pi, so
+    pi_hat = (mean - (1 - p)) / (2p - 1). The estimate can fall outside [0, 1]; clip it only if
+    you accept a (small) bias. Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    arr = np.asarray(responses)
+    if arr.size == 0:
+        raise ValueError("responses must not be empty")
+    if not np.all((arr == 0) | (arr == 1)):
+        raise ValueError("responses must contain only 0 and 1")
+    p = truthful_probability(epsilon)
+    return float((arr.mean() - (1 - p)) / (2 * p - 1))
+
+
+def randomized_response_std(num_respondents: int, proportion: float, epsilon: float) -> float:
+    """Standard deviation of :func:`estimate_proportion` for ``num_respondents`` people.
+
+    sqrt(lambda (1 - lambda) / n) / (2p - 1) with lambda = (1 - p) + (2p - 1) * proportion.
+    Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    n = _count("num_respondents", num_respondents)
+    pi = _real("proportion", proportion)
+    if not 0 <= pi <= 1:
+        raise ValueError(f"proportion must be in [0, 1]; got {proportion!r}")
+    p = truthful_probability(epsilon)
+    lam = (1 - p) + (2 * p - 1) * pi
+    return math.sqrt(lam * (1 - lam) / n) / (2 * p - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Empirical checks on neighbouring datasets (02, and the tests)
+# --------------------------------------------------------------------------------------------
+
+def histogram_log_ratio(samples, neighbour_samples, bins, min_count: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Log of the ratio of two output histograms, bin by bin.
+
+    For an epsilon-DP mechanism run on neighbouring datasets, every ratio lies within
+    [e^-eps, e^eps] up to sampling error. Bins where either histogram has fewer than
+    ``min_count`` samples get NaN (their ratio is mostly noise).
+
+    Returns:
+        (bin centres, log ratios).
+
+    Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    a = np.asarray(samples, dtype=float).ravel()
+    b = np.asarray(neighbour_samples, dtype=float).ravel()
+    if a.size == 0 or b.size == 0:
+        raise ValueError("samples and neighbour_samples must not be empty")
+    _count("min_count", min_count)
+    ha, edges = np.histogram(a, bins=bins)
+    hb, _ = np.histogram(b, bins=edges)
+    ok = (ha >= min_count) & (hb >= min_count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.log((ha / a.size) / (hb / b.size))
+    return 0.5 * (edges[:-1] + edges[1:]), np.where(ok, ratio, np.nan)
+
+
+def empirical_epsilon(samples, neighbour_samples, bins, min_count: int = 1000) -> float:
+    """Largest absolute log ratio over the well-populated bins (see :func:`histogram_log_ratio`).
+
+    A lower estimate of the mechanism's epsilon from samples; introduced in
+    ``02-dp-from-scratch.ipynb``.
+    """
+    _, ratios = histogram_log_ratio(samples, neighbour_samples, bins, min_count)
+    if np.all(np.isnan(ratios)):
+        raise ValueError(f"no bin holds min_count={min_count} samples of both; use more samples or fewer bins")
+    return float(np.nanmax(np.abs(ratios)))
+
+
+def empirical_delta(samples, neighbour_samples, epsilon: float, num_thresholds: int = 200) -> float:
+    """Largest P[X in S] - e^eps P[X' in S] over half-lines S, estimated from samples.
+
+    For one-dimensional Laplace and Gaussian mechanisms the worst event S is a half-line, so
+    this estimates the smallest delta for which the samples look (epsilon, delta)-DP (both
+    directions are tried). Introduced in ``03-gaussian-accounting.ipynb``.
+    """
+    a = np.sort(np.asarray(samples, dtype=float).ravel())
+    b = np.sort(np.asarray(neighbour_samples, dtype=float).ravel())
+    if a.size == 0 or b.size == 0:
+        raise ValueError("samples and neighbour_samples must not be empty")
+    eps = _real("epsilon", epsilon)
+    if eps < 0:
+        raise ValueError(f"epsilon must be >= 0; got {epsilon!r}")
+    _count("num_thresholds", num_thresholds, 2)
+    both = np.concatenate([a, b])
+    t = np.quantile(both, np.linspace(0.0, 1.0, num_thresholds))
+    fa_le = np.searchsorted(a, t, side="right") / a.size  # P[X <= t]
+    fb_le = np.searchsorted(b, t, side="right") / b.size
+    ea = math.exp(eps)
+    worst = max(
+        np.max(fa_le - ea * fb_le), np.max((1 - fa_le) - ea * (1 - fb_le)),
+        np.max(fb_le - ea * fa_le), np.max((1 - fb_le) - ea * (1 - fa_le)),
+    )
+    return float(max(worst, 0.0))
+
+
+# --------------------------------------------------------------------------------------------
+# Composition (03-gaussian-accounting)
+# --------------------------------------------------------------------------------------------
+
+def basic_composition(epsilon: float, delta: float, k: int) -> tuple[float, float]:
+    """k mechanisms, each (epsilon, delta)-DP, are (k epsilon, k delta)-DP (Dwork & Roth 2014, Thm 3.16).
+
+    ``delta`` may be 0 here (pure DP). Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    eps = _positive("epsilon", epsilon)
+    d = _real("delta", delta)
+    if not 0 <= d < 1:
+        raise ValueError(f"delta must be in [0, 1); got {delta!r}")
+    n = _count("k", k)
+    return n * eps, min(n * d, 1.0)
+
+
+def advanced_composition(epsilon: float, delta: float, k: int, delta_slack: float) -> tuple[float, float]:
+    """Advanced composition (Dwork, Rothblum & Vadhan 2010; Dwork & Roth 2014, Thm 3.20).
+
+    k mechanisms, each (epsilon, delta)-DP, are (eps', k delta + delta_slack)-DP with
+    eps' = epsilon sqrt(2k ln(1/delta_slack)) + k epsilon (e^epsilon - 1).
+    Introduced in ``03-gaussian-accounting.ipynb``.
+    """
+    eps = _positive("epsilon", epsilon)
+    d = _real("delta", delta)
+    if not 0 <= d < 1:
+        raise ValueError(f"delta must be in [0, 1); got {delta!r}")
+    n = _count("k", k)
+    slack = _delta(delta_slack, "delta_slack")
+    total = eps * math.sqrt(2 * n * math.log(1 / slack)) + n * eps * math.expm1(eps)
+    return total, min(n * d + slack, 1.0)
+
+
+def _rdp_vector(q: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """dp-accounting's per-step RDP of the Poisson-subsampled Gaussian at its default orders."""
+    from dp_accounting import rdp
+
+    acc = rdp.RdpAccountant()
+    acc.compose(_event(q, sigma, 1))
+    # dp-accounting keeps the composed RDP curve in ``_rdp``; there is no public getter.
+    return np.asarray(acc._orders, dtype=float), np.asarray(acc._rdp, dtype=float)
+
+
+def rdp_epsilon_curve(sampling_probability: float, noise_multiplier: float, steps, delta: float) -> np.ndarray:
+    """RDP epsilon after each number of steps in ``steps`` (one accountant call for the whole curve).
+
+    RDP composes additively, so dp-accounting's per-step RDP is computed once and scaled; each
+    point is converted with dp-accounting's ``compute_epsilon``. Equal to
+    :func:`poisson_gaussian_epsilon` at every point. Introduced in ``03-gaussian-accounting.ipynb``.
+    """
+    from dp_accounting.rdp.rdp_privacy_accountant import compute_epsilon
+
+    q = _probability("sampling_probability", sampling_probability)
+    sigma = _positive("noise_multiplier", noise_multiplier)
+    d = _delta(delta)
+    ks = np.asarray(steps)
+    if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer) or np.any(ks < 1):
+        raise ValueError(f"steps must be a non-empty 1-D sequence of integers >= 1; got {steps!r}")
+    orders, per_step = _rdp_vector_cached(q, sigma)
+    return np.array([compute_epsilon(orders, per_step * int(k), d)[0] for k in ks])
+
+
+@functools.lru_cache(maxsize=1024)
+def _rdp_vector_cached(q: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    return _rdp_vector(q, sigma)
+
+
+def rdp_epsilon_old_conversion(sampling_probability: float, noise_multiplier: float, steps: int, delta: float) -> float:
+    """RDP epsilon with the original conversion eps = min_a [RDP(a) + ln(1/delta) / (a - 1)].
+
+    Mironov (2017), Proposition 3. tensorflow-privacy used it until the tighter conversion of
+    Canonne, Kamath & Steinke (2020) / Asoodeh et al. (2020) replaced it; the 3.01 quoted for
+    the MNIST example in its README (n=60000, batch 256, sigma 1.1, 60 epochs, delta 1e-5) comes
+    from this formula. Introduced in ``03-gaussian-accounting.ipynb``.
+    """
+    q = _probability("sampling_probability", sampling_probability)
+    sigma = _positive("noise_multiplier", noise_multiplier)
+    k = _count("steps", steps)
+    d = _delta(delta)
+    orders, per_step = _rdp_vector_cached(q, sigma)
+    return float(np.min(per_step * k + math.log(1 / d) / (orders - 1)))
+
+
+def epsilon_report(num_examples: int, batch_size: int, noise_multiplier: float, epochs: float,
+                   delta: float) -> dict[str, float]:
+    """The epsilons one DP-SGD configuration gets quoted with, each computed.
+
+    Keys:
+        ``"rdp"``: Poisson sampling, dp-accounting's RDP (what tensorflow-privacy 0.9.0 reports).
+        ``"pld"``: Poisson sampling, privacy loss distributions (tighter).
+        ``"rdp_old_conversion"``: Poisson sampling, RDP with Mironov's 2017 conversion (older
+            tensorflow-privacy releases and their README).
+        ``"microbatching"``: as ``"rdp"`` with the noise multiplier halved, as
+            tensorflow-privacy's ``compute_dp_sgd_privacy_statement`` does when microbatches
+            hold more than one example (adding or removing one example can move a clipped
+            microbatch gradient by twice the clipping norm).
+        ``"shuffled_no_amplification"``: each example in exactly one batch per epoch with an
+            arbitrary order, so no amplification by sampling: ``epochs`` Gaussian mechanisms.
+
+    Introduced in ``03-gaussian-accounting.ipynb``.
+    """
+    q, steps = _dpsgd_shape(num_examples, batch_size, epochs)
+    sigma = _positive("noise_multiplier", noise_multiplier)
+    d = _delta(delta)
+    return {
+        "rdp": poisson_gaussian_epsilon(q, sigma, steps, d, "rdp"),
+        "pld": poisson_gaussian_epsilon(q, sigma, steps, d, "pld"),
+        "rdp_old_conversion": rdp_epsilon_old_conversion(q, sigma, steps, d),
+        "microbatching": poisson_gaussian_epsilon(q, sigma / 2, steps, d, "rdp"),
+        "shuffled_no_amplification": poisson_gaussian_epsilon(1.0, sigma, int(math.ceil(epochs)), d, "rdp"),
+    }
