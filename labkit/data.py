@@ -335,6 +335,12 @@ DERIVED: dict[str, tuple[str, str]] = {
         )
         for name in DATASETS
     },
+    "he/ckks_sweep.json": (
+        "labkit.he.ckks:build_sweep",
+        "CKKS measurements with TenSEAL 0.3.18 at N = 4096..32768 (scale = middle primes): noise bits after "
+        "0..depth squarings, median ms per operation, serialized ciphertext size; estimates for the parameter "
+        "explorer in notebook 08.",
+    ),
 }
 
 

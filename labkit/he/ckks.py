@@ -1,0 +1,571 @@
+"""CKKS with TenSEAL: parameter rules, the parameter explorer, and SIMD-packed encrypted inference.
+
+CKKS (Cheon, Kim, Kim and Song, "Homomorphic encryption for arithmetic of approximate numbers",
+ASIACRYPT 2017) encrypts vectors of N/2 real numbers ("slots") and computes on them with
+approximate results. TenSEAL 0.3.18 wraps Microsoft SEAL's implementation.
+
+Three parts:
+
+- :func:`check_params` predicts, without calling SEAL, whether a choice of polynomial modulus
+  degree, coefficient modulus bit sizes and scale works, and explains in words why not (the
+  SEAL rules: at most 60 bits per prime, a total per degree for 128-bit security from the
+  HomomorphicEncryption.org standard, enough primes = 1 mod 2N, scale within the modulus); it
+  also estimates precision, usable depth, ciphertext size and time per operation from a
+  precomputed sweep (``data/he/ckks_sweep.json``). This is the explorer widget's compute function.
+- :func:`make_context` builds a TenSEAL context after that check, so bad parameters raise a
+  ValueError that says what is wrong instead of a SEAL error.
+- Encrypted logistic-regression inference with SIMD packing (:func:`encrypt_columns`,
+  :func:`encrypted_logits`, :func:`infer_packed`), the one-ciphertext-per-sample baseline of
+  TenSEAL's tutorial (:func:`infer_per_sample`), and a least-squares polynomial sigmoid
+  (:func:`fit_sigmoid_polynomial`).
+
+TenSEAL is imported inside the functions that need it. Introduced in
+``08-homomorphic-encryption.ipynb``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+# Largest total coefficient-modulus bits for 128-bit classical security (SEAL's
+# CoeffModulus::MaxBitCount, from the HomomorphicEncryption.org security standard, 2018, table 1).
+MAX_COEFF_BITS: dict[int, int] = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881}
+MAX_PRIME_BITS = 60  # SEAL_USER_MOD_BIT_COUNT_MAX
+MIN_PRIME_BITS = 2  # SEAL_USER_MOD_BIT_COUNT_MIN
+
+# Encrypted inference in notebook 08: 4096 slots, scale 2**30, four levels (one for the linear
+# layer, up to three for the polynomial sigmoid), 218 bits = the 128-bit-security limit for N=8192.
+INFERENCE_DEGREE = 8192
+INFERENCE_BITS: tuple[int, ...] = (49, 30, 30, 30, 30, 49)
+INFERENCE_SCALE_BITS = 30
+
+SWEEP_FILE = "he/ckks_sweep.json"
+# The reference parameters the sweep measures at each degree: scale = middle primes.
+SWEEP_PARAMS: dict[int, tuple[tuple[int, ...], int]] = {
+    4096: ((30, 20, 20, 30), 20),
+    8192: ((60, 40, 40, 60), 40),
+    16384: ((60, 40, 40, 40, 40, 60), 40),
+    32768: ((60, 40, 40, 40, 40, 40, 40, 60), 40),
+}
+OPERATIONS: tuple[str, ...] = ("encrypt", "add", "multiply_plain", "multiply", "rotate", "decrypt")
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter rules (no TenSEAL needed)
+# --------------------------------------------------------------------------------------------
+
+
+def parse_bit_sizes(text: str | Sequence[int]) -> tuple[int, ...]:
+    """Parse ``"60, 40, 40, 60"`` (or a sequence of ints) into a tuple of bit sizes.
+
+    Raises:
+        ValueError: naming the entry that is not a whole number.
+    """
+    if isinstance(text, str):
+        parts = [p for p in re.split(r"[\s,;]+", text.strip().strip("[]()")) if p]
+        out = []
+        for p in parts:
+            if not re.fullmatch(r"[+-]?\d+", p):
+                raise ValueError(f"coefficient modulus bit sizes must be whole numbers separated by commas; got {p!r}")
+            out.append(int(p))
+        return tuple(out)
+    out = []
+    for b in text:
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)):
+            raise ValueError(f"coefficient modulus bit sizes must be integers; got {b!r}")
+        out.append(int(b))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=512)
+def _count_ntt_primes(bits: int, degree: int, needed: int) -> int:
+    """How many (up to ``needed``) primes of exactly ``bits`` bits are = 1 mod 2*degree (SEAL's search)."""
+    from labkit.he.paillier import is_probable_prime
+
+    step = 2 * degree
+    rng = np.random.default_rng(0)  # fixed bases: the answer must not change between calls
+    k = ((1 << bits) - 2) // step
+    found = 0
+    while k > 0 and found < needed:
+        candidate = k * step + 1
+        if candidate < (1 << (bits - 1)):
+            break
+        if is_probable_prime(candidate, rounds=12, rng=rng):
+            found += 1
+        k -= 1
+    return found
+
+
+@dataclass(frozen=True)
+class CkksReport:
+    """What a CKKS parameter choice allows, and why it fails when it does.
+
+    Attributes:
+        poly_modulus_degree, coeff_mod_bit_sizes, scale_bits: the choice examined.
+        valid: TenSEAL can build the context and encrypt at this scale.
+        problems: sentences explaining each reason it cannot work (empty when valid).
+        warnings: sentences on what works but gives wrong or poor results.
+        slots: numbers per ciphertext (N/2).
+        total_bits, max_bits: coefficient modulus bits used and allowed for 128-bit security.
+        depth: multiplications TenSEAL performs before "scale out of bounds" or the end of the
+            modulus chain.
+        correct_depth: multiplications whose results are right (rescaling divides by a prime of
+            the scale's size); equal to ``depth`` when every middle prime matches the scale.
+        precision_bits: estimated bits of precision after 0, 1, ..., depth multiplications for
+            values of magnitude about 1 (from the measured sweep; empty when invalid).
+        integer_bits: bits left for the integer part after ``depth`` multiplications (the
+            remaining primes' bits minus the scale): results must stay below 2**integer_bits.
+        ciphertext_bytes: a fresh ciphertext's size in memory (2 polynomials x N coefficients x
+            one 64-bit word per data prime).
+        serialized_bytes: estimated size of ``serialize()`` (TenSEAL compresses with zstd).
+        op_ms: estimated milliseconds per operation, scaled from the sweep by the number of
+            primes (empty when invalid or when the sweep is not available).
+    """
+
+    poly_modulus_degree: Any
+    coeff_mod_bit_sizes: tuple[int, ...]
+    scale_bits: Any
+    valid: bool
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    slots: int = 0
+    total_bits: int = 0
+    max_bits: int = 0
+    depth: int = 0
+    correct_depth: int = 0
+    precision_bits: tuple[float, ...] = ()
+    integer_bits: int = 0
+    ciphertext_bytes: int = 0
+    serialized_bytes: int = 0
+    op_ms: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """A short text report (what the explorer widget prints)."""
+        head = (f"N = {self.poly_modulus_degree}, coeff_mod_bit_sizes = {list(self.coeff_mod_bit_sizes)}, "
+                f"scale = 2^{self.scale_bits}")
+        if not self.valid:
+            return "\n".join([head, "Cannot work:"] + [f"  - {p}" for p in self.problems])
+        lines = [
+            head,
+            f"slots per ciphertext: {self.slots}",
+            f"modulus: {self.total_bits} of {self.max_bits} bits allowed for 128-bit security",
+            f"multiplicative depth: {self.depth} (correct results for {self.correct_depth})",
+            f"integer part: |x| < 2^{self.integer_bits} after {self.depth} multiplication(s)",
+        ]
+        if self.precision_bits:
+            prec = ", ".join(f"{p:.0f}" for p in self.precision_bits)
+            lines.append(f"precision (bits) after 0..{len(self.precision_bits) - 1} multiplications: {prec}")
+        lines.append(f"fresh ciphertext: {self.ciphertext_bytes / 1024:.0f} KiB in memory, "
+                     f"~{self.serialized_bytes / 1024:.0f} KiB serialized")
+        if self.op_ms:
+            lines.append("time per operation (ms, estimated): " +
+                         ", ".join(f"{k} {v:.2g}" for k, v in self.op_ms.items()))
+        lines += [f"  ! {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def check_params(
+    poly_modulus_degree: Any, coeff_mod_bit_sizes: str | Sequence[int], scale_bits: Any, sweep: dict | None = None
+) -> CkksReport:
+    """Predict whether CKKS parameters work in TenSEAL/SEAL, and what they allow; never raises.
+
+    The rules, each turned into a sentence when broken:
+
+    1. N is a power of two from 1024 to 32768 (slots = N/2).
+    2. At least two primes: the last one is the "special" prime that key switching
+       (relinearisation, rotations) needs; the others hold the data.
+    3. Each prime has 2 to 60 bits (SEAL's limit).
+    4. The total bits stay within the 128-bit-security limit for N: 4096: 109, 8192: 218,
+       16384: 438, 32768: 881 (a larger modulus makes the lattice problem easier).
+    5. SEAL must find enough distinct primes of each size that are = 1 mod 2N (small primes
+       with a large N run out).
+    6. A fresh encoding needs scale + 1 bits below the data primes' total ("scale out of bounds").
+    7. Each multiplication doubles the scale; TenSEAL then rescales (divides by the last data
+       prime) and relabels the result with the original scale, so a prime that differs from the
+       scale silently gives wrong results; when the doubled scale no longer fits, the next
+       multiplication fails.
+
+    Args:
+        poly_modulus_degree: N.
+        coeff_mod_bit_sizes: prime sizes in bits, as a list or a string such as ``"60, 40, 40, 60"``.
+        scale_bits: log2 of the scale.
+        sweep: the measured sweep (``data/he/ckks_sweep.json``) used for the precision and time
+            estimates; without it those fields stay empty (see :func:`load_sweep`).
+
+    Returns:
+        A :class:`CkksReport`.
+
+    Introduced in ``08-homomorphic-encryption.ipynb`` (the CKKS parameter explorer).
+    """
+    problems: list[str] = []
+    try:
+        bits = parse_bit_sizes(coeff_mod_bit_sizes)
+    except ValueError as err:
+        return CkksReport(poly_modulus_degree, (), scale_bits, False, (str(err),))
+    n = poly_modulus_degree
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) not in MAX_COEFF_BITS:
+        problems.append(f"N (poly_modulus_degree) must be one of {sorted(MAX_COEFF_BITS)}; got {n!r}.")
+        return CkksReport(n, bits, scale_bits, False, tuple(problems))
+    n = int(n)
+    if isinstance(scale_bits, bool) or not isinstance(scale_bits, (int, np.integer)) or not 1 <= scale_bits <= 120:
+        problems.append(f"the scale must be 2^k for a whole number k from 1 to 120; got k = {scale_bits!r}.")
+        return CkksReport(n, bits, scale_bits, False, tuple(problems))
+    s = int(scale_bits)
+    max_bits = MAX_COEFF_BITS[n]
+    total = sum(bits)
+    base = dict(slots=n // 2, total_bits=total, max_bits=max_bits)
+    if len(bits) < 2:
+        problems.append(
+            f"you gave {len(bits)} prime(s); TenSEAL needs at least 2: the last is the special prime used only for "
+            "key switching (relinearisation after a multiplication, rotations), the others hold the data."
+        )
+    bad = [b for b in bits if not MIN_PRIME_BITS <= b <= MAX_PRIME_BITS]
+    if bad:
+        problems.append(f"each prime must have {MIN_PRIME_BITS} to {MAX_PRIME_BITS} bits (SEAL's limit); {bad} do not.")
+    if total > max_bits:
+        problems.append(
+            f"the primes total {total} bits but N = {n} allows at most {max_bits} for 128-bit security; "
+            f"use fewer or smaller primes, or a larger N (2N gives about twice the bits)."
+        )
+    if not bad and not problems:
+        for b in sorted(set(bits)):
+            need = bits.count(b)
+            if _count_ntt_primes(b, n, need) < need:
+                problems.append(
+                    f"SEAL cannot find {need} distinct {b}-bit primes equal to 1 mod 2N = {2 * n}; "
+                    f"with N = {n} use larger primes (about {math.ceil(math.log2(2 * n)) + 6} bits or more)."
+                )
+    if problems:
+        return CkksReport(n, bits, s, False, tuple(problems), **base)
+    data = list(bits[:-1])
+    if s + 1 >= sum(data):
+        problems.append(
+            f"the scale 2^{s} does not fit: encoding needs scale + 1 = {s + 1} bits below the data primes' total "
+            f"{sum(data)} bits (all primes but the last); lower the scale or add data primes."
+        )
+        return CkksReport(n, bits, s, False, tuple(problems), **base)
+    # Depth: TenSEAL multiplies (scale 2s), rescales by the last data prime, relabels the scale as s.
+    depth, level = 0, list(data)
+    while len(level) > 1 and 2 * s + 1 < sum(level):
+        level.pop()
+        depth += 1
+    correct = 0
+    dropped = data[::-1][:depth]  # primes removed by the successive rescales
+    for b in dropped:
+        if b != s:
+            break
+        correct += 1
+    warnings: list[str] = []
+    mismatched = [b for b in dropped if b != s]
+    if mismatched:
+        warnings.append(
+            f"the middle primes {mismatched} differ from the scale 2^{s}: rescaling divides by ~2^{mismatched[0]}, not "
+            f"2^{s}, but TenSEAL keeps labelling the result with scale 2^{s}, so results are wrong from multiplication "
+            f"{correct + 1} on; make the middle primes {s} bits."
+        )
+    last_level = data[: len(data) - depth]  # the primes left after the last multiplication
+    integer_bits = sum(last_level) - s
+    if integer_bits < 10:
+        warnings.append(
+            f"only {integer_bits} bits are left for the integer part after {depth} multiplication(s) (primes "
+            f"{last_level} minus the scale {s}): larger results wrap around; make the first prime bigger."
+        )
+    if bits[-1] < max(data):
+        warnings.append(
+            f"the special (last) prime, {bits[-1]} bits, is smaller than the largest data prime ({max(data)} bits); "
+            "SEAL advises it be at least as large, or key switching adds noise."
+        )
+    precision = _precision_estimate(n, s, depth, sweep)
+    if precision and precision[0] < 10:
+        warnings.append(f"precision is only about {precision[0]:.0f} bits after encryption: raise the scale.")
+    data_len = len(data)
+    ct_bytes = 2 * n * data_len * 8
+    ser_bytes = int(2 * n * sum(b + 8 for b in data) / 8)
+    return CkksReport(
+        n, bits, s, True, (), tuple(warnings), depth=depth, correct_depth=correct,
+        precision_bits=precision, integer_bits=integer_bits, ciphertext_bytes=ct_bytes,
+        serialized_bytes=ser_bytes, op_ms=_time_estimate(n, data_len, sweep), **base,
+    )
+
+
+def _precision_estimate(n: int, s: int, depth: int, sweep: dict | None) -> tuple[float, ...]:
+    """Bits of precision for |x| ~ 1 after 0..depth multiplications: scale bits - measured noise bits."""
+    if not sweep:
+        return ()
+    noise = sweep["degrees"][str(n)]["noise_bits"]  # after 0, 1, 2, ... multiplications
+    out = []
+    for d in range(depth + 1):
+        if d < len(noise):
+            nb = noise[d]
+        else:  # extrapolate linearly from the last two measurements
+            nb = noise[-1] + (noise[-1] - noise[-2]) * (d - len(noise) + 1) if len(noise) > 1 else noise[-1]
+        out.append(round(max(0.0, s - nb), 1))
+    return tuple(out)
+
+
+def _time_estimate(n: int, data_primes: int, sweep: dict | None) -> dict[str, float]:
+    """Milliseconds per operation, scaled linearly in the number of data primes from the sweep."""
+    if not sweep:
+        return {}
+    entry = sweep["degrees"][str(n)]
+    ratio = data_primes / entry["data_primes"]
+    return {op: round(ms * ratio, 3) for op, ms in entry["op_ms"].items()}
+
+
+def load_sweep() -> dict:
+    """The measured CKKS sweep (``data/he/ckks_sweep.json``, verified against the manifest)."""
+    from labkit.data import load_json
+
+    return load_json(SWEEP_FILE)
+
+
+# --------------------------------------------------------------------------------------------
+# TenSEAL contexts and measurements
+# --------------------------------------------------------------------------------------------
+
+
+def make_context(
+    poly_modulus_degree: int = INFERENCE_DEGREE,
+    coeff_mod_bit_sizes: Sequence[int] = INFERENCE_BITS,
+    scale_bits: int = INFERENCE_SCALE_BITS,
+    *,
+    galois_keys: bool = False,
+):
+    """A TenSEAL CKKS context with ``global_scale = 2**scale_bits``, after :func:`check_params`.
+
+    Args:
+        poly_modulus_degree, coeff_mod_bit_sizes, scale_bits: the CKKS parameters.
+        galois_keys: also generate the rotation keys (needed by ``.sum()``, ``.dot()``,
+            ``.matmul()``; they are large: about 30 MB at N = 8192).
+
+    Raises:
+        ValueError: with :func:`check_params`'s explanation when the parameters cannot work.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
+    report = check_params(poly_modulus_degree, coeff_mod_bit_sizes, scale_bits)
+    if not report.valid:
+        raise ValueError("CKKS parameters cannot work: " + " ".join(report.problems))
+    import tenseal as ts
+
+    ctx = ts.context(ts.SCHEME_TYPE.CKKS, int(poly_modulus_degree), coeff_mod_bit_sizes=list(report.coeff_mod_bit_sizes))
+    ctx.global_scale = 2.0**scale_bits
+    if galois_keys:
+        ctx.generate_galois_keys()
+    return ctx
+
+
+def precision_bits(expected: np.ndarray, decrypted: Sequence[float]) -> float:
+    """-log2 of the largest absolute error: the bits of precision a CKKS result kept."""
+    err = float(np.max(np.abs(np.asarray(decrypted)[: len(expected)] - np.asarray(expected))))
+    return float("inf") if err == 0 else -math.log2(err)
+
+
+def measure_noise_bits(ctx, scale_bits: int, depth: int, rng: np.random.Generator) -> list[float]:
+    """Noise in bits (relative to the scale) after 0..depth squarings of a vector in [-1, 1].
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
+    import tenseal as ts
+
+    x = rng.uniform(-1.0, 1.0, size=256)
+    enc = ts.ckks_vector(ctx, x.tolist())
+    ref = x.copy()
+    out = [scale_bits - precision_bits(ref, enc.decrypt())]
+    for _ in range(depth):
+        enc = enc * enc
+        ref = ref * ref
+        out.append(scale_bits - precision_bits(ref, enc.decrypt()))
+    return out
+
+
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
+def measure_operations(ctx, rng: np.random.Generator, repeats: int = 5, rotations: bool = True) -> dict[str, float]:
+    """Median milliseconds of each CKKS operation on a full vector (N/2 slots) under ``ctx``.
+
+    ``rotate`` is the cost of one ``.sum()`` divided by log2(slots) rotations (TenSEAL has no
+    public single rotation); it needs Galois keys and is skipped when ``rotations`` is False.
+    """
+    import tenseal as ts
+
+    slots = ctx.seal_context().data.first_context_data().parms().poly_modulus_degree() // 2
+    x = rng.uniform(-1.0, 1.0, size=slots)
+    enc = ts.ckks_vector(ctx, x.tolist())
+    out = {
+        "encrypt": _median_ms(lambda: ts.ckks_vector(ctx, x.tolist()), repeats),
+        "add": _median_ms(lambda: enc + enc, repeats),
+        "multiply_plain": _median_ms(lambda: enc * x.tolist(), repeats),
+        "multiply": _median_ms(lambda: enc * enc, repeats),
+        "decrypt": _median_ms(lambda: enc.decrypt(), repeats),
+    }
+    if rotations:
+        out["rotate"] = _median_ms(lambda: enc.sum(), max(1, repeats // 2)) / math.log2(slots)
+    return out
+
+
+def build_sweep(path: Path) -> None:
+    """Measure noise, time per operation and serialized size at each N (writes ``he/ckks_sweep.json``).
+
+    The builder registered in ``labkit.data.DERIVED``; it takes about a minute. Timings are this
+    machine's and serve only as estimates in the explorer.
+    """
+    import json
+    import platform
+
+    import tenseal as ts
+
+    rng = np.random.default_rng(0)
+    degrees = {}
+    for n, (bits, s) in SWEEP_PARAMS.items():
+        big = n >= 32768  # Galois keys at N = 32768 take seconds and hundreds of MB: skip rotations
+        ctx = make_context(n, bits, s, galois_keys=not big)
+        noise = measure_noise_bits(ctx, s, len(bits) - 2, rng)
+        ops = measure_operations(ctx, rng, repeats=3 if big else 5, rotations=not big)
+        if big:  # rotation cost grows like a multiplication's key switching: scale by the multiply ratio
+            prev = degrees[str(n // 2)]["op_ms"]
+            ops["rotate"] = prev["rotate"] * ops["multiply"] / prev["multiply"]
+        enc = ts.ckks_vector(ctx, rng.uniform(-1, 1, size=n // 2).tolist())
+        degrees[str(n)] = {
+            "coeff_mod_bit_sizes": list(bits),
+            "scale_bits": s,
+            "data_primes": len(bits) - 1,
+            "noise_bits": [round(v, 2) for v in noise],
+            "op_ms": {k: round(ops[k], 3) for k in OPERATIONS},
+            "serialized_bytes": len(enc.serialize()),
+            "rotate_measured": not big,
+        }
+    payload = {
+        "about": "CKKS (TenSEAL) measurements at reference parameters (scale = middle primes): noise bits after "
+                 "0..depth squarings of values in [-1, 1], median ms per operation on N/2 slots, serialized size "
+                 "of a fresh ciphertext. Rotation at N=32768 is extrapolated from N=16384.",
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "tenseal": ts.__version__,
+        "degrees": degrees,
+    }
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Encrypted logistic-regression inference
+# --------------------------------------------------------------------------------------------
+
+
+def fit_sigmoid_polynomial(degree: int = 3, bound: float = 16.0, num: int = 2001) -> np.ndarray:
+    """Least-squares polynomial approximation of the sigmoid on [-bound, bound].
+
+    Returns coefficients from the constant term up (``np.polynomial.polynomial`` order, and the
+    order TenSEAL's ``polyval`` expects). Outside [-bound, bound] the polynomial diverges, so
+    choose ``bound`` to cover the logits the model produces.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
+    if isinstance(degree, bool) or not isinstance(degree, int) or not 1 <= degree <= 15:
+        raise ValueError(f"degree must be an integer from 1 to 15; got {degree!r}")
+    if not bound > 0:
+        raise ValueError(f"bound must be positive; got {bound!r}")
+    z = np.linspace(-bound, bound, num)
+    return np.polynomial.polynomial.polyfit(z, 1.0 / (1.0 + np.exp(-z)), degree)
+
+
+def slot_count(ctx) -> int:
+    """Slots per ciphertext (N/2) of a TenSEAL CKKS context."""
+    return ctx.seal_context().data.first_context_data().parms().poly_modulus_degree() // 2
+
+
+def encrypt_columns(ctx, x: np.ndarray) -> list:
+    """SIMD packing, one ciphertext per feature: ciphertext j holds feature j of every sample.
+
+    Up to N/2 samples share each ciphertext, so a batch of 143 samples with 30 features costs
+    30 encryptions instead of 143.
+
+    Raises:
+        ValueError: if ``x`` is not 2-D or has more rows than the context has slots.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
+    import tenseal as ts
+
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D array (samples x features); got shape {x.shape}")
+    if x.shape[0] > slot_count(ctx):
+        raise ValueError(f"x has {x.shape[0]} rows but a ciphertext holds at most {slot_count(ctx)}; split the batch")
+    return [ts.ckks_vector(ctx, x[:, j].tolist()) for j in range(x.shape[1])]
+
+
+def encrypted_logits(columns: Sequence, weights: np.ndarray, bias: float):
+    """The logits w.x + b of every packed sample: sum_j w_j * column_j + b (one level, no rotation).
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
+    weights = np.asarray(weights, dtype=np.float64).ravel()
+    if len(weights) != len(columns):
+        raise ValueError(f"weights must have one entry per encrypted column ({len(columns)}); got {len(weights)}")
+    total = columns[0] * float(weights[0])
+    for col, w in zip(columns[1:], weights[1:]):
+        total += col * float(w)
+    return total + float(bias)
+
+
+@dataclass(frozen=True)
+class InferenceResult:
+    """Decrypted outputs of encrypted inference: logits and polynomial-sigmoid probabilities."""
+
+    logits: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return (self.probabilities > 0.5).astype(np.int64)
+
+
+def infer_packed(ctx, x: np.ndarray, weights: np.ndarray, bias: float, sigmoid_coef: np.ndarray) -> InferenceResult:
+    """Encrypted logistic-regression inference with SIMD packing (feature columns), end to end.
+
+    The client encrypts the columns (:func:`encrypt_columns`, in batches of N/2 samples); the
+    server computes the logits and the polynomial sigmoid on ciphertexts; the client decrypts.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    slots = slot_count(ctx)
+    logits, probs = [], []
+    for start in range(0, len(x), slots):
+        batch = x[start:start + slots]
+        enc_z = encrypted_logits(encrypt_columns(ctx, batch), weights, bias)
+        enc_p = enc_z.polyval([float(c) for c in sigmoid_coef])
+        logits.append(np.asarray(enc_z.decrypt())[: len(batch)])
+        probs.append(np.asarray(enc_p.decrypt())[: len(batch)])
+    return InferenceResult(np.concatenate(logits), np.concatenate(probs))
+
+
+def infer_per_sample(ctx, x: np.ndarray, weights: np.ndarray, bias: float, sigmoid_coef: np.ndarray) -> InferenceResult:
+    """The baseline of TenSEAL's logistic-regression tutorial: one ciphertext per sample.
+
+    Each sample's feature vector is encrypted alone, ``.dot`` with the weights (rotations, so
+    ``ctx`` needs Galois keys), then the polynomial sigmoid; one result per ciphertext.
+    """
+    import tenseal as ts
+
+    w = [float(v) for v in np.asarray(weights).ravel()]
+    coef = [float(c) for c in sigmoid_coef]
+    logits, probs = [], []
+    for row in np.asarray(x, dtype=np.float64):
+        enc_z = ts.ckks_vector(ctx, row.tolist()).dot(w) + float(bias)
+        logits.append(enc_z.decrypt()[0])
+        probs.append(enc_z.polyval(coef).decrypt()[0])
+    return InferenceResult(np.array(logits), np.array(probs))
