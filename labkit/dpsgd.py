@@ -1,0 +1,672 @@
+"""DP-SGD: per-example clipping and Gaussian noise, a fast trainer for MLPs, tensorflow-privacy guards.
+
+Introduced in ``04-dp-sgd.ipynb``; the trainer is reused by ``05-auditing.ipynb`` for its target
+and shadow models.
+
+What is here:
+
+* The DP-SGD step written out (Abadi et al. 2016, Algorithm 1): :func:`per_example_gradients`,
+  :func:`clip_and_sum`, :func:`add_gaussian_noise` and :func:`dpsgd_step`, which materialise one
+  gradient per example so that each stage can be looked at.
+* A fast trainer, :func:`train_dpsgd`, for models made only of ``Dense`` layers. It never builds
+  per-example gradients: for a Dense layer ``z = a W + b`` the gradient of example ``i`` with
+  respect to ``W`` is the outer product ``a_i g_i^T`` (``g_i`` = gradient of the loss at ``z_i``),
+  whose Frobenius norm is ``||a_i|| * ||g_i||``. The per-example norms ("ghost norms", Goodfellow
+  2015; Li et al. 2022, section 4) follow from quantities that ordinary backpropagation computes,
+  and the clipped sum is ``A^T (c * G)`` with one clip factor ``c_i`` per row.
+* :func:`check_microbatches` and :func:`fit_tf_privacy`: tensorflow-privacy's optimizers reshape
+  each batch into ``num_microbatches`` groups and fail deep inside Keras when that is impossible
+  (the last, shorter batch included); labkit says so in one sentence instead.
+* :func:`source_document_noise` and :func:`train_on_noisy_inputs`: the source document's
+  "add noise to the inputs once, then train normally" code, reproduced so that the notebook can
+  show why it is not DP-SGD.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import tensorflow as tf
+
+SAMPLING: tuple[str, ...] = ("poisson", "shuffle")
+TF_PRIVACY_OPTIMIZERS: tuple[str, ...] = ("DPKerasSGDOptimizer", "DPSequential")
+
+
+# --------------------------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------------------------
+
+
+def _positive_int(name: str, value: Any, *, minimum: int = 1, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum or (
+        maximum is not None and value > maximum
+    ):
+        upper = f" to {maximum}" if maximum is not None else " or more"
+        raise ValueError(f"{name} must be an integer from {minimum}{upper}; got {value!r}")
+    return int(value)
+
+
+def _nonnegative(name: str, value: Any, *, allow_zero: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    if value < 0 or (not allow_zero and value == 0):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}; got {value!r}")
+    return float(value)
+
+
+def _features_labels(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D array (examples x features); got shape {x.shape}")
+    if y.shape != (len(x),):
+        raise ValueError(f"y must be a 1-D array with one label per row of x ({len(x)}); got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}")
+    return x, y.astype(np.int64)
+
+
+def dense_layers(model: Any) -> list:
+    """The Dense layers of ``model``, after checking that the fast trainer can handle it.
+
+    Raises:
+        TypeError: if ``model`` is not a Keras model, or has a layer other than ``Dense``
+            (``InputLayer`` is allowed), or its last layer is not linear (it must output logits).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    if not isinstance(model, tf.keras.Model):
+        raise TypeError(f"model must be a tf.keras model made of Dense layers; got {type(model).__name__}")
+    layers = [layer for layer in model.layers if not isinstance(layer, tf.keras.layers.InputLayer)]
+    others = [type(layer).__name__ for layer in layers if type(layer) is not tf.keras.layers.Dense]
+    if others or not layers:
+        raise TypeError(
+            "model must be made of Dense layers only (the ghost-norm trainer knows how to compute their "
+            f"per-example gradient norms); got {', '.join(others) or 'no layers'}. Use dpsgd_step for other layers."
+        )
+    if layers[-1].activation is not tf.keras.activations.linear:
+        raise TypeError(
+            f"model's last layer must be linear (it outputs logits); got activation "
+            f"{layers[-1].activation.__name__!r}"
+        )
+    if not model.built:
+        raise TypeError("model must be built (give it an input shape, e.g. with labkit.dpsgd.make_mlp)")
+    return layers
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+def make_mlp(num_features: int, num_classes: int, hidden: Sequence[int] = (256, 256), *, seed: int = 0):
+    """A Keras MLP: ``hidden`` ReLU Dense layers, then a linear Dense layer with ``num_classes`` logits.
+
+    The weights are a pure function of ``seed`` (Glorot-uniform kernels, zero biases).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    num_features = _positive_int("num_features", num_features)
+    num_classes = _positive_int("num_classes", num_classes, minimum=2)
+    sizes = [_positive_int("hidden", h) for h in hidden]
+    layers = [tf.keras.Input(shape=(num_features,))]
+    layers += [tf.keras.layers.Dense(h, activation="relu") for h in sizes]
+    layers.append(tf.keras.layers.Dense(num_classes))
+    model = tf.keras.Sequential(layers)
+    reinitialize(model, seed)
+    return model
+
+
+def reinitialize(model: Any, seed: int) -> Any:
+    """Give a Dense-only model the initial weights :func:`make_mlp` gives for ``seed`` (in place).
+
+    Glorot-uniform kernels (seeded per layer), zero biases. Reusing one model object for many
+    training runs (the shadow models of ``05-auditing.ipynb``) saves TensorFlow's tracing time.
+
+    Introduced in ``05-auditing.ipynb``.
+    """
+    import tensorflow as tf
+
+    layers = dense_layers(model)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31 // 1000:
+        raise ValueError(f"seed must be an integer from 0 to {2**31 // 1000 - 1}; got {seed!r}")
+    for i, layer in enumerate(layers):
+        offset = 999 if i == len(layers) - 1 else i
+        init = tf.keras.initializers.GlorotUniform(seed=int(seed) * 1000 + offset)
+        layer.kernel.assign(init(layer.kernel.shape))
+        if layer.use_bias:
+            layer.bias.assign(tf.zeros_like(layer.bias))
+    return model
+
+
+def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    """Share of rows of ``x`` whose largest logit is the label ``y``."""
+    logits = predict_logits(model, x)
+    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(y)))
+
+
+def predict_logits(model: Any, x: np.ndarray) -> np.ndarray:
+    """The model's logits for ``x`` as a float64 NumPy array (no Keras progress output)."""
+    import tensorflow as tf
+
+    return np.asarray(model(tf.constant(np.asarray(x, dtype=np.float32)), training=False), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# DP-SGD written out, one stage at a time
+# --------------------------------------------------------------------------------------------
+
+
+def per_example_gradients(model: Any, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """One gradient per example of the cross-entropy loss, for every trainable variable.
+
+    This is the direct, memory-hungry way: the result holds ``len(x)`` copies of the model's
+    parameters. Works for any Keras model that outputs logits.
+
+    Returns:
+        One array per trainable variable, shaped ``(len(x), *variable.shape)``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    x, y = _features_labels(x, y)
+    xs, ys = tf.constant(x), tf.constant(y)
+    variables = model.trainable_variables
+    with tf.GradientTape() as tape:
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ys, logits=model(xs, training=True))
+    jac = tape.jacobian(losses, variables)
+    return [np.asarray(j, dtype=np.float64) for j in jac]
+
+
+def clip_and_sum(per_example: Sequence[np.ndarray], l2_norm_clip: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """Clip each example's whole gradient (all variables together) to L2 norm ``l2_norm_clip``, then sum.
+
+    Example ``i`` is scaled by ``min(1, C / ||g_i||)`` where ``||g_i||`` is the norm of all its
+    variables' gradients concatenated, so no example contributes more than ``C`` to the sum.
+
+    Returns:
+        ``(summed, norms)``: one summed array per variable, and the per-example norms before clipping.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    if not per_example:
+        raise ValueError("per_example must hold at least one gradient array")
+    n = len(per_example[0])
+    sq = np.zeros(n)
+    for g in per_example:
+        sq += np.sum(np.reshape(g, (n, -1)).astype(np.float64) ** 2, axis=1)
+    norms = np.sqrt(sq)
+    factors = np.minimum(1.0, clip / np.maximum(norms, 1e-12))
+    summed = [np.tensordot(factors, np.asarray(g, dtype=np.float64), axes=1) for g in per_example]
+    return summed, norms
+
+
+def add_gaussian_noise(summed: Sequence[np.ndarray], l2_norm_clip: float, noise_multiplier: float,
+                       rng: np.random.Generator) -> list[np.ndarray]:
+    """Add N(0, (noise_multiplier * l2_norm_clip)^2) independently to every coordinate of the clipped sum.
+
+    The clipped sum changes by at most ``l2_norm_clip`` (L2) when one example is added or removed,
+    so this is the Gaussian mechanism with that sensitivity.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    sigma = _nonnegative("noise_multiplier", noise_multiplier)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    return [s + rng.normal(0.0, sigma * clip, size=np.shape(s)) for s in summed]
+
+
+def dpsgd_step(model: Any, x: np.ndarray, y: np.ndarray, *, l2_norm_clip: float, noise_multiplier: float,
+               learning_rate: float, rng: np.random.Generator, expected_batch_size: int | None = None) -> np.ndarray:
+    """One DP-SGD step written out: per-example gradients, clip, sum, add noise, average, update.
+
+    The noisy sum is divided by ``expected_batch_size`` (by default ``len(x)``), a public
+    constant: with Poisson sampling the actual batch size is itself private.
+
+    Returns:
+        The per-example gradient norms before clipping.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    per_example = per_example_gradients(model, x, y)
+    summed, norms = clip_and_sum(per_example, l2_norm_clip)
+    noisy = add_gaussian_noise(summed, l2_norm_clip, noise_multiplier, rng)
+    denom = len(x) if expected_batch_size is None else _positive_int("expected_batch_size", expected_batch_size)
+    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    for var, g in zip(model.trainable_variables, noisy):
+        var.assign_sub((lr / denom * g).astype(np.float32))
+    return norms
+
+
+# --------------------------------------------------------------------------------------------
+# The fast trainer: ghost norms for Dense layers
+# --------------------------------------------------------------------------------------------
+
+
+def _ghost_graph(layers: list, x, y, l2_norm_clip):
+    """Clipped gradient sum and per-example norms for a Dense-only model, inside TensorFlow.
+
+    ``l2_norm_clip`` None means no clipping (the non-private reference).
+    """
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        h = x
+        inputs, outputs = [], []
+        for layer in layers:
+            inputs.append(h)
+            z = tf.matmul(h, layer.kernel)
+            if layer.use_bias:
+                z = z + layer.bias
+            outputs.append(z)
+            h = layer.activation(z)
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h)
+        total = tf.reduce_sum(losses)
+    out_grads = tape.gradient(total, outputs)
+    sq = tf.zeros_like(losses)
+    for layer, a, g in zip(layers, inputs, out_grads):
+        gg = tf.reduce_sum(tf.square(g), axis=1)
+        aa = tf.reduce_sum(tf.square(a), axis=1) + (1.0 if layer.use_bias else 0.0)
+        sq += aa * gg  # ||a_i g_i^T||_F^2 + ||g_i||^2
+    norms = tf.sqrt(sq)
+    if l2_norm_clip is None:
+        factors = tf.ones_like(norms)
+    else:
+        factors = tf.minimum(1.0, l2_norm_clip / tf.maximum(norms, 1e-12))
+    grads = []
+    for layer, a, g in zip(layers, inputs, out_grads):
+        scaled = g * factors[:, None]
+        grads.append(tf.matmul(a, scaled, transpose_a=True))
+        if layer.use_bias:
+            grads.append(tf.reduce_sum(scaled, axis=0))
+    return grads, norms, total
+
+
+def _layer_variables(layers: list) -> list:
+    out = []
+    for layer in layers:
+        out.append(layer.kernel)
+        if layer.use_bias:
+            out.append(layer.bias)
+    return out
+
+
+def ghost_clipped_sum(model: Any, x: np.ndarray, y: np.ndarray, l2_norm_clip: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """The clipped gradient sum and per-example norms of a Dense-only model, without per-example gradients.
+
+    Same result as ``clip_and_sum(per_example_gradients(model, x, y), l2_norm_clip)`` (the test
+    suite checks it to 1e-5), in the order of ``model.trainable_variables``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    layers = dense_layers(model)
+    x, y = _features_labels(x, y)
+    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    grads, norms, _ = _ghost_graph(layers, tf.constant(x), tf.constant(y), tf.constant(clip, tf.float32))
+    return [np.asarray(g, dtype=np.float64) for g in grads], np.asarray(norms, dtype=np.float64)
+
+
+# Compiled epoch functions, per model and per (sampling, clipped, noisy): tracing costs more than
+# training a small model, and the audit notebook trains many models of one shape.
+_EPOCH_FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _epoch_function(model: Any, layers: list, sampling: str, *, clipped: bool, noisy: bool):
+    """A ``tf.function`` running one epoch of (DP-)SGD on ``model``'s variables, cached per model."""
+    import tensorflow as tf
+
+    per_model = _EPOCH_FUNCTIONS.setdefault(model, {})
+    key = (sampling, clipped, noisy)
+    if key in per_model:
+        return per_model[key]
+    variables = _layer_variables(layers)
+    d = int(layers[0].kernel.shape[0])
+    f32, i64 = tf.float32, tf.int64
+
+    # One epoch is one TensorFlow loop: batches are drawn inside the graph from stateless random
+    # numbers seeded by ``seed``, so there is no per-step Python overhead.
+    @tf.function(input_signature=[tf.TensorSpec([None, d], f32), tf.TensorSpec([None], i64),
+                                  tf.TensorSpec([], tf.int32), tf.TensorSpec([2], i64), tf.TensorSpec([], f32),
+                                  tf.TensorSpec([], f32), tf.TensorSpec([], f32), tf.TensorSpec([], f32),
+                                  tf.TensorSpec([], tf.int32)])
+    def run_epoch(xs, ys, steps, seed, clip, noise_std, scale, q, batch_size):
+        n = tf.shape(xs)[0]
+        total = tf.constant(0.0)
+        count = tf.constant(0, i64)
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=seed))
+        for s in tf.range(steps):
+            step_seed = seed + tf.stack([tf.cast(s, i64) + 1, tf.constant(0, i64)])
+            if sampling == "shuffle":
+                idx = order[s * batch_size:tf.minimum((s + 1) * batch_size, n)]
+            else:
+                idx = tf.where(tf.random.stateless_uniform([n], seed=step_seed) < q)[:, 0]
+            grads, _, loss = _ghost_graph(layers, tf.gather(xs, idx), tf.gather(ys, idx), clip if clipped else None)
+            for i, (var, g) in enumerate(zip(variables, grads)):
+                if noisy:
+                    noise_seed = step_seed + tf.constant([0, 1 + i], i64)
+                    g = g + noise_std * tf.random.stateless_normal(tf.shape(g), seed=noise_seed)
+                var.assign_sub(scale * g)
+            total += loss
+            count += tf.shape(idx, out_type=i64)[0]
+        return total, count
+
+    per_model[key] = run_epoch
+    return run_epoch
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_dpsgd` did, with enough detail to account for it.
+
+    Attributes:
+        model: the trained Keras model (trained in place).
+        num_examples, batch_size, epochs, steps: the schedule; ``steps = ceil(epochs * n / batch)``.
+        sampling: ``"poisson"`` (each example joins each batch independently with probability
+            ``batch_size / num_examples``) or ``"shuffle"`` (a fresh permutation each epoch, cut into
+            batches of ``batch_size``; the last one may be shorter).
+        noise_multiplier, l2_norm_clip: the Gaussian noise standard deviation is their product;
+            ``l2_norm_clip`` None and ``noise_multiplier`` 0 mean ordinary (non-private) SGD.
+        losses: mean training loss of each epoch (the loss of the examples sampled, before the step).
+    """
+
+    model: Any
+    num_examples: int
+    batch_size: int
+    epochs: int
+    steps: int
+    sampling: str
+    noise_multiplier: float
+    l2_norm_clip: float | None
+    learning_rate: float
+    losses: list[float] = field(default_factory=list)
+
+    @property
+    def private(self) -> bool:
+        return self.l2_norm_clip is not None and self.noise_multiplier > 0
+
+    @property
+    def sampling_probability(self) -> float:
+        return self.batch_size / self.num_examples
+
+    def epsilon(self, delta: float, accountant: str = "rdp") -> float:
+        """The (epsilon, delta) guarantee of this run (example-level, add-or-remove-one adjacency).
+
+        Poisson sampling: the subsampled Gaussian composed over ``steps`` steps at rate
+        ``batch_size / num_examples`` (``labkit.dp.dpsgd_epsilon``). Shuffled batches: every
+        example is in exactly one batch per epoch, and no amplification by sampling is claimed,
+        so this is the Gaussian mechanism composed ``epochs`` times
+        (``labkit.dp.poisson_gaussian_epsilon`` with sampling probability 1). A non-private run
+        has no finite epsilon: ``math.inf``.
+        """
+        if not self.private:
+            return math.inf
+        from labkit import dp
+
+        if self.sampling == "poisson":
+            return float(dp.dpsgd_epsilon(self.num_examples, self.batch_size, self.noise_multiplier, self.epochs,
+                                          delta, accountant=accountant))
+        return float(dp.poisson_gaussian_epsilon(1.0, self.noise_multiplier, self.epochs, delta, accountant=accountant))
+
+
+def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
+                l2_norm_clip: float | None, noise_multiplier: float, learning_rate: float,
+                sampling: str = "poisson", seed: int = 0,
+                progress: Callable[[int, int], None] | None = None) -> TrainResult:
+    """Train a Dense-only Keras model with DP-SGD, fast (ghost norms, no per-example gradients).
+
+    Each step: sample a batch, compute the per-example gradient norms from the layers' inputs and
+    output gradients, clip each example to ``l2_norm_clip``, sum, add Gaussian noise with standard
+    deviation ``noise_multiplier * l2_norm_clip`` to every coordinate, divide by ``batch_size``
+    (the expected batch size, a public constant) and take an SGD step.
+
+    Args:
+        model: a built Keras model of Dense layers whose last layer outputs logits
+            (:func:`make_mlp`); trained in place.
+        x, y: float features (2-D) and integer labels.
+        epochs: passes over the data (Poisson: ``ceil(epochs * n / batch_size)`` steps).
+        batch_size: expected batch size (Poisson) or batch size (shuffle), 1 to ``len(x)``.
+        l2_norm_clip: the clipping norm C > 0, or None for no clipping (non-private reference).
+        noise_multiplier: sigma >= 0; the noise standard deviation is ``sigma * C``. Must be 0
+            when ``l2_norm_clip`` is None.
+        learning_rate: the SGD step size (> 0).
+        sampling: ``"poisson"`` (what the accountant in ``labkit.dp.dpsgd_epsilon`` assumes) or
+            ``"shuffle"`` (fixed-size batches of a random permutation; see :meth:`TrainResult.epsilon`).
+        seed: seeds the batch sampling and the noise; the run is a pure function of its arguments.
+        progress: called as ``progress(epoch_done, epochs)`` after each epoch (a progress bar).
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ValueError / TypeError: naming the parameter, its value and the valid range.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    layers = dense_layers(model)
+    x, y = _features_labels(x, y)
+    n = len(x)
+    if x.shape[1] != layers[0].kernel.shape[0]:
+        raise ValueError(f"x must have {layers[0].kernel.shape[0]} features (the model's input size); got {x.shape[1]}")
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size, maximum=n)
+    sigma = _nonnegative("noise_multiplier", noise_multiplier)
+    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    if l2_norm_clip is None:
+        if sigma != 0:
+            raise ValueError(f"noise_multiplier must be 0 when l2_norm_clip is None (no clipping); got {noise_multiplier!r}")
+        clip = None
+    else:
+        clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    if sampling not in SAMPLING:
+        raise ValueError(f"sampling must be one of {', '.join(map(repr, SAMPLING))}; got {sampling!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable progress(epoch_done, epochs) or None; got {type(progress).__name__}")
+
+    run_epoch = _epoch_function(model, layers, sampling, clipped=clip is not None, noisy=sigma > 0)
+    xs, ys = tf.constant(x), tf.constant(y)
+    hyper = (tf.constant(clip or 0.0, tf.float32), tf.constant(sigma * (clip or 0.0), tf.float32),
+             tf.constant(lr / batch_size, tf.float32), tf.constant(batch_size / n, tf.float32),
+             tf.constant(batch_size, tf.int32))
+    rng = np.random.default_rng(seed)
+    result = TrainResult(model, n, batch_size, epochs, 0, sampling, sigma, clip, lr)
+    for epoch in range(epochs):
+        if sampling == "shuffle":
+            steps = math.ceil(n / batch_size)
+        else:  # Poisson: ceil(epochs * n / batch_size) steps in all, spread over the epochs
+            steps = math.ceil((epoch + 1) * n / batch_size) - math.ceil(epoch * n / batch_size)
+        epoch_seed = rng.integers(0, 2**40, size=2, dtype=np.int64)
+        total, count = run_epoch(xs, ys, tf.constant(steps, tf.int32), tf.constant(epoch_seed), *hyper)
+        result.steps += steps
+        result.losses.append(float(total) / max(int(count), 1))
+        if progress is not None:
+            progress(epoch + 1, epochs)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# tensorflow-privacy, with the microbatch trap guarded
+# --------------------------------------------------------------------------------------------
+
+
+def check_microbatches(num_examples: int, batch_size: int, num_microbatches: int) -> None:
+    """Check that ``num_microbatches`` divides every batch, the last (shorter) one included.
+
+    tensorflow-privacy reshapes each batch's loss vector to ``(num_microbatches, -1)``; when a
+    batch's size is not a multiple, Keras fails with a reshape error deep in a stack trace.
+
+    Raises:
+        ValueError: naming the batch that cannot be split and the ways out (a batch size that
+            divides the data, ``drop_remainder=True`` in :func:`fit_tf_privacy`, or fewer
+            microbatches).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    n = _positive_int("num_examples", num_examples)
+    b = _positive_int("batch_size", batch_size, maximum=n)
+    m = _positive_int("num_microbatches", num_microbatches, maximum=b)
+    if b % m:
+        raise ValueError(
+            f"num_microbatches must divide batch_size: {b} examples cannot be split into {m} equal microbatches. "
+            f"Choose num_microbatches among the divisors of {b} (for example {b}, one example per microbatch)."
+        )
+    last = n % b
+    if last and last % m:
+        divisors = [d for d in range(1, b + 1) if b % d == 0 and last % d == 0]
+        raise ValueError(
+            f"num_microbatches must also divide the last batch: {n} examples in batches of {b} leave a last batch "
+            f"of {last}, which {m} microbatches cannot split. Pass drop_remainder=True, use a batch_size that "
+            f"divides {n}, or num_microbatches in {divisors}."
+        )
+
+
+def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str = "DPKerasSGDOptimizer",
+                   epochs: int, batch_size: int, l2_norm_clip: float, noise_multiplier: float,
+                   learning_rate: float, num_microbatches: int | None = None, drop_remainder: bool = False,
+                   seed: int = 0) -> Any:
+    """Train ``model``'s architecture with tensorflow-privacy and return the trained Keras model.
+
+    ``optimizer="DPKerasSGDOptimizer"`` compiles a copy of ``model`` with tensorflow-privacy's DP
+    SGD optimizer and a per-example (``Reduction.NONE``) loss, as that optimizer requires.
+    ``optimizer="DPSequential"`` rebuilds the layers in tensorflow-privacy's ``DPSequential``, whose
+    fast clipping knows Dense and Embedding layers, with an ordinary SGD optimizer and a mean loss.
+    Batches are shuffled, fixed-size batches (Keras ``fit``), not Poisson samples.
+
+    Args:
+        num_microbatches: for ``DPKerasSGDOptimizer``, how many groups each batch is split into
+            (default: ``batch_size``, one example per group). Checked by :func:`check_microbatches`.
+        drop_remainder: drop the last, shorter batch of each epoch (a fixed subset: the data
+            are shuffled once, with ``seed``, before training) instead of failing on it.
+
+    Raises:
+        ValueError: for a microbatch count that cannot split a batch, with the way out;
+            for an unknown ``optimizer``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    if optimizer not in TF_PRIVACY_OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(map(repr, TF_PRIVACY_OPTIMIZERS))}; got {optimizer!r}")
+    layers = dense_layers(model) if optimizer == "DPSequential" else None
+    x, y = _features_labels(x, y)
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size, maximum=len(x))
+    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    sigma = _nonnegative("noise_multiplier", noise_multiplier)
+    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = x[order], y[order]
+    if drop_remainder:
+        keep = len(x) - len(x) % batch_size
+        x, y = x[:keep], y[:keep]
+    tf.keras.utils.set_random_seed(seed)
+    if optimizer == "DPKerasSGDOptimizer":
+        from tensorflow_privacy import DPKerasSGDOptimizer
+
+        m = batch_size if num_microbatches is None else num_microbatches
+        check_microbatches(len(x), batch_size, m)
+        net = tf.keras.models.clone_model(model)
+        net.set_weights(model.get_weights())
+        opt = DPKerasSGDOptimizer(l2_norm_clip=clip, noise_multiplier=sigma, num_microbatches=m, learning_rate=lr)
+        loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=tf.keras.losses.Reduction.NONE)
+    else:
+        from tensorflow_privacy.privacy.keras_models.dp_keras_model import DPSequential
+
+        if num_microbatches is not None:
+            check_microbatches(len(x), batch_size, num_microbatches)
+        net = DPSequential(l2_norm_clip=clip, noise_multiplier=sigma, num_microbatches=num_microbatches,
+                           layers=[tf.keras.Input(shape=(x.shape[1],))] + [
+                               tf.keras.layers.Dense(l.units, activation=l.activation, use_bias=l.use_bias)
+                               for l in layers])
+        net.set_weights(model.get_weights())
+        opt = tf.keras.optimizers.SGD(learning_rate=lr)
+        loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    net.compile(optimizer=opt, loss=loss, metrics=["accuracy"])
+    net.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    return net
+
+
+def fit_plain_keras(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
+                    learning_rate: float, seed: int = 0) -> Any:
+    """Ordinary Keras SGD (mean loss, no clipping, no noise) on a copy of ``model``: the baseline.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    x, y = _features_labels(x, y)
+    tf.keras.utils.set_random_seed(seed)
+    net = tf.keras.models.clone_model(model)
+    net.set_weights(model.get_weights())
+    net.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=learning_rate),
+                loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    net.fit(x, y, epochs=_positive_int("epochs", epochs), batch_size=_positive_int("batch_size", batch_size),
+            shuffle=True, verbose=0)
+    return net
+
+
+# --------------------------------------------------------------------------------------------
+# The source document's "differential privacy": noise added to the inputs once
+# --------------------------------------------------------------------------------------------
+
+
+def source_document_noise(data: np.ndarray, epsilon: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The source document's ``differential_privacy(data, epsilon)`` (its section 5.2), reproduced.
+
+    As written there: the noise *variance* is ``2 / epsilon``, and one Gaussian value per row is
+    drawn and added to every feature of that row. The only change is that the randomness comes
+    from ``rng`` instead of NumPy's global generator. This is not a differentially private
+    mechanism: see ``04-dp-sgd.ipynb``.
+
+    Returns:
+        ``(noisy_data, noise)`` with ``noise`` one value per row, as in the source.
+    """
+    eps = _nonnegative("epsilon", epsilon, allow_zero=False)
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2:
+        raise ValueError(f"data must be a 2-D array (rows x features); got shape {data.shape}")
+    noise = rng.normal(loc=0.0, scale=np.sqrt(2.0 / eps), size=len(data))
+    return data + noise.reshape((-1, 1)), noise
+
+
+def train_on_noisy_inputs(x: np.ndarray, y: np.ndarray, epsilon: float, *, num_classes: int, epochs: int,
+                          batch_size: int = 32, learning_rate: float = 0.1, hidden: Sequence[int] = (64,),
+                          seed: int = 0) -> tuple[Any, np.ndarray]:
+    """The source document's ``train`` on a classification task: noise the inputs once, then plain SGD.
+
+    Like the source: :func:`source_document_noise` once, then ordinary mini-batch SGD over the
+    noisy rows in order (no clipping, no noise in training). Changes, each needed to run it: the
+    undefined ``epochs`` is a parameter, the loss is cross-entropy over ``num_classes`` logits
+    (digits is a classification task) instead of mean squared error on one output, and the
+    learning rate defaults to 0.1 so that it trains in a few epochs.
+
+    Returns:
+        ``(model, noisy_x)``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    x, y = _features_labels(x, y)
+    rng = np.random.default_rng(seed)
+    noisy, _ = source_document_noise(x, epsilon, rng)
+    model = make_mlp(x.shape[1], num_classes, hidden, seed=seed)
+    result = train_dpsgd(model, noisy.astype(np.float32), y, epochs=epochs, batch_size=batch_size, l2_norm_clip=None,
+                         noise_multiplier=0.0, learning_rate=learning_rate, sampling="shuffle", seed=seed)
+    return result.model, noisy
