@@ -1,0 +1,319 @@
+"""A synthetic population and a linkage attack on "de-identified" records.
+
+Introduced in ``01-deidentification.ipynb``. Everything is generated from a seed: no real
+person is described. The marginals are meant to look like a US census, not to reproduce one:
+
+- people per ZIP code: log-normal with median 2,800 and log-space sigma 1.53, clipped to
+  [50, 110,000] (the shape of US ZIP-code tabulation areas: many small rural codes, a few large
+  urban ones; 200 codes drawn with seed 0 hold 1.45 million people, mean 7,248 per code);
+- age: approximate five-year shares of the US 2000 census (:data:`AGE_SHARES`), uniform within
+  a band; birth day uniform within the year;
+- sex: 49.1% male, 50.9% female.
+
+Quasi-identifiers are coded as integers: ``zip_code`` (five digits), ``birth_day`` (days since
+1900-01-01), ``sex`` (0 female, 1 male).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+from typing import Sequence
+
+import numpy as np
+
+# (lower age, upper age exclusive, share of the population): US 2000 census, rounded.
+AGE_SHARES: tuple[tuple[int, int, float], ...] = (
+    (0, 5, 0.068), (5, 10, 0.073), (10, 15, 0.073), (15, 20, 0.072), (20, 25, 0.067),
+    (25, 30, 0.069), (30, 35, 0.073), (35, 40, 0.081), (40, 45, 0.080), (45, 50, 0.071),
+    (50, 55, 0.062), (55, 60, 0.048), (60, 65, 0.038), (65, 70, 0.034), (70, 75, 0.031),
+    (75, 80, 0.026), (80, 85, 0.017), (85, 90, 0.009), (90, 100, 0.005),
+)
+MALE_SHARE = 0.491
+ZIP_MEDIAN, ZIP_LOG_SIGMA, ZIP_MIN, ZIP_MAX = 2800.0, 1.53, 50, 110_000
+CENSUS_DAY = 36615  # 2000-04-01 as days since 1900-01-01
+DAYS_PER_YEAR = 365.25
+SWEENEY_SHARE = 0.87  # Sweeney (2000): 87% of the 1990 US population (216 of 248 million)
+GOLLE_SHARE = 0.63  # Golle (2006): 63% with the 2000 census
+
+_FIRST = ("Ada", "Ben", "Chen", "Dana", "Eli", "Fatima", "Gus", "Hana", "Ivan", "June", "Kofi", "Lena",
+          "Mateo", "Nina", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Victor", "Wen", "Yusuf")
+_LAST = ("Abbott", "Baker", "Cruz", "Dlamini", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen",
+         "Kowalski", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Quist", "Rossi", "Silva", "Tanaka",
+         "Ueda", "Varga", "Walsh", "Young")
+DIAGNOSES: tuple[str, ...] = ("asthma", "diabetes", "fracture", "hypertension", "influenza", "migraine",
+                              "pneumonia", "depression")
+
+
+def _generator(seed: int | np.random.Generator) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer or a numpy.random.Generator; got {type(seed).__name__}")
+    return np.random.default_rng(int(seed))
+
+
+@dataclass(frozen=True)
+class Population:
+    """People with three quasi-identifiers, grouped by ZIP code."""
+
+    zip_code: np.ndarray  # int32, five digits
+    birth_day: np.ndarray  # int32, days since 1900-01-01
+    sex: np.ndarray  # int8, 0 female, 1 male
+    zip_codes: np.ndarray  # the distinct ZIP codes, int32
+    zip_sizes: np.ndarray  # people in each of zip_codes, int64
+
+    def __len__(self) -> int:
+        return int(self.zip_code.size)
+
+    @property
+    def age(self) -> np.ndarray:
+        """Age in whole years on census day (2000-04-01)."""
+        return np.floor((CENSUS_DAY - self.birth_day) / DAYS_PER_YEAR).astype(np.int32)
+
+    def __repr__(self) -> str:
+        return (f"Population({len(self):,} people in {self.zip_codes.size} ZIP codes; people per ZIP code: "
+                f"median {int(np.median(self.zip_sizes)):,}, mean {int(round(self.zip_sizes.mean())):,}, "
+                f"largest {int(self.zip_sizes.max()):,})")
+
+
+def synthetic_population(num_zip_codes: int = 200, seed: int | np.random.Generator = 0) -> Population:
+    """Generate a seeded population (see the module docstring for the marginals).
+
+    Introduced in ``01-deidentification.ipynb``. About 7,000 people per ZIP code on average,
+    so 200 ZIP codes give roughly 1.5 million people (about 15 MB).
+    """
+    if isinstance(num_zip_codes, bool) or not isinstance(num_zip_codes, (int, np.integer)):
+        raise TypeError(f"num_zip_codes must be an integer; got {type(num_zip_codes).__name__}")
+    if not 1 <= num_zip_codes <= 2000:
+        raise ValueError(f"num_zip_codes must be between 1 and 2000; got {num_zip_codes}")
+    rng = _generator(seed)
+    sizes = np.clip(np.round(ZIP_MEDIAN * np.exp(ZIP_LOG_SIGMA * rng.standard_normal(num_zip_codes))),
+                    ZIP_MIN, ZIP_MAX).astype(np.int64)
+    codes = np.sort(rng.choice(np.arange(1000, 99999), size=num_zip_codes, replace=False)).astype(np.int32)
+    n = int(sizes.sum())
+    zip_code = np.repeat(codes, sizes)
+    bands = np.array([(lo, hi) for lo, hi, _ in AGE_SHARES], dtype=float)
+    shares = np.array([s for _, _, s in AGE_SHARES])
+    band = rng.choice(len(AGE_SHARES), size=n, p=shares / shares.sum())
+    age_years = bands[band, 0] + rng.random(n) * (bands[band, 1] - bands[band, 0])
+    birth_day = np.floor(CENSUS_DAY - age_years * DAYS_PER_YEAR).astype(np.int32)
+    sex = (rng.random(n) < MALE_SHARE).astype(np.int8)
+    return Population(zip_code=zip_code, birth_day=birth_day, sex=sex, zip_codes=codes, zip_sizes=sizes)
+
+
+def birth_year(birth_day: np.ndarray) -> np.ndarray:
+    """Calendar year of a day counted from 1900-01-01."""
+    days = np.asarray(birth_day).astype("timedelta64[D]") + np.datetime64("1900-01-01")
+    return days.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def quasi_identifier_key(zip_code, birth_day, sex, *, zip_digits: int = 5, birth: str = "day") -> np.ndarray:
+    """One int64 per person that is equal exactly when the (generalised) quasi-identifiers are.
+
+    Args:
+        zip_digits: keep the first 5, 3 or 0 digits of the ZIP code (generalisation).
+        birth: ``"day"`` (full date of birth), ``"year"`` (year of birth) or ``"none"``.
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
+    if zip_digits not in (0, 3, 5):
+        raise ValueError(f"zip_digits must be 0, 3 or 5; got {zip_digits!r}")
+    if birth not in ("day", "year", "none"):
+        raise ValueError(f"birth must be 'day', 'year' or 'none'; got {birth!r}")
+    z = np.asarray(zip_code, dtype=np.int64) // 10 ** (5 - zip_digits) if zip_digits else np.zeros(np.shape(zip_code), np.int64)
+    b = np.asarray(birth_day, dtype=np.int64)
+    if birth == "year":
+        b = birth_year(b)
+    elif birth == "none":
+        b = np.zeros_like(b)
+    return (z * 100_000 + b) * 2 + np.asarray(sex, dtype=np.int64)
+
+
+def unique_share(keys) -> float:
+    """Share of records whose key no other record has. Introduced in ``01-deidentification.ipynb``."""
+    arr = np.asarray(keys).ravel()
+    if arr.size == 0:
+        raise ValueError("keys must not be empty")
+    _, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
+    return float(np.mean(counts[inverse] == 1))
+
+
+def group_sizes(keys) -> np.ndarray:
+    """For each record, how many records (itself included) share its key."""
+    arr = np.asarray(keys).ravel()
+    _, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
+    return counts[inverse]
+
+
+def unique_share_by_zip(population: Population) -> tuple[np.ndarray, np.ndarray]:
+    """(people in each ZIP code, share of them unique on ZIP code, date of birth and sex)."""
+    sizes = group_sizes(quasi_identifier_key(population.zip_code, population.birth_day, population.sex))
+    per_zip = np.bincount(np.searchsorted(population.zip_codes, population.zip_code), weights=(sizes == 1),
+                          minlength=population.zip_codes.size)
+    return population.zip_sizes.copy(), per_zip / population.zip_sizes
+
+
+def cell_probabilities() -> np.ndarray:
+    """Probability of each (birth day, sex) cell under the generating distribution."""
+    days, probs = [], []
+    for lo, hi, share in AGE_SHARES:
+        n_days = (hi - lo) * DAYS_PER_YEAR
+        days.append(int(round(n_days)))
+        probs.append(share / n_days)
+    total = sum(s for _, _, s in AGE_SHARES)
+    per_day = np.repeat(np.array(probs) / total, days)
+    cells = np.concatenate([per_day * (1 - MALE_SHARE), per_day * MALE_SHARE])
+    return cells / cells.sum()
+
+
+def expected_unique_share(zip_population) -> np.ndarray:
+    """Expected share unique on (date of birth, sex) among ``zip_population`` people.
+
+    A person in cell c is unique when none of the other n - 1 people falls in it:
+    sum_c p_c (1 - p_c)^(n - 1). About exp(-n / 65,000) for uniform birthdays over 90 years;
+    the real age distribution is less uniform, so collisions come sooner.
+    Introduced in ``01-deidentification.ipynb``.
+    """
+    n = np.atleast_1d(np.asarray(zip_population, dtype=float))
+    if np.any(n < 1):
+        raise ValueError("zip_population must be >= 1")
+    p = cell_probabilities()
+    out = np.array([float(np.sum(p * np.exp((k - 1) * np.log1p(-p)))) for k in n])
+    return out if np.ndim(zip_population) else out[:1].item()
+
+
+# --------------------------------------------------------------------------------------------
+# A linkage attack
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small column table that prints its first rows (for the notebook)."""
+
+    columns: dict
+    title: str = ""
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values())))
+
+    def head(self, n: int = 5) -> "Table":
+        return Table({k: v[:n] for k, v in self.columns.items()}, self.title)
+
+    def _cells(self, n: int) -> list[list[str]]:
+        out = []
+        for i in range(min(n, len(self))):
+            row = []
+            for name, col in self.columns.items():
+                v = col[i]
+                if name == "birth_date":
+                    row.append(format_day(v))
+                elif name == "sex":
+                    row.append("F" if v == 0 else "M")
+                elif name == "zip":
+                    row.append(f"{int(v):05d}")
+                else:
+                    row.append(str(v))
+            out.append(row)
+        return out
+
+    def __repr__(self) -> str:
+        names = list(self.columns)
+        cells = self._cells(5)
+        widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(names)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(names, widths))]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+        more = f"... {len(self):,} rows" if len(self) > 5 else f"{len(self)} rows"
+        return "\n".join(([self.title] if self.title else []) + lines + [more])
+
+    def _repr_html_(self) -> str:
+        names = list(self.columns)
+        head = "".join(f"<th>{escape(h)}</th>" for h in names)
+        body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in self._cells(5))
+        cap = f"<caption>{escape(self.title)}</caption>" if self.title else ""
+        return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><p>{len(self):,} rows</p>"
+
+
+def format_day(day) -> str:
+    """ISO date of a day counted from 1900-01-01."""
+    return str(np.datetime64("1900-01-01") + np.timedelta64(int(day), "D"))
+
+
+def medical_records(population: Population, num_records: int, seed: int | np.random.Generator = 0) -> tuple[Table, np.ndarray]:
+    """A "de-identified" hospital table: names removed, ZIP code, birth date, sex and diagnosis kept.
+
+    Returns:
+        (the table, the hidden person index of each row: used only to score the attack).
+    """
+    if not 1 <= num_records <= len(population):
+        raise ValueError(f"num_records must be between 1 and {len(population)}; got {num_records}")
+    rng = _generator(seed)
+    who = np.sort(rng.choice(len(population), size=num_records, replace=False))
+    diagnosis = np.array(DIAGNOSES)[rng.integers(len(DIAGNOSES), size=num_records)]
+    table = Table({"zip": population.zip_code[who], "birth_date": population.birth_day[who],
+                   "sex": population.sex[who], "diagnosis": diagnosis}, "hospital discharges (no names)")
+    return table, who
+
+
+def voter_list(population: Population, coverage: float = 0.6, seed: int | np.random.Generator = 0) -> tuple[Table, np.ndarray]:
+    """A public voter list: name, ZIP code, birth date and sex of a share of the adults.
+
+    ``coverage`` is the share of adults (18 and over on census day) on the list.
+
+    Returns:
+        (the table, the hidden person index of each row).
+    """
+    if not 0 < coverage <= 1:
+        raise ValueError(f"coverage must be in (0, 1]; got {coverage!r}")
+    rng = _generator(seed)
+    adults = np.flatnonzero(population.age >= 18)
+    who = np.sort(adults[rng.random(adults.size) < coverage])
+    first = np.array(_FIRST)[rng.integers(len(_FIRST), size=who.size)]
+    last = np.array(_LAST)[rng.integers(len(_LAST), size=who.size)]
+    names = np.char.add(np.char.add(first, " "), last)
+    table = Table({"name": names, "zip": population.zip_code[who], "birth_date": population.birth_day[who],
+                   "sex": population.sex[who]}, "voter list (public)")
+    return table, who
+
+
+@dataclass(frozen=True)
+class LinkageResult:
+    records: int
+    unique_matches: int
+    correct: int
+    ambiguous: int
+    unmatched: int
+    match_index: np.ndarray  # voter row for each record, -1 unless the match is unique
+
+    @property
+    def reidentified_share(self) -> float:
+        return self.correct / self.records
+
+    def __repr__(self) -> str:
+        return (f"{self.records:,} records: {self.unique_matches:,} match exactly one voter "
+                f"({self.correct:,} correctly, {self.unique_matches - self.correct:,} wrongly), "
+                f"{self.ambiguous:,} match several, {self.unmatched:,} match none; "
+                f"re-identified {self.reidentified_share:.1%}")
+
+
+def link(records: Table, voters: Table, record_truth: np.ndarray, voter_truth: np.ndarray) -> LinkageResult:
+    """Join records to voters on (ZIP code, birth date, sex); a unique match names the record.
+
+    ``record_truth`` and ``voter_truth`` (hidden person indices) are used only for scoring.
+    Introduced in ``01-deidentification.ipynb``.
+    """
+    rk = quasi_identifier_key(records.columns["zip"], records.columns["birth_date"], records.columns["sex"])
+    vk = quasi_identifier_key(voters.columns["zip"], voters.columns["birth_date"], voters.columns["sex"])
+    order = np.argsort(vk, kind="stable")
+    sorted_keys = vk[order]
+    left = np.searchsorted(sorted_keys, rk, side="left")
+    right = np.searchsorted(sorted_keys, rk, side="right")
+    n_match = right - left
+    unique = n_match == 1
+    match = np.full(rk.size, -1, dtype=np.int64)
+    match[unique] = order[left[unique]]
+    correct = int(np.sum(unique & (voter_truth[np.maximum(match, 0)] == record_truth)))
+    return LinkageResult(records=int(rk.size), unique_matches=int(unique.sum()), correct=correct,
+                         ambiguous=int(np.sum(n_match > 1)), unmatched=int(np.sum(n_match == 0)), match_index=match)
