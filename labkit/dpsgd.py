@@ -670,3 +670,187 @@ def train_on_noisy_inputs(x: np.ndarray, y: np.ndarray, epsilon: float, *, num_c
     result = train_dpsgd(model, noisy.astype(np.float32), y, epochs=epochs, batch_size=batch_size, l2_norm_clip=None,
                          noise_multiplier=0.0, learning_rate=learning_rate, sampling="shuffle", seed=seed)
     return result.model, noisy
+
+
+# --------------------------------------------------------------------------------------------
+# The accuracy-privacy trade-off: a precomputed sweep and the explorer's compute function
+# --------------------------------------------------------------------------------------------
+
+TRADEOFF_FILE = "sweeps/dpsgd_tradeoff.npz"
+
+
+@dataclass(frozen=True)
+class TradeoffConfig:
+    """The fixed training recipe behind the trade-off sweep (digits, a small MLP, few epochs).
+
+    DP runs: Poisson sampling with expected batch ``batch_size``, ``epochs`` epochs, clipping norm
+    ``l2_norm_clip``, learning rate ``learning_rate``, noise multiplier calibrated to each target
+    epsilon at ``delta`` with the RDP accountant. The non-private reference: the same model and
+    schedule without clipping or noise, at learning rate ``nonprivate_learning_rate``.
+    """
+
+    dataset: str = "digits"
+    hidden: tuple[int, ...] = (64,)
+    epochs: int = 20
+    batch_size: int = 128
+    l2_norm_clip: float = 0.5
+    learning_rate: float = 2.0
+    nonprivate_learning_rate: float = 0.5
+    delta: float = 1e-5
+    accountant: str = "rdp"
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    targets: tuple[float, ...] = tuple(float(round(v, 4)) for v in np.geomspace(0.5, 16, 11))
+
+    def describe(self) -> str:
+        return (f"{self.dataset}, MLP {'-'.join(map(str, self.hidden))}, {self.epochs} epochs, Poisson batches of "
+                f"{self.batch_size} expected, clip {self.l2_norm_clip}, learning rate {self.learning_rate}, "
+                f"delta = {self.delta:g}, {self.accountant.upper()} accountant")
+
+
+def _train_point(ds: Any, model: Any, target_epsilon: float | None, seed: int, cfg: TradeoffConfig,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
+    from labkit import dp
+
+    reinitialize(model, seed)
+    if target_epsilon is None:
+        sigma, clip, lr = 0.0, None, cfg.nonprivate_learning_rate
+    else:
+        sigma = dp.dpsgd_noise_multiplier(target_epsilon, len(ds.x_train), cfg.batch_size, cfg.epochs, cfg.delta,
+                                          accountant=cfg.accountant)
+        clip, lr = cfg.l2_norm_clip, cfg.learning_rate
+    train_dpsgd(model, ds.x_train, ds.y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, l2_norm_clip=clip,
+                noise_multiplier=sigma, learning_rate=lr, seed=seed, progress=progress)
+    return float(sigma), accuracy(model, ds.x_test, ds.y_test)
+
+
+def train_tradeoff_point(target_epsilon: float | None, seed: int, config: TradeoffConfig | None = None, *,
+                         progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
+    """Train one model of the trade-off sweep and return ``(noise_multiplier, test_accuracy)``.
+
+    ``target_epsilon`` None trains the non-private reference (noise multiplier 0). The same
+    ``(target_epsilon, seed)`` gives the same model as the precomputed sweep.
+
+    Introduced in ``04-dp-sgd.ipynb`` (the explorer's "train this point" button).
+    """
+    from labkit import data
+
+    cfg = config or TradeoffConfig()
+    if target_epsilon is not None:
+        _nonnegative("target_epsilon", target_epsilon, allow_zero=False)
+    ds = data.load(cfg.dataset)
+    model = make_mlp(ds.num_features, ds.num_classes, cfg.hidden, seed=seed)
+    return _train_point(ds, model, target_epsilon, seed, cfg, progress)
+
+
+def tradeoff_sweep(config: TradeoffConfig | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Train every (target epsilon, seed) point of ``config`` and the non-private reference.
+
+    Returns arrays: ``target_epsilon`` (k,), ``noise_multiplier`` (k,), ``accuracy`` (k, seeds),
+    ``nonprivate_accuracy`` (seeds,), ``seeds``, and the recipe's scalars.
+    """
+    from labkit import data
+
+    cfg = config or TradeoffConfig()
+    ds = data.load(cfg.dataset)
+    model = make_mlp(ds.num_features, ds.num_classes, cfg.hidden, seed=0)  # reused: traced once
+    k, s = len(cfg.targets), len(cfg.seeds)
+    sigmas, acc = np.zeros(k), np.zeros((k, s))
+    done, total = 0, (k + 1) * s
+    for i, eps in enumerate(cfg.targets):
+        for j, seed in enumerate(cfg.seeds):
+            sigmas[i], acc[i, j] = _train_point(ds, model, eps, seed, cfg)
+            done += 1
+            if progress:
+                progress(done, total)
+    ref = np.zeros(s)
+    for j, seed in enumerate(cfg.seeds):
+        ref[j] = _train_point(ds, model, None, seed, cfg)[1]
+        done += 1
+        if progress:
+            progress(done, total)
+    return {"target_epsilon": np.asarray(cfg.targets), "noise_multiplier": sigmas, "accuracy": acc,
+            "nonprivate_accuracy": ref, "seeds": np.asarray(cfg.seeds), "delta": np.float64(cfg.delta),
+            "epochs": np.int64(cfg.epochs), "batch_size": np.int64(cfg.batch_size),
+            "num_examples": np.int64(len(ds.x_train)),
+            "l2_norm_clip": np.float64(cfg.l2_norm_clip), "hidden": np.asarray(cfg.hidden, dtype=np.int64)}
+
+
+def write_tradeoff_sweep(path) -> None:
+    """``make data`` builder for ``data/sweeps/dpsgd_tradeoff.npz`` (a few minutes at most on 2 cores)."""
+    from labkit.data import save_arrays
+    from labkit.runtime import quiet_environment, silence_python_noise
+
+    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
+    silence_python_noise()
+    arrays = tradeoff_sweep()
+    # Accuracies are multiples of 1/450 (the digits test split): round away float noise.
+    arrays["accuracy"] = np.round(arrays["accuracy"], 6)
+    arrays["nonprivate_accuracy"] = np.round(arrays["nonprivate_accuracy"], 6)
+    arrays["noise_multiplier"] = np.round(arrays["noise_multiplier"], 6)
+    save_arrays(path, **arrays)
+
+
+def load_tradeoff_sweep() -> dict[str, np.ndarray]:
+    """The precomputed sweep from ``data/sweeps/dpsgd_tradeoff.npz`` (verified against the manifest)."""
+    from labkit.data import load_arrays
+
+    return load_arrays(TRADEOFF_FILE)
+
+
+@dataclass(frozen=True)
+class TradeoffPoint:
+    """What the explorer shows for one target epsilon.
+
+    ``accuracy`` is the mean test accuracy over the sweep's seeds, interpolated linearly in
+    log(epsilon) between the two nearest swept targets; ``low``/``high`` are mean -/+ one
+    standard deviation over seeds (interpolated the same way). ``exact`` says the target is a
+    swept point.
+    """
+
+    target_epsilon: float
+    noise_multiplier: float
+    accuracy: float
+    low: float
+    high: float
+    nonprivate_accuracy: float
+    exact: bool
+
+    def __repr__(self) -> str:
+        return (f"TradeoffPoint(epsilon {self.target_epsilon:.3g}: noise multiplier {self.noise_multiplier:.3f}, "
+                f"test accuracy {self.accuracy:.3f} (+/- {(self.high - self.low) / 2:.3f}), "
+                f"non-private {self.nonprivate_accuracy:.3f})")
+
+
+def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: TradeoffConfig | None = None) -> TradeoffPoint:
+    """The explorer's compute function: noise multiplier and expected accuracy for a target epsilon.
+
+    The noise multiplier comes from ``labkit.dp.dpsgd_noise_multiplier`` for the sweep's recipe
+    (cached there); the accuracy is a lookup into the precomputed ``sweep``. No training happens,
+    so a slider move costs milliseconds.
+
+    Raises:
+        ValueError: if ``target_epsilon`` is outside the swept range.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    from labkit import dp
+
+    cfg = config or TradeoffConfig()
+    eps_grid = np.asarray(sweep["target_epsilon"], dtype=np.float64)
+    if not isinstance(target_epsilon, (int, float, np.integer, np.floating)) or not (
+        eps_grid[0] * (1 - 1e-9) <= target_epsilon <= eps_grid[-1] * (1 + 1e-9)
+    ):
+        raise ValueError(f"target_epsilon must be between {eps_grid[0]:g} and {eps_grid[-1]:g} (the swept range); "
+                         f"got {target_epsilon!r}")
+    target = float(np.clip(target_epsilon, eps_grid[0], eps_grid[-1]))
+    acc = np.asarray(sweep["accuracy"], dtype=np.float64)
+    mean, std = acc.mean(axis=1), acc.std(axis=1)
+    x = np.log(eps_grid)
+    t = math.log(target)
+    m = float(np.interp(t, x, mean))
+    sd = float(np.interp(t, x, std))
+    n = int(sweep["num_examples"])
+    sigma = dp.dpsgd_noise_multiplier(target, n, cfg.batch_size, cfg.epochs, cfg.delta, accountant=cfg.accountant)
+    exact = bool(np.any(np.isclose(eps_grid, target, rtol=1e-6)))
+    return TradeoffPoint(target, float(sigma), m, m - sd, m + sd, float(np.mean(sweep["nonprivate_accuracy"])), exact)
