@@ -1,0 +1,314 @@
+"""labkit.dpsgd: the clipping-equality test, the trainer against Keras and tensorflow-privacy, the guards."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from labkit.runtime import quiet_environment, silence_python_noise
+
+quiet_environment()
+silence_python_noise()
+
+tf = pytest.importorskip("tensorflow")
+
+from labkit import dp, dpsgd  # noqa: E402
+from labkit.data import load  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load("digits")
+
+
+def _model(hidden, seed=0, use_bias=True, num_features=64, num_classes=10):
+    layers = [tf.keras.Input(shape=(num_features,))]
+    layers += [tf.keras.layers.Dense(h, activation="relu", use_bias=use_bias) for h in hidden]
+    layers.append(tf.keras.layers.Dense(num_classes, use_bias=use_bias))
+    model = tf.keras.Sequential(layers)
+    dpsgd.reinitialize(model, seed)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# The clipping-equality test: ghost norms == naive per-example computation, to 1e-5
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hidden,use_bias,clip", [
+    ((256, 256), True, 1.0),     # the lab's MLP, most examples clipped
+    ((32,), True, 100.0),        # nothing clipped: the plain gradient sum
+    ((16, 8, 8), False, 0.3),    # no biases, three hidden layers
+    ((), True, 0.5),             # softmax regression
+])
+def test_ghost_clipped_sum_equals_naive_per_example_computation(digits, hidden, use_bias, clip):
+    model = _model(hidden, seed=3, use_bias=use_bias)
+    x, y = digits.x_train[:48], digits.y_train[:48]
+    naive_sum, naive_norms = dpsgd.clip_and_sum(dpsgd.per_example_gradients(model, x, y), clip)
+    fast_sum, fast_norms = dpsgd.ghost_clipped_sum(model, x, y, clip)
+    np.testing.assert_allclose(fast_norms, naive_norms, rtol=1e-5, atol=1e-5)
+    assert len(fast_sum) == len(naive_sum) == len(model.trainable_variables)
+    for fast, naive, var in zip(fast_sum, naive_sum, model.trainable_variables):
+        assert fast.shape == tuple(var.shape)
+        np.testing.assert_allclose(fast, naive, rtol=1e-5, atol=1e-5)
+    if clip == 100.0:
+        assert naive_norms.max() < clip  # the case really is "nothing clipped"
+    else:
+        assert naive_norms.max() > clip  # the case really exercises clipping
+
+
+def test_per_example_gradients_sum_to_the_batch_gradient(digits):
+    model = _model((16,), seed=1)
+    x, y = digits.x_train[:20], digits.y_train[:20]
+    per_example = dpsgd.per_example_gradients(model, x, y)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x)))
+    for pe, g in zip(per_example, tape.gradient(loss, model.trainable_variables)):
+        np.testing.assert_allclose(pe.sum(axis=0), g.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_clip_and_sum_bounds_each_contribution():
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=(50, 3, 4)) * rng.uniform(0.1, 10, size=(50, 1, 1)), rng.normal(size=(50, 4))]
+    summed, norms = dpsgd.clip_and_sum(grads, 1.5)
+    flat = np.concatenate([g.reshape(50, -1) for g in grads], axis=1)
+    np.testing.assert_allclose(norms, np.linalg.norm(flat, axis=1))
+    clipped = flat * np.minimum(1, 1.5 / norms)[:, None]
+    assert np.all(np.linalg.norm(clipped, axis=1) <= 1.5 + 1e-12)
+    np.testing.assert_allclose(np.concatenate([s.ravel() for s in summed]), clipped.sum(axis=0))
+
+
+def test_add_gaussian_noise_has_the_calibrated_standard_deviation():
+    rng = np.random.default_rng(1)
+    noisy = dpsgd.add_gaussian_noise([np.zeros((200, 100))], l2_norm_clip=0.5, noise_multiplier=3.0, rng=rng)[0]
+    assert abs(noisy.std() - 1.5) < 0.02 and abs(noisy.mean()) < 0.02
+
+
+def test_dpsgd_step_without_noise_is_a_clipped_sgd_step(digits):
+    model = _model((8,), seed=2)
+    x, y = digits.x_train[:10], digits.y_train[:10]
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    summed, _ = dpsgd.clip_and_sum(dpsgd.per_example_gradients(model, x, y), 0.1)
+    norms = dpsgd.dpsgd_step(model, x, y, l2_norm_clip=0.1, noise_multiplier=0.0, learning_rate=0.5,
+                             rng=np.random.default_rng(0))
+    assert norms.shape == (10,)
+    for b, s, v in zip(before, summed, model.trainable_variables):
+        np.testing.assert_allclose(v.numpy(), b - 0.5 / 10 * s, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast trainer
+# ---------------------------------------------------------------------------------------------
+
+
+def test_one_full_batch_step_matches_keras_sgd(digits):
+    """No clipping, no noise, one batch of everything: exactly Keras's SGD step on the mean loss."""
+    x, y = digits.x_train[:200], digits.y_train[:200]
+    ours = _model((32,), seed=4)
+    keras = _model((32,), seed=4)
+    dpsgd.train_dpsgd(ours, x, y, epochs=1, batch_size=200, l2_norm_clip=None, noise_multiplier=0.0,
+                      learning_rate=0.3, sampling="shuffle")
+    keras.compile(optimizer=tf.keras.optimizers.SGD(0.3),
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    keras.fit(x, y, batch_size=200, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), keras.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_one_clipped_step_matches_tensorflow_privacy(digits):
+    """With clipping active and no noise, one full-batch step equals DPKerasSGDOptimizer's."""
+    x, y = digits.x_train[:60], digits.y_train[:60]
+    ours = _model((16,), seed=5)
+    dpsgd.train_dpsgd(ours, x, y, epochs=1, batch_size=60, l2_norm_clip=0.2, noise_multiplier=0.0,
+                      learning_rate=0.5, sampling="shuffle")
+    naive_norms = dpsgd.clip_and_sum(dpsgd.per_example_gradients(_model((16,), seed=5), x, y), 0.2)[1]
+    assert naive_norms.min() > 0.2  # every example is clipped
+    theirs = dpsgd.fit_tf_privacy(_model((16,), seed=5), x, y, optimizer="DPKerasSGDOptimizer", epochs=1,
+                                  batch_size=60, num_microbatches=60, l2_norm_clip=0.2, noise_multiplier=0.0,
+                                  learning_rate=0.5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_trainer_noise_has_the_calibrated_scale(digits):
+    """Same seed with and without noise: one step differs by lr / batch * N(0, (sigma * C)^2)."""
+    x, y = digits.x_train[:300], digits.y_train[:300]
+    runs = {}
+    for sigma in (0.0, 2.0):
+        model = _model((64,), seed=6)
+        dpsgd.train_dpsgd(model, x, y, epochs=1, batch_size=300, l2_norm_clip=0.5, noise_multiplier=sigma,
+                          learning_rate=0.3, sampling="poisson", seed=11)
+        runs[sigma] = np.concatenate([w.ravel() for w in model.get_weights()])
+    noise = (runs[0.0] - runs[2.0]) * 300 / 0.3
+    assert abs(noise.std() / (2.0 * 0.5) - 1) < 0.03
+    assert abs(noise.mean()) < 0.03
+
+
+def test_trainer_is_deterministic_and_learns(digits):
+    weights = []
+    for seed in (0, 0, 1):
+        model = _model((32,), seed=0)
+        result = dpsgd.train_dpsgd(model, digits.x_train, digits.y_train, epochs=3, batch_size=64,
+                                   l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=1.0, seed=seed)
+        weights.append(model.get_weights()[0])
+    np.testing.assert_array_equal(weights[0], weights[1])
+    assert not np.array_equal(weights[0], weights[2])
+    assert result.steps == math.ceil(3 * len(digits.x_train) / 64)
+    assert result.losses[-1] < result.losses[0]
+    assert dpsgd.accuracy(model, digits.x_test, digits.y_test) > 0.5
+
+
+def test_train_result_accounts_for_its_sampling(digits):
+    model = _model((8,), seed=0)
+    common = dict(epochs=2, batch_size=100, l2_norm_clip=1.0, noise_multiplier=1.3, learning_rate=0.5)
+    poisson = dpsgd.train_dpsgd(model, digits.x_train, digits.y_train, sampling="poisson", **common)
+    shuffle = dpsgd.train_dpsgd(model, digits.x_train, digits.y_train, sampling="shuffle", **common)
+    n = len(digits.x_train)
+    assert poisson.epsilon(1e-5) == pytest.approx(dp.dpsgd_epsilon(n, 100, 1.3, 2, 1e-5))
+    assert shuffle.epsilon(1e-5) == pytest.approx(dp.poisson_gaussian_epsilon(1.0, 1.3, 2, 1e-5))
+    assert shuffle.epsilon(1e-5) > poisson.epsilon(1e-5)  # no amplification claimed
+    plain = dpsgd.train_dpsgd(model, digits.x_train, digits.y_train, epochs=1, batch_size=100, l2_norm_clip=None,
+                              noise_multiplier=0.0, learning_rate=0.1)
+    assert plain.epsilon(1e-5) == math.inf and not plain.private
+
+
+def test_progress_is_reported_per_epoch(digits):
+    calls = []
+    dpsgd.train_dpsgd(_model((8,)), digits.x_train, digits.y_train, epochs=3, batch_size=200, l2_norm_clip=1.0,
+                      noise_multiplier=1.0, learning_rate=0.5, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(epochs=0), "epochs must be an integer from 1"),
+    (dict(batch_size=5000), "batch_size must be an integer from 1 to 1347"),
+    (dict(l2_norm_clip=0.0), "l2_norm_clip must be > 0"),
+    (dict(noise_multiplier=-1.0), "noise_multiplier must be >= 0"),
+    (dict(l2_norm_clip=None, noise_multiplier=1.0), "noise_multiplier must be 0 when l2_norm_clip is None"),
+    (dict(sampling="fixed"), "sampling must be one of 'poisson', 'shuffle'"),
+    (dict(learning_rate=float("nan")), "learning_rate must be a finite number"),
+])
+def test_trainer_rejects_bad_input_with_the_parameter_name(digits, kwargs, match):
+    args = dict(epochs=1, batch_size=64, l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=0.5)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        dpsgd.train_dpsgd(_model((8,)), digits.x_train, digits.y_train, **args)
+
+
+def test_trainer_rejects_layers_it_cannot_handle(digits):
+    conv = tf.keras.Sequential([tf.keras.Input(shape=(64,)), tf.keras.layers.Dense(8), tf.keras.layers.Dropout(0.5),
+                                tf.keras.layers.Dense(10)])
+    with pytest.raises(TypeError, match="Dense layers only.*Dropout"):
+        dpsgd.train_dpsgd(conv, digits.x_train, digits.y_train, epochs=1, batch_size=64, l2_norm_clip=1.0,
+                          noise_multiplier=1.0, learning_rate=0.5)
+    softmax = tf.keras.Sequential([tf.keras.Input(shape=(64,)), tf.keras.layers.Dense(10, activation="softmax")])
+    with pytest.raises(TypeError, match="last layer must be linear"):
+        dpsgd.ghost_clipped_sum(softmax, digits.x_train[:4], digits.y_train[:4], 1.0)
+    with pytest.raises(ValueError, match="x must have 10 features.*got 64"):
+        dpsgd.train_dpsgd(_model((8,), num_features=10), digits.x_train, digits.y_train, epochs=1, batch_size=64,
+                          l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=0.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# tensorflow-privacy guards
+# ---------------------------------------------------------------------------------------------
+
+
+def test_check_microbatches_catches_the_last_batch_trap():
+    dpsgd.check_microbatches(1347, 449, 449)  # 1347 = 3 x 449: every batch splits
+    dpsgd.check_microbatches(1200, 32, 16)  # last batch of 16
+    with pytest.raises(ValueError, match="last batch of 3, which 32 microbatches cannot split"):
+        dpsgd.check_microbatches(1347, 32, 32)
+    with pytest.raises(ValueError, match="num_microbatches must divide batch_size"):
+        dpsgd.check_microbatches(1000, 30, 7)
+    with pytest.raises(ValueError, match="num_microbatches must be an integer from 1 to 30"):
+        dpsgd.check_microbatches(1000, 30, 31)
+
+
+def test_fit_tf_privacy_raises_a_clear_error_not_a_keras_trace(digits):
+    with pytest.raises(ValueError, match="drop_remainder=True"):
+        dpsgd.fit_tf_privacy(_model((8,)), digits.x_train, digits.y_train, epochs=1, batch_size=32,
+                             l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=0.5)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        dpsgd.fit_tf_privacy(_model((8,)), digits.x_train, digits.y_train, optimizer="Adam", epochs=1,
+                             batch_size=32, l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=0.5)
+
+
+@pytest.mark.slow
+def test_fit_tf_privacy_trains_both_paths(digits):
+    x, y = digits.x_train[:600], digits.y_train[:600]
+    for optimizer in dpsgd.TF_PRIVACY_OPTIMIZERS:
+        net = dpsgd.fit_tf_privacy(_model((32,)), x, y, optimizer=optimizer, epochs=3, batch_size=40,
+                                   l2_norm_clip=1.0, noise_multiplier=0.5, learning_rate=1.0)
+        assert dpsgd.accuracy(net, digits.x_test, digits.y_test) > 0.5, optimizer
+    net = dpsgd.fit_tf_privacy(_model((32,)), digits.x_train, digits.y_train, epochs=1, batch_size=32,
+                               l2_norm_clip=1.0, noise_multiplier=0.5, learning_rate=1.0, drop_remainder=True)
+    assert net is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# The source document's input noise
+# ---------------------------------------------------------------------------------------------
+
+
+def test_source_document_noise_is_one_value_per_row_with_variance_two_over_epsilon():
+    data = np.random.default_rng(0).random((20000, 3))
+    noisy, noise = dpsgd.source_document_noise(data, 0.5, np.random.default_rng(1))
+    assert noise.shape == (20000,)
+    np.testing.assert_allclose(noisy - data, np.repeat(noise[:, None], 3, axis=1))
+    assert abs(noise.var() / (2 / 0.5) - 1) < 0.05
+    with pytest.raises(ValueError, match="epsilon must be > 0"):
+        dpsgd.source_document_noise(data, 0.0, np.random.default_rng(1))
+
+
+def test_noisy_digits_are_recovered_exactly_by_subtracting_the_row_minimum(digits):
+    noisy, _ = dpsgd.source_document_noise(digits.x_train, 0.1, np.random.default_rng(0))
+    assert (digits.x_train.min(axis=1) == 0).all()
+    np.testing.assert_allclose(noisy - noisy.min(axis=1, keepdims=True), digits.x_train, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# The trade-off sweep and the explorer's compute function
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return dpsgd.load_tradeoff_sweep()
+
+
+def test_sweep_shape_and_trend(sweep):
+    cfg = dpsgd.TradeoffConfig()
+    assert sweep["accuracy"].shape == (len(cfg.targets), len(cfg.seeds)) and len(cfg.seeds) >= 3
+    assert sweep["target_epsilon"][0] == 0.5 and sweep["target_epsilon"][-1] == 16
+    mean = sweep["accuracy"].mean(axis=1)
+    assert mean[0] < mean[-1] < sweep["nonprivate_accuracy"].mean()
+    assert np.all(np.diff(sweep["noise_multiplier"]) < 0)
+    for eps, sigma in zip(sweep["target_epsilon"][::5], sweep["noise_multiplier"][::5]):
+        assert dp.dpsgd_epsilon(int(sweep["num_examples"]), cfg.batch_size, sigma, cfg.epochs, cfg.delta) <= eps * 1.001
+
+
+def test_train_tradeoff_point_reproduces_the_sweep(sweep):
+    i = 6
+    sigma, acc = dpsgd.train_tradeoff_point(float(sweep["target_epsilon"][i]), int(sweep["seeds"][1]))
+    assert sigma == pytest.approx(sweep["noise_multiplier"][i], rel=1e-5)
+    assert acc == pytest.approx(sweep["accuracy"][i, 1], abs=1e-6)
+
+
+def test_tradeoff_at_looks_up_and_interpolates(sweep):
+    grid = sweep["target_epsilon"]
+    at = dpsgd.tradeoff_at(sweep, float(grid[3]))
+    assert at.exact and at.accuracy == pytest.approx(sweep["accuracy"][3].mean())
+    assert at.low < at.accuracy < at.high
+    mid = dpsgd.tradeoff_at(sweep, float(np.sqrt(grid[3] * grid[4])))
+    assert not mid.exact
+    assert mid.accuracy == pytest.approx((sweep["accuracy"][3].mean() + sweep["accuracy"][4].mean()) / 2)
+    assert mid.noise_multiplier == pytest.approx(
+        dp.dpsgd_noise_multiplier(mid.target_epsilon, int(sweep["num_examples"]), 128, 20, 1e-5))
+    assert at.noise_multiplier > mid.noise_multiplier
+    for bad in (0.1, 20.0, "2"):
+        with pytest.raises(ValueError, match="target_epsilon must be between 0.5 and 16"):
+            dpsgd.tradeoff_at(sweep, bad)
