@@ -1,0 +1,97 @@
+"""What a coalition of parties can compute from its shares (the widget of notebook 09).
+
+Pure computation, no ipywidgets: the view lives in :mod:`labkit.widgets.smpc`.
+
+Introduced in ``09-secure-computation.ipynb``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from labkit.smpc.shamir import random_field_element, shamir_reconstruct, shamir_share
+
+SMALL_PRIME = 257
+"""A small field so that the widget's shares are readable numbers (real systems use >= 2^61)."""
+
+
+@dataclass(frozen=True)
+class CoalitionView:
+    """The shares a coalition holds under additive n-of-n and Shamir t-of-n sharing of one secret.
+
+    Attributes:
+        secret, prime, n_parties, threshold, coalition: the setting.
+        additive_shares: all n additive shares (mod prime); the coalition holds those at its indices.
+        shamir_points: all n Shamir points (x, f(x)) with x = party index + 1.
+        additive_partial_sum: the sum of the coalition's additive shares (uniform unless it is everyone).
+        additive_recovers: True only when the coalition is every party.
+        shamir_recovers: True when the coalition holds at least ``threshold`` points.
+        shamir_guess: the Lagrange interpolation of the coalition's points (the secret if it recovers).
+        consistent_secrets: how many secrets in the field are consistent with the coalition's Shamir
+            points: 1 when it recovers, all ``prime`` of them otherwise.
+    """
+
+    secret: int
+    prime: int
+    n_parties: int
+    threshold: int
+    coalition: tuple[int, ...]
+    additive_shares: tuple[int, ...]
+    shamir_points: tuple[tuple[int, int], ...]
+    additive_partial_sum: int
+    additive_recovers: bool
+    shamir_recovers: bool
+    shamir_guess: int | None
+    consistent_secrets: int
+
+    def lines(self) -> list[str]:
+        """Plain-language statements of what the coalition can and cannot compute."""
+        who = "nobody" if not self.coalition else "parties " + ", ".join(str(i) for i in self.coalition)
+        c = len(self.coalition)
+        add = (f"additive {self.n_parties}-of-{self.n_parties}: {who} add their shares to "
+               f"{self.additive_partial_sum}; " + ("that is the secret." if self.additive_recovers else
+                                                  "that number is uniformly random: they learn nothing."))
+        if self.shamir_recovers:
+            sha = f"Shamir {self.threshold}-of-{self.n_parties}: {c} >= {self.threshold} points, interpolation gives {self.shamir_guess}: the secret."
+        else:
+            sha = (f"Shamir {self.threshold}-of-{self.n_parties}: {c} < {self.threshold} points; all "
+                   f"{self.consistent_secrets} secrets mod {self.prime} remain equally consistent: they learn nothing.")
+        return [add, sha]
+
+
+def coalition_view(secret: int, n_parties: int, threshold: int, coalition: Iterable[int],
+                   rng: np.random.Generator | None = None, *, prime: int = SMALL_PRIME) -> CoalitionView:
+    """Share ``secret`` both ways and report what ``coalition`` (party indices 0..n-1) can compute.
+
+    Randomness from OS entropy unless ``rng`` is given (the notebook passes a seeded one).
+
+    Raises:
+        ValueError: for a secret outside [0, prime), n_parties outside 2..12, a threshold outside
+            1..n_parties, or a party index outside 0..n_parties-1.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    if isinstance(n_parties, bool) or not isinstance(n_parties, (int, np.integer)) or not 2 <= n_parties <= 12:
+        raise ValueError(f"n_parties must be an integer from 2 to 12; got {n_parties!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or not 1 <= threshold <= n_parties:
+        raise ValueError(f"threshold must be an integer from 1 to n_parties={n_parties}; got {threshold!r}")
+    if not isinstance(secret, (int, np.integer)) or not 0 <= secret < prime:
+        raise ValueError(f"secret must be an integer in [0, {prime}); got {secret!r}")
+    members = tuple(sorted({int(i) for i in coalition}))
+    if any(not 0 <= i < n_parties for i in members):
+        raise ValueError(f"coalition must hold party indices from 0 to {n_parties - 1}; got {members}")
+    extra = [random_field_element(prime, rng) for _ in range(n_parties - 1)]
+    additive = tuple(extra + [(int(secret) - sum(extra)) % prime])
+    points = tuple(shamir_share(int(secret), int(n_parties), int(threshold), rng, prime=prime))
+    partial = sum(additive[i] for i in members) % prime
+    recovers = len(members) >= threshold
+    guess = shamir_reconstruct([points[i] for i in members], prime=prime) if members else None
+    return CoalitionView(
+        secret=int(secret), prime=prime, n_parties=int(n_parties), threshold=int(threshold), coalition=members,
+        additive_shares=additive, shamir_points=points, additive_partial_sum=partial,
+        additive_recovers=len(members) == n_parties, shamir_recovers=recovers,
+        shamir_guess=guess if recovers else None, consistent_secrets=1 if recovers else prime,
+    )

@@ -1,0 +1,121 @@
+"""Arithmetic in the ring Z_(2^64) and the fixed-point encoding of real numbers.
+
+NumPy ``uint64`` addition, subtraction and multiplication wrap around modulo 2^64, which is
+exactly the ring that additive secret sharing uses here. Real numbers are stored as
+fixed-point integers with :data:`FRAC_BITS` fractional bits, read as two's-complement signed
+values.
+
+Introduced in ``09-secure-computation.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+RING_BITS = 64
+FRAC_BITS = 16
+"""Fractional bits of the fixed-point encoding: the resolution is 2^-16 (about 1.5e-5)."""
+MAX_ABS = float(2 ** (RING_BITS - 1 - FRAC_BITS))
+"""Largest magnitude (exclusive) a value may have: 2^47, about 1.4e14, with 16 fractional bits."""
+MAX_PRODUCT_ABS = float(2 ** (RING_BITS - 1 - 2 * FRAC_BITS))
+"""Largest magnitude a product of two encoded values may have before truncation: 2^31 (about 2.1e9)."""
+
+# float64 holds integers exactly below 2^53: limbs of 22 bits give products below 2^44, so a
+# matrix product over up to 2^9 = 512 terms is still exact.
+_LIMB_BITS = 22
+_LIMB_MASK = np.uint64((1 << _LIMB_BITS) - 1)
+_MAX_EXACT_INNER = 512
+
+
+def check_frac_bits(frac_bits: int) -> int:
+    if isinstance(frac_bits, bool) or not isinstance(frac_bits, (int, np.integer)) or not 0 <= frac_bits <= 30:
+        raise ValueError(f"frac_bits must be an integer from 0 to 30; got {frac_bits!r}")
+    return int(frac_bits)
+
+
+def random_ring(shape: tuple[int, ...] | int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Uniformly random elements of Z_(2^64) as a ``uint64`` array.
+
+    Args:
+        shape: the array shape.
+        rng: a seeded generator for a reproducible demonstration; ``None`` (the default) draws
+            from the operating system's entropy (``os.urandom``), as shares and masks must.
+    """
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    size = int(np.prod(shape, dtype=np.int64))
+    if rng is None:
+        return np.frombuffer(os.urandom(8 * size), dtype=np.uint64).reshape(shape).copy()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None; got {type(rng).__name__}")
+    return rng.integers(0, np.iinfo(np.uint64).max, size=shape, dtype=np.uint64, endpoint=True)
+
+
+def encode(x: np.ndarray | float, frac_bits: int = FRAC_BITS, *, max_abs: float | None = None) -> np.ndarray:
+    """Encode real numbers as fixed-point elements of Z_(2^64): round(x * 2^frac_bits) mod 2^64.
+
+    Args:
+        x: a number or array; every entry must be finite with magnitude below
+            ``2 ** (63 - frac_bits)`` (2^47 for the default 16 fractional bits).
+        frac_bits: fractional bits, 0 (integers) to 30.
+        max_abs: a tighter bound on the magnitude (for example so that a sum of n values
+            stays in range); default ``2 ** (63 - frac_bits)``.
+
+    Raises:
+        ValueError: for a non-finite value or one outside the representable range.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    frac_bits = check_frac_bits(frac_bits)
+    scaled = np.asarray(np.multiply(x, float(2**frac_bits), dtype=np.float64))
+    bound = float(2 ** (RING_BITS - 1 - frac_bits)) if max_abs is None else min(float(max_abs), 2.0 ** (RING_BITS - 1 - frac_bits))
+    if scaled.size:
+        biggest = float(np.max(np.abs(scaled))) / 2**frac_bits
+        if not biggest < bound:  # also catches NaN and infinity
+            if not np.isfinite(biggest):
+                raise ValueError("x must be finite; got NaN or infinity")
+            raise ValueError(
+                f"x must lie in (-{bound:.4g}, {bound:.4g}) with frac_bits={frac_bits}; "
+                f"got a value of magnitude {biggest:.4g}"
+            )
+    return np.rint(scaled, out=scaled).astype(np.int64).view(np.uint64)
+
+
+def decode(v: np.ndarray, frac_bits: int = FRAC_BITS) -> np.ndarray:
+    """Read ring elements as signed fixed-point numbers: the inverse of :func:`encode`."""
+    frac_bits = check_frac_bits(frac_bits)
+    signed = np.asarray(v, dtype=np.uint64).view(np.int64)
+    return signed.astype(np.float64) / float(2**frac_bits)
+
+
+def to_signed(v: np.ndarray) -> np.ndarray:
+    """Ring elements as signed 64-bit integers (two's complement)."""
+    return np.asarray(v, dtype=np.uint64).view(np.int64)
+
+
+def _limbs(a: np.ndarray) -> list[np.ndarray]:
+    return [((a >> np.uint64(_LIMB_BITS * i)) & _LIMB_MASK).astype(np.float64) for i in range(3)]
+
+
+def ring_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Matrix product modulo 2^64 of two ``uint64`` arrays.
+
+    NumPy's ``uint64`` matmul wraps correctly but does not use BLAS. Here each operand is split
+    into three 22-bit limbs held exactly in float64, the six limb products that reach below
+    bit 64 go through BLAS, and the results are recombined modulo 2^64. Inner dimensions above
+    512 (where float64 would lose exactness) fall back to NumPy's integer matmul.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    a = np.asarray(a, dtype=np.uint64)
+    b = np.asarray(b, dtype=np.uint64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"a and b must be 2-D with matching inner dimensions; got {a.shape} and {b.shape}")
+    if a.shape[1] > _MAX_EXACT_INNER:
+        return a @ b
+    la, lb = _limbs(a), _limbs(b)
+    out = (la[0] @ lb[0]).astype(np.uint64)
+    mid = (la[0] @ lb[1]).astype(np.uint64) + (la[1] @ lb[0]).astype(np.uint64)
+    top = (la[0] @ lb[2]).astype(np.uint64) + (la[1] @ lb[1]).astype(np.uint64) + (la[2] @ lb[0]).astype(np.uint64)
+    return out + (mid << np.uint64(_LIMB_BITS)) + (top << np.uint64(2 * _LIMB_BITS))
