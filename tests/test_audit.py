@@ -1,0 +1,193 @@
+"""labkit.audit: ROC against scikit-learn, LiRA on synthetic outputs, sound epsilon lower bounds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import log_softmax
+from scipy.stats import binomtest, norm
+
+from labkit import audit
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses and confidences
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cross_entropy_and_scaled_confidence_match_direct_formulas():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(40, 5)) * 3
+    labels = rng.integers(0, 5, size=40)
+    logp = log_softmax(logits, axis=1)[np.arange(40), labels]
+    np.testing.assert_allclose(audit.cross_entropy(logits, labels), -logp)
+    p = np.exp(logp)
+    np.testing.assert_allclose(audit.scaled_confidence(logits, labels), np.log(p / (1 - p)), rtol=1e-8)
+    stack = np.stack([logits, logits * 2])  # (models, n, classes)
+    assert audit.cross_entropy(stack, labels).shape == (2, 40)
+
+
+def test_scaled_confidence_stays_finite_where_probabilities_round_to_one():
+    logits = np.array([[200.0, 0.0, -5.0], [0.0, 800.0, 1.0]])
+    conf = audit.scaled_confidence(logits, np.array([0, 1]))
+    assert np.all(np.isfinite(conf)) and conf[0] == pytest.approx(200.0 - math.log1p(math.exp(-5.0)), abs=1e-9)
+    with pytest.raises(ValueError, match="labels must be integers from 0 to 2"):
+        audit.scaled_confidence(logits, np.array([0, 3]))
+
+
+# ---------------------------------------------------------------------------------------------
+# ROC, AUC, TPR at low FPR
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-5, 5), st.booleans()), min_size=2, max_size=60))
+def test_roc_and_auc_match_scikit_learn(pairs):
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    scores = np.array([p[0] for p in pairs], dtype=float)  # few distinct values: many ties
+    members = np.array([p[1] for p in pairs])
+    if members.all() or not members.any():
+        with pytest.raises(ValueError, match="both members"):
+            audit.roc_curve(scores, members)
+        return
+    fpr, tpr, thr = audit.roc_curve(scores, members)
+    sk_fpr, sk_tpr, _ = roc_curve(members, scores, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr)
+    np.testing.assert_allclose(tpr, sk_tpr)
+    assert audit.auc(fpr, tpr) == pytest.approx(roc_auc_score(members, scores))
+    assert np.all(np.diff(thr) < 0)
+
+
+def test_tpr_at_fpr_reads_the_low_fpr_corner():
+    fpr = np.array([0.0, 0.005, 0.02, 1.0])
+    tpr = np.array([0.0, 0.3, 0.5, 1.0])
+    assert audit.tpr_at_fpr(fpr, tpr, 0.01) == 0.3
+    assert audit.tpr_at_fpr(fpr, tpr, 0.0) == 0.0
+    with pytest.raises(ValueError, match="max_fpr must be in"):
+        audit.tpr_at_fpr(fpr, tpr, 2.0)
+
+
+def test_attack_result_of_a_perfect_and_a_useless_attack():
+    members = np.r_[np.ones(100, bool), np.zeros(100, bool)]
+    perfect = audit.AttackResult.from_scores("perfect", members.astype(float), members)
+    assert perfect.auc == 1.0 and perfect.tpr_at_1pct == 1.0
+    useless = audit.AttackResult.from_scores("coin", np.zeros(200), members)
+    assert useless.auc == 0.5 and useless.tpr_at_1pct == 0.0
+    assert "AUC 1.000" in repr(perfect)
+
+
+def test_loss_threshold_attack_scores_low_loss_as_member():
+    labels = np.zeros(4, dtype=int)
+    logits = np.array([[5.0, 0.0], [4.0, 0.0], [0.0, 1.0], [0.0, 2.0]])
+    result = audit.loss_threshold_attack(logits, labels, np.array([True, True, False, False]))
+    assert result.auc == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# LiRA
+# ---------------------------------------------------------------------------------------------
+
+
+def _synthetic_shadows(shift: float, k: int = 16, n: int = 400, seed: int = 0) -> audit.ShadowSet:
+    """Per-example difficulty plus a membership shift: what LiRA is built to see through."""
+    rng = np.random.default_rng(seed)
+    difficulty = rng.normal(0, 3, size=n)
+    members = np.zeros((k, n), bool)
+    for i in range(k):
+        members[i, rng.permutation(n)[: n // 2]] = True
+    conf = difficulty + shift * members + rng.normal(0, 0.5, size=(k, n))
+    return audit.ShadowSet(conf, -conf, members)
+
+
+def test_lira_sees_a_shift_that_the_global_threshold_misses():
+    results = audit.leave_one_out_attacks(_synthetic_shadows(shift=1.0))
+    assert results["LiRA"].auc > 0.85
+    assert results["loss threshold"].auc < 0.65  # difficulty dominates the raw score
+    assert results["LiRA"].tpr_at_1pct > 5 * results["loss threshold"].tpr_at_1pct
+
+
+def test_lira_is_guessing_when_membership_changes_nothing():
+    results = audit.leave_one_out_attacks(_synthetic_shadows(shift=0.0))
+    assert abs(results["LiRA"].auc - 0.5) < 0.03
+
+
+def test_lira_handles_examples_no_shadow_included():
+    conf = np.array([[1.0, 2.0, 0.0], [1.2, 2.1, 0.2]])
+    inn = np.array([[True, False, False], [False, True, False]])
+    scores = audit.lira_scores(np.array([1.1, 2.0, 0.1]), conf, inn)
+    assert np.all(np.isfinite(scores))
+    with pytest.raises(ValueError, match="shadow_in must have the shape"):
+        audit.lira_scores(np.zeros(3), conf, inn[:, :2])
+
+
+def test_train_shadow_set_calls_the_trainer_on_random_halves():
+    labels = np.arange(10) % 2
+    seen = []
+
+    def fake_train(idx, seed):
+        seen.append(idx)
+        logits = np.zeros((10, 2))
+        logits[idx, labels[idx]] = 3.0  # "memorises" exactly its members
+        return logits
+
+    shadows = audit.train_shadow_set(labels, fake_train, num_models=4, seed=0)
+    assert shadows.members.sum(axis=1).tolist() == [5, 5, 5, 5]
+    for idx, row in zip(seen, shadows.members):
+        assert sorted(idx) == np.flatnonzero(row).tolist()
+    assert audit.leave_one_out_attacks(shadows)["loss threshold"].auc == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Empirical epsilon
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (37, 200)])
+def test_clopper_pearson_matches_scipy(k, n):
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    assert audit.clopper_pearson(k, n, 0.05) == pytest.approx((ci.low, ci.high))
+
+
+def _gaussian_dp_epsilon(mu: float, delta: float) -> float:
+    """Exact epsilon of a mu-GDP test at delta (Dong, Roth & Su 2019, Corollary 2.13), by bisection."""
+    def d(eps):
+        return norm.cdf(-eps / mu + mu / 2) - math.exp(eps) * norm.cdf(-eps / mu - mu / 2)
+    lo, hi = 0.0, 50.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if d(mid) > delta else (lo, mid)
+    return hi
+
+
+@pytest.mark.parametrize("mu", [1.0, 3.0])
+def test_empirical_epsilon_is_a_sound_lower_bound(mu):
+    rng = np.random.default_rng(2)
+    members = rng.random(20000) < 0.5
+    scores = rng.normal(size=20000) + mu * members  # the optimal test against a mu-GDP mechanism
+    bound = audit.empirical_epsilon(scores, members, delta=1e-5)
+    true_eps = _gaussian_dp_epsilon(mu, 1e-5)
+    assert 0 < bound.epsilon <= true_eps
+    assert bound.epsilon <= bound.point
+    assert bound.epsilon > 0.25 * true_eps  # and not vacuous
+    assert "95% confidence" in repr(bound)
+
+
+def test_empirical_epsilon_is_zero_for_a_useless_attack():
+    rng = np.random.default_rng(3)
+    bound = audit.empirical_epsilon(rng.normal(size=4000), rng.random(4000) < 0.5, delta=1e-5)
+    assert bound.epsilon == 0.0
+
+
+def test_dp_tpr_bound_region():
+    fpr = np.linspace(0, 1, 11)
+    np.testing.assert_allclose(audit.dp_tpr_bound(fpr, 0.0, 0.0), fpr)
+    b = audit.dp_tpr_bound(fpr, 1.0, 1e-5)
+    assert np.all(b >= fpr) and b[-1] == 1.0 and b[1] == pytest.approx(math.e * 0.1 + 1e-5)
+    assert np.all(audit.dp_tpr_bound(fpr, math.inf, 0.0) == 1.0)
+    with pytest.raises(ValueError, match="delta must be in"):
+        audit.dp_tpr_bound(fpr, 1.0, 1.5)
