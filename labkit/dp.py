@@ -541,19 +541,16 @@ def estimate_proportion(responses, epsilon: float) -> float:
     return float((arr.mean() - (1 - p)) / (2 * p - 1))
 
 
-def randomized_response_std(num_respondents: int, proportion: float, epsilon: float) -> float:
-    """Standard deviation of :func:`estimate_proportion` for ``num_respondents`` people.
+def randomized_response_std(num_respondents: int, epsilon: float) -> float:
+    """Standard deviation of :func:`estimate_proportion` over the coins, for fixed true answers.
 
-    sqrt(lambda (1 - lambda) / n) / (2p - 1) with lambda = (1 - p) + (2p - 1) * proportion.
+    Each report is a coin that agrees with the truth with probability p, so its variance is
+    p (1 - p) whatever the true bit: std = sqrt(p (1 - p) / n) / (2p - 1).
     Introduced in ``02-dp-from-scratch.ipynb``.
     """
     n = _count("num_respondents", num_respondents)
-    pi = _real("proportion", proportion)
-    if not 0 <= pi <= 1:
-        raise ValueError(f"proportion must be in [0, 1]; got {proportion!r}")
     p = truthful_probability(epsilon)
-    lam = (1 - p) + (2 * p - 1) * pi
-    return math.sqrt(lam * (1 - lam) / n) / (2 * p - 1)
+    return math.sqrt(p * (1 - p) / n) / (2 * p - 1)
 
 
 # --------------------------------------------------------------------------------------------
