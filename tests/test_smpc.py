@@ -341,3 +341,15 @@ def test_coalition_widget_builds():
 
     w = coalition_widget()
     assert len(w.children) == 2
+
+
+def test_coalition_widget_updates_without_printing(capsys):
+    pytest.importorskip("ipywidgets")
+    from labkit.widgets.smpc import coalition_widget
+
+    w = coalition_widget()
+    out = w.children[1]
+    assert "learn nothing" in out.outputs[1]["text"]
+    w.children[0].children[0].children[1].value = 2  # threshold 2: parties 0 and 1 now recover
+    assert "the secret" in out.outputs[1]["text"]
+    assert capsys.readouterr().out == ""

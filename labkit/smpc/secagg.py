@@ -263,7 +263,7 @@ def secure_aggregate_run(
         else:
             tr.log("2 masked input", f"client {u}", f"sends its masked vector y_{u} ({d} ring elements)")
             tr.server_received[u] = y[u]
-    tr.log("2 masked input", "server", f"received {len(survivors)} masked vectors; {len(dropped_set)} clients dropped")
+    tr.log("2 masked input", "server", f"received {len(survivors)} masked vectors; {len(dropped_set)} client{'' if len(dropped_set) == 1 else 's'} dropped")
 
     # Round 3, Unmasking: enough survivors among each client's holders, or stop before decoding.
     if len(survivors) < t:
