@@ -11,9 +11,13 @@ PYTHON  ?= $(shell command -v python3.11 || command -v python3 || echo python3.1
 # "Location ... is ignored" warnings are noise, not errors.
 PIPQUIET := grep -v "is ignored: it is neither a file nor a directory" || true
 LAB_ARGS ?=
+# Offline by design: no news feed, no update check, no extension manager reaching PyPI.
+# Root (containers, CI) needs --allow-root.
+LAB_DEFAULTS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	--LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab test unit nbval notebooks data bench student clean-venv
+.PHONY: help install lab test unit nbval notebooks data bench student clean-venv sync-env
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/00-index.ipynb (sets up .venv first)"
@@ -45,8 +49,12 @@ $(STAMP): requirements.txt tff-requirement.txt pyproject.toml
 	@echo "$(VENV) is ready."
 
 lab: install
-	@echo "Starting JupyterLab on notebooks/00-index.ipynb. Open the URL printed below; Ctrl-C twice stops it."
-	exec $(VENV)/bin/jupyter lab notebooks/00-index.ipynb $(LAB_ARGS)
+	@port=$${LAB_PORT:-$$($(PY) -c 'import socket, portpicker; s = socket.socket(); ok = s.connect_ex(("127.0.0.1", 8888)) != 0; s.close(); print(8888 if ok else portpicker.pick_unused_port())')}; \
+	token=$$($(PY) -c 'import secrets; print(secrets.token_hex(24))'); \
+	echo "Starting JupyterLab on notebooks/00-index.ipynb. Open this URL (Ctrl-C twice stops the server):"; \
+	echo "    http://localhost:$$port/lab/tree/00-index.ipynb?token=$$token"; \
+	exec $(VENV)/bin/jupyter lab notebooks/00-index.ipynb --ServerApp.port=$$port --ServerApp.port_retries=0 \
+	  --IdentityProvider.token=$$token $(LAB_DEFAULTS) $(LAB_ARGS)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -65,6 +73,12 @@ data: install
 
 bench: install
 	$(PY) -m benchmarks
+
+# environment.yml repeats requirements.txt for Binder/conda; regenerate it after changing a pin.
+sync-env:
+	@sed -n '1,/^      - /{/^      - /!p}' environment.yml > environment.yml.new
+	@grep -E '^[A-Za-z]' requirements.txt | sed -E 's/[[:space:]]*#.*//; s/^/      - /' >> environment.yml.new
+	@mv environment.yml.new environment.yml && echo "environment.yml now repeats requirements.txt"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,106 @@
+"""The README's commands: `make install` is idempotent and explains a wrong Python; `make lab` serves
+the landing notebook and stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def test_make_install_does_nothing_when_current():
+    # `make -q` exits 0 only when the target is up to date: no venv rebuild on a second run.
+    out = subprocess.run(["make", "-q", "install"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, "make install would rebuild .venv although it is current"
+
+
+@pytest.mark.parametrize("fake", ["3.10.12", None])
+def test_wrong_or_missing_python_gets_one_clear_sentence(tmp_path, fake):
+    for name in ("Makefile", "requirements.txt", "tff-requirement.txt", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    if fake:
+        python = tmp_path / "python3.11"
+        python.write_text(f"#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'Python {fake}'; exit 0; fi\nexit 1\n")
+        python.chmod(0o755)
+    else:
+        python = tmp_path / "no-such-python"
+    out = subprocess.run(["make", "install", f"PYTHON={python}"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "This lab needs Python 3.11" in text and "Install Python 3.11" in text
+    assert "Traceback" not in text and not (tmp_path / ".venv").exists()
+    if fake:
+        assert f"Python {fake}" in text
+
+
+@pytest.mark.slow
+def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path):
+    import portpicker
+
+    port = portpicker.pick_unused_port()
+    env = dict(os.environ, LAB_PORT=str(port), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"), BROWSER="true")
+    proc = subprocess.Popen(["make", "lab", "LAB_ARGS=--no-browser"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    log: list[str] = []
+    group: list[int] = []
+    try:
+        url = None
+        deadline = time.time() + 120
+        while time.time() < deadline and url is None and proc.poll() is None:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            log.append(line)
+            m = re.search(rf"(http://localhost:{port}/lab/tree/00-index\.ipynb\?token=([0-9a-f]{{48}}))", line)
+            if m:
+                url, token = m.group(1), m.group(2)
+        assert url, "make lab printed no URL for the landing notebook:\n" + "".join(log[-30:])
+        group = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        api = f"http://localhost:{port}/api/contents/00-index.ipynb?token={token}"
+        model = None
+        while time.time() < deadline and model is None:  # the URL is printed before the server listens
+            try:
+                with NO_PROXY.open(api, timeout=10) as resp:
+                    model = json.loads(resp.read())
+            except OSError:
+                time.sleep(0.5)
+        assert model is not None, "the server never answered:\n" + "".join(log[-30:])
+        assert model["name"] == "00-index.ipynb" and model["type"] == "notebook"
+        assert model["content"]["cells"][0]["source"].startswith("# Start here")
+        with NO_PROXY.open(url, timeout=30) as page:
+            assert page.status == 200 and "JupyterLab" in page.read().decode()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            pytest.fail("make lab did not stop within 30 s of SIGTERM")
+    time.sleep(0.5)
+    alive = [pid for pid in group if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"processes of make lab still alive: {alive}"
+    with pytest.raises(OSError):
+        NO_PROXY.open(f"http://localhost:{port}/api/status?token={token}", timeout=5)
