@@ -197,3 +197,15 @@ def test_noise_measurement_matches_precision_of_a_squaring():
     noise = C.measure_noise_bits(ctx, 40, 2, np.random.default_rng(0))
     assert len(noise) == 3 and all(5 < v < 30 for v in noise)
     assert noise[1] > noise[0]  # a multiplication adds noise
+
+
+def test_explorer_widget_renders_and_updates_without_raising():
+    from labkit.widgets.he import ckks_explorer
+
+    box = ckks_explorer()
+    out = box.children[-1]
+    assert "depth: 2" in out.outputs[0]["text"] and "image/png" in out.outputs[1]["data"]
+    box.children[1].value = "60, 40, 40, 40, 60"  # too many bits for N = 8192
+    assert "Cannot work" in out.outputs[0]["text"] and "218" in out.outputs[0]["text"]
+    box.children[1].value = "sixty"
+    assert "whole numbers" in out.outputs[0]["text"]

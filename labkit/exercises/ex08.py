@@ -41,7 +41,8 @@ def _add_plain(fn) -> str:
         require(got != (a * b) % pk.n or (a + b) % pk.n == (a * b) % pk.n,
                 "your ciphertext decrypts to m * k: multiplying by g**m adds m; raising to a power multiplies")
         require(got == (a + b) % pk.n,
-                f"Enc({a}) with {b} added should decrypt to {(a + b) % pk.n}, but yours decrypts to {got}. "
+                f"Enc({a}) with {b} added should decrypt to {(a + b) % pk.n}, but yours decrypts to "
+                f"{got if got < 2**64 else 'an unrelated large number'}. "
                 "Multiply c by g**m = (1 + m*n) mod n**2; adding m to c itself does not add plaintexts.")
     return "Multiplying by g**m = 1 + m*n mod n**2 adds m under encryption, without any randomness."
 
