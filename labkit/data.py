@@ -344,7 +344,7 @@ DERIVED: dict[str, tuple[str, str]] = {
     "sweeps/dpsgd_tradeoff.npz": (
         "labkit.dpsgd:write_tradeoff_sweep",
         "Test accuracy of DP-SGD on digits (labkit.dpsgd.TradeoffConfig: MLP 64-64-10, 20 epochs, Poisson batches "
-        "of 128, clip 0.5) at 11 target epsilons log-spaced from 0.5 to 16 (delta = 1e-5, RDP, noise multiplier "
+        "of 128, clip 0.5) at 21 target epsilons 2**(k/4) from 0.5 to 16 (delta = 1e-5, RDP, noise multiplier "
         "from labkit.dp.dpsgd_noise_multiplier), 5 seeds each, plus the non-private reference; for the trade-off "
         "explorer in notebook 04.",
     ),

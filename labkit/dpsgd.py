@@ -699,7 +699,8 @@ class TradeoffConfig:
     delta: float = 1e-5
     accountant: str = "rdp"
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    targets: tuple[float, ...] = tuple(float(round(v, 4)) for v in np.geomspace(0.5, 16, 11))
+    # 2 ** (k / 4) for k = -4..16: the explorer slider's positions, so each one is a swept point.
+    targets: tuple[float, ...] = tuple(float(2.0 ** (k / 4)) for k in range(-4, 17))
 
     def describe(self) -> str:
         return (f"{self.dataset}, MLP {'-'.join(map(str, self.hidden))}, {self.epochs} epochs, Poisson batches of "
@@ -825,9 +826,10 @@ class TradeoffPoint:
 def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: TradeoffConfig | None = None) -> TradeoffPoint:
     """The explorer's compute function: noise multiplier and expected accuracy for a target epsilon.
 
-    The noise multiplier comes from ``labkit.dp.dpsgd_noise_multiplier`` for the sweep's recipe
-    (cached there); the accuracy is a lookup into the precomputed ``sweep``. No training happens,
-    so a slider move costs milliseconds.
+    The noise multiplier comes from ``labkit.dp.dpsgd_noise_multiplier`` for the sweep's recipe:
+    stored in the sweep for its targets (the slider's positions), computed (tens to hundreds of
+    milliseconds) for any other value. The accuracy is a lookup into the precomputed ``sweep``,
+    interpolated in log(epsilon) between swept targets. No training happens.
 
     Raises:
         ValueError: if ``target_epsilon`` is outside the swept range.
@@ -851,6 +853,10 @@ def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: Tra
     m = float(np.interp(t, x, mean))
     sd = float(np.interp(t, x, std))
     n = int(sweep["num_examples"])
-    sigma = dp.dpsgd_noise_multiplier(target, n, cfg.batch_size, cfg.epochs, cfg.delta, accountant=cfg.accountant)
-    exact = bool(np.any(np.isclose(eps_grid, target, rtol=1e-6)))
+    hit = np.flatnonzero(np.isclose(eps_grid, target, rtol=1e-9))
+    exact = bool(hit.size)
+    if exact:  # computed by the same call when the sweep was built
+        sigma = float(sweep["noise_multiplier"][hit[0]])
+    else:
+        sigma = dp.dpsgd_noise_multiplier(target, n, cfg.batch_size, cfg.epochs, cfg.delta, accountant=cfg.accountant)
     return TradeoffPoint(target, float(sigma), m, m - sd, m + sd, float(np.mean(sweep["nonprivate_accuracy"])), exact)
