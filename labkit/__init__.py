@@ -22,14 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from labkit.runtime import VersionsTable
 
 
-def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True) -> "VersionsTable":
+def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: bool = True) -> "VersionsTable":
     """Prepare a notebook kernel: quiet logs, seeds, determinism, plot style.
 
     See :func:`labkit.runtime.setup` (introduced in ``00-index.ipynb``).
     """
     from labkit.runtime import setup as _setup
 
-    return _setup(seed=seed, quiet=quiet, plots=plots)
+    return _setup(seed=seed, quiet=quiet, plots=plots, tensorflow=tensorflow)
 
 
 def __getattr__(name: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 import psutil
 import pytest
@@ -15,6 +16,10 @@ quiet_environment()  # the kernels nbval starts inherit quiet TensorFlow logs
 # Processes that a notebook, test or server may start and must also stop.
 WATCHED = ("worker_binary", "jupyter-lab", "jupyter-server", "ipykernel_launcher", "chromium", "mpyc")
 _SESSION_START = time.time()
+# Every process the suite starts inherits this marker, so the leftover check only judges (and ends)
+# processes of this session, never those of another test run on the same machine.
+_MARKER = "LABKIT_TEST_SESSION"
+os.environ[_MARKER] = uuid.uuid4().hex
 
 
 def leftover_processes(since: float) -> list[psutil.Process]:
@@ -28,7 +33,7 @@ def leftover_processes(since: float) -> list[psutil.Process]:
             if proc.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
             cmd = " ".join(proc.info["cmdline"] or [])
-            if any(w in cmd for w in WATCHED):
+            if any(w in cmd for w in WATCHED) and proc.environ().get(_MARKER) == os.environ[_MARKER]:
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
