@@ -343,3 +343,18 @@ def test_truthful_probability_ratio_is_e_to_the_epsilon(eps):
     p = dp.truthful_probability(eps)
     assert 0.5 < p < 1
     assert math.log(p / (1 - p)) == pytest.approx(eps, rel=1e-9)
+
+
+@settings(max_examples=8, deadline=None)
+@given(n=st.integers(500, 100_000), batch_fraction=st.floats(0.001, 0.2), epochs=st.integers(1, 30),
+       target=st.floats(0.3, 10.0))
+def test_noise_multiplier_search_on_random_configurations(n, batch_fraction, epochs, target):
+    batch = max(1, int(n * batch_fraction))
+    q, steps = batch / n, dp.dpsgd_steps(n, batch, epochs)
+    try:
+        sigma = dp.dpsgd_noise_multiplier(target, n, batch, epochs, 1e-5)
+    except ValueError as err:  # only when even sigma = 0.01 meets the target
+        assert "met even with noise multiplier" in str(err)
+        return
+    assert _direct(q, sigma, steps, 1e-5, "rdp") <= target
+    assert _direct(q, sigma / (1 + 1e-3), steps, 1e-5, "rdp") > target
