@@ -47,6 +47,9 @@ CASES = [
     (16384, [17, 17], 10),
     (16384, [60, 40, 40, 40, 40, 60], 40),
     (32768, [20, 20], 15),
+    (2048, [27, 27], 20),
+    (2048, [20, 20, 20], 15),
+    (1024, [14, 13], 10),
 ]
 
 
@@ -209,3 +212,16 @@ def test_explorer_widget_renders_and_updates_without_raising():
     assert "Cannot work" in out.outputs[0]["text"] and "218" in out.outputs[0]["text"]
     box.children[1].value = "sixty"
     assert "whole numbers" in out.outputs[0]["text"]
+
+
+def test_every_choice_the_widget_offers_gets_a_report_not_an_exception():
+    sweep = C.load_sweep()
+    rng = np.random.default_rng(3)
+    for n in (1024, 2048, 4096, 8192, 16384, 32768):
+        for _ in range(6):
+            bits = ", ".join(str(b) for b in rng.integers(0, 70, size=int(rng.integers(0, 9))))
+            report = C.check_params(n, bits, int(rng.integers(10, 61)), sweep)
+            assert report.describe().startswith(f"N = {n}")
+            assert report.valid or report.problems
+    small = C.check_params(2048, [27, 27], 20, sweep)
+    assert small.valid and small.precision_bits == () and small.op_ms == {}

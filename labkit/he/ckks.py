@@ -298,7 +298,7 @@ def check_params(
 
 def _precision_estimate(n: int, s: int, depth: int, sweep: dict | None) -> tuple[float, ...]:
     """Bits of precision for |x| ~ 1 after 0..depth multiplications: scale bits - measured noise bits."""
-    if not sweep:
+    if not sweep or str(n) not in sweep["degrees"]:  # N = 1024, 2048 are not in the sweep
         return ()
     noise = sweep["degrees"][str(n)]["noise_bits"]  # after 0, 1, 2, ... multiplications
     out = []
@@ -313,7 +313,7 @@ def _precision_estimate(n: int, s: int, depth: int, sweep: dict | None) -> tuple
 
 def _time_estimate(n: int, data_primes: int, sweep: dict | None) -> dict[str, float]:
     """Milliseconds per operation, scaled linearly in the number of data primes from the sweep."""
-    if not sweep:
+    if not sweep or str(n) not in sweep["degrees"]:
         return {}
     entry = sweep["degrees"][str(n)]
     ratio = data_primes / entry["data_primes"]
