@@ -17,7 +17,7 @@ LAB_DEFAULTS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterl
 	--LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab test unit nbval notebooks data bench student clean-venv sync-env
+.PHONY: help install lab test unit nbval notebooks data bench student browser clean-venv sync-env
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/00-index.ipynb (sets up .venv first)"
@@ -26,6 +26,7 @@ help:
 	@echo "make notebooks  re-execute every notebook in a fresh kernel and store the outputs"
 	@echo "make data       regenerate the derived files in data/ and data/manifest.json"
 	@echo "make bench      run benchmarks/ and write benchmarks/RESULTS.md"
+	@echo "make student    write student copies (solutions stubbed, outputs cleared) to student/"
 
 install: $(STAMP)
 
@@ -56,8 +57,23 @@ lab: install
 	exec $(VENV)/bin/jupyter lab notebooks/00-index.ipynb --ServerApp.port=$$port --ServerApp.port_retries=0 \
 	  --IdentityProvider.token=$$token $(LAB_DEFAULTS) $(LAB_ARGS)
 
-test: install
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser test (tests/test_browser.py) drives Debian's Chromium with Playwright
+# (`playwright install` cannot download its own browser here). Installed when missing and possible
+# (root with apt-get); otherwise the test skips with a message, except in CI (CI=true), where it fails.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium for the browser test (apt-get install chromium)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif [ "$$CI" = true ]; then \
+	  echo "CI needs $(CHROMIUM) for the browser test, and cannot install it (not root, or no apt-get)."; exit 1; \
+	else \
+	  echo "No $(CHROMIUM): the browser test will be skipped (install Debian's chromium package to run it)."; \
+	fi
 
 unit: install
 	$(PY) -m pytest tests $(PYTEST_ARGS)
@@ -73,6 +89,10 @@ data: install
 
 bench: install
 	$(PY) -m benchmarks
+
+# Student copies: solutions replaced by stubs, outputs and widget state cleared (labkit/student.py).
+student: install
+	$(PY) -m labkit.student --source notebooks --out student
 
 # environment.yml repeats requirements.txt for Binder/conda; regenerate it after changing a pin.
 sync-env:
