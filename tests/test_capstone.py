@@ -1,0 +1,200 @@
+"""Tests for labkit.capstone (notebook 10): partition, local training, aggregations, accounting, cost table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labkit import capstone as cs
+from labkit.data import load
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load("breast_cancer")
+
+
+@pytest.fixture(scope="module")
+def hospitals(ds):
+    return cs.make_hospitals(ds.x_train, ds.y_train)
+
+
+@pytest.fixture(scope="module")
+def small_keys():
+    from labkit.he.paillier import generate_keypair
+
+    return generate_keypair(1024, rng=np.random.default_rng(3))
+
+
+# -- partition ---------------------------------------------------------------------------------
+
+
+@given(st.integers(0, 10_000), st.lists(st.floats(0, 10), min_size=1, max_size=8).filter(lambda w: sum(w) > 0))
+def test_apportion_sums_to_total_and_is_proportional(total, weights):
+    counts = cs.apportion(total, weights)
+    assert counts.sum() == total and np.all(counts >= 0)
+    exact = total * np.asarray(weights) / sum(weights)
+    assert np.all(np.abs(counts - exact) < 1)
+
+
+def test_partition_is_a_skewed_partition(ds, hospitals):
+    parts = cs.hospital_partition(ds.y_train)
+    joined = np.concatenate(parts)
+    assert sorted(joined.tolist()) == list(range(len(ds.y_train)))
+    sizes = [h.size for h in hospitals]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 3 * sizes[-1]
+    shares = [h.malignant_share for h in hospitals]
+    assert shares == sorted(shares, reverse=True) and shares[0] > 0.5 > 0.1 > shares[-1]
+    again = cs.hospital_partition(ds.y_train, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again))
+
+
+def test_partition_rejects_bad_specs(ds):
+    with pytest.raises(ValueError, match="sum to 1"):
+        cs.hospital_partition(ds.y_train, [cs.HospitalSpec("a", 0.5, 0.5), cs.HospitalSpec("b", 0.4, 0.5)])
+    with pytest.raises(ValueError, match="malignant_share"):
+        cs.hospital_partition(ds.y_train, [cs.HospitalSpec("a", 0.5, 1.5), cs.HospitalSpec("b", 0.5, 0.5)])
+    with pytest.raises(ValueError, match="at least 2"):
+        cs.hospital_partition(ds.y_train, [cs.HospitalSpec("a", 1.0, 0.5)])
+    with pytest.raises(ValueError, match="0/1 labels"):
+        cs.hospital_partition(np.array([0, 2, 1]))
+
+
+# -- model and local training --------------------------------------------------------------------
+
+
+def test_logistic_gradients_match_finite_differences(ds):
+    rng = np.random.default_rng(0)
+    w = rng.normal(scale=0.3, size=31)
+    x, y = ds.x_train[:5].astype(np.float64), ds.y_train[:5]
+
+    def loss(p):
+        z = cs.logits(p, x)
+        return np.sum(np.logaddexp(0, z) - y * z)
+
+    gw, gb = cs.logistic_gradients(w, x, y)
+    analytic = np.r_[gw.sum(axis=0), gb.sum()]
+    numeric = np.array([(loss(w + e) - loss(w - e)) / 2e-6 for e in np.eye(31) * 1e-6])
+    assert np.allclose(analytic, numeric, atol=1e-5)
+
+
+def test_two_class_logits_give_sigmoid_probabilities(ds):
+    w = np.linspace(-1, 1, 31)
+    two = cs.two_class_logits(w, ds.x_test)
+    p = np.exp(two[:, 1]) / np.exp(two).sum(axis=1)
+    assert np.allclose(p, 1 / (1 + np.exp(-cs.logits(w, ds.x_test))))
+
+
+def test_local_update_learns_and_dp_noise_is_calibrated(hospitals, ds):
+    h = hospitals[0]
+    tr = cs.LocalTraining(epochs=2, batch_size=8, learning_rate=0.1)
+    w = cs.local_update(np.zeros(31), h, tr, np.random.default_rng(0))
+    assert cs.accuracy(w, ds.x_test, ds.y_test) > 0.85
+    # With gradients that vanish (learning rate scaled out) the DP update is pure noise of the right size.
+    start = np.zeros(31)
+    steps = math.ceil(tr.epochs * h.size / tr.batch_size)
+    noisy = [cs.local_update(start, cs.Hospital("zero", h.x * 0, np.full(h.size, 0.5)), tr, np.random.default_rng(s),
+                             noise_multiplier=2.0, l2_norm_clip=1.0) for s in range(200)]
+    # x = 0 leaves only the bias gradient p - y = 0.5 - 0.5 = 0; weights move by noise only.
+    std = np.std(np.array(noisy)[:, :-1])
+    want = tr.learning_rate / tr.batch_size * 2.0 * math.sqrt(steps)
+    assert 0.9 * want < std < 1.1 * want
+
+
+def test_local_training_rejects_bad_settings():
+    with pytest.raises(ValueError, match="batch_size"):
+        cs.LocalTraining(batch_size=0)
+    with pytest.raises(ValueError, match="delta"):
+        cs.RecordDP(delta=1.0)
+    with pytest.raises(ValueError, match="aggregation"):
+        cs.Configuration("x", "x", "magic")
+
+
+# -- aggregation: secure sums equal the plaintext sum ----------------------------------------------
+
+
+def test_secagg_equals_plain_sum_and_counts_bytes():
+    updates = np.random.default_rng(1).normal(scale=0.05, size=(4, 31))
+    plain = cs.aggregate_plain(updates)
+    secure = cs.aggregate_secagg(updates)  # OS entropy: the sum does not depend on the masks
+    assert np.allclose(secure.total, plain.total, atol=4 * 2**-16)
+    assert plain.bytes_up == 4 * 31 * 8 and plain.bytes_down == 0
+    # 4 public keys, 4 x 4 holders x 2 shares, 4 masked vectors, 16 unmasking shares; keys broadcast 4 times.
+    assert secure.bytes_up == 4 * 32 + 32 * 66 + 4 * 31 * 8 + 16 * 66
+    assert secure.bytes_down == 4 * 4 * 32 + 32 * 66
+    assert "masked" in secure.server_held
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.lists(st.floats(-1000, 1000), min_size=31, max_size=31), min_size=2, max_size=5))
+def test_pack_unpack_roundtrip_of_sums(rows):
+    rows = np.asarray(rows)
+    k = len(rows)
+    packed = [cs.pack(r, 2048, k) for r in rows]
+    summed = [sum(col) for col in zip(*packed)]
+    assert np.allclose(cs.unpack(summed, 31, k, 2048), rows.sum(axis=0), atol=k * 2**-32)
+
+
+def test_pack_uses_few_plaintexts_and_rejects_out_of_range():
+    assert cs.pack_slot_bits(4) == 66
+    assert len(cs.pack(np.zeros(31), 2048, 4)) == 1 and len(cs.pack(np.zeros(32), 2048, 4)) == 2
+    with pytest.raises(ValueError, match="2\\^31"):
+        cs.pack(np.array([2.0**31]), 2048, 2)
+    with pytest.raises(ValueError, match="num_summands"):
+        cs.pack_slot_bits(0)
+
+
+def test_paillier_aggregation_equals_plain_sum(small_keys):
+    pk, sk = small_keys
+    updates = np.random.default_rng(2).normal(scale=0.05, size=(4, 31))
+    agg = cs.aggregate_paillier(updates, pk, sk)
+    assert np.allclose(agg.total, updates.sum(axis=0), atol=4 * 2**-32)
+    per = len(cs.pack(updates[0], pk.bits, 4))
+    ct = (pk.nsquare.bit_length() + 7) // 8
+    assert agg.bytes_up == 4 * per * ct + 31 * 8 and agg.bytes_down == per * ct
+
+
+# -- federation, accounting, audit ---------------------------------------------------------------
+
+
+def test_secure_configurations_train_the_same_model_as_plain(hospitals, ds, small_keys):
+    tr = cs.LocalTraining(epochs=1)
+    runs = {c.key: cs.run_federation(hospitals, c, ds.x_test, ds.y_test, rounds=3, training=tr, keys=small_keys)
+            for c in cs.CONFIGURATIONS[:3]}
+    assert np.allclose(runs["b"].params, runs["a"].params, atol=1e-3)
+    assert np.allclose(runs["b'"].params, runs["a"].params, atol=1e-6)
+    assert runs["a"].test_accuracy[-1] > 0.9
+    assert runs["a"].bytes_per_round < runs["b'"].bytes_per_round < runs["b"].bytes_per_round
+    assert math.isinf(runs["a"].epsilon)
+
+
+def test_dp_run_meets_its_target_epsilon(hospitals, ds):
+    cfg = cs.CONFIGURATIONS[3]
+    run = cs.run_federation(hospitals, cfg, ds.x_test, ds.y_test, rounds=2, training=cs.LocalTraining(epochs=1))
+    assert len(run.epsilons) == len(hospitals)
+    assert all(e <= cfg.dp.target_epsilon * 1.0001 for e in run.epsilons)
+    assert max(run.epsilons) > 0.95 * cfg.dp.target_epsilon
+    # Smaller hospitals sample each record more often, so they need more noise for the same epsilon.
+    assert run.noise_multipliers == sorted(run.noise_multipliers)
+
+
+def test_run_federation_rejects_bad_arguments(hospitals, ds):
+    with pytest.raises(ValueError, match="rounds"):
+        cs.run_federation(hospitals, cs.CONFIGURATIONS[0], ds.x_test, ds.y_test, rounds=0)
+    with pytest.raises(ValueError, match="keys"):
+        cs.run_federation(hospitals, cs.CONFIGURATIONS[2], ds.x_test, ds.y_test, rounds=1)
+
+
+def test_membership_audit_and_cost_table(hospitals, ds):
+    run = cs.run_federation(hospitals, cs.CONFIGURATIONS[0], ds.x_test, ds.y_test, rounds=2)
+    attack = cs.membership_audit(run.params, ds.x_train, ds.y_train, ds.x_test, ds.y_test)
+    assert attack.members.sum() == len(ds.y_train) and (~attack.members).sum() == len(ds.y_test)
+    assert 0.3 < attack.auc < 0.7
+    table = cs.CostTable((cs.cost_row(run, attack),))
+    text = repr(table)
+    assert "inf (no DP)" in text and "1,984" in text and "(a) FedAvg" in text
+    assert "<table>" in table._repr_html_()
