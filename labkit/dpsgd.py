@@ -648,15 +648,16 @@ def source_document_noise(data: np.ndarray, epsilon: float, rng: np.random.Gener
 
 
 def train_on_noisy_inputs(x: np.ndarray, y: np.ndarray, epsilon: float, *, num_classes: int, epochs: int,
-                          batch_size: int = 32, learning_rate: float = 0.1, hidden: Sequence[int] = (64,),
+                          batch_size: int = 32, learning_rate: float = 0.02, hidden: Sequence[int] = (64,),
                           seed: int = 0) -> tuple[Any, np.ndarray]:
     """The source document's ``train`` on a classification task: noise the inputs once, then plain SGD.
 
     Like the source: :func:`source_document_noise` once, then ordinary mini-batch SGD over the
-    noisy rows in order (no clipping, no noise in training). Changes, each needed to run it: the
+    noisy rows (shuffled each epoch; no clipping, no noise in training). Changes, each needed to run it: the
     undefined ``epochs`` is a parameter, the loss is cross-entropy over ``num_classes`` logits
     (digits is a classification task) instead of mean squared error on one output, and the
-    learning rate defaults to 0.1 so that it trains in a few epochs.
+    learning rate defaults to 0.02 (the source's 0.01, doubled so that 30 epochs suffice); larger rates
+    diverge on rows shifted by noise of standard deviation 4.5.
 
     Returns:
         ``(model, noisy_x)``.
