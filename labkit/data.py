@@ -335,6 +335,18 @@ DERIVED: dict[str, tuple[str, str]] = {
         )
         for name in DATASETS
     },
+    "sweeps/fl_table2.json": (
+        "labkit.fl:build_table2",
+        "Rounds to 95% test accuracy on digits for FedSGD and FedAvg (McMahan et al. 2017, Table 2 grid of E "
+        "and B), softmax regression, 20 clients (IID or two label shards each), 5 sampled per round, best of "
+        "learning rates 0.3/1/3/10, seed 0; labkit.fl from scratch (notebook 06).",
+    ),
+    "sweeps/fl_noniid.npz": (
+        "labkit.fl:build_noniid_grid",
+        "FedAvg test-accuracy curves on digits (30 rounds, softmax regression, B=10, lr 0.3, 5 clients a round) "
+        "over Dirichlet alpha {0.1, 0.3, 1, 10, IID} x clients {5, 10, 20, 50} x local epochs {1, 5, 20}, "
+        "seed 0; labkit.fl from scratch, for the non-IID widget (notebook 06).",
+    ),
     "he/ckks_sweep.json": (
         "labkit.he.ckks:build_sweep",
         "CKKS measurements with TenSEAL 0.3.18 at N = 4096..32768 (scale = middle primes): noise bits after "

@@ -232,7 +232,7 @@ def import_tff() -> ModuleType:
     return tff
 
 
-def local_cpp_context(default_num_clients: int = 0) -> ModuleType:
+def local_cpp_context(default_num_clients: int = 0, *, simulate_secure_sum: bool = False) -> ModuleType:
     """Set TFF's default context to a fresh local C++ one whose worker cannot outlive us.
 
     Any worker of an earlier context is ended first.
@@ -240,6 +240,10 @@ def local_cpp_context(default_num_clients: int = 0) -> ModuleType:
     Args:
         default_num_clients: clients assumed when a computation cannot infer how many
             (an integer >= 0; TFF's default 0 means "infer from the arguments").
+        simulate_secure_sum: use TFF's *test* context
+            (``tff.backends.test.set_sync_test_cpp_execution_context``), whose compiler rewrites
+            ``federated_secure_sum``/``federated_secure_sum_bitwidth`` into plain sums: the
+            native runtime cannot execute them at all. No cryptography runs either way.
 
     Returns:
         The ``tensorflow_federated`` module.
@@ -253,7 +257,10 @@ def local_cpp_context(default_num_clients: int = 0) -> ModuleType:
         raise ValueError(f"default_num_clients must be an integer >= 0; got {default_num_clients!r}")
     tff = import_tff()
     _end_tracked(timeout=2.0)
-    tff.backends.native.set_sync_local_cpp_execution_context(default_num_clients=default_num_clients)
+    if simulate_secure_sum:
+        tff.backends.test.set_sync_test_cpp_execution_context(default_num_clients=default_num_clients)
+    else:
+        tff.backends.native.set_sync_local_cpp_execution_context(default_num_clients=default_num_clients)
     import gc
 
     gc.collect()  # the replaced context's ServiceManager reaps its (ended) worker now
@@ -289,14 +296,15 @@ def shutdown_workers(timeout: float = 5.0) -> int:
 
 
 @contextlib.contextmanager
-def session(default_num_clients: int = 0) -> Iterator[ModuleType]:
+def session(default_num_clients: int = 0, *, simulate_secure_sum: bool = False) -> Iterator[ModuleType]:
     """``with session() as tff:`` runs TFF computations and ends the worker when the block ends.
 
-    The worker ends even when the block raises.
+    The worker ends even when the block raises; TFF's default context is then a fresh native
+    one. Arguments as in :func:`local_cpp_context`.
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    tff = local_cpp_context(default_num_clients)
+    tff = local_cpp_context(default_num_clients, simulate_secure_sum=simulate_secure_sum)
     try:
         yield tff
     finally:

@@ -1,0 +1,216 @@
+"""labkit.fl: the from-scratch FedSGD/FedAvg, DP-FedAvg, input checks and the precomputed sweeps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labkit import data, fl
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits")
+
+
+@pytest.fixture(scope="module")
+def clients(digits):
+    return fl.client_arrays(digits.x_train, digits.y_train, data.partition(digits.y_train, 10, "iid", seed=0))
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def test_client_arrays_rejects_no_clients_and_empty_clients(digits):
+    with pytest.raises(ValueError, match="parts"):
+        fl.client_arrays(digits.x_train, digits.y_train, [])
+    with pytest.raises(ValueError, match=r"parts\[1\] is empty"):
+        fl.client_arrays(digits.x_train, digits.y_train, [np.arange(5), np.array([], dtype=int)])
+    with pytest.raises(ValueError, match="outside"):
+        fl.client_arrays(digits.x_train, digits.y_train, [np.array([10**6])])
+
+
+def test_check_clients_names_a_shape_mismatch(clients):
+    with pytest.raises(ValueError, match="model/data shape mismatch"):
+        fl.check_clients(clients, num_features=32)
+    with pytest.raises(ValueError, match="empty list"):
+        fl.check_clients([])
+    with pytest.raises(ValueError, match=r"clients\[0\] is empty"):
+        fl.check_clients([(np.zeros((0, 64), np.float32), np.zeros(0, np.int64))])
+
+
+@pytest.mark.parametrize("weights, match", [([1.0, -1.0], ">= 0"), ([0.0, 0.0], "all be zero"),
+                                            ([1.0], "one entry per model"), ([math.nan, 1.0], "finite")])
+def test_weighted_average_rejects_bad_client_weights(weights, match):
+    models = [[np.ones(2, np.float32)], [np.zeros(2, np.float32)]]
+    with pytest.raises(ValueError, match=match):
+        fl.weighted_average(models, weights)
+
+
+def test_run_federated_rejects_bad_settings(clients, digits):
+    test = (digits.x_test, digits.y_test)
+    with pytest.raises(ValueError, match="algorithm"):
+        fl.run_federated(clients, test, rounds=1, lr=0.1, algorithm="fedprox")
+    with pytest.raises(ValueError, match="clients_per_round must be from 1 to 10"):
+        fl.run_federated(clients, test, rounds=1, lr=0.1, clients_per_round=11)
+    with pytest.raises(ValueError, match="lr"):
+        fl.run_federated(clients, test, rounds=1, lr=0.0)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        fl.run_federated(clients, (digits.x_test[:, :10], digits.y_test), rounds=1, lr=0.1)
+    with pytest.raises(ValueError, match="epochs"):
+        fl.epoch_batches(10, 5, 0)
+
+
+# ---------------------------------------------------------------------------- the algebra
+
+
+def test_gradient_matches_finite_differences(clients):
+    rng = np.random.default_rng(1)
+    x, y = clients[0][0][:20].astype(np.float64), clients[0][1][:20]
+    w = [rng.normal(0, 0.1, (64, 10)), rng.normal(0, 0.1, 10)]
+    _, grads = fl.loss_and_gradients([a.copy() for a in w], x, y)
+    for layer, pos in [(0, (3, 4)), (0, (40, 9)), (1, (2,))]:
+        bumped = [a.copy() for a in w]
+        bumped[layer][pos] += 1e-5
+        lower = [a.copy() for a in w]
+        lower[layer][pos] -= 1e-5
+        numeric = (fl.loss_and_gradients(bumped, x, y)[0] - fl.loss_and_gradients(lower, x, y)[0]) / 2e-5
+        assert grads[layer][pos] == pytest.approx(numeric, abs=1e-5)
+
+
+def test_fedsgd_equals_fedavg_with_one_full_batch_epoch(clients):
+    """McMahan's remark: FedSGD is FedAvg with E = 1 and B = infinity (one step per client)."""
+    w = fl.init_weights(64, 10, np.random.default_rng(0))
+    selected = [0, 3, 7]
+    a = fl.fedsgd_round(w, clients, selected, lr=0.5)
+    b = fl.fedavg_round(w, clients, selected, lr=0.5, epochs=1, batch_size=None)
+    assert fl.max_abs_difference(a, b) < 1e-6
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.01, 100.0), min_size=1, max_size=6), st.floats(-5, 5))
+def test_weighted_average_of_equal_models_is_that_model(ps, value):
+    model = [np.full((2, 3), value, np.float32), np.full(3, -value, np.float32)]
+    avg = fl.weighted_average([model] * len(ps), ps)
+    assert fl.max_abs_difference(avg, model) <= 1e-5 * (1 + abs(value))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.1, 10.0), min_size=2, max_size=5), st.floats(0.1, 10.0))
+def test_weighted_average_is_scale_invariant(ps, c):
+    rng = np.random.default_rng(len(ps))
+    models = [[rng.normal(size=4).astype(np.float32)] for _ in ps]
+    a = fl.weighted_average(models, ps)
+    b = fl.weighted_average(models, [c * p for p in ps])
+    assert fl.max_abs_difference(a, b) < 1e-5
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-10, 10), min_size=1, max_size=20), st.floats(0.01, 10))
+def test_clip_update_bounds_the_norm_and_keeps_small_updates(values, clip):
+    update = [np.asarray(values, np.float32)]
+    out = fl.clip_update(update, clip)
+    norm = float(np.linalg.norm(out[0]))
+    assert norm <= clip * (1 + 1e-5)
+    if np.linalg.norm(update[0]) <= clip:
+        assert np.allclose(out[0], update[0])
+
+
+def test_epoch_batches_visit_every_example_once_per_epoch():
+    batches = fl.epoch_batches(23, 5, 3, np.random.default_rng(0))
+    seen = np.concatenate(batches)
+    assert len(seen) == 69 and np.all(np.bincount(seen) == 3)
+    assert [len(b) for b in batches[:5]] == [5, 5, 5, 5, 3]
+
+
+def test_fedavg_learns_and_is_reproducible(clients, digits):
+    test = (digits.x_test, digits.y_test)
+    a = fl.run_federated(clients, test, rounds=10, lr=0.3, epochs=2, batch_size=10, clients_per_round=5, seed=3)
+    b = fl.run_federated(clients, test, rounds=10, lr=0.3, epochs=2, batch_size=10, clients_per_round=5, seed=3)
+    assert a.accuracy == b.accuracy
+    assert a.accuracy[0] < 0.3 and a.accuracy[-1] > 0.9
+
+
+def test_non_iid_data_slows_fedavg_down(digits):
+    test = (digits.x_test, digits.y_test)
+
+    def final(scheme):
+        parts = data.partition(digits.y_train, 10, scheme, seed=0)
+        c = fl.client_arrays(digits.x_train, digits.y_train, parts)
+        return fl.run_federated(c, test, rounds=10, lr=0.3, epochs=5, batch_size=10, clients_per_round=3).accuracy[-1]
+
+    assert final("iid") > final("shards") + 0.05
+
+
+def test_bytes_per_round_counts_parameters_both_ways():
+    w = fl.init_weights(64, 10, np.random.default_rng(0))
+    b = fl.bytes_per_round(w, clients_per_round=5)
+    assert b == {"parameters": 650, "per_client_down": 2600, "per_client_up": 2600, "total": 26000}
+    with pytest.raises(ValueError, match="clients_per_round"):
+        fl.bytes_per_round(w, 0)
+
+
+def test_rounds_to_target():
+    assert fl.rounds_to_target([0.1, 0.5, 0.96, 0.9], 0.95) == 2
+    assert fl.rounds_to_target([0.1, 0.5], 0.95) is None
+    with pytest.raises(ValueError, match="target"):
+        fl.rounds_to_target([0.1], 1.5)
+
+
+# ---------------------------------------------------------------------------- DP-FedAvg
+
+
+def test_poisson_sample_rate_and_errors():
+    rng = np.random.default_rng(0)
+    counts = [len(fl.poisson_sample(100, 0.2, rng)) for _ in range(200)]
+    assert 19 < np.mean(counts) < 21
+    with pytest.raises(ValueError, match="q must be"):
+        fl.poisson_sample(10, 0.0, rng)
+
+
+def test_dp_round_without_noise_is_the_clipped_mean_over_the_expected_count(clients):
+    w = fl.init_weights(64, 10, np.random.default_rng(0))
+    selected = [1, 2, 5]
+    out = fl.dp_fedavg_round(w, clients, selected, lr=0.3, epochs=1, batch_size=10, clip=0.5,
+                             noise_multiplier=0.0, expected_clients=4.0, rng=np.random.default_rng(0))
+    deltas = []
+    for k in selected:
+        local = fl.local_sgd(w, *clients[k], 0.3, 1, 10)
+        deltas.append(fl.clip_update([a - b for a, b in zip(local, w)], 0.5))
+    expected = [a + sum(d[i] for d in deltas) / 4.0 for i, a in enumerate(w)]
+    assert fl.max_abs_difference(out, expected) < 1e-6
+
+
+def test_dp_noise_has_the_calibrated_standard_deviation(clients):
+    """With clients that do not move (lr tiny), the released change is pure noise: std z*C/m."""
+    w = fl.init_weights(64, 10, np.random.default_rng(0))
+    out = fl.dp_fedavg_round(w, clients, [], lr=1e-3, epochs=1, batch_size=10, clip=2.0,
+                             noise_multiplier=1.5, expected_clients=10.0, rng=np.random.default_rng(0))
+    noise = np.concatenate([(a - b).ravel() for a, b in zip(out, w)])
+    assert np.std(noise) == pytest.approx(1.5 * 2.0 / 10.0, rel=0.1)
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+
+def test_noniid_lookup_matches_a_live_recompute_and_rejects_off_grid_values():
+    grid = data.load_arrays("sweeps/fl_noniid.npz")
+    stored = fl.noniid_lookup(grid, 1.0, 10, 1)
+    live = fl.noniid_curve(1.0, 10, 1)
+    assert np.allclose(stored, live, atol=1e-6)
+    with pytest.raises(ValueError, match="num_clients must be one of"):
+        fl.noniid_lookup(grid, 1.0, 7, 1)
+
+
+def test_table2_file_reproduces_a_row():
+    table = data.load_json("sweeps/fl_table2.json")
+    row = next(r for r in table["rows"] if r["algorithm"] == "FedAvg" and r["E"] == 5 and r["B"] == 10)
+    assert fl.table2_rounds("iid", "fedavg", 5, 10, row["iid"]["lr"]) == row["iid"]["rounds"]
+    fedsgd = table["rows"][0]
+    assert fedsgd["algorithm"] == "FedSGD"
+    # FedAvg with many local steps needs far fewer rounds than FedSGD on IID data (the paper's point).
+    assert row["iid"]["rounds"] * 3 <= fedsgd["iid"]["rounds"]

@@ -1,0 +1,88 @@
+"""labkit.fl against TensorFlow Federated: same model, same data order, same weights to 1e-5.
+
+TFF runs in a child process; every helper must leave no worker behind, on success or error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labkit import data, fl, tff_runtime
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def setup():
+    import labkit
+
+    labkit.setup(seed=0)
+    d = data.load("digits")
+    parts = data.partition(d.y_train, 8, "dirichlet", alpha=0.5, seed=0)
+    clients = fl.client_arrays(d.x_train, d.y_train, parts)
+    return d, clients, fl.init_weights(64, 10, np.random.default_rng(0))
+
+
+def test_fedavg_from_scratch_equals_tff_build_weighted_fed_avg(setup):
+    """Several rounds, sampled clients, shuffled local epochs: max |w_ours - w_tff| <= 1e-5."""
+    _, clients, w0 = setup
+    rounds, lr, epochs, batch = 4, 0.3, 2, 16
+    pick = np.random.default_rng(5)
+    selections = [sorted(pick.choice(len(clients), 4, replace=False).tolist()) for _ in range(rounds)]
+    ours = w0
+    shuffle = np.random.default_rng(11)
+    for selected in selections:
+        ours = fl.fedavg_round(ours, clients, selected, lr, epochs, batch, shuffle)
+    theirs = fl.tff_fedavg(clients, w0, rounds=rounds, lr=lr, epochs=epochs, batch_size=batch,
+                           selections=selections, shuffle_seed=11)
+    moved = fl.max_abs_difference(ours, w0)
+    assert moved > 0.1  # the models really trained
+    assert fl.max_abs_difference(ours, theirs) <= 1e-5
+    assert tff_runtime.live_workers() == []
+
+
+def test_dp_fedavg_without_noise_equals_tff_gaussian_fixed(setup):
+    _, clients, w0 = setup
+    selections = [[0, 2, 5], [1, 3, 4, 7], [6]]
+    ours = w0
+    for selected in selections:
+        ours = fl.dp_fedavg_round(ours, clients, selected, lr=0.3, epochs=1, batch_size=16, clip=0.3,
+                                  noise_multiplier=0.0, expected_clients=3.0, rng=np.random.default_rng(0))
+    theirs = fl.tff_dp_fedavg(clients, w0, selections=selections, lr=0.3, clip=0.3, noise_multiplier=0.0,
+                              expected_clients=3.0, batch_size=16)
+    assert fl.max_abs_difference(ours, theirs) <= 1e-5
+    assert tff_runtime.live_workers() == []
+
+
+def test_tff_secure_sum_is_a_plain_sum_in_simulation():
+    result = fl.tff_secure_sum_demo([3, 1000, 42, 7])
+    assert result == {"secure_sum": 1052, "plain_sum": 1052}
+    with pytest.raises(ValueError, match="values must be integers"):
+        fl.tff_secure_sum_demo([2**16], bitwidth=16)
+
+
+def test_a_failing_tff_helper_still_ends_its_worker(setup):
+    _, clients, w0 = setup
+    with pytest.raises(Exception):
+        with tff_runtime.session() as tff:
+            import tensorflow as tf
+
+            @tff.tensorflow.computation(tf.int32)
+            def one(x):
+                return x + 1
+
+            assert one(1) == 2
+            assert len(tff_runtime.live_workers()) == 1
+            raise RuntimeError("a learner's bug")
+    assert tff_runtime.live_workers() == []
+
+
+def test_tff_helpers_reject_bad_input_before_starting_tff(setup):
+    _, clients, w0 = setup
+    with pytest.raises(ValueError, match="shape mismatch"):
+        fl.tff_fedavg([(c[0][:, :32], c[1]) for c in clients], w0, rounds=1, lr=0.1)
+    with pytest.raises(ValueError, match="selections must list"):
+        fl.tff_fedavg(clients, w0, rounds=2, lr=0.1, selections=[[0]])
+    with pytest.raises(ValueError, match="empty round"):
+        fl.tff_dp_fedavg(clients, w0, selections=[[]], lr=0.1, clip=1.0, noise_multiplier=1.0, expected_clients=2)
