@@ -177,10 +177,13 @@ class Exercise:
     cell: int
 
 
-def _python(source: str) -> ast.Module:
+def _python(source: str, where: str = "cell") -> ast.Module:
     from IPython.core.inputtransformer2 import TransformerManager
 
-    return ast.parse(TransformerManager().transform_cell(source))
+    try:
+        return ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError as err:
+        raise ValueError(f"{where}: is not valid Python (line {err.lineno}: {err.msg})") from None
 
 
 def _defined(tree: ast.Module) -> set[str]:
@@ -285,11 +288,11 @@ def exercise_problems(nb: dict) -> list[str]:
             continue
         source = "".join(cell["source"])
         if has_solution(source):
-            tree = _python("".join(stub_cell["source"]))
+            tree = _python("".join(stub_cell["source"]), f"cell {index} (student copy)")
             for node in tree.body:
                 if isinstance(node, ast.Raise):
                     problems.append(f"cell {index}: a solution block at the cell's top level (the stub would stop the notebook)")
-        used = _used(_python(source)) & set(functions)
+        used = _used(_python(source, f"cell {index}")) & set(functions)
         for name in sorted(used):
             if functions[name].cell != index:
                 problems.append(f"cell {index}: uses {name}(), the function of exercise {functions[name].exercise} "
@@ -304,7 +307,7 @@ def cells_needed(nb: dict, targets: Sequence[int]) -> list[int]:
     before each needing cell that binds a name it reads.
     """
     code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
-    trees = {i: _python("".join(nb["cells"][i]["source"])) for i in code}
+    trees = {i: _python("".join(nb["cells"][i]["source"]), f"cell {i}") for i in code}
     defines = {i: _defined(trees[i]) for i in code}
     builtin = set(dir(builtins))
     needed: set[int] = set()
@@ -436,7 +439,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return 1 if problems else 0
     paths = instructor_notebooks(args.source)
     for path in paths:
-        problems = exercise_problems(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            problems = exercise_problems(json.loads(path.read_text(encoding="utf-8")))
+        except ValueError as err:
+            problems = [str(err)]
         if problems:
             print(f"{path.name}: " + f"\n{path.name}: ".join(problems))
             return 1
