@@ -401,3 +401,30 @@ def dp_tpr_bound(fpr: np.ndarray, epsilon: float, delta: float) -> np.ndarray:
     a = np.exp(epsilon) * fpr + delta
     b = 1 - np.exp(-epsilon) * (1 - delta - fpr)
     return np.clip(np.minimum(a, b), 0, 1)
+
+
+def dpsgd_trainer(x: np.ndarray, y: np.ndarray, *, num_classes: int, hidden: tuple[int, ...], epochs: int,
+                  batch_size: int, l2_norm_clip: float | None, noise_multiplier: float, learning_rate: float,
+                  sampling: str = "poisson") -> Callable[[np.ndarray, int], np.ndarray]:
+    """A ``train_logits(indices, seed)`` for :func:`train_shadow_set`, built on :func:`labkit.dpsgd.train_dpsgd`.
+
+    Each call trains a fresh MLP (``labkit.dpsgd.make_mlp`` weights for ``seed``) on the rows
+    ``indices`` of ``(x, y)`` and returns its logits on every row of ``x``. One Keras model is
+    reused across calls (re-initialised each time), so TensorFlow traces the training loop once.
+
+    Introduced in ``05-auditing.ipynb``.
+    """
+    from labkit import dpsgd
+
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    model = dpsgd.make_mlp(x.shape[1], num_classes, hidden, seed=0)
+
+    def train_logits(indices: np.ndarray, seed: int) -> np.ndarray:
+        dpsgd.reinitialize(model, int(seed) % (2**31 // 1000))
+        dpsgd.train_dpsgd(model, x[indices], y[indices], epochs=epochs, batch_size=batch_size,
+                          l2_norm_clip=l2_norm_clip, noise_multiplier=noise_multiplier,
+                          learning_rate=learning_rate, sampling=sampling, seed=int(seed))
+        return dpsgd.predict_logits(model, x)
+
+    return train_logits
