@@ -30,9 +30,11 @@ def _noise_std(fn) -> str:
     for z, clip, q, k in [(1.0, 0.3, 0.2, 100), (2.0, 1.0, 0.1, 1000), (0.5, 2.0, 0.5, 10)]:
         got = float(fn(z, clip, q, k))
         want = z * clip / (q * k)
+        if np.isclose(got, want, rtol=1e-9):
+            continue
         require(not np.isclose(got, z / (q * k)), "the noise on the sum has standard deviation z * clip, not z")
         require(not np.isclose(got, z * clip), "the sum is divided by the expected number of clients q * K")
-        require(np.isclose(got, want, rtol=1e-9),
+        require(False,
                 f"for z={z}, clip={clip}, q={q}, K={k} expect {want:.6g}; got {got:.6g}")
     return "More clients per round dilute the same noise: user-level DP needs many users."
 
