@@ -7,9 +7,9 @@ solution's indentation, every output and execution count cleared and the widget 
 The copies are deterministic, so a test can regenerate them and compare with the committed ones
 (``python -m labkit.student --check``).
 
-:func:`prove_exercises` executes, in one fresh kernel per notebook, the exercise cells of the
-student copy and of the instructor notebook (plus the cells they depend on) and reads what each
-``check("NN.k", ...)`` reported: ``not yet`` on the stub, ``passed`` on the solution.
+:func:`prove_exercises` executes, in one fresh kernel per notebook, the whole student copy and
+then the instructor's exercise cells, and reads what each ``check("NN.k", ...)`` reported:
+``not yet`` on the stub, ``passed`` on the solution (``python -m labkit.student --prove``).
 """
 
 from __future__ import annotations
@@ -361,15 +361,21 @@ def _result_line(text: str, exercise: str) -> str:
     return text or "(no output)"
 
 
-def prove_exercises(path: str | Path, *, timeout: int = 600) -> tuple[list[ExerciseProof], list[int]]:
+def prove_exercises(path: str | Path, *, whole: bool = True,
+                    timeout: int = 600) -> tuple[list[ExerciseProof], list[int]]:
     """Run every exercise of the instructor notebook at ``path`` on its stub and on its solution.
 
-    One fresh kernel runs, in notebook order, the cells the exercise cells need (see
-    :func:`cells_needed`); each exercise cell runs first as in the student copy, then as in the
-    instructor notebook. Nothing is written.
+    One fresh kernel runs the student copy, then the instructor's exercise cells. With
+    ``whole=True`` the student copy runs top to bottom (so it is also proven to run to the end
+    with its exercises open) and the solutions run after its last cell; with ``whole=False`` only
+    the cells the exercise cells need run (see :func:`cells_needed`), each exercise cell first as
+    in the student copy and then as in the instructor notebook. Nothing is written.
 
     Returns:
-        The proof for each exercise, and the indices of the cells that were run.
+        The proof for each exercise, and the indices of the notebook's cells that were run.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: a cell failed (a student copy that stops early).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -380,17 +386,17 @@ def prove_exercises(path: str | Path, *, timeout: int = 600) -> tuple[list[Exerc
     if not exercises:
         return [], []
     student = student_notebook(nb)
-    run = cells_needed(nb, sorted({e.cell for e in exercises}))
-    by_cell: dict[int, list[Exercise]] = {}
-    for e in exercises:
-        by_cell.setdefault(e.cell, []).append(e)
-    cells = []  # (cell index, "stub" | "solution" | "dependency", notebook cell)
+    exercise_cells = sorted({e.cell for e in exercises})
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    run = code if whole else cells_needed(nb, exercise_cells)
+    cells = []  # (cell index, "stub" | "solution" | "other", notebook cell)
     for index in run:
-        if index in by_cell:
-            cells.append((index, "stub", nbformat.from_dict(copy.deepcopy(student["cells"][index]))))
+        kind = "stub" if index in exercise_cells else "other"
+        cells.append((index, kind, nbformat.from_dict(copy.deepcopy(student["cells"][index]))))
+        if index in exercise_cells and not whole:
             cells.append((index, "solution", copy.deepcopy(nb.cells[index])))
-        else:
-            cells.append((index, "dependency", copy.deepcopy(nb.cells[index])))
+    if whole:
+        cells.extend((index, "solution", copy.deepcopy(nb.cells[index])) for index in exercise_cells)
     for _, _, cell in cells:
         cell.outputs = []
         cell.execution_count = None
@@ -431,7 +437,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_TARGET), help="folder for the student copies (default student)")
     parser.add_argument("--check", action="store_true", help="only report copies that are missing or stale (exit 1 if any)")
     parser.add_argument("--prove", action="store_true",
-                        help="also run every exercise on its stub and its solution in a kernel and report")
+                        help="also run each whole student copy, then the solutions, in a kernel and report the checks")
+    parser.add_argument("--needed-only", action="store_true",
+                        help="with --prove: run only the cells the exercise cells need, not whole copies")
     args = parser.parse_args(argv)
     if args.check:
         problems = stale_copies(args.source, args.out)
@@ -450,12 +458,16 @@ def _main(argv: Sequence[str] | None = None) -> int:
     total = sum(len(exercises_in(json.loads(p.read_text(encoding="utf-8")))) for p in paths)
     print(f"{len(written)} student copies in {args.out}/ ({total} exercises stubbed)")
     if args.prove:
+        import time
+
         from labkit.runtime import quiet_environment
 
         quiet_environment()
         failed = 0
         for path in paths:
-            proofs, _ = prove_exercises(path)
+            start = time.perf_counter()
+            proofs, ran = prove_exercises(path, whole=not args.needed_only)
+            print(f"{path.name}: {len(ran)} code cells ran in {time.perf_counter() - start:.0f} s", flush=True)
             for p in proofs:
                 failed += not p.proven
                 print(f"{p.exercise}: stub -> {p.on_stub[:60]!r}; solution -> {p.on_solution[:60]!r}", flush=True)

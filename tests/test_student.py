@@ -145,9 +145,10 @@ def test_make_student_entry_point_regenerates_the_committed_copies(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.name)
 def test_every_check_fails_on_the_stub_and_passes_on_the_solution(path):
-    # One fresh kernel runs the Setup cell, the cells the exercise cells read names from, and each
-    # exercise cell twice: as in the student copy, then as in the instructor notebook.
+    # One fresh kernel runs the whole student copy (it must reach the end: a failing cell raises
+    # here), then the instructor's exercise cells. Fresh results, not the stored outputs.
     proofs, ran = student.prove_exercises(path)
+    assert ran == [i for i, c in enumerate(_nb(path)["cells"]) if c["cell_type"] == "code"]
     assert [p.exercise for p in proofs] == [e.exercise for e in student.exercises_in(_nb(path))]
     for p in proofs:
         assert p.on_stub.startswith(f"Exercise {p.exercise}: not yet."), f"{path.name} {p.exercise} on the stub: {p.on_stub!r}"
@@ -179,3 +180,11 @@ def test_some_stored_notebook_carries_widget_state():
     with_state = [p.name for p in NOTEBOOKS
                   if _nb(p).get("metadata", {}).get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state")]
     assert "02-dp-from-scratch.ipynb" in with_state
+
+
+@pytest.mark.slow
+def test_the_quick_proof_runs_only_the_needed_cells():
+    path = ROOT / "notebooks" / "00-index.ipynb"
+    proofs, ran = student.prove_exercises(path, whole=False)
+    code = [i for i, c in enumerate(_nb(path)["cells"]) if c["cell_type"] == "code"]
+    assert len(ran) < len(code) and all(p.proven for p in proofs) and proofs
