@@ -120,8 +120,7 @@ def instructor_notebooks(source: str | Path = DEFAULT_SOURCE) -> list[Path]:
 def write_student_copies(paths: Iterable[str | Path], target: str | Path = DEFAULT_TARGET) -> list[Path]:
     """Write the student copy of each notebook into ``target``; return the files written.
 
-    Student copies in ``target`` whose instructor notebook is not among ``paths`` are deleted only
-    when ``paths`` is a whole folder's worth (see :func:`sync_folder`), never here.
+    Other copies already in ``target`` are left alone (:func:`sync_folder` removes orphans).
     """
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
