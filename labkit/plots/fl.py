@@ -28,14 +28,14 @@ def plot_accuracy_curves(ax, curves: Mapping[str, Sequence[float]], *, target: f
     return ax
 
 
-def plot_client_labels(ax, label_counts: np.ndarray, *, title: str = ""):
-    """Stacked bars: how many examples of each class every client holds.
+def plot_client_labels(ax, label_counts: np.ndarray, *, title: str = "", legend: bool = True):
+    """Stacked bars: how many examples of each class every client holds (legend outside, right).
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
     counts = np.asarray(label_counts)
     bottom = np.zeros(counts.shape[0])
-    colours = list(PALETTE) + ["#999999", "#66CCEE"]
+    colours = list(PALETTE) + ["#999999", "#882255"]  # ten classes: Okabe-Ito, grey, wine
     for k in range(counts.shape[1]):
         ax.bar(np.arange(counts.shape[0]), counts[:, k], bottom=bottom, color=colours[k % len(colours)],
                label=str(k), width=0.85)
@@ -44,7 +44,8 @@ def plot_client_labels(ax, label_counts: np.ndarray, *, title: str = ""):
     ax.set_ylabel("examples")
     if title:
         ax.set_title(title)
-    ax.legend(title="class", ncol=2, fontsize=7, loc="upper right", bbox_to_anchor=(1.18, 1.0))
+    if legend:
+        ax.legend(title="class", ncol=1, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 
@@ -62,6 +63,12 @@ def plot_privacy_utility(ax, epsilons: Sequence[float], accuracies: Sequence[flo
     if baseline is not None:
         ax.axhline(baseline, color=PALETTE[3], ls="--", lw=1, label="no noise (clipping only)")
     ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100) if min(epsilons) / 1.5 <= t <= max(epsilons) * 1.5]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("epsilon (user level)")
     ax.set_ylabel("test accuracy")
     ax.legend(loc="lower right", fontsize=8)

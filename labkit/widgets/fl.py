@@ -12,20 +12,32 @@ from __future__ import annotations
 import math
 
 
-def _png(draw, figsize=(6.4, 3.0)):
-    import io
+class _Canvas:
+    """One Matplotlib figure kept for the widget's life, redrawn in place and sent as a PNG.
 
-    import matplotlib.pyplot as plt
-    from IPython.display import Image
+    Built with ``matplotlib.figure.Figure`` (not pyplot), so the inline backend never shows it
+    in the cell; reusing it, with the layout computed once, makes a redraw several times cheaper.
+    """
 
-    from labkit.plots import new_axes
+    def __init__(self, figsize=(6.4, 3.0)) -> None:
+        from matplotlib.figure import Figure
 
-    fig, ax = new_axes(figsize=figsize)
-    draw(ax)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return Image(data=buf.getvalue(), format="png")
+        self.fig = Figure(figsize=figsize, layout="constrained")
+        self.ax = self.fig.add_subplot()
+
+    def png(self, draw):
+        import io
+
+        from IPython.display import Image
+
+        self.ax.clear()
+        draw(self.ax)
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png")
+        # The axes' layout is fixed (same limits and labels); constrained layout costs a second
+        # draw per save, so keep the first result and switch it off.
+        self.fig.set_layout_engine("none")
+        return Image(data=buf.getvalue(), format="png")
 
 
 def _alpha_label(alpha: float) -> str:
@@ -53,10 +65,11 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5):
     button = w.Button(description="recompute live", tooltip="train this setting now (about a second)")
     bar = w.IntProgress(value=0, min=0, max=fl.NONIID_GRID["rounds"], description="rounds")
     out = w.Output()
+    canvas = _Canvas()
 
     def show(curves) -> None:
         out.clear_output(wait=True)
-        out.append_display_data(_png(lambda ax: plot_accuracy_curves(ax, curves, title=(
+        out.append_display_data(canvas.png(lambda ax: plot_accuracy_curves(ax, curves, title=(
             f"FedAvg on digits, {k_ctl.value} clients, E = {e_ctl.value}, 5 clients a round"))))
 
     def stored(_=None) -> None:
