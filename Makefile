@@ -81,8 +81,10 @@ unit: install
 nbval: install
 	$(PY) -m pytest notebooks $(PYTEST_ARGS)
 
+# Student copies are generated from the executed notebooks, so they never go stale.
 notebooks: install
 	$(PY) -m labkit.notebooks execute notebooks/*.ipynb
+	$(PY) -m labkit.student --source notebooks --out student
 
 data: install
 	$(PY) -m labkit.data
