@@ -30,15 +30,20 @@ def _setup():
     return tf, dpsgd, x, y, init
 
 
+def _fit_runner(model, x, y, init):
+    """One timed run: reset the weights, then Keras fit on the shared data (the same for every baseline)."""
+    def run():
+        model.set_weights(init)
+        model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, shuffle=True, verbose=0)
+    return run
+
+
 def _keras_plain(tf, dpsgd, x, y, init):
     model = dpsgd.make_mlp(64, 10, (256, 256), seed=0)
     model.compile(optimizer=tf.keras.optimizers.SGD(0.5),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
-    def run():
-        model.set_weights(init)
-        model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, shuffle=True, verbose=0)
-    return run
+    return _fit_runner(model, x, y, init)
 
 
 def _labkit(tf, dpsgd, x, y, init):
@@ -61,10 +66,7 @@ def _dp_keras_optimizer(tf, dpsgd, x, y, init):
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(
                       from_logits=True, reduction=tf.keras.losses.Reduction.NONE))
 
-    def run():
-        model.set_weights(init)
-        model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, shuffle=True, verbose=0)
-    return run
+    return _fit_runner(model, x, y, init)
 
 
 def _dp_sequential(tf, dpsgd, x, y, init):
@@ -76,10 +78,7 @@ def _dp_sequential(tf, dpsgd, x, y, init):
     model.compile(optimizer=tf.keras.optimizers.SGD(0.5),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
-    def run():
-        model.set_weights(init)
-        model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, shuffle=True, verbose=0)
-    return run
+    return _fit_runner(model, x, y, init)
 
 
 def _slider_median_ms() -> float:

@@ -56,14 +56,20 @@ def test_10_1_accepts_solution_and_rejects_wrong_answers():
 # -- 10.2 DP counts of purchases by category ------------------------------------------------------
 
 
-def counts_solution(user_ids, categories, num_categories, max_per_user, epsilon, rng):
-    from labkit.dp import laplace_mechanism
-
+def _clipped_counts(user_ids, categories, num_categories, max_per_user):
+    """Purchases per category, keeping each user's first ``max_per_user`` (the solution's clipping)."""
     seen, counts = {}, np.zeros(num_categories)
     for u, c in zip(np.asarray(user_ids).tolist(), np.asarray(categories).tolist()):
         if seen.get(u, 0) < max_per_user:
             counts[c] += 1
             seen[u] = seen.get(u, 0) + 1
+    return counts
+
+
+def counts_solution(user_ids, categories, num_categories, max_per_user, epsilon, rng):
+    from labkit.dp import laplace_mechanism
+
+    counts = _clipped_counts(user_ids, categories, num_categories, max_per_user)
     return laplace_mechanism(counts, max_per_user, epsilon, rng)
 
 
@@ -73,20 +79,12 @@ def counts_unclipped(user_ids, categories, num_categories, max_per_user, epsilon
 
 
 def counts_sensitivity_one(user_ids, categories, num_categories, max_per_user, epsilon, rng):
-    seen, counts = {}, np.zeros(num_categories)
-    for u, c in zip(np.asarray(user_ids).tolist(), np.asarray(categories).tolist()):
-        if seen.get(u, 0) < max_per_user:
-            counts[c] += 1
-            seen[u] = seen.get(u, 0) + 1
+    counts = _clipped_counts(user_ids, categories, num_categories, max_per_user)
     return counts + rng.laplace(0, 1 / epsilon, num_categories)
 
 
 def counts_noiseless(user_ids, categories, num_categories, max_per_user, epsilon, rng):
-    seen, counts = {}, np.zeros(num_categories)
-    for u, c in zip(np.asarray(user_ids).tolist(), np.asarray(categories).tolist()):
-        if seen.get(u, 0) < max_per_user:
-            counts[c] += 1
-            seen[u] = seen.get(u, 0) + 1
+    counts = _clipped_counts(user_ids, categories, num_categories, max_per_user)
     return counts
 
 
