@@ -8,7 +8,8 @@ here, on NumPy arrays of model outputs; the models themselves come from :mod:`la
 * :func:`lira_scores`: the likelihood-ratio attack of Carlini et al. (2022, "Membership inference
   attacks from first principles", section IV): shadow models trained with and without each
   example give two Gaussians of its scaled confidence; the score is the log-likelihood ratio.
-* :func:`roc_curve`, :func:`auc`, :func:`tpr_at_fpr`: how to read an attack.
+* :func:`roc_curve`, :func:`auc`, :func:`tpr_at_fpr`: how to read an attack; :func:`auc_ci` puts a
+  DeLong (1988) confidence interval on the AUC, and :func:`indistinguishable` says when two overlap.
 * :func:`empirical_epsilon`: an attack with true-positive rate TPR at false-positive rate FPR
   proves epsilon >= log((TPR - delta) / FPR) for the training algorithm (Kairouz et al. 2015;
   Jagielski et al. 2020), here with Clopper-Pearson confidence bounds on both rates.
@@ -116,6 +117,47 @@ def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
+def auc_ci(scores: np.ndarray, members: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
+    """AUC of the attack "member if score is high", its standard error and a ``1 - alpha`` interval.
+
+    The AUC equals the Mann-Whitney probability that a random member scores above a random
+    non-member (ties count one half). Its standard error comes from DeLong, DeLong and
+    Clarke-Pearson (1988): the variance of the members' and the non-members' placement values.
+    The interval is the normal one, ``auc +- z * se``, clipped to [0, 1].
+
+    It treats the guesses as independent. Guesses pooled over several models that share training
+    data are not quite independent, so read such intervals as somewhat optimistic.
+
+    Returns:
+        ``(auc, low, high)``.
+
+    Introduced in ``04-dp-sgd.ipynb``; used in ``05-auditing.ipynb`` and ``10-capstone-hospitals.ipynb``.
+    """
+    from scipy.stats import norm, rankdata
+
+    scores, members = _scores_members(scores, members)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
+    pos, neg = scores[members], scores[~members]
+    m, n = pos.size, neg.size
+    rank_all = rankdata(np.r_[pos, neg])  # average ranks: ties count one half
+    # Placement values: V10[i] = share of non-members below member i; V01[j] = share of members above non-member j.
+    v10 = (rank_all[:m] - rankdata(pos)) / n
+    v01 = 1.0 - (rank_all[m:] - rankdata(neg)) / m
+    area = float(np.mean(v10))
+    var = (np.var(v10, ddof=1) / m if m > 1 else 0.0) + (np.var(v01, ddof=1) / n if n > 1 else 0.0)
+    half = float(norm.ppf(1 - alpha / 2)) * math.sqrt(var)
+    return area, max(0.0, area - half), min(1.0, area + half)
+
+
+def indistinguishable(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """True when two confidence intervals ``(low, high)`` overlap: the data cannot order the two values.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    return max(a[0], b[0]) <= min(a[1], b[1])
+
+
 def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, max_fpr: float = 0.01) -> float:
     """The highest true-positive rate among thresholds whose false-positive rate is at most ``max_fpr``.
 
@@ -139,15 +181,24 @@ class AttackResult:
     tpr: np.ndarray
     auc: float
     tpr_at_1pct: float
+    auc_low: float
+    auc_high: float
 
     @classmethod
     def from_scores(cls, name: str, scores: np.ndarray, members: np.ndarray) -> "AttackResult":
         scores, members = _scores_members(scores, members)
         fpr, tpr, _ = roc_curve(scores, members)
-        return cls(name, scores, members, fpr, tpr, auc(fpr, tpr), tpr_at_fpr(fpr, tpr, 0.01))
+        _, low, high = auc_ci(scores, members)
+        return cls(name, scores, members, fpr, tpr, auc(fpr, tpr), tpr_at_fpr(fpr, tpr, 0.01), low, high)
+
+    @property
+    def auc_interval(self) -> tuple[float, float]:
+        """The 95% DeLong interval ``(low, high)`` on :attr:`auc` (see :func:`auc_ci`)."""
+        return self.auc_low, self.auc_high
 
     def __repr__(self) -> str:
-        return (f"AttackResult({self.name!r}: AUC {self.auc:.3f}, TPR at 1% FPR {self.tpr_at_1pct:.3f}, "
+        return (f"AttackResult({self.name!r}: AUC {self.auc:.3f} [95% CI {self.auc_low:.3f}, {self.auc_high:.3f}], "
+                f"TPR at 1% FPR {self.tpr_at_1pct:.3f}, "
                 f"{int(self.members.sum())} members / {int((~self.members).sum())} non-members)")
 
 

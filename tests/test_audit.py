@@ -78,7 +78,39 @@ def test_attack_result_of_a_perfect_and_a_useless_attack():
     assert perfect.auc == 1.0 and perfect.tpr_at_1pct == 1.0
     useless = audit.AttackResult.from_scores("coin", np.zeros(200), members)
     assert useless.auc == 0.5 and useless.tpr_at_1pct == 0.0
-    assert "AUC 1.000" in repr(perfect)
+    assert "AUC 1.000 [95% CI 1.000, 1.000]" in repr(perfect)
+    assert useless.auc_interval == (0.5, 0.5)
+
+
+def test_auc_ci_area_equals_scikit_learn_and_its_interval_covers_the_truth():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    members = np.r_[np.ones(60, bool), np.zeros(90, bool)]
+    scores = np.round(rng.normal(size=150) + 0.4 * members, 1)  # rounded: ties must count one half
+    area, low, high = audit.auc_ci(scores, members)
+    assert area == pytest.approx(roc_auc_score(members, scores))
+    assert low < area < high
+    # Coverage: with a shift mu between two unit Gaussians the true AUC is Phi(mu / sqrt 2).
+    truth = norm.cdf(0.5 / math.sqrt(2))
+    covered = 0
+    for _ in range(400):
+        s = rng.normal(size=150) + 0.5 * members
+        _, lo, hi = audit.auc_ci(s, members)
+        covered += lo <= truth <= hi
+    assert binomtest(covered, 400, 0.95).pvalue > 0.001, covered  # a 95% interval covers about 95% of the time
+
+
+def test_auc_ci_width_shrinks_like_one_over_root_n_and_indistinguishable_reads_overlap():
+    rng = np.random.default_rng(4)
+    widths = []
+    for n in (200, 3200):
+        members = np.arange(n) < n // 2
+        _, lo, hi = audit.auc_ci(rng.normal(size=n) + 0.3 * members, members)
+        widths.append(hi - lo)
+    assert widths[0] / widths[1] == pytest.approx(4.0, rel=0.2)
+    assert audit.indistinguishable((0.49, 0.54), (0.52, 0.57))
+    assert not audit.indistinguishable((0.49, 0.51), (0.52, 0.57))
 
 
 def test_loss_threshold_attack_scores_low_loss_as_member():
