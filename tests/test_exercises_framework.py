@@ -44,3 +44,29 @@ def test_exercise_00_1_rejects_stub_and_wrong_answers_and_accepts_the_solution()
     assert not exercises.check("00.1", lambda: 0)
     assert not exercises.check("00.1", lambda: 2)
     assert exercises.check("00.1", lambda: 1)
+
+
+# An answer that ignores its arguments cannot be right for an exercise whose answer takes arguments.
+# 00.1 is the one exception: its answer takes none ("return the sensitivity of a count"), so a constant is
+# the intended form of the answer there.
+_NULLARY = {"00.1"}
+_DEGENERATE = {
+    "returns None": lambda *a, **k: None,
+    "returns its first input": lambda *a, **k: a[0] if a else next(iter(k.values()), None),
+    **{f"returns the constant {c!r}": (lambda c: lambda *a, **k: c)(c) for c in (0, 1, -1, 0.5, 2, True)},
+}
+
+
+def _all_exercises() -> list[str]:
+    import importlib
+
+    ids = []
+    for nn in range(11):
+        ids += sorted(importlib.import_module(f"labkit.exercises.ex{nn:02d}").CHECKS)
+    return ids
+
+
+@pytest.mark.parametrize("exercise", [e for e in _all_exercises() if e not in _NULLARY])
+def test_no_check_passes_an_answer_that_ignores_its_input(exercise):
+    accepted = [name for name, answer in _DEGENERATE.items() if exercises.check(exercise, answer)]
+    assert not accepted, f"exercise {exercise} accepts an answer that {', '.join(accepted)}"
