@@ -17,16 +17,26 @@ side:
 * ``secagg + DP``: record-level DP: every hospital runs DP-SGD (Abadi et al. 2016) locally with
   Poisson sampling, clipping and Gaussian noise (:func:`labkit.dpsgd.clip_and_sum`,
   :func:`labkit.dpsgd.add_gaussian_noise`), calibrated per hospital with
-  :func:`labkit.dp.dpsgd_noise_multiplier` so that every patient gets the same epsilon.
+  :func:`labkit.dp.noise_multiplier_for_epsilon` so that every patient gets the same epsilon.
+  The steps are counted in one place, :func:`local_steps`: the training loop runs that many per
+  round, the noise is calibrated for ``rounds`` times that many, and the reported epsilon is
+  computed from the noisy steps the loop counted while it ran.
 
 The model is logistic regression in NumPy (30 weights and a bias). The federation loop is written
 here because ``labkit.fl`` (notebook 06) was not available when the capstone was written; it is
 plain FedAvg with data-size weights that the hospitals publish in advance.
 
-Randomness: data partition, local shuffling and DP noise come from seeded generators (a
-reproducible lesson; a deployment draws DP noise from a cryptographic source). Keys, masks and
-Paillier randomness come from OS entropy unless an ``rng`` is passed. Secure aggregation and
-Paillier give the same sum whatever their randomness, so results stay reproducible.
+Public sizes: DP's neighbouring datasets differ by adding or removing one patient, so a
+hospital's true record count is private. Each hospital therefore announces a *nominal* size
+before training (:attr:`Hospital.nominal_size`, by default its size at the time it announces
+it) and fixes it: the sampling rate q = batch_size / nominal size, the number of steps and the
+FedAvg weight use the nominal size only, so one patient more or less changes none of them.
+
+Randomness: local shuffling, Poisson sampling and DP noise come from OS entropy unless a
+``seed`` (or ``rng``) is passed; the notebook passes seeds so that its outputs are reproducible,
+which gives no privacy against a reader who knows the seed. Keys, masks and Paillier randomness
+come from OS entropy unless an ``rng`` is passed. Secure aggregation and Paillier give the same
+sum whatever their randomness. The data partition is a pure function of its seed.
 """
 
 from __future__ import annotations
@@ -143,15 +153,37 @@ def hospital_partition(labels: Sequence[int] | np.ndarray, specs: Sequence[Hospi
 
 @dataclass(frozen=True)
 class Hospital:
-    """One hospital's private training records."""
+    """One hospital's private training records.
+
+    Attributes:
+        name: a label for tables and plots.
+        x, y: the records and their 0/1 labels.
+        nominal_size: the size the hospital announced before training, public and fixed. DP-SGD's
+            sampling rate, its number of steps and the FedAvg weight use it, never the true count
+            (which adding or removing one patient would change). ``None`` means the true count,
+            which is fine without DP; :func:`run_federation` refuses it for a DP configuration.
+            :func:`make_hospitals` announces each hospital's size when it deals the records.
+    """
 
     name: str
     x: np.ndarray
     y: np.ndarray
+    nominal_size: int | None = None
+
+    def __post_init__(self) -> None:
+        n = self.nominal_size
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+            raise ValueError(f"nominal_size must be an integer >= 1 or None; got {n!r}")
 
     @property
     def size(self) -> int:
+        """The true number of records (private under DP)."""
         return int(len(self.y))
+
+    @property
+    def public_size(self) -> int:
+        """The announced size that training and weighting use: :attr:`nominal_size`, else :attr:`size`."""
+        return int(self.nominal_size) if self.nominal_size is not None else self.size
 
     @property
     def malignant_share(self) -> float:
@@ -162,10 +194,13 @@ def make_hospitals(x: np.ndarray, y: np.ndarray, specs: Sequence[HospitalSpec] =
                    seed: int = 0) -> list[Hospital]:
     """The hospitals of ``specs`` holding the records of :func:`hospital_partition`.
 
+    Each hospital announces its size now, before training, as its fixed :attr:`Hospital.nominal_size`.
+
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
     parts = hospital_partition(y, specs, seed)
-    return [Hospital(s.name, np.asarray(x[p], dtype=np.float64), np.asarray(y[p])) for s, p in zip(specs, parts)]
+    return [Hospital(s.name, np.asarray(x[p], dtype=np.float64), np.asarray(y[p]), nominal_size=len(p))
+            for s, p in zip(specs, parts)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,26 +295,45 @@ class RecordDP:
             raise ValueError(f"l2_norm_clip must be > 0; got {self.l2_norm_clip!r}")
 
 
-def local_update(params: np.ndarray, hospital: Hospital, training: LocalTraining, rng: np.random.Generator, *,
-                 noise_multiplier: float | None = None, l2_norm_clip: float = 1.0) -> np.ndarray:
-    """Train from ``params`` on one hospital's records and return the new parameters.
+def local_steps(hospital: Hospital, training: LocalTraining) -> int:
+    """The number of SGD steps a hospital takes in one round: ``ceil(epochs * n / batch_size)``.
 
-    Without ``noise_multiplier``: mini-batch SGD over shuffled records for ``training.epochs``.
-    With it: DP-SGD with Poisson sampling (each record joins a step with probability
-    q = batch_size / n), ``ceil(epochs * n / batch_size)`` steps (as :func:`labkit.dp.dpsgd_steps`
-    counts them), per-example clipping to ``l2_norm_clip``, Gaussian noise of standard deviation
-    ``noise_multiplier * l2_norm_clip`` on the clipped sum, divided by the expected batch size.
-    This is exactly the mechanism :func:`labkit.dp.dpsgd_epsilon` accounts for.
+    ``n`` is the hospital's public (nominal) size. This is the one place where steps are counted:
+    :func:`local_update` runs this many steps per round, and :func:`hospital_noise_multipliers`
+    calibrates the noise for ``rounds`` times this many. Rounding up happens per round, so R rounds
+    run ``R * ceil(epochs * n / b)`` steps, which can exceed ``ceil(R * epochs * n / b)``.
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
     from labkit.dp import dpsgd_steps
 
+    return dpsgd_steps(hospital.public_size, training.batch_size, training.epochs)
+
+
+def sampling_probability(hospital: Hospital, training: LocalTraining) -> float:
+    """DP-SGD's Poisson sampling rate at a hospital: ``min(1, batch_size / nominal size)``."""
+    return min(1.0, training.batch_size / hospital.public_size)
+
+
+def train_locally(params: np.ndarray, hospital: Hospital, training: LocalTraining,
+                  rng: np.random.Generator | None = None, *, noise_multiplier: float | None = None,
+                  l2_norm_clip: float = 1.0) -> tuple[np.ndarray, int]:
+    """:func:`local_update`, also returning the number of noisy (DP-SGD) steps the loop took.
+
+    The count is incremented in the loop, once per noise draw, so the accountant is fed what
+    really ran. It is 0 without ``noise_multiplier``.
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+    if rng is None:
+        rng = np.random.default_rng()  # OS entropy
+    elif not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None; got {type(rng).__name__}")
     w = np.array(params, dtype=np.float64)
     n, b, lr = hospital.size, training.batch_size, training.learning_rate
+    total = local_steps(hospital, training)
     if noise_multiplier is None:
         steps_done = 0
-        total = dpsgd_steps(n, b, training.epochs)
         while steps_done < total:
             order = rng.permutation(n)
             for start in range(0, n, b):
@@ -289,17 +343,38 @@ def local_update(params: np.ndarray, hospital: Hospital, training: LocalTraining
                 gw, gb = logistic_gradients(w, hospital.x[idx], hospital.y[idx])
                 w -= lr * np.r_[gw.mean(axis=0), gb.mean()]
                 steps_done += 1
-        return w
+        return w, 0
     from labkit.dpsgd import add_gaussian_noise, clip_and_sum
 
-    q = min(1.0, b / n)
-    for _ in range(dpsgd_steps(n, b, training.epochs)):
+    q = sampling_probability(hospital, training)
+    noisy_steps = 0
+    for _ in range(total):
         idx = np.flatnonzero(rng.random(n) < q)
         per_example = logistic_gradients(w, hospital.x[idx], hospital.y[idx])
         summed, _norms = clip_and_sum(per_example, l2_norm_clip) if len(idx) else ([np.zeros(w.size - 1), np.zeros(())], None)
         noisy = add_gaussian_noise(summed, l2_norm_clip, noise_multiplier, rng)
+        noisy_steps += 1
         w -= lr * np.r_[noisy[0], noisy[1]] / b
-    return w
+    return w, noisy_steps
+
+
+def local_update(params: np.ndarray, hospital: Hospital, training: LocalTraining,
+                 rng: np.random.Generator | None = None, *, noise_multiplier: float | None = None,
+                 l2_norm_clip: float = 1.0) -> np.ndarray:
+    """Train from ``params`` on one hospital's records and return the new parameters.
+
+    Runs :func:`local_steps` steps. Without ``noise_multiplier``: mini-batch SGD over shuffled
+    records. With it: DP-SGD with Poisson sampling (each record joins a step with probability
+    q = batch_size / nominal size, :func:`sampling_probability`), per-example clipping to
+    ``l2_norm_clip``, Gaussian noise of standard deviation ``noise_multiplier * l2_norm_clip`` on
+    the clipped sum, divided by the expected batch size. This is the mechanism that
+    :func:`labkit.dp.poisson_gaussian_epsilon` accounts for. ``rng`` drives shuffling, sampling and
+    noise; ``None`` draws OS entropy (pass a generator only for a reproducible demonstration).
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+    return train_locally(params, hospital, training, rng, noise_multiplier=noise_multiplier,
+                         l2_norm_clip=l2_norm_clip)[0]
 
 
 def hospital_noise_multipliers(hospitals: Sequence[Hospital], training: LocalTraining, dp: RecordDP,
@@ -307,22 +382,28 @@ def hospital_noise_multipliers(hospitals: Sequence[Hospital], training: LocalTra
     """Each hospital's noise multiplier for ``dp.target_epsilon`` after ``rounds`` rounds.
 
     A patient's records sit in one hospital only, so a patient's epsilon is that hospital's DP-SGD
-    epsilon over all its local steps: Poisson sampling q = batch_size / n_k, and
-    ``rounds * epochs`` epochs (:func:`labkit.dp.dpsgd_noise_multiplier`, RDP accountant).
+    epsilon over all its local steps: Poisson sampling q = batch_size / nominal size, and
+    ``rounds * local_steps`` steps, exactly the steps :func:`local_update` will run
+    (:func:`labkit.dp.noise_multiplier_for_epsilon`, RDP accountant).
     """
-    from labkit.dp import dpsgd_noise_multiplier
+    from labkit.dp import noise_multiplier_for_epsilon
 
-    return [dpsgd_noise_multiplier(dp.target_epsilon, h.size, training.batch_size, rounds * training.epochs, dp.delta)
+    return [noise_multiplier_for_epsilon(dp.target_epsilon, sampling_probability(h, training),
+                                         rounds * local_steps(h, training), dp.delta)
             for h in hospitals]
 
 
 def hospital_epsilons(hospitals: Sequence[Hospital], training: LocalTraining, noise_multipliers: Sequence[float],
-                      delta: float, rounds: int) -> list[float]:
-    """The record-level epsilon each hospital's patients get (:func:`labkit.dp.dpsgd_epsilon`, RDP)."""
-    from labkit.dp import dpsgd_epsilon
+                      delta: float, steps: Sequence[int]) -> list[float]:
+    """The record-level epsilon each hospital's patients get after ``steps[k]`` noisy steps at hospital k.
 
-    return [dpsgd_epsilon(h.size, training.batch_size, s, rounds * training.epochs, delta)
-            for h, s in zip(hospitals, noise_multipliers)]
+    Pass the steps that really ran (:attr:`FederationRun.steps`); RDP accountant,
+    :func:`labkit.dp.poisson_gaussian_epsilon`.
+    """
+    from labkit.dp import poisson_gaussian_epsilon
+
+    return [poisson_gaussian_epsilon(sampling_probability(h, training), s, int(k), delta)
+            for h, s, k in zip(hospitals, noise_multipliers, steps)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,7 +597,10 @@ class FederationRun:
         server_held: what the server received in a round.
         seconds: wall time of the whole run (timing varies run to run).
         noise_multipliers: per-hospital DP-SGD noise multipliers (empty without DP).
-        epsilons: per-hospital record-level epsilons (empty without DP).
+        epsilons: per-hospital record-level epsilons (empty without DP), for the noisy steps
+            counted in :attr:`steps`.
+        steps: per-hospital number of noisy DP-SGD steps counted while training ran (empty
+            without DP).
     """
 
     config: Configuration
@@ -527,6 +611,7 @@ class FederationRun:
     seconds: float
     noise_multipliers: list[float] = field(default_factory=list)
     epsilons: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
 
     @property
     def epsilon(self) -> float:
@@ -535,14 +620,15 @@ class FederationRun:
 
 
 def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test: np.ndarray, y_test: np.ndarray, *,
-                   rounds: int = 10, training: LocalTraining | None = None, seed: int = 0, keys=None,
+                   rounds: int = 10, training: LocalTraining | None = None, seed: int | None = None, keys=None,
                    crypto_rng: np.random.Generator | None = None) -> FederationRun:
     """Run FedAvg for ``rounds`` rounds under ``config`` and measure it.
 
     Every round the server broadcasts the global model; each hospital trains locally
     (:func:`local_update`) and sends its update (new - old) scaled by its public weight
-    n_k / N; the server adds the scaled updates (:func:`aggregate_plain`,
-    :func:`aggregate_secagg` or :func:`aggregate_paillier`) and moves the model by the sum.
+    n_k / N (nominal sizes, :attr:`Hospital.public_size`); the server adds the scaled updates
+    (:func:`aggregate_plain`, :func:`aggregate_secagg` or :func:`aggregate_paillier`) and moves the
+    model by the sum.
 
     Args:
         hospitals: the federation (at least 2).
@@ -550,7 +636,9 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         x_test, y_test: held-out records for the accuracy curve.
         rounds: FedAvg rounds (>= 1).
         training: local training; default :class:`LocalTraining`.
-        seed: seeds local shuffling, Poisson sampling and DP noise (one stream per hospital).
+        seed: seeds local shuffling, Poisson sampling and DP noise (one stream per hospital), for a
+            reproducible demonstration only: anyone who knows the seed can subtract the noise.
+            ``None`` (default) draws them from OS entropy.
         keys: ``(public_key, private_key)`` of :mod:`labkit.he.paillier` for ``"paillier"``
             (the private key stands for the separate key holder).
         crypto_rng: randomness for masks and ciphertexts; ``None`` (default) uses OS entropy.
@@ -563,14 +651,25 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         raise ValueError(f"hospitals must hold at least 2 hospitals; got {len(hospitals)}")
     if config.aggregation == "paillier" and keys is None:
         raise ValueError("keys=(public_key, private_key) is required for aggregation='paillier'")
+    if config.dp is not None and any(h.nominal_size is None for h in hospitals):
+        raise ValueError("record-level DP needs every hospital's nominal_size fixed before training: under add/remove "
+                         "adjacency the true record count is private")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None (OS entropy); got {seed!r}")
     training = training or LocalTraining()
     start = time.perf_counter()
-    sizes = np.array([h.size for h in hospitals], dtype=np.float64)
-    weights = sizes / sizes.sum()  # public: hospitals announce their sizes before training
-    rngs = [np.random.default_rng([seed, k]) for k in range(len(hospitals))]
+    sizes = np.array([h.public_size for h in hospitals], dtype=np.float64)
+    weights = sizes / sizes.sum()  # public: hospitals announce their (nominal) sizes before training
+    if seed is None:
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence().spawn(len(hospitals))]  # OS entropy
+    else:
+        rngs = [np.random.default_rng([seed, k]) for k in range(len(hospitals))]
     sigmas: list[float] = []
+    planned: list[int] = []
+    steps = [0] * len(hospitals)
     if config.dp is not None:
         sigmas = hospital_noise_multipliers(hospitals, training, config.dp, rounds)
+        planned = [rounds * local_steps(h, training) for h in hospitals]
     params = np.zeros(hospitals[0].x.shape[1] + 1)
     history = [accuracy(params, x_test, y_test)]
     bytes_round, held = 0, ""
@@ -578,7 +677,8 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         updates = []
         for k, h in enumerate(hospitals):
             kw = {} if config.dp is None else {"noise_multiplier": sigmas[k], "l2_norm_clip": config.dp.l2_norm_clip}
-            new = local_update(params, h, training, rngs[k], **kw)
+            new, noisy_steps = train_locally(params, h, training, rngs[k], **kw)
+            steps[k] += noisy_steps
             updates.append(weights[k] * (new - params))
         if config.aggregation == "plain":
             agg = aggregate_plain(updates)
@@ -591,8 +691,12 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         broadcast = len(hospitals) * params.size * FLOAT_BYTES
         bytes_round, held = agg.bytes_up + agg.bytes_down + broadcast, agg.server_held
     seconds = time.perf_counter() - start
-    eps = [] if config.dp is None else hospital_epsilons(hospitals, training, sigmas, config.dp.delta, rounds)
-    return FederationRun(config, params, history, int(bytes_round), held, seconds, sigmas, eps)
+    if config.dp is None:
+        return FederationRun(config, params, history, int(bytes_round), held, seconds)
+    if steps != planned:  # the noise was calibrated for `planned` steps
+        raise RuntimeError(f"DP-SGD ran {steps} noisy steps per hospital; the noise was calibrated for {planned}")
+    eps = hospital_epsilons(hospitals, training, sigmas, config.dp.delta, steps)
+    return FederationRun(config, params, history, int(bytes_round), held, seconds, sigmas, eps, steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,7 +710,7 @@ def membership_audit(params: np.ndarray, x_train: np.ndarray, y_train: np.ndarra
 
     Members are the federation's training records, non-members the held-out test records; the
     attacker is the outsider who holds the released model. Returns a
-    :class:`labkit.audit.AttackResult` (AUC, TPR at 1% FPR).
+    :class:`labkit.audit.AttackResult` (AUC with its 95% DeLong interval, TPR at 1% FPR).
     """
     from labkit.audit import loss_threshold_attack
 
@@ -618,7 +722,10 @@ def membership_audit(params: np.ndarray, x_train: np.ndarray, y_train: np.ndarra
 
 @dataclass(frozen=True)
 class CostRow:
-    """One configuration's stable numbers (timings are kept apart: they vary run to run)."""
+    """One configuration's stable numbers (timings are kept apart: they vary run to run).
+
+    The attack's AUC comes with its 95% DeLong interval ``[attack_auc_low, attack_auc_high]``.
+    """
 
     label: str
     accuracy: float
@@ -627,6 +734,8 @@ class CostRow:
     attack_auc: float
     attack_tpr_1pct: float
     server_sees: str
+    attack_auc_low: float
+    attack_auc_high: float
 
 
 @dataclass(frozen=True)
@@ -635,14 +744,15 @@ class CostTable:
 
     rows: tuple[CostRow, ...]
 
-    HEAD = ("configuration", "test accuracy", "epsilon (record)", "bytes / round", "MIA AUC", "MIA TPR@1%FPR",
+    HEAD = ("configuration", "test accuracy", "epsilon (record)", "bytes / round", "MIA AUC [95% CI]", "MIA TPR@1%FPR",
             "the server sees")
 
     def cells(self) -> list[list[str]]:
         out = []
         for r in self.rows:
             eps = "inf (no DP)" if math.isinf(r.epsilon) else f"{r.epsilon:.2f}"
-            out.append([r.label, f"{r.accuracy:.3f}", eps, f"{r.bytes_per_round:,}", f"{r.attack_auc:.2f}",
+            auc = f"{r.attack_auc:.2f} [{r.attack_auc_low:.2f}, {r.attack_auc_high:.2f}]"
+            out.append([r.label, f"{r.accuracy:.3f}", eps, f"{r.bytes_per_round:,}", auc,
                         f"{r.attack_tpr_1pct:.2f}", r.server_sees])
         return out
 
@@ -659,15 +769,16 @@ class CostTable:
 
 
 def cost_row(run: FederationRun, attack) -> CostRow:
-    """A :class:`CostRow` from a run and its :func:`membership_audit`."""
+    """A :class:`CostRow` from a run and its :func:`membership_audit` (AUC with its 95% DeLong interval)."""
     return CostRow(run.config.label, run.test_accuracy[-1], run.epsilon, run.bytes_per_round, attack.auc,
-                   attack.tpr_at_1pct, run.server_held)
+                   attack.tpr_at_1pct, run.server_held, attack.auc_low, attack.auc_high)
 
 
 __all__ = [
     "AGGREGATIONS", "CONFIGURATIONS", "HOSPITALS", "Aggregate", "Configuration", "CostRow", "CostTable",
     "FederationRun", "Hospital", "HospitalSpec", "LocalTraining", "RecordDP", "accuracy", "aggregate_paillier",
     "aggregate_plain", "aggregate_secagg", "apportion", "cost_row", "hospital_epsilons", "hospital_noise_multipliers",
-    "hospital_partition", "local_update", "logistic_gradients", "logits", "make_hospitals", "membership_audit", "pack",
-    "pack_slot_bits", "run_federation", "secagg_bytes", "two_class_logits", "unpack",
+    "hospital_partition", "local_steps", "local_update", "logistic_gradients", "logits", "make_hospitals",
+    "membership_audit", "pack", "pack_slot_bits", "run_federation", "sampling_probability", "secagg_bytes",
+    "train_locally", "two_class_logits", "unpack",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,7 +166,7 @@ def test_paillier_aggregation_equals_plain_sum(small_keys):
 
 def test_secure_configurations_train_the_same_model_as_plain(hospitals, ds, small_keys):
     tr = cs.LocalTraining(epochs=1)
-    runs = {c.key: cs.run_federation(hospitals, c, ds.x_test, ds.y_test, rounds=3, training=tr, keys=small_keys)
+    runs = {c.key: cs.run_federation(hospitals, c, ds.x_test, ds.y_test, rounds=3, training=tr, keys=small_keys, seed=0)
             for c in cs.CONFIGURATIONS[:3]}
     assert np.allclose(runs["b"].params, runs["a"].params, atol=1e-3)
     assert np.allclose(runs["b'"].params, runs["a"].params, atol=1e-6)
@@ -172,14 +175,83 @@ def test_secure_configurations_train_the_same_model_as_plain(hospitals, ds, smal
     assert math.isinf(runs["a"].epsilon)
 
 
-def test_dp_run_meets_its_target_epsilon(hospitals, ds):
+def _count_noisy_steps(monkeypatch):
+    """Wrap the Gaussian noise step of DP-SGD: every call is one noisy step that really ran.
+
+    Returns a dict noise multiplier -> number of calls (each hospital has its own multiplier).
+    """
+    from labkit import dpsgd
+
+    calls: dict[float, int] = {}
+    real = dpsgd.add_gaussian_noise
+
+    def counting(summed, l2_norm_clip, noise_multiplier, rng):
+        calls[noise_multiplier] = calls.get(noise_multiplier, 0) + 1
+        return real(summed, l2_norm_clip, noise_multiplier, rng)
+
+    monkeypatch.setattr(dpsgd, "add_gaussian_noise", counting)
+    return calls
+
+
+def test_dp_run_accounts_for_the_steps_that_really_ran(hospitals, ds, monkeypatch):
+    # Erratum 10: 2 epochs of 119, 85 and 50 records in batches of 8 are 30, 22 and 13 steps per round (not 29.75,
+    # 21.25 and 12.5), so R rounds run more steps than ceil(R * epochs * n / 8). Count the steps in the training
+    # loop and compute each patient's epsilon from that count and the noise multiplier that was really used.
+    from labkit.dp import poisson_gaussian_epsilon
+
     cfg = cs.CONFIGURATIONS[3]
-    run = cs.run_federation(hospitals, cfg, ds.x_test, ds.y_test, rounds=2, training=cs.LocalTraining(epochs=1))
-    assert len(run.epsilons) == len(hospitals)
-    assert all(e <= cfg.dp.target_epsilon * 1.0001 for e in run.epsilons)
-    assert max(run.epsilons) > 0.95 * cfg.dp.target_epsilon
+    calls = _count_noisy_steps(monkeypatch)
+    rounds, tr = 3, cs.LocalTraining(epochs=2)
+    run = cs.run_federation(hospitals, cfg, ds.x_test, ds.y_test, rounds=rounds, training=tr, seed=0)
+    assert sorted(calls) == sorted(run.noise_multipliers)  # one multiplier per hospital, each one used
+    for h, sigma, eps in zip(hospitals, run.noise_multipliers, run.epsilons):
+        ran = calls[sigma]
+        assert ran == rounds * math.ceil(tr.epochs * h.size / tr.batch_size)
+        real = poisson_gaussian_epsilon(tr.batch_size / h.size, sigma, ran, cfg.dp.delta)
+        assert real <= cfg.dp.target_epsilon * 1.0001, (h.name, ran, real)
+        assert real > 0.97 * cfg.dp.target_epsilon  # calibrated, not just safe
+        assert abs(eps - real) < 1e-9  # the epsilon the run reports is the one of the steps that ran
     # Smaller hospitals sample each record more often, so they need more noise for the same epsilon.
     assert run.noise_multipliers == sorted(run.noise_multipliers)
+
+
+def test_neighbouring_federations_share_every_public_quantity(hospitals, ds, monkeypatch):
+    # Erratum 14: under add/remove adjacency a hospital's size is private. Sampling rate, step count, noise and
+    # weights use the nominal size announced before training, so removing one patient changes none of them.
+    import dataclasses
+
+    cfg = cs.CONFIGURATIONS[3]
+    small = hospitals[-1]
+    neighbour = hospitals[:-1] + [dataclasses.replace(small, x=small.x[1:], y=small.y[1:])]
+    assert neighbour[-1].size == small.size - 1
+    tr = cs.LocalTraining(epochs=2)
+    calls = _count_noisy_steps(monkeypatch)
+    run = cs.run_federation(hospitals, cfg, ds.x_test, ds.y_test, rounds=2, training=tr, seed=0)
+    counted = dict(calls)
+    calls.clear()
+    run_neighbour = cs.run_federation(neighbour, cfg, ds.x_test, ds.y_test, rounds=2, training=tr, seed=0)
+    assert run_neighbour.noise_multipliers == run.noise_multipliers
+    assert dict(calls) == counted and run_neighbour.epsilons == run.epsilons
+    with pytest.raises(ValueError, match="nominal_size"):
+        cs.Hospital("h", small.x, small.y, nominal_size=0)
+    unannounced = hospitals[:-1] + [cs.Hospital(small.name, small.x, small.y)]
+    with pytest.raises(ValueError, match="nominal_size"):
+        cs.run_federation(unannounced, cfg, ds.x_test, ds.y_test, rounds=1, seed=0)
+
+
+def test_dp_noise_comes_from_os_entropy_unless_seeded(hospitals, ds):
+    # Erratum 15: a published seed gives no privacy; without one the noise must be fresh.
+    cfg, tr = cs.CONFIGURATIONS[3], cs.LocalTraining(epochs=1)
+    fresh = [cs.run_federation(hospitals, cfg, ds.x_test, ds.y_test, rounds=1, training=tr).params for _ in range(2)]
+    assert not np.allclose(fresh[0], fresh[1])
+    seeded = [cs.run_federation(hospitals, cfg, ds.x_test, ds.y_test, rounds=1, training=tr, seed=5).params
+              for _ in range(2)]
+    assert np.array_equal(seeded[0], seeded[1])
+    h = hospitals[-1]
+    local = [cs.local_update(np.zeros(31), h, tr, noise_multiplier=1.0) for _ in range(2)]
+    assert not np.allclose(local[0], local[1])
+    with pytest.raises(ValueError, match="seed"):
+        cs.run_federation(hospitals, cfg, ds.x_test, ds.y_test, rounds=1, seed=-1)
 
 
 def test_run_federation_rejects_bad_arguments(hospitals, ds):
@@ -190,11 +262,40 @@ def test_run_federation_rejects_bad_arguments(hospitals, ds):
 
 
 def test_membership_audit_and_cost_table(hospitals, ds):
-    run = cs.run_federation(hospitals, cs.CONFIGURATIONS[0], ds.x_test, ds.y_test, rounds=2)
+    run = cs.run_federation(hospitals, cs.CONFIGURATIONS[0], ds.x_test, ds.y_test, rounds=2, seed=0)
     attack = cs.membership_audit(run.params, ds.x_train, ds.y_train, ds.x_test, ds.y_test)
     assert attack.members.sum() == len(ds.y_train) and (~attack.members).sum() == len(ds.y_test)
-    assert 0.3 < attack.auc < 0.7
+    assert attack.auc_low < attack.auc < attack.auc_high
     table = cs.CostTable((cs.cost_row(run, attack),))
     text = repr(table)
     assert "inf (no DP)" in text and "1,984" in text and "(a) FedAvg" in text
-    assert "<table>" in table._repr_html_()
+    # Erratum 3: the MIA AUC column carries its 95% interval.
+    assert f"{attack.auc:.2f} [{attack.auc_low:.2f}, {attack.auc_high:.2f}]" in text and "95% CI" in text
+    assert f"[{attack.auc_low:.2f}, {attack.auc_high:.2f}]" in table._repr_html_()
+
+
+# -- the notebook's prose agrees with its stored outputs ------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "10-capstone-hospitals.ipynb"
+
+
+def _notebook_text() -> tuple[str, str, str]:
+    """(all markdown, the Summary cell, every stored text output) of notebook 10."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    summary = next(m for m in markdown if m.startswith("## Summary"))
+    outputs = []
+    for c in cells:
+        for o in c.get("outputs", []):
+            outputs.append("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", "")))
+    return "\n".join(markdown), summary, "\n".join(outputs)
+
+
+def test_notebook_prose_numbers_match_its_stored_outputs():
+    # Erratum 14: the Summary said "about 10 x plain FedAvg" while the stored timing said 8.0 x.
+    markdown, summary, outputs = _notebook_text()
+    for ratio in re.findall(r"(\d+(?:\.\d+)?) ?x plain", markdown):
+        assert f"{float(ratio):5.1f} x plain" in outputs, f"the prose says {ratio} x plain; the output does not"
+    settings = {"0.1"}  # the learning rate, a setting rather than a measurement
+    stale = [n for n in re.findall(r"\d+\.\d+", summary) if n not in settings and n not in outputs]
+    assert not stale, f"Summary numbers not in any stored output: {stale}"
