@@ -271,12 +271,12 @@ def lira_scores(target_conf: np.ndarray, shadow_conf: np.ndarray, shadow_in: np.
 
 @dataclass(frozen=True)
 class ShadowSet:
-    """``k`` models trained on random halves of one pool of ``n`` examples.
+    """``k`` models, each trained on a random subset of one pool of ``n`` examples.
 
     Attributes:
         conf: ``(k, n)`` scaled confidence of every model on every pool example.
         loss: ``(k, n)`` cross-entropy of every model on every pool example.
-        members: ``(k, n)`` booleans: example ``j`` was in model ``i``'s training half.
+        members: ``(k, n)`` booleans: example ``j`` was in model ``i``'s training set.
     """
 
     conf: np.ndarray
@@ -291,11 +291,20 @@ class ShadowSet:
 def train_shadow_set(labels: np.ndarray, train_logits: Callable[[np.ndarray, int], np.ndarray], *,
                      num_models: int, seed: int = 0,
                      progress: Callable[[int, int], None] | None = None) -> ShadowSet:
-    """Train ``num_models`` models, each on a random half of the pool, and record their outputs.
+    """Train ``num_models`` models, each on a random subset of the pool, and record their outputs.
 
-    Model ``i`` trains on the indices ``members[i]`` chosen by ``rng`` (exactly half the pool),
-    by calling ``train_logits(train_indices, seed_i)``, which must return the trained model's
-    logits on *every* pool example, shape ``(n, classes)``.
+    Every pool example joins every model's training set independently with probability 1/2, as in
+    Steinke, Nasr and Jagielski (2023, "Privacy auditing with one (1) training run", Algorithm 1).
+    So a training set holds Binomial(n, 1/2) examples, not exactly ``n // 2``. This matters:
+    with the rest of the training set drawn the same way either way, "x in" and "x out" differ by
+    adding or removing x alone, the add-or-remove-one adjacency that the accountant's epsilon is
+    stated for. Exactly-half sampling would compare datasets that differ by *replacing* one example;
+    a replace-one epsilon can be larger (by group privacy, at most twice the add/remove epsilon,
+    with a larger delta), so such an audit could exceed a correct accountant's number.
+
+    Model ``i`` trains on the indices ``members[i]`` by calling ``train_logits(train_indices, seed_i)``,
+    which must return the trained model's logits on *every* pool example, shape ``(n, classes)``.
+    ``seed`` makes the whole experiment (memberships and training seeds) reproducible.
 
     Introduced in ``05-auditing.ipynb``.
     """
@@ -308,7 +317,7 @@ def train_shadow_set(labels: np.ndarray, train_logits: Callable[[np.ndarray, int
     conf = np.zeros((num_models, n))
     loss = np.zeros((num_models, n))
     for i in range(num_models):
-        members[i, rng.permutation(n)[: n // 2]] = True
+        members[i] = rng.random(n) < 0.5
         logits = np.asarray(train_logits(np.flatnonzero(members[i]), int(rng.integers(2**31 - 1))))
         conf[i] = scaled_confidence(logits, labels)
         loss[i] = cross_entropy(logits, labels)
@@ -321,7 +330,7 @@ def leave_one_out_attacks(shadows: ShadowSet, *, global_variance: bool = True) -
     """Attack each model of ``shadows`` in turn, the others serving as its shadow models.
 
     Returns the loss-threshold attack and LiRA, each pooled over all ``k`` targets (``k * n``
-    guesses, half of them members), as :class:`AttackResult`.
+    guesses, about half of them members), as :class:`AttackResult`.
 
     Introduced in ``05-auditing.ipynb``.
     """
@@ -373,8 +382,10 @@ def _eps_from_rates(tpr: float, fpr: float, delta: float) -> float:
 class EpsilonLowerBound:
     """An empirical lower bound on epsilon, with what it was computed from.
 
-    ``epsilon`` holds with confidence ``1 - alpha`` (if the guesses are independent trials);
-    ``point`` is the same bound from the raw rates, without the confidence correction.
+    ``epsilon`` would hold with confidence ``1 - alpha`` if the guesses were independent trials.
+    Guesses about different examples of one model are not (they share the model), so the stated
+    confidence is nominal; the printed form says so. ``point`` is the same bound from the raw
+    rates, without the confidence correction.
     """
 
     epsilon: float
@@ -387,7 +398,8 @@ class EpsilonLowerBound:
     alpha: float
 
     def __repr__(self) -> str:
-        return (f"EpsilonLowerBound(epsilon >= {self.epsilon:.2f} at {100 * (1 - self.alpha):.0f}% confidence; "
+        return (f"EpsilonLowerBound(epsilon >= {self.epsilon:.2f} at {100 * (1 - self.alpha):.0f}% confidence "
+                f"if the guesses were independent trials, which guesses about the examples of one model are not; "
                 f"point estimate {self.point:.2f}; TPR {self.tpr:.3f}, FPR {self.fpr:.3f} on "
                 f"{self.positives} + {self.negatives} held-out guesses)")
 
@@ -462,6 +474,12 @@ def dpsgd_trainer(x: np.ndarray, y: np.ndarray, *, num_classes: int, hidden: tup
     Each call trains a fresh MLP (``labkit.dpsgd.make_mlp`` weights for ``seed``) on the rows
     ``indices`` of ``(x, y)`` and returns its logits on every row of ``x``. One Keras model is
     reused across calls (re-initialised each time), so TensorFlow traces the training loop once.
+
+    :func:`labkit.dpsgd.train_dpsgd` sets its Poisson sampling rate and its number of steps from the
+    number of rows it is given (``batch_size / len(indices)``). With :func:`train_shadow_set` that
+    number varies from model to model (Binomial(n, 1/2)), so the accountant's epsilon at the nominal
+    size ``n / 2`` describes each model only approximately; a strict add/remove-one implementation
+    fixes the sampling rate and the step count from a public nominal size in advance.
 
     Introduced in ``05-auditing.ipynb``.
     """

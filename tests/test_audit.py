@@ -129,9 +129,7 @@ def _synthetic_shadows(shift: float, k: int = 16, n: int = 400, seed: int = 0) -
     """Per-example difficulty plus a membership shift: what LiRA is built to see through."""
     rng = np.random.default_rng(seed)
     difficulty = rng.normal(0, 3, size=n)
-    members = np.zeros((k, n), bool)
-    for i in range(k):
-        members[i, rng.permutation(n)[: n // 2]] = True
+    members = rng.random((k, n)) < 0.5  # each example in each model with probability 1/2, as train_shadow_set does
     conf = difficulty + shift * members + rng.normal(0, 0.5, size=(k, n))
     return audit.ShadowSet(conf, -conf, members)
 
@@ -157,21 +155,62 @@ def test_lira_handles_examples_no_shadow_included():
         audit.lira_scores(np.zeros(3), conf, inn[:, :2])
 
 
-def test_train_shadow_set_calls_the_trainer_on_random_halves():
+def _memorising_trainer(labels, seen):
+    """A fake ``train_logits`` that "memorises" exactly its training examples, recording what it got."""
+    def train(idx, seed):
+        seen.append(np.asarray(idx))
+        logits = np.zeros((len(labels), 2))
+        logits[idx, labels[idx]] = 3.0
+        return logits
+    return train
+
+
+def test_train_shadow_set_calls_the_trainer_on_its_members():
     labels = np.arange(10) % 2
     seen = []
-
-    def fake_train(idx, seed):
-        seen.append(idx)
-        logits = np.zeros((10, 2))
-        logits[idx, labels[idx]] = 3.0  # "memorises" exactly its members
-        return logits
-
-    shadows = audit.train_shadow_set(labels, fake_train, num_models=4, seed=0)
-    assert shadows.members.sum(axis=1).tolist() == [5, 5, 5, 5]
+    shadows = audit.train_shadow_set(labels, _memorising_trainer(labels, seen), num_models=4, seed=0)
+    assert len(seen) == 4
     for idx, row in zip(seen, shadows.members):
-        assert sorted(idx) == np.flatnonzero(row).tolist()
+        assert sorted(idx.tolist()) == np.flatnonzero(row).tolist()
     assert audit.leave_one_out_attacks(shadows)["loss threshold"].auc == 1.0
+
+
+def test_train_shadow_set_includes_each_example_independently_with_probability_half():
+    """Erratum 1: the audit game must be add/remove-one, like the accountant's epsilon. Each example joins
+    each model's training set independently with probability 1/2 (Steinke et al. 2023), so training-set
+    sizes follow Binomial(n, 1/2). Exactly-half sampling (every size n / 2: replace-one) fails here."""
+    from scipy.stats import binom, chi2, chisquare
+
+    n, k = 40, 1500
+    labels = np.arange(n) % 2
+    seen = []
+    shadows = audit.train_shadow_set(labels, _memorising_trainer(labels, seen), num_models=k, seed=1)
+    m = shadows.members
+    sizes = np.array([len(idx) for idx in seen])  # the sizes the trainer really received
+    np.testing.assert_array_equal(sizes, m.sum(axis=1))
+    # Sizes: goodness of fit to Binomial(n, 1/2), bins with enough expected counts, tails pooled.
+    edges = np.arange(14, 27)  # 14..26; the rest go to the two tails
+    expected = np.r_[binom.cdf(13, n, 0.5), binom.pmf(edges, n, 0.5), binom.sf(26, n, 0.5)] * k
+    observed = np.r_[np.sum(sizes <= 13), [np.sum(sizes == e) for e in edges], np.sum(sizes >= 27)]
+    assert chisquare(observed, expected).pvalue > 1e-3, observed
+    # Their variance is n / 4 (independent examples); exactly half would give 0, and any negative
+    # correlation between examples of one model would push it below n / 4.
+    stat = (k - 1) * sizes.var(ddof=1) / (n / 4)
+    assert chi2.sf(stat, k - 1) > 1e-3 and chi2.cdf(stat, k - 1) > 1e-3, sizes.var(ddof=1)
+    # Each example is in about half of the models (two-sided z at 1e-3 / n, Bonferroni over examples).
+    z = (m.mean(axis=0) - 0.5) / math.sqrt(0.25 / k)
+    assert np.all(np.abs(z) < norm.isf(5e-4 / n)), z
+    # Independence across models: disjoint pairs of models (0 and 1, 2 and 3, ...) share an example a
+    # quarter of the time; (k / 2) * n independent trials, two-sided z at 1e-3.
+    both = np.mean(m[0::2] & m[1::2])
+    assert abs(both - 0.25) / math.sqrt(0.25 * 0.75 / (k // 2 * n)) < norm.isf(5e-4), both
+
+
+def test_train_shadow_set_is_reproducible_from_its_seed():
+    labels = np.arange(30) % 2
+    a = audit.train_shadow_set(labels, _memorising_trainer(labels, []), num_models=3, seed=7)
+    b = audit.train_shadow_set(labels, _memorising_trainer(labels, []), num_models=3, seed=7)
+    np.testing.assert_array_equal(a.members, b.members)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,6 +248,16 @@ def test_empirical_epsilon_is_a_sound_lower_bound(mu):
     assert "95% confidence" in repr(bound)
 
 
+def test_every_printed_epsilon_lower_bound_says_its_guesses_are_not_independent_trials():
+    """Erratum 1: the Clopper-Pearson confidence assumes independent guesses; guesses about the examples of
+    one model share that model, so the printed bound must carry the caveat, whatever its value."""
+    rng = np.random.default_rng(6)
+    members = rng.random(4000) < 0.5
+    for shift in (0.0, 3.0):  # a bound of 0 and a positive bound
+        text = repr(audit.empirical_epsilon(rng.normal(size=4000) + shift * members, members, delta=1e-5))
+        assert "if the guesses were independent trials, which guesses about the examples of one model are not" in text
+
+
 def test_empirical_epsilon_is_zero_for_a_useless_attack():
     rng = np.random.default_rng(3)
     bound = audit.empirical_epsilon(rng.normal(size=4000), rng.random(4000) < 0.5, delta=1e-5)
@@ -223,3 +272,32 @@ def test_dp_tpr_bound_region():
     assert np.all(audit.dp_tpr_bound(fpr, math.inf, 0.0) == 1.0)
     with pytest.raises(ValueError, match="delta must be in"):
         audit.dp_tpr_bound(fpr, 1.0, 1.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+
+
+def test_roc_legend_gives_each_auc_with_its_95_percent_interval():
+    """Erratum 3: every AUC the lab prints carries its confidence interval, the ROC legend included."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from labkit.plots.audit import plot_roc
+
+    rng = np.random.default_rng(8)
+    members = rng.random(500) < 0.5
+    results = [audit.AttackResult.from_scores(name, rng.normal(size=500) + shift * members, members)
+               for name, shift in (("weak", 0.1), ("strong", 1.0))]
+    fig, ax = plt.subplots()
+    try:
+        plot_roc(ax, results)
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    finally:
+        plt.close(fig)
+    for r in results:
+        want = f"AUC {r.auc:.3f}, 95% CI [{r.auc_low:.3f}, {r.auc_high:.3f}]"
+        assert any(t.startswith(r.name) and want in t for t in texts), (want, texts)

@@ -12,7 +12,9 @@ from labkit.plots import PALETTE
 
 def plot_roc(ax, results: Sequence, *, epsilon: float | None = None, delta: float = 1e-5, title: str = ""):
     """ROC curves of :class:`labkit.audit.AttackResult` objects on log-log axes (where the low-FPR
-    regime is visible), the diagonal of guessing, and, given ``epsilon``, the DP bound no attack can cross."""
+    regime is visible), the diagonal of guessing, and, given ``epsilon``, the DP bound no attack can cross.
+
+    Each curve's legend entry gives its AUC with the 95% DeLong interval and its TPR at 1% FPR."""
     from labkit.audit import dp_tpr_bound
 
     grid = np.logspace(-4, 0, 200)
@@ -22,7 +24,7 @@ def plot_roc(ax, results: Sequence, *, epsilon: float | None = None, delta: floa
                 label=f"({epsilon:g}, {delta:g})-DP limit")
     for i, r in enumerate(results):
         ax.plot(np.maximum(r.fpr, 1e-4), np.maximum(r.tpr, 1e-4), color=PALETTE[i % 6],
-                label=f"{r.name} (AUC {r.auc:.2f}, TPR@1% {r.tpr_at_1pct:.3f})")
+                label=f"{r.name}\nAUC {r.auc:.3f}, 95% CI [{r.auc_low:.3f}, {r.auc_high:.3f}]; TPR@1% {r.tpr_at_1pct:.3f}")
     ax.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-4, 1.05), xlabel="false-positive rate",
            ylabel="true-positive rate", title=title)
     ax.legend(loc="lower right", fontsize=7)
