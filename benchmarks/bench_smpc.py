@@ -1,8 +1,9 @@
 """Secure computation (notebook 09): secure aggregation against a plain NumPy sum, Beaver matrix
 products against NumPy, how secure aggregation grows with the number of clients (all pairs vs a
 SecAgg+ neighbour graph), and the widget's update time. Secure aggregation: 10 clients x 100k
-float32 values, no dropouts, keys and seeds from OS entropy. Beaver: 2 parties, 100 x 100 float64
-matrices, 16 fractional bits, shares from OS entropy."""
+float32 values, no dropouts, keys and seeds from OS entropy, masks expanded with ChaCha20, shares
+encrypted with ChaCha20-Poly1305. Beaver: 2 parties, 100 x 100 float64 matrices, 16 fractional
+bits, shares from OS entropy."""
 
 from __future__ import annotations
 

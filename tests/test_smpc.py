@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import collections
+import itertools
+import struct
+
 import numpy as np
 import psutil
 import pytest
@@ -10,6 +14,7 @@ from hypothesis import strategies as st
 
 from labkit import smpc
 from labkit.exercises import check
+from exercise_proof import assert_check_proven
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
@@ -85,30 +90,44 @@ def test_shamir_any_t_shares_reconstruct(secret, n, data):
     assert smpc.shamir_reconstruct([points[i] for i in idx]) == secret
 
 
-def test_shamir_fewer_than_t_points_are_consistent_with_every_secret():
+def _polynomials(p: int, degree_below: int):
+    """Every polynomial of degree < degree_below over Z_p, as coefficient tuples (a0, a1, ...)."""
+    return itertools.product(range(p), repeat=degree_below)
+
+
+def _evaluate(coeffs, x: int, p: int) -> int:
+    return sum(c * pow(x, k, p) for k, c in enumerate(coeffs)) % p
+
+
+@pytest.mark.parametrize("t, coalition", [(3, [0, 1]), (3, [2]), (3, [0, 2, 4]), (2, [1, 3]), (4, [0, 1, 2])])
+def test_coalition_view_counts_consistent_secrets_by_brute_force(t, coalition):
+    """Enumerate every polynomial of degree < t over Z_7: which secrets f(0) fit the coalition's points?
+
+    Below the threshold every secret fits, each through the same number of polynomials (the view
+    says nothing about the secret); at or above it exactly one does. The count is compared with
+    what coalition_view reports, and with its interpolated guess.
+    """
+    p, n, secret = 7, 5, 3
+    view = smpc.coalition_view(secret, n, t, coalition, np.random.default_rng(11), prime=p)
+    points = [view.shamir_points[i] for i in coalition]
+    fits = collections.Counter(
+        coeffs[0] for coeffs in _polynomials(p, t) if all(_evaluate(coeffs, x, p) == y for x, y in points))
+    assert view.consistent_secrets == len(fits)
+    if len(coalition) < t:
+        assert set(fits) == set(range(p)) and len(set(fits.values())) == 1
+        assert not view.shamir_recovers and view.shamir_guess is None and "learn nothing" in view.lines()[1]
+    else:
+        assert list(fits) == [secret] and view.shamir_recovers and view.shamir_guess == secret
+        assert "the secret" in view.lines()[1]
+
+
+def test_coalition_additive_sum_is_the_secret_only_for_everyone():
     p = 31
-    points = smpc.shamir_share(7, 5, 3, np.random.default_rng(0), prime=p)
-    two = points[:2]
-    # for every candidate secret s there is a degree-2 polynomial through (0, s) and the two points
-    for s in range(p):
-        pts = [(0, s)] + two
-        # interpolate through the three points and check it passes through all of them
-        for x0, y0 in pts:
-            value = 0
-            for j, (xj, yj) in enumerate(pts):
-                num = den = 1
-                for m, (xm, _) in enumerate(pts):
-                    if m != j:
-                        num, den = num * (x0 - xm) % p, den * (xj - xm) % p
-                value = (value + yj * num * pow(den, -1, p)) % p
-            assert value == y0 % p
-    view = smpc.coalition_view(7, 5, 3, [0, 1], np.random.default_rng(0), prime=p)
-    assert not view.shamir_recovers and view.consistent_secrets == p and view.shamir_guess is None
-    view = smpc.coalition_view(7, 5, 3, [0, 2, 4], np.random.default_rng(0), prime=p)
-    assert view.shamir_recovers and view.shamir_guess == 7 and not view.additive_recovers
+    partial = {smpc.coalition_view(7, 5, 3, [0, 1], np.random.default_rng(s), prime=p).additive_partial_sum for s in range(200)}
+    assert len(partial) > 20  # the partial sum of 2 of 5 additive shares varies: it is not the secret
     everyone = smpc.coalition_view(7, 5, 3, range(5), np.random.default_rng(0), prime=p)
     assert everyone.additive_recovers and everyone.additive_partial_sum == 7
-    assert "learn nothing" in view.lines()[0] and "the secret" in view.lines()[1]
+    assert "learn nothing" in smpc.coalition_view(7, 5, 3, [0, 1], np.random.default_rng(0), prime=p).lines()[0]
 
 
 def test_shamir_rejects_bad_input():
@@ -202,8 +221,235 @@ def test_secure_aggregate_neighbour_graph_and_transcript():
     assert run.transcript.server_reconstructed[3] == "key-agreement secret"
     assert all(run.transcript.server_reconstructed[u] == "self-mask seed" for u in run.survivors)
     assert any("decodes only the sum" in line for line in run.transcript.server_view())
-    # a lying server that got both secrets of client 5 strips every mask
-    assert np.allclose(smpc.unmask_with_both_secrets(run, 5), vectors[5], atol=2**-16)
+    # in the honest round the server collects, for each client, one kind of share only
+    for u in range(12):
+        kinds = {k for k, pts in run.transcript.server_collected[u].items() if pts}
+        assert kinds == ({"key"} if u == 3 else {"seed"})
+
+
+# ------------------------------------------------------------------ a server that lies about dropouts
+def _holders_count(run, target, colluders):
+    """h and c of the counting condition, computed from the graph (not from the attack's answer)."""
+    holders = set(run.graph[target]) | {target}
+    h = sum(1 for v in holders if v in run.survivors and v not in colluders)
+    c = sum(1 for v in holders if v in colluders)
+    return h, c
+
+
+@pytest.mark.parametrize("n, dropped, neighbours", [(6, (), None), (6, (2,), None), (7, (0, 5), None), (8, (1,), 4)])
+def test_lying_server_reads_the_target_exactly_when_2t_le_h_plus_2c(n, dropped, neighbours):
+    """Every threshold, every coalition size, default and explicit splits: the attack, run on the
+    real (decrypted, interpolated) shares, recovers the input exactly when 2t <= h + 2c."""
+    rng = np.random.default_rng(n + len(dropped))
+    vectors = rng.normal(size=(n, 16))
+    max_t = min(len(set(nb) | {0}) for nb in smpc.neighbour_graph(n, neighbours, np.random.default_rng(0)).values())
+    seen = collections.Counter()
+    for t in range(1, max_t + 1):
+        try:
+            run = smpc.secure_aggregate_run(vectors, dropped=dropped, threshold=t, neighbours=neighbours,
+                                            rng=np.random.default_rng(t))
+        except ValueError:  # too few survivors for this threshold: no round, nothing to attack
+            continue
+        target = run.survivors[-1]
+        others = [u for u in range(n) if u != target]
+        for size in range(0, t):
+            colluders = tuple(others[:size])
+            h, c = _holders_count(run, target, colluders)
+            attack = smpc.lying_server_attack(run, target, colluders)
+            works = 2 * t <= h + 2 * c
+            assert attack.succeeded == works == attack.counting_condition, attack.line()
+            if works:
+                assert np.max(np.abs(attack.recovered - vectors[target])) <= 2**-16
+            else:
+                assert min(attack.key_shares, attack.seed_shares) < t
+            seen[works] += 1
+            # whatever split the server chooses, it never beats the counting condition
+            honest_others = [v for v in sorted(set(run.graph[target])) if v in run.survivors and v not in colluders]
+            for k in range(len(honest_others) + 1):
+                split = smpc.lying_server_attack(run, target, colluders, told_dropped=honest_others[:k])
+                assert split.key_shares == k + c and split.seed_shares == h - k + c
+                assert split.succeeded == (k + c >= t and h - k + c >= t)
+                assert not split.succeeded or works
+    assert seen[True] and seen[False]  # both outcomes occur in this setting
+
+
+def test_lying_server_fails_in_the_notebook_setting_n6_t4_one_dropout():
+    """n = 6, t = 4, client 2 dropped: h + 2c = 5 + c, so the server needs 3 colluders (t - 1)."""
+    vectors = np.random.default_rng(3).normal(scale=0.1, size=(6, 50))
+    run = smpc.secure_aggregate_run(vectors, dropped=[2], rng=np.random.default_rng(4))
+    assert run.threshold == 4
+    outcomes = {c: smpc.lying_server_attack(run, 4, [0, 1, 3][:c]) for c in range(4)}
+    assert [outcomes[c].succeeded for c in range(4)] == [False, False, False, True]
+    assert outcomes[0].key_shares == 4 and outcomes[0].seed_shares == 1  # 5 answers cannot make 2 x 4 shares
+    assert np.allclose(outcomes[3].recovered, vectors[4], atol=2**-16)
+
+
+def test_threshold_above_two_thirds_defeats_the_lying_server_below_a_third_colluding():
+    """t > 2n/3 and c < n/3: h + 2c <= n + c < 4n/3 < 2t, whatever the dropouts."""
+    n = 9
+    vectors = np.random.default_rng(5).normal(size=(n, 8))
+    for dropped in ((), (0,)):
+        run = smpc.secure_aggregate_run(vectors, dropped=dropped, threshold=7, rng=np.random.default_rng(6))
+        for c in range(3):  # fewer than n/3 = 3 colluders
+            colluders = [u for u in range(n) if u not in dropped and u != 8][:c]
+            assert not smpc.lying_server_attack(run, 8, colluders).succeeded
+    # with t = 5 (a majority, but not above 2n/3) the same server reads client 8 with 1 colluder and no dropout
+    run = smpc.secure_aggregate_run(vectors, threshold=5, rng=np.random.default_rng(6))
+    assert smpc.lying_server_attack(run, 8, [0]).succeeded
+
+
+def test_honest_client_answers_one_share_per_client_and_refuses_a_list_without_itself():
+    run = smpc.secure_aggregate_run(np.ones((5, 3)), dropped=[1], rng=np.random.default_rng(7))
+    client = run.clients[0]
+    answer = client.answer(run.survivors)
+    assert set(answer) == set(range(5)) and answer[1][0] == "key" and all(answer[u][0] == "seed" for u in (0, 2, 3, 4))
+    assert client.answer([1, 2, 3, 4]) == {}  # told it dropped: it knows it did not, and says nothing
+    assert client.answer([0, 2]) == {}  # fewer than t = 3 survivors claimed
+
+
+def test_lying_server_attack_rejects_bad_input():
+    run = smpc.secure_aggregate_run(np.ones((5, 3)), dropped=[1], rng=np.random.default_rng(8))
+    with pytest.raises(ValueError, match="target must be a survivor"):
+        smpc.lying_server_attack(run, 1)
+    with pytest.raises(ValueError, match="colluders must be client ids"):
+        smpc.lying_server_attack(run, 0, [0])
+    with pytest.raises(ValueError, match="told_dropped must be honest surviving share holders"):
+        smpc.lying_server_attack(run, 0, [2], told_dropped=[2])
+
+
+# ------------------------------------------------------------------ cryptographic hygiene of secure aggregation
+def _chacha20_block(key: bytes, counter: int, nonce: bytes) -> bytes:
+    """The ChaCha20 block function written from RFC 8439, section 2.3, independent of any library."""
+    mask32 = 0xFFFFFFFF
+
+    def rotl(v, c):
+        return ((v << c) & mask32) | (v >> (32 - c))
+
+    def quarter(s, a, b, c, d):
+        s[a] = (s[a] + s[b]) & mask32; s[d] = rotl(s[d] ^ s[a], 16)  # noqa: E702
+        s[c] = (s[c] + s[d]) & mask32; s[b] = rotl(s[b] ^ s[c], 12)  # noqa: E702
+        s[a] = (s[a] + s[b]) & mask32; s[d] = rotl(s[d] ^ s[a], 8)  # noqa: E702
+        s[c] = (s[c] + s[d]) & mask32; s[b] = rotl(s[b] ^ s[c], 7)  # noqa: E702
+
+    state = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574, *struct.unpack("<8I", key), counter, *struct.unpack("<3I", nonce)]
+    w = list(state)
+    for _ in range(10):
+        for a, b, c, d in ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
+                           (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14)):
+            quarter(w, a, b, c, d)
+    return struct.pack("<16I", *[(x + y) & mask32 for x, y in zip(w, state)])
+
+
+def test_reference_chacha20_block_matches_rfc_8439_test_vector():
+    block = _chacha20_block(bytes(range(32)), 1, bytes.fromhex("000000090000004a00000000"))
+    assert block[:16].hex() == "10f1e7e4d13b5915500fdd1fa32071c4"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**255 + 12345, 2**256 - 1])
+def test_expand_mask_is_the_chacha20_keystream_of_the_seed(seed):
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+    length = 20  # 160 bytes: two and a half 64-byte blocks
+    mask = smpc.expand_mask(seed, length)
+    assert mask.dtype == np.uint64 and mask.shape == (length,)
+    key = seed.to_bytes(32, "big")
+    library = Cipher(algorithms.ChaCha20(key, bytes(16)), mode=None).encryptor().update(bytes(8 * length))
+    reference = b"".join(_chacha20_block(key, i, bytes(12)) for i in range(3))[:8 * length]
+    assert mask.astype("<u8").tobytes() == library == reference
+    assert np.array_equal(mask, np.frombuffer(reference, dtype="<u8"))
+    assert not np.array_equal(mask, np.random.SFC64(seed).random_raw(length))
+    assert np.array_equal(smpc.expand_mask(key, length), mask)  # 32 bytes or the integer: same key
+
+
+def test_expand_mask_rejects_bad_seeds():
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\^256\)"):
+        smpc.expand_mask(2**256, 4)
+    with pytest.raises(ValueError, match="seed must be"):
+        smpc.expand_mask(-1, 4)
+    with pytest.raises(ValueError, match="length must be a non-negative integer"):
+        smpc.expand_mask(1, -1)
+
+
+def test_relayed_shares_are_authenticated_ciphertext_the_server_cannot_read():
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from labkit.smpc import secagg
+
+    run = smpc.secure_aggregate_run(np.ones((5, 4)), dropped=[2], rng=np.random.default_rng(9))
+    relayed = run.transcript.server_relayed
+    assert set(relayed) == {(u, v) for u in range(5) for v in range(5) if u != v}
+    assert any("ChaCha20-Poly1305" in line for line in run.transcript.server_view())
+    for (u, v), ciphertext in relayed.items():
+        key_share, seed_share = run.clients[v].held[u]
+        plain_values = [key_share[1].to_bytes(66, "big"), seed_share[1].to_bytes(66, "big")]
+        assert len(ciphertext) == 12 + 2 * 66 + 16  # header, two shares, the Poly1305 tag
+        assert not any(value in ciphertext for value in plain_values)  # the shares do not appear in clear
+        right = secagg._share_key(run.clients[v].encryption_key, run.encryption_public_keys[u])
+        assert smpc.decrypt_shares(right, u, v, ciphertext) == (key_share, seed_share)
+        wrong_keys = [bytes(32), secagg._share_key(X25519PrivateKey.generate(), run.encryption_public_keys[u]),
+                      secagg._share_key(run.clients[(v + 1) % 5 if (v + 1) % 5 != u else (v + 2) % 5].encryption_key,
+                                        run.encryption_public_keys[u])]
+        for wrong in wrong_keys:
+            with pytest.raises(InvalidTag):
+                smpc.decrypt_shares(wrong, u, v, ciphertext)
+        tampered = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+        with pytest.raises(InvalidTag):
+            smpc.decrypt_shares(right, u, v, tampered)
+    # a ciphertext replayed to another recipient does not decrypt (the nonce names sender and recipient)
+    right = secagg._share_key(run.clients[1].encryption_key, run.encryption_public_keys[0])
+    with pytest.raises(InvalidTag):
+        smpc.decrypt_shares(right, 1, 0, relayed[(0, 1)])
+
+
+def test_masking_and_encryption_keys_are_distinct_and_only_masking_keys_are_shared():
+    run = smpc.secure_aggregate_run(np.ones((4, 2)), rng=np.random.default_rng(10))
+    for u, client in run.clients.items():
+        masking = client.masking_key.private_bytes_raw()
+        assert masking != client.encryption_key.private_bytes_raw()
+        assert run.public_keys[u] != run.encryption_public_keys[u]
+        points = [run.clients[v].held[u][0] for v in run.holders(u)][: run.threshold]
+        assert smpc.shamir_reconstruct(points, prime=smpc.SECAGG_PRIME) == int.from_bytes(masking, "big")
+
+
+# ------------------------------------------------------------------ truncation failures
+def _clopper_pearson(k: int, n: int, level: float = 0.99) -> tuple[float, float]:
+    from scipy.stats import beta
+
+    a = (1 - level) / 2
+    return (0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1)), 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k)))
+
+
+@pytest.mark.parametrize("x, y", [(2.0**12, 2.0**12), (2.0**14, 2.0**14), (-(2.0**14), 2.0**14), (2.0**15, 2.0**15), (3.0, 5.0)])
+def test_truncation_failure_rate_agrees_with_the_formula(x, y):
+    """Shared products of the same x and y: the failures (off by 2^32) are Binomial(N, p).
+
+    The measured rate must agree with the exact formula within a 99.9% Clopper-Pearson interval
+    (N = 20000 products per case, one fixed seed for every case).
+    """
+    rng = np.random.default_rng(0)
+    n = 20_000
+    xs, ys = np.full(n, x), np.full(n, y)
+    dealer = smpc.TrustedDealer(2, rng)
+    got = smpc.reconstruct(smpc.beaver_mul(smpc.share(xs, 2, rng), smpc.share(ys, 2, rng), dealer))
+    error = np.abs(got - x * y)
+    failed = error > 1
+    assert np.all(error[~failed] <= 2**-16) and np.allclose(error[failed], 2.0**32)
+    p = smpc.truncation_failure_probability(x, y)
+    z = int(x * 2**16) * int(y * 2**16)
+    assert p == ((z + 1) if z >= 0 else (abs(z) - 1)) / 2**64
+    assert abs(p - abs(x * y) / 2**32) <= 2**-64
+    low, high = _clopper_pearson(int(failed.sum()), n, 0.999)
+    assert low <= p <= high, (failed.sum(), p, low, high)
+    if abs(x * y) >= 2**28:  # the interval is tight enough to reject the old "|z| / 2^63" claim
+        assert not low <= abs(z) / 2**63 <= high
+
+
+def test_truncation_failure_probability_vectorises_and_rejects_unrepresentable_products():
+    p = smpc.truncation_failure_probability(np.array([1.0, -2.0, 0.0]), 3.0)
+    assert p.shape == (3,) and p[2] == 2**-64 and np.allclose(p[:2], [3 / 2**32, 6 / 2**32], rtol=1e-9)
+    with pytest.raises(ValueError, match="x \\* y must lie within"):
+        smpc.truncation_failure_probability(2.0**16, 2.0**16)
 
 
 def test_masked_vector_is_uniform():
@@ -240,6 +486,21 @@ def test_secure_aggregate_rejects_bad_input():
         smpc.secure_aggregate([np.ones(2), np.ones(3)])
     with pytest.raises(ValueError, match="client_vectors\\[1\\]"):
         smpc.secure_aggregate([np.ones(2), np.full(2, 1e14)])
+
+
+def test_smpc_randomness_without_a_seed_comes_from_os_entropy_not_numpy_global_state():
+    """Reseeding NumPy's global generator must not repeat shares, keys, seeds, masks or graphs."""
+    def draw():
+        np.random.seed(0)
+        run = smpc.secure_aggregate_run(np.zeros((30, 4)), neighbours=4)
+        dealer = smpc.TrustedDealer(2)
+        return [smpc.share(np.zeros(4), 3)[0].tobytes(), str(smpc.shamir_share(5, 3, 2)),
+                str(dealer.triple((2,))[0][0]), run.public_keys[0], run.encryption_public_keys[0],
+                run.transcript.server_received[0].tobytes(), str(run.graph),
+                str(smpc.coalition_view(5, 4, 2, [0]).additive_shares)]
+
+    first, second = draw(), draw()
+    assert all(a != b for a, b in zip(first, second)), [i for i, (a, b) in enumerate(zip(first, second)) if a == b]
 
 
 def test_secure_aggregate_uses_os_entropy_by_default():
@@ -285,28 +546,45 @@ def test_command_lines_for_other_machines():
 
 
 # ------------------------------------------------------------------ exercises and widget
-def _stub(*args):
-    raise NotImplementedError
+def _fixed_point_solution(shares):
+    total = np.zeros_like(shares[0])
+    for s in shares:
+        total = total + s
+    return total.view(np.int64) / 2**16
 
 
 def test_exercise_09_1():
-    def solution(shares):
-        total = np.zeros_like(shares[0])
-        for s in shares:
-            total = total + s
-        return total.view(np.int64) / 2**16
+    def as_a_list(shares):
+        return [float(v) for v in _fixed_point_solution(shares)]
 
-    def unsigned(shares):
+    def with_np_sum(shares):
+        return np.sum(np.array(shares, dtype=np.uint64), axis=0, dtype=np.uint64).view(np.int64) / 2.0**16
+
+    def read_as_unsigned(shares):
         return sum(shares).astype(np.float64) / 2**16
 
-    assert not check("09.1", _stub)
-    assert not check("09.1", unsigned)
-    assert check("09.1", solution)
+    def forgot_the_last_share(shares):
+        return _fixed_point_solution(shares[:-1]) if len(shares) > 2 else _fixed_point_solution(shares[:1] * 2)
+
+    def divided_by_2_to_the_32(shares):
+        return _fixed_point_solution(shares) / 2**16
+
+    def added_as_floats(shares):
+        return np.sum([s.astype(np.float64) for s in shares], axis=0) / 2**16
+
+    wrongs = [read_as_unsigned, forgot_the_last_share, divided_by_2_to_the_32, added_as_floats,
+              lambda shares: np.zeros(len(shares[0])), lambda shares: None, lambda shares: shares]
+    assert_check_proven("09.1", _fixed_point_solution, wrongs)
+    for variant in (as_a_list, with_np_sum):
+        assert check("09.1", variant), check("09.1", variant).feedback
 
 
 def test_exercise_09_2():
     def solution(points, prime):
         return smpc.shamir_reconstruct(points, prime=prime)
+
+    def as_np_int64(points, prime):
+        return np.int64(smpc.shamir_reconstruct(points, prime=prime))
 
     def no_inverse(points, prime):
         total = 0
@@ -318,25 +596,135 @@ def test_exercise_09_2():
             total += yj * num // den
         return total % prime
 
-    assert not check("09.2", _stub)
-    assert not check("09.2", no_inverse)
-    assert check("09.2", solution)
+    def float_division(points, prime):
+        total = 0.0
+        for j, (xj, yj) in enumerate(points):
+            num = den = 1
+            for m, (xm, _) in enumerate(points):
+                if m != j:
+                    num, den = num * xm, den * (xm - xj)
+            total += yj * num / den
+        return int(total) % prime
+
+    def not_reduced_mod_prime(points, prime):
+        return smpc.shamir_reconstruct(points, prime=prime) + prime
+
+    def first_share_only(points, prime):
+        return points[0][1]
+
+    wrongs = [no_inverse, float_division, not_reduced_mod_prime, first_share_only,
+              lambda points, prime: 0, lambda points, prime: None, lambda points, prime: points]
+    assert_check_proven("09.2", solution, wrongs)
+    assert check("09.2", as_np_int64), check("09.2", as_np_int64).feedback
 
 
-def test_exercise_09_3():
-    def solution(vectors, dropped):
-        return smpc.secure_aggregate(vectors, dropped=dropped) / (len(vectors) - len(dropped))
+# Exercise 09.3: the server's side of secure aggregation. The answer receives only masked vectors,
+# the survivors' self-mask seeds and the dangling pairwise seeds of dropped clients.
+def _remove_masks(masked, self_seeds, dangling, *, self_masks=True):
+    d = len(next(iter(masked.values())))
+    z = np.zeros(d, dtype=np.uint64)
+    for u, y in masked.items():
+        z += y - smpc.expand_mask(self_seeds[u], d) if self_masks else y
+    for v, u, seed in dangling:
+        m = smpc.expand_mask(seed, d)
+        z = z - m if u > v else z + m
+    return z
 
-    def over_everyone(vectors, dropped):
-        return smpc.secure_aggregate(vectors, dropped=dropped) / len(vectors)
 
-    assert not check("09.3", _stub)
-    assert not check("09.3", over_everyone)
-    assert check("09.3", solution)
+def server_average(masked, self_seeds, dangling):
+    return smpc.decode(_remove_masks(masked, self_seeds, dangling)) / len(masked)
+
+
+def server_average_as_float32_list(masked, self_seeds, dangling):
+    return [np.float32(v) for v in server_average(masked, self_seeds, dangling)]
+
+
+def server_average_vectorised(masked, self_seeds, dangling):
+    d = len(next(iter(masked.values())))
+    ys = np.array(list(masked.values()), dtype=np.uint64)
+    selfs = np.array([smpc.expand_mask(self_seeds[u], d) for u in masked], dtype=np.uint64).reshape(len(masked), d)
+    signs = [np.uint64(1) if u < v else np.uint64(2**64 - 1) for v, u, _ in dangling]  # +1 or -1 mod 2^64
+    dang = [sgn * smpc.expand_mask(s, d) for sgn, (_, _, s) in zip(signs, dangling)]
+    total = (ys - selfs).sum(axis=0, dtype=np.uint64)
+    if dang:
+        total = total + np.sum(dang, axis=0, dtype=np.uint64)
+    return (total.view(np.int64) / 2**16) / np.int64(len(masked))
+
+
+def plain_mean_of_masked(masked, self_seeds, dangling):
+    return np.mean([smpc.decode(y) for y in masked.values()], axis=0)
+
+
+def plain_mean_of_raw_ring_elements(masked, self_seeds, dangling):
+    return np.mean(list(masked.values()), axis=0) / 2**16
+
+
+def forgot_self_masks(masked, self_seeds, dangling):
+    return smpc.decode(_remove_masks(masked, self_seeds, dangling, self_masks=False)) / len(masked)
+
+
+def forgot_dropped_clients_masks(masked, self_seeds, dangling):
+    return server_average(masked, self_seeds, [])
+
+
+def wrong_sign_for_dangling_masks(masked, self_seeds, dangling):
+    return server_average(masked, self_seeds, [(u, v, s) for v, u, s in dangling])
+
+
+def reused_first_self_mask(masked, self_seeds, dangling):
+    first = next(iter(self_seeds.values()))
+    return server_average(masked, {u: first for u in masked}, dangling)
+
+
+def summed_in_float64(masked, self_seeds, dangling):
+    d = len(next(iter(masked.values())))
+    total = np.zeros(d)
+    for u, y in masked.items():
+        total += smpc.decode(y) - smpc.decode(smpc.expand_mask(self_seeds[u], d))
+    for v, u, s in dangling:
+        total += (-1 if u > v else 1) * smpc.decode(smpc.expand_mask(s, d))
+    return total / len(masked)
+
+
+def averaged_over_everyone(masked, self_seeds, dangling):
+    n = len(masked) + len({u for _, u, _ in dangling})
+    return smpc.decode(_remove_masks(masked, self_seeds, dangling)) / n
+
+
+def returns_a_constant(masked, self_seeds, dangling):
+    return np.zeros(len(next(iter(masked.values()))))
+
+
+def returns_none(masked, self_seeds, dangling):
+    return None
+
+
+def returns_its_input(masked, self_seeds, dangling):
+    return masked
+
+
+def returns_the_first_masked_vector(masked, self_seeds, dangling):
+    return next(iter(masked.values()))
+
+
+def old_solution_with_secure_aggregate(vectors, dropped):
+    return smpc.secure_aggregate(vectors, dropped=dropped) / (len(vectors) - len(dropped))
+
+
+def test_exercise_09_3_needs_the_masks_removed_and_rejects_a_plain_mean():
+    wrongs = [plain_mean_of_masked, plain_mean_of_raw_ring_elements, forgot_self_masks, forgot_dropped_clients_masks,
+              wrong_sign_for_dangling_masks, reused_first_self_mask, summed_in_float64, averaged_over_everyone,
+              returns_a_constant, returns_none, returns_its_input, returns_the_first_masked_vector,
+              old_solution_with_secure_aggregate]
+    assert_check_proven("09.3", server_average, wrongs)
+    for variant in (server_average_as_float32_list, server_average_vectorised):
+        assert check("09.3", variant), check("09.3", variant).feedback
+    assert "survivors" in check("09.3", averaged_over_everyone).feedback
+    assert "remove the masks" in check("09.3", plain_mean_of_masked).feedback
+    assert "dangling" in check("09.3", wrong_sign_for_dangling_masks).feedback
 
 
 def test_coalition_widget_builds():
-    pytest.importorskip("ipywidgets")
     from labkit.widgets.smpc import coalition_widget
 
     w = coalition_widget()
@@ -344,7 +732,8 @@ def test_coalition_widget_builds():
 
 
 def test_coalition_widget_updates_without_printing(capsys):
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (pinned: a broken install must fail here, not skip)
+
     from labkit.widgets.smpc import coalition_widget
 
     w = coalition_widget()

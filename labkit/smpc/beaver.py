@@ -8,9 +8,12 @@ and compute shares of
 
 The same identity holds for matrices (c = a @ b). Fixed-point products carry 2f fractional
 bits, so they are truncated back to f bits with a second dealer gift, a truncation pair
-(r, r >> f) (Mohassel and Rindal 2018, ABY3, section 5.1.1): the parties open x - r, shift it
+(r, r >> f) (Mohassel and Rindal 2018, ABY3, section 5.1.1): the parties open z - r, shift it
 in public, and add the shares of r >> f. The result is off by at most one unit in the last
-place (2^-16), and wrong with probability about |x| / 2^63.
+place (2^-16), unless z - r wraps around the signed range: then it is off by 2^(64 - 2f) (2^32
+with f = 16). With r uniform that happens with probability (|z| + 1) / 2^64 for z >= 0 and
+(|z| - 1) / 2^64 for z < 0, where z = round(x 2^f) round(y 2^f) is the encoded product: about
+|xy| / 2^(64 - 2f) = |xy| / 2^32 (:func:`truncation_failure_probability`).
 
 The dealer is **trusted**: it knows a, b, c and r, so it could read every opened value back
 into a secret. Without a dealer the parties make triples themselves with oblivious transfer or
@@ -119,7 +122,9 @@ def truncate(z_shares: Sequence[np.ndarray], dealer: TrustedDealer, frac_bits: i
 
     The parties open c = z - r (uniform, since r is), and party 0 adds c >> frac_bits to its
     share of r >> frac_bits. Correct unless z - r wraps around the signed range, which happens
-    with probability about |z| / 2^63.
+    with probability (|z| + 1) / 2^64 (z >= 0) or (|z| - 1) / 2^64 (z < 0) for the ring integer
+    z: about |value| / 2^(64 - 2 frac_bits) for a product of two encoded values (|value| / 2^32
+    with 16 fractional bits). A failure is off by 2^(64 - frac_bits) units.
 
     Introduced in ``09-secure-computation.ipynb``.
     """
@@ -132,6 +137,31 @@ def truncate(z_shares: Sequence[np.ndarray], dealer: TrustedDealer, frac_bits: i
     out = [s.copy() for s in r_shift]
     out[0] = out[0] + (to_signed(c) >> np.int64(frac_bits)).view(np.uint64)
     return out
+
+
+def truncation_failure_probability(x: np.ndarray | float, y: np.ndarray | float, frac_bits: int = FRAC_BITS) -> np.ndarray | float:
+    """Probability that the shared truncation of the fixed-point product x * y fails, per entry.
+
+    The encoded product is the ring integer z = round(x 2^f) round(y 2^f) (2f fractional bits).
+    :func:`truncate` opens z - r for a uniform r in Z_(2^64); it fails when z - r, read as a
+    signed 64-bit integer, wraps around, which happens for z + 1 of the 2^64 values of r when
+    z >= 0 and for |z| - 1 of them when z < 0. The result is about |xy| / 2^(64 - 2f), that is
+    |xy| / 2^32 with 16 fractional bits: 1e-9 per entry needs |xy| < 4.3, 1e-6 needs |xy| < 4295.
+
+    Raises:
+        ValueError: if a product is outside the representable range |xy| < 2^(63 - 2f).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    frac_bits = check_frac_bits(frac_bits)
+    ex = np.rint(np.multiply(x, float(2**frac_bits), dtype=np.float64))
+    ey = np.rint(np.multiply(y, float(2**frac_bits), dtype=np.float64))
+    zs = [int(a) * int(b) for a, b in np.broadcast(ex, ey)]
+    if any(not abs(z) < 2**63 for z in zs):
+        raise ValueError(f"x * y must lie within (-2^{63 - 2 * frac_bits}, 2^{63 - 2 * frac_bits}) with frac_bits={frac_bits}, "
+                         "the representable range of a product")
+    p = np.array([(z + 1) / 2.0**64 if z >= 0 else (-z - 1) / 2.0**64 for z in zs]).reshape(np.broadcast(ex, ey).shape)
+    return float(p) if p.ndim == 0 else p
 
 
 def beaver_mul(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray], dealer: TrustedDealer, *,

@@ -5,6 +5,19 @@ exactly the ring that additive secret sharing uses here. Real numbers are stored
 fixed-point integers with :data:`FRAC_BITS` fractional bits, read as two's-complement signed
 values.
 
+Ranges with the default 16 fractional bits in Z_(2^64):
+
+- a value is representable when |x| < 2^47 (:data:`MAX_ABS`);
+- a product xy of two encoded values carries 32 fractional bits, so it is representable when
+  |xy| < 2^31 (:data:`MAX_PRODUCT_ABS`). That is only the *representable* range. The shared
+  (probabilistic) truncation that brings the product back to 16 bits
+  (:func:`labkit.smpc.truncate`, ABY3's truncation pair) fails, with an error of 2^32, with
+  probability (z + 1) / 2^64 (z >= 0) or (|z| - 1) / 2^64 (z < 0) per entry, where z = xy * 2^32
+  is the encoded product: about |xy| / 2^32 (:func:`labkit.smpc.truncation_failure_probability`).
+  The *practical* range follows from the failure rate you accept: |xy| < 4.3 for 1e-9 per
+  entry, |xy| < 4295 for 1e-6; over m entries the expected number of failures is about
+  m * mean|xy| / 2^32.
+
 Introduced in ``09-secure-computation.ipynb``.
 """
 
@@ -20,7 +33,11 @@ FRAC_BITS = 16
 MAX_ABS = float(2 ** (RING_BITS - 1 - FRAC_BITS))
 """Largest magnitude (exclusive) a value may have: 2^47, about 1.4e14, with 16 fractional bits."""
 MAX_PRODUCT_ABS = float(2 ** (RING_BITS - 1 - 2 * FRAC_BITS))
-"""Largest magnitude a product of two encoded values may have before truncation: 2^31 (about 2.1e9)."""
+"""Largest magnitude a product of two encoded values may have before truncation: 2^31 (about 2.1e9).
+
+The representable range only: the shared truncation of a product xy fails with probability
+about |xy| / 2^32 per entry (1/2 at this bound), so keep |xy| far below it (see the module
+docstring)."""
 
 # float64 holds integers exactly below 2^53: limbs of 22 bits give products below 2^44, so a
 # matrix product over up to 2^9 = 512 terms is still exact.

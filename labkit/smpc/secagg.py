@@ -4,29 +4,41 @@ Each client u sends the server only a masked vector
 
     y_u = x_u + PRG(b_u) + sum_{v > u} PRG(s_uv) - sum_{v < u} PRG(s_uv)      (mod 2^64)
 
-where s_uv is a seed that u and v agree on by Diffie-Hellman key agreement (X25519 here) and
-b_u is u's private self-mask seed. The pairwise masks cancel in the sum. Every client also
-gives t-of-n Shamir shares of its key-agreement secret and of b_u to the others, so when some
-clients drop out after the keys are set up, the survivors let the server rebuild what it needs:
-the self-mask seeds of survivors and the secret keys of the dropped (never both for one
-client). With fewer than t survivors nothing can be unmasked.
+where s_uv is a seed that u and v derive (HKDF-SHA256) from an X25519 key agreement between
+their *masking* key pairs, and b_u is u's private self-mask seed. The pairwise masks cancel in
+the sum. The PRG is the ChaCha20 keystream keyed with the 256-bit seed (RFC 8439, through the
+``cryptography`` package), a cryptographic PRG.
+
+Every client also gives t-of-n Shamir shares of its masking secret key and of b_u to the
+others. The shares travel through the server encrypted with ChaCha20-Poly1305 (authenticated
+encryption) under a key derived (HKDF-SHA256) from a second, *encryption* X25519 key pair, as
+in Bonawitz et al. (2017, figure 4): the server relays ciphertexts it cannot read or alter
+undetected. When some clients drop out after the shares are sent, the server tells the
+survivors who survived; each honest survivor answers, for every client whose shares it holds,
+with the share of the self-mask seed (client said to survive) or of the masking secret key
+(client said to have dropped), never both. With fewer than t survivors nothing can be unmasked.
+
+A server that lies about who dropped (:func:`lying_server_attack`) collects both kinds of
+shares of one client from different honest clients. It reads that client's input exactly when
+it gets t shares of each secret: 2t <= h + 2c, with h honest responders and c colluding
+clients among the client's share holders.
 
 SecAgg+ (Bell et al. 2020): each client pairs only with k neighbours in a random graph, so the
 per-client cost grows with k (about log n) instead of n.
 
-Teaching implementation, semi-honest model, all parties simulated in one process: the shares
-are "relayed encrypted" by the server only in the transcript; a real system also signs
-messages, encrypts shares with authenticated encryption, runs a consistency-check round
-against a lying server, and expands seeds with AES-CTR rather than NumPy's SFC64. Each
-pairwise mask is expanded once for both of its ends (both clients would compute the same
-bits).
+Teaching implementation, all parties simulated in one process (each pairwise key and mask is
+computed once for both of its ends: both clients would compute the same bits). Not done here:
+signatures on every message with a public-key infrastructure, and the consistency-check round of
+the malicious-secure version, which make a lying server detectable.
+
+Keys, seeds and shares come from OS entropy unless a seeded ``rng`` is passed for a
+reproducible demonstration; a published seed gives no privacy to whoever holds it.
 
 Introduced in ``09-secure-computation.ipynb``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -37,18 +49,51 @@ from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode
 from labkit.smpc.shamir import random_field_element, shamir_reconstruct, shamir_share
 
 SECAGG_PRIME = 2**521 - 1
-"""The field for Shamir shares of 256-bit key-agreement secrets: the Mersenne prime 2^521 - 1."""
+"""The field for Shamir shares of 256-bit secrets: the Mersenne prime 2^521 - 1."""
+
+SEED_BITS = 256
+"""Mask seeds (pairwise and self-mask) are 256-bit integers: the ChaCha20 key size."""
+
+MASK_NONCE = bytes(16)
+"""The 16-byte ChaCha20 nonce of ``cryptography`` (32-bit block counter 0, then a 96-bit nonce of
+zeros) used for every mask: each seed keys one keystream only, so a fixed nonce is safe."""
+
+_SHARE_BYTES = (SECAGG_PRIME.bit_length() + 7) // 8  # 66 bytes per share value
+_PAIR_SEED_INFO = b"labkit secagg v2: pairwise mask seed"
+_SHARE_KEY_INFO = b"labkit secagg v2: share encryption key"
+_SHARE_AAD = b"labkit secagg v2: round 1 shares"
 
 
-def expand_mask(seed: int, length: int) -> np.ndarray:
-    """Expand a seed into ``length`` pseudorandom ring elements (``uint64``) with NumPy's SFC64.
+def _check_seed(seed) -> int:
+    if isinstance(seed, (bytes, bytearray)) and len(seed) == 32:
+        return int.from_bytes(seed, "big")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**SEED_BITS:
+        raise ValueError(f"seed must be an integer in [0, 2^{SEED_BITS}) or 32 bytes; got {seed!r}")
+    return int(seed)
 
-    SFC64 (like PCG64) is fast but not a cryptographic PRG; a real system uses AES in counter
-    mode (or ChaCha20) keyed with the seed.
+
+def expand_mask(seed: int | bytes, length: int) -> np.ndarray:
+    """Expand a seed into ``length`` pseudorandom ring elements (``uint64``) with ChaCha20.
+
+    The seed (a 256-bit integer, big-endian, or 32 bytes) is the ChaCha20 key; the nonce is
+    :data:`MASK_NONCE` (counter 0). The mask is the keystream read as little-endian ``uint64``
+    words: a cryptographic PRG, unlike NumPy's PCG64 or SFC64.
+
+    Raises:
+        ValueError: for a seed outside [0, 2^256) or a negative length.
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    return np.random.SFC64(int(seed)).random_raw(int(length))
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+    key = _check_seed(seed).to_bytes(32, "big")
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        raise ValueError(f"length must be a non-negative integer; got {length!r}")
+    nbytes = 8 * int(length)
+    out = bytearray(nbytes)
+    if nbytes:
+        Cipher(algorithms.ChaCha20(key, MASK_NONCE), mode=None).encryptor().update_into(bytes(nbytes), out)
+    return np.frombuffer(out, dtype="<u8").view(np.uint64)
 
 
 def _x25519():
@@ -57,9 +102,74 @@ def _x25519():
     return X25519PrivateKey, X25519PublicKey
 
 
+def _hkdf(shared: bytes, info: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(shared)
+
+
 def _pair_seed(private_key, peer_public: bytes) -> int:
+    """The pairwise mask seed s_uv: HKDF-SHA256 of the X25519 agreement of the masking keys."""
     shared = private_key.exchange(_x25519()[1].from_public_bytes(peer_public))
-    return int.from_bytes(hashlib.sha256(b"labkit-secagg-pairwise-seed" + shared).digest()[:16], "big")
+    return int.from_bytes(_hkdf(shared, _PAIR_SEED_INFO), "big")
+
+
+def _share_key(private_key, peer_public: bytes) -> bytes:
+    """The key that encrypts the shares between two clients: HKDF of the encryption-key agreement."""
+    return _hkdf(private_key.exchange(_x25519()[1].from_public_bytes(peer_public)), _SHARE_KEY_INFO)
+
+
+def _share_nonce(sender: int, recipient: int) -> bytes:
+    # one key per pair, used in both directions: the (sender, recipient) order makes each nonce unique
+    return sender.to_bytes(6, "big") + recipient.to_bytes(6, "big")
+
+
+def _pack_shares(sender: int, recipient: int, key_share: tuple[int, int], seed_share: tuple[int, int]) -> bytes:
+    return b"".join([
+        sender.to_bytes(4, "big"), recipient.to_bytes(4, "big"), key_share[0].to_bytes(4, "big"),
+        key_share[1].to_bytes(_SHARE_BYTES, "big"), seed_share[1].to_bytes(_SHARE_BYTES, "big"),
+    ])
+
+
+def _unpack_shares(plain: bytes) -> tuple[int, int, tuple[int, int], tuple[int, int]]:
+    sender, recipient, x = (int.from_bytes(plain[i:i + 4], "big") for i in (0, 4, 8))
+    key_y = int.from_bytes(plain[12:12 + _SHARE_BYTES], "big")
+    seed_y = int.from_bytes(plain[12 + _SHARE_BYTES:], "big")
+    return sender, recipient, (x, key_y), (x, seed_y)
+
+
+def encrypt_shares(key: bytes, sender: int, recipient: int, key_share: tuple[int, int],
+                   seed_share: tuple[int, int]) -> bytes:
+    """ChaCha20-Poly1305 ciphertext of one share pair, as client ``sender`` sends it to ``recipient``.
+
+    The plaintext is sender || recipient || the two Shamir shares (Bonawitz et al. 2017,
+    round ShareKeys); the 16-byte Poly1305 tag makes any change by the relaying server fail.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    plain = _pack_shares(sender, recipient, key_share, seed_share)
+    return ChaCha20Poly1305(key).encrypt(_share_nonce(sender, recipient), plain, _SHARE_AAD)
+
+
+def decrypt_shares(key: bytes, sender: int, recipient: int, ciphertext: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Decrypt and check one share pair; raises ``cryptography.exceptions.InvalidTag`` for a wrong key.
+
+    Raises:
+        cryptography.exceptions.InvalidTag: wrong key, or a ciphertext changed in transit.
+        ValueError: a valid ciphertext addressed from or to other clients (a replayed message).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    plain = ChaCha20Poly1305(key).decrypt(_share_nonce(sender, recipient), ciphertext, _SHARE_AAD)
+    s, r, key_share, seed_share = _unpack_shares(plain)
+    if (s, r) != (sender, recipient):
+        raise ValueError(f"the shares are addressed from {s} to {r}, not from {sender} to {recipient}")
+    return key_share, seed_share
 
 
 def neighbour_graph(n_clients: int, k: int | None = None, rng: np.random.Generator | None = None) -> dict[int, tuple[int, ...]]:
@@ -90,17 +200,23 @@ def neighbour_graph(n_clients: int, k: int | None = None, rng: np.random.Generat
 
 @dataclass
 class Transcript:
-    """What each party saw, round by round (Bonawitz et al. 2017, figure 4, semi-honest).
+    """What each party saw, round by round (Bonawitz et al. 2017, figure 4).
 
     Attributes:
         events: ``(round, party, what)`` sentences in order.
+        server_relayed: the round-1 ciphertexts the server relayed, ``(sender, recipient) ->
+            bytes`` (ChaCha20-Poly1305; the server has no key for them).
         server_received: the vectors the server held: the masked inputs ``y_u`` (``uint64``).
+        server_collected: the round-3 answers: ``client -> {"key": [share, ...], "seed": [...]}``,
+            the Shamir shares of that client's masking secret key and self-mask seed.
         server_reconstructed: for each client, which secret the server rebuilt:
             ``"self-mask seed"`` (survivor) or ``"key-agreement secret"`` (dropped).
     """
 
     events: list[tuple[str, str, str]] = field(default_factory=list)
+    server_relayed: dict[tuple[int, int], bytes] = field(default_factory=dict)
     server_received: dict[int, np.ndarray] = field(default_factory=dict)
+    server_collected: dict[int, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
     server_reconstructed: dict[int, str] = field(default_factory=dict)
 
     def log(self, round_name: str, party: str, what: str) -> None:
@@ -114,6 +230,47 @@ class Transcript:
         return "\n".join(f"[{r}] {p}: {w}" for r, p, w in self.events)
 
 
+class SimulatedClient:
+    """One client device: its private keys and the shares it decrypted, and how it answers.
+
+    The server side of this module never reads these attributes of an honest client: it only
+    calls :meth:`answer` (round 3), as it would send a message to a device. Colluding clients,
+    in :func:`lying_server_attack`, hand their whole state to the server.
+    """
+
+    def __init__(self, client_id: int, threshold: int, masking_key: bytes, encryption_key: bytes, self_seed: int):
+        private_cls, _ = _x25519()
+        self.id = client_id
+        self.threshold = threshold
+        self.masking_key = private_cls.from_private_bytes(masking_key)
+        self.encryption_key = private_cls.from_private_bytes(encryption_key)
+        self.self_seed = self_seed
+        self.held: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}  # owner -> (key share, seed share)
+
+    def receive(self, sender: int, ciphertext: bytes, sender_encryption_public: bytes, key: bytes | None = None) -> None:
+        """Decrypt the share pair that ``sender`` sent through the server, and keep it.
+
+        ``key`` is the pairwise key if the simulation already derived it for the sender (both
+        ends compute the same one); otherwise the client derives it from its own secret key.
+        """
+        if key is None:
+            key = _share_key(self.encryption_key, sender_encryption_public)
+        self.held[sender] = decrypt_shares(key, sender, self.id, ciphertext)
+
+    def answer(self, claimed_survivors: Iterable[int]) -> dict[int, tuple[str, tuple[int, int]]]:
+        """Round 3 (Unmasking): the shares an honest client reveals for a claimed survivor set.
+
+        For every client whose shares it holds: the self-mask-seed share if the server says that
+        client survived, the masking-key share if it says it dropped; never both for one client
+        in one answer. It answers nothing if the set leaves it out or holds fewer than t clients.
+        """
+        survivors = {int(v) for v in claimed_survivors}
+        if self.id not in survivors or len(survivors) < self.threshold:
+            return {}
+        return {owner: ("seed", seed) if owner in survivors else ("key", key)
+                for owner, (key, seed) in self.held.items()}
+
+
 @dataclass
 class SecAggRun:
     """The outcome of one secure-aggregation round and what it cost.
@@ -123,12 +280,12 @@ class SecAggRun:
         survivors, dropped: client ids.
         threshold: t of the t-of-n Shamir sharing.
         graph: each client's masking neighbours.
-        masks_expanded: number of mask vectors expanded by a PRG (clients and server).
+        masks_expanded: number of mask vectors expanded by the PRG (clients and server).
         transcript: see :class:`Transcript`.
-        client_secrets: each client's (key-agreement secret, self-mask seed). Clients never
-            send these; they are kept so the notebook can show what a lying server would learn.
-        public_keys: the key-agreement public keys the server broadcast.
+        public_keys: the masking (key-agreement) public keys the server broadcast, 32 bytes each.
+        encryption_public_keys: the share-encryption public keys it broadcast, 32 bytes each.
         frac_bits: fractional bits of the fixed-point encoding.
+        clients: the simulated devices (:class:`SimulatedClient`), for :func:`lying_server_attack`.
     """
 
     total: np.ndarray
@@ -138,9 +295,14 @@ class SecAggRun:
     graph: dict[int, tuple[int, ...]]
     masks_expanded: int
     transcript: Transcript
-    client_secrets: dict[int, tuple[bytes, int]] = field(repr=False)
     public_keys: dict[int, bytes] = field(repr=False)
+    encryption_public_keys: dict[int, bytes] = field(repr=False)
     frac_bits: int = FRAC_BITS
+    clients: dict[int, SimulatedClient] = field(default_factory=dict, repr=False)
+
+    def holders(self, client: int) -> tuple[int, ...]:
+        """The clients that hold Shamir shares of ``client``'s secrets (its neighbours and itself)."""
+        return tuple(sorted(set(self.graph[client]) | {client}))
 
 
 def _check_vectors(client_vectors) -> list[np.ndarray]:
@@ -161,6 +323,22 @@ def _default_threshold(holders: int) -> int:
     return holders // 2 + 1
 
 
+def _random_key(rng: np.random.Generator | None) -> bytes:
+    return os.urandom(32) if rng is None else rng.bytes(32)
+
+
+def _strip_masks(y: np.ndarray, owner: int, secret_key: bytes, self_seed: int, graph, public: dict[int, bytes]) -> np.ndarray:
+    """y_u minus every mask of client ``owner``, given both of its secrets."""
+    private_cls, _ = _x25519()
+    d = y.shape[0]
+    x = y - expand_mask(self_seed, d)
+    sk = private_cls.from_private_bytes(secret_key)
+    for v in graph[owner]:
+        m = expand_mask(_pair_seed(sk, public[v]), d)
+        x = x - m if owner < v else x + m
+    return x
+
+
 def secure_aggregate_run(
     client_vectors: Sequence[np.ndarray] | np.ndarray,
     dropped: Iterable[int] = (),
@@ -178,8 +356,9 @@ def secure_aggregate_run(
             sending their masked vector.
         threshold: t, the number of share holders needed to rebuild a client's secrets.
             Default: a majority of each client's share holders (n // 2 + 1 for all pairs).
-        rng: ``None`` (default) draws keys and seeds from OS entropy; a seeded generator gives a
-            reproducible demonstration.
+        rng: ``None`` (default) draws keys and seeds from OS entropy (``os.urandom`` and
+            ``secrets``); a seeded generator gives a reproducible demonstration and no privacy
+            against anyone who knows the seed.
         neighbours: ``None`` pairs every client with every other (Bonawitz et al. 2017); an even
             k pairs each client with k neighbours of a random graph (SecAgg+, Bell et al. 2020).
         frac_bits: fractional bits of the fixed-point encoding (default 16).
@@ -211,30 +390,37 @@ def secure_aggregate_run(
     survivors = tuple(u for u in range(n) if u not in dropped_set)
     tr = Transcript()
 
-    # Round 0, AdvertiseKeys: each client makes a key-agreement key pair and a self-mask seed.
-    private_cls, _ = _x25519()
-    secrets_: dict[int, tuple[bytes, int]] = {}
+    # Round 0, AdvertiseKeys: two key pairs per client (masking, encryption) and a self-mask seed.
+    clients: dict[int, SimulatedClient] = {}
     public: dict[int, bytes] = {}
-    key_objects = {}
+    enc_public: dict[int, bytes] = {}
     for u in range(n):
-        sk = os.urandom(32) if rng is None else rng.bytes(32)
-        b_u = random_field_element(2**128, rng)
-        secrets_[u] = (sk, b_u)
-        key_objects[u] = private_cls.from_private_bytes(sk)
-        public[u] = key_objects[u].public_key().public_bytes_raw()
-        tr.log("0 advertise keys", f"client {u}", "sends its public key (32 bytes)")
-    tr.log("0 advertise keys", "server", f"broadcasts {n} public keys")
+        masking, encryption = _random_key(rng), _random_key(rng)
+        clients[u] = SimulatedClient(u, t, masking, encryption, random_field_element(2**SEED_BITS, rng))
+        public[u] = clients[u].masking_key.public_key().public_bytes_raw()
+        enc_public[u] = clients[u].encryption_key.public_key().public_bytes_raw()
+        tr.log("0 advertise keys", f"client {u}", "sends its two public keys (masking, encryption; 32 bytes each)")
+    tr.log("0 advertise keys", "server", f"broadcasts {2 * n} public keys")
 
-    # Round 1, ShareKeys: t-of-|holders| Shamir shares of sk_u and b_u, relayed encrypted.
-    held: dict[int, dict[int, tuple[tuple[int, int], tuple[int, int]]]] = {v: {} for v in range(n)}
+    # Round 1, ShareKeys: t-of-|holders| Shamir shares of the masking secret key and of b_u,
+    # encrypted for each holder with ChaCha20-Poly1305; the server only relays ciphertexts.
+    share_keys: dict[frozenset, bytes] = {}
     for u in range(n):
-        sk_int = int.from_bytes(secrets_[u][0], "big")
+        sk_int = int.from_bytes(clients[u].masking_key.private_bytes_raw(), "big")
         sk_shares = shamir_share(sk_int, len(holders[u]), t, rng, prime=SECAGG_PRIME)
-        b_shares = shamir_share(secrets_[u][1], len(holders[u]), t, rng, prime=SECAGG_PRIME)
+        b_shares = shamir_share(clients[u].self_seed, len(holders[u]), t, rng, prime=SECAGG_PRIME)
         for v, s_sk, s_b in zip(holders[u], sk_shares, b_shares):
-            held[v][u] = (s_sk, s_b)
-        tr.log("1 share keys", f"client {u}", f"sends {len(holders[u])} encrypted share pairs (sk_u, b_u), threshold {t}")
-    tr.log("1 share keys", "server", "relays the encrypted shares; it cannot read them")
+            if v == u:
+                clients[u].held[u] = (s_sk, s_b)  # its own share stays on the device
+                continue
+            pair = frozenset((u, v))
+            if pair not in share_keys:  # both ends derive the same key; computed once here
+                share_keys[pair] = _share_key(clients[u].encryption_key, enc_public[v])
+            tr.server_relayed[(u, v)] = encrypt_shares(share_keys[pair], u, v, s_sk, s_b)
+        tr.log("1 share keys", f"client {u}", f"sends {len(holders[u]) - 1} encrypted share pairs (masking key, b_u), threshold {t}")
+    tr.log("1 share keys", "server", f"relays {len(tr.server_relayed)} share pairs encrypted with ChaCha20-Poly1305; it cannot read them")
+    for (u, v), ciphertext in tr.server_relayed.items():
+        clients[v].receive(u, ciphertext, enc_public[u], share_keys[frozenset((u, v))])
 
     # Round 2, MaskedInputCollection: survivors send masked vectors; dropped clients go silent.
     masks = 0
@@ -245,13 +431,13 @@ def secure_aggregate_run(
         except ValueError as err:
             raise ValueError(f"client_vectors[{u}]: {err} (the bound is 2^{63 - frac_bits} / n_clients, so the sum fits)") from None
     for u in survivors:
-        y[u] += expand_mask(secrets_[u][1], d)
+        y[u] += expand_mask(clients[u].self_seed, d)
         masks += 1
     for u in range(n):
         for v in graph[u]:
             if v <= u or (u in dropped_set and v in dropped_set):
                 continue
-            m = expand_mask(_pair_seed(key_objects[u], public[v]), d)
+            m = expand_mask(_pair_seed(clients[u].masking_key, public[v]), d)
             masks += 1
             if u in y:
                 y[u] += m
@@ -279,14 +465,19 @@ def secure_aggregate_run(
                 f"client {u} has only {len(alive)} surviving share holders, fewer than the threshold t={t}; "
                 f"nothing is decoded (use more neighbours or a lower threshold)"
             )
+    tr.log("3 unmask", "server", f"sends the survivor list {list(survivors)} to the survivors")
+    collected: dict[int, dict[str, list[tuple[int, int]]]] = {u: {"key": [], "seed": []} for u in range(n)}
+    for v in survivors:
+        for owner, (kind, point) in clients[v].answer(survivors).items():
+            collected[owner][kind].append(point)
+    tr.server_collected = collected
     z = np.zeros(d, dtype=np.uint64)
     for u in survivors:
         z += y[u]
+    private_cls, _ = _x25519()
     for u in range(n):
-        alive = [v for v in holders[u] if v not in dropped_set][:t]
         if u in dropped_set:
-            points = [held[v][u][0] for v in alive]
-            sk_u = shamir_reconstruct(points, prime=SECAGG_PRIME).to_bytes(32, "big")
+            sk_u = shamir_reconstruct(collected[u]["key"][:t], prime=SECAGG_PRIME).to_bytes(32, "big")
             tr.server_reconstructed[u] = "key-agreement secret"
             tr.log("3 unmask", "server", f"rebuilds dropped client {u}'s key-agreement secret from {t} shares")
             for v in graph[u]:
@@ -299,8 +490,7 @@ def secure_aggregate_run(
                 else:
                     z += m
         else:
-            points = [held[v][u][1] for v in alive]
-            b_u = shamir_reconstruct(points, prime=SECAGG_PRIME)
+            b_u = shamir_reconstruct(collected[u]["seed"][:t], prime=SECAGG_PRIME)
             tr.server_reconstructed[u] = "self-mask seed"
             z -= expand_mask(b_u, d)
             masks += 1
@@ -314,9 +504,10 @@ def secure_aggregate_run(
         graph=graph,
         masks_expanded=masks,
         transcript=tr,
-        client_secrets=secrets_,
         public_keys=public,
+        encryption_public_keys=enc_public,
         frac_bits=frac_bits,
+        clients=clients,
     )
 
 
@@ -345,39 +536,130 @@ def secure_aggregate(
     return secure_aggregate_run(client_vectors, dropped, threshold, rng, neighbours=neighbours, frac_bits=frac_bits).total
 
 
-def unmask_with_both_secrets(run: SecAggRun, client: int) -> np.ndarray:
-    """What a lying server learns if it obtains *both* secrets of one surviving client.
+@dataclass(frozen=True)
+class LyingServerAttack:
+    """What a server that lies about one client's dropout collected, and whether it read the input.
 
-    A server that tells some clients "u dropped" (and collects shares of u's key-agreement
-    secret) and others "u survived" (and collects shares of u's self-mask seed) can strip every
-    mask from y_u and read x_u. Honest clients answer for each client with one kind of share
-    only, and the malicious-secure protocol adds a consistency check so that they all agree on
-    who dropped. Returns the decoded x_u.
+    Attributes:
+        target: the surviving client the server attacks.
+        threshold: t.
+        told_dropped: honest share holders told "target dropped" (each gave a masking-key share).
+        told_survived: honest share holders told "target survived" (each gave a self-mask-seed
+            share), the target among them.
+        colluders: colluding share holders of the target (each gave both shares).
+        key_shares, seed_shares: shares of the target's masking secret key and self-mask seed the
+            server collected.
+        recovered: the target's decoded input, or ``None`` if the server could not rebuild both.
+    """
+
+    target: int
+    threshold: int
+    told_dropped: tuple[int, ...]
+    told_survived: tuple[int, ...]
+    colluders: tuple[int, ...]
+    key_shares: int
+    seed_shares: int
+    recovered: np.ndarray | None = field(repr=False)
+
+    @property
+    def honest_responders(self) -> int:
+        return len(self.told_dropped) + len(self.told_survived)
+
+    @property
+    def counting_condition(self) -> bool:
+        """2t <= h + 2c: enough answers for t shares of each secret, however the server splits them."""
+        return 2 * self.threshold <= self.honest_responders + 2 * len(self.colluders)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.recovered is not None
+
+    def line(self) -> str:
+        h, c, t = self.honest_responders, len(self.colluders), self.threshold
+        verdict = "reads the input" if self.succeeded else "cannot rebuild both secrets"
+        return (f"t = {t}, h = {h}, c = {c}: 2t = {2 * t} {'<=' if self.counting_condition else '>'} h + 2c = {h + 2 * c}; "
+                f"{self.key_shares} key shares, {self.seed_shares} seed shares: {verdict}")
+
+
+def lying_server_attack(run: SecAggRun, target: int, colluders: Iterable[int] = (),
+                        told_dropped: Iterable[int] | None = None) -> LyingServerAttack:
+    """A malicious server tells some clients that ``target`` dropped and the others that it survived.
+
+    After round 2 the server holds y_target. In round 3 it sends the honest share holders told
+    "dropped" the survivor list without the target (every other client listed, so the list is
+    long enough to be answered) and the others the true list. Each honest client answers with
+    one share per client (:meth:`SimulatedClient.answer`); colluding clients give the server
+    both of their shares. If the server holds t shares of the target's masking secret key and
+    t of its self-mask seed, it strips every mask from y_target. Only shares are used: the
+    target's secrets are rebuilt by Lagrange interpolation, exactly as in the honest round.
+
+    Args:
+        run: a finished round (:func:`secure_aggregate_run`).
+        target: a survivor whose masked vector the server holds.
+        colluders: clients that give the server everything they hold (not the target).
+        told_dropped: the honest share holders to tell "target dropped"; default: as many as
+            the masking key still needs (t minus the colluding holders), the rest told the truth.
+
+    Returns:
+        A :class:`LyingServerAttack`; ``recovered`` is the decoded input only if both secrets
+        were rebuilt, which happens exactly when 2t <= h + 2c (h honest surviving holders of
+        the target, the target included; c colluding holders).
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    if client not in run.transcript.server_received:
-        raise ValueError(f"client must be a survivor whose masked vector the server holds; got {client!r}")
-    y = run.transcript.server_received[client].copy()
-    sk, b = run.client_secrets[client]
-    d = y.shape[0]
-    y -= expand_mask(b, d)
-    for v in run.graph[client]:
-        m = expand_mask(_pair_seed(_x25519()[0].from_private_bytes(sk), run.public_keys[v]), d)
-        if client < v:
-            y -= m
-        else:
-            y += m
-    return decode(y, run.frac_bits)
+    n = len(run.graph)
+    if (isinstance(target, bool) or not isinstance(target, (int, np.integer))
+            or int(target) not in run.transcript.server_received):
+        raise ValueError(f"target must be a survivor whose masked vector the server holds, one of "
+                         f"{list(run.survivors)}; got {target!r}")
+    target = int(target)
+    colluding = tuple(sorted({int(c) for c in colluders}))
+    if any(not 0 <= c < n for c in colluding) or target in colluding:
+        raise ValueError(f"colluders must be client ids from 0 to {n - 1}, not the target {target}; got {colluding}")
+    t = run.threshold
+    holders = run.holders(target)
+    colluding_holders = tuple(c for c in colluding if c in holders)
+    honest = [v for v in holders if v in run.survivors and v not in colluding]
+    others = [v for v in honest if v != target]
+    if told_dropped is None:
+        lied_to = tuple(others[:max(0, min(len(others), t - len(colluding_holders)))])
+    else:
+        lied_to = tuple(sorted({int(v) for v in told_dropped}))
+        if any(v not in others for v in lied_to):
+            raise ValueError(f"told_dropped must be honest surviving share holders of client {target} other than "
+                             f"it, from {others}; got {lied_to}")
+    truthful = tuple(v for v in honest if v not in lied_to)
+    everyone = set(range(n))
+    answers = [run.clients[v].answer(everyone - {target}) for v in lied_to]
+    answers += [run.clients[v].answer(run.survivors) for v in truthful]
+    keys = [point for a in answers for owner, (kind, point) in a.items() if owner == target and kind == "key"]
+    seeds = [point for a in answers for owner, (kind, point) in a.items() if owner == target and kind == "seed"]
+    for c in colluding_holders:  # a colluder hands over both shares it holds
+        key_share, seed_share = run.clients[c].held[target]
+        keys.append(key_share)
+        seeds.append(seed_share)
+    recovered = None
+    if len(keys) >= t and len(seeds) >= t:
+        sk = shamir_reconstruct(keys[:t], prime=SECAGG_PRIME).to_bytes(32, "big")
+        b = shamir_reconstruct(seeds[:t], prime=SECAGG_PRIME)
+        y = run.transcript.server_received[target]
+        recovered = decode(_strip_masks(y, target, sk, b, run.graph, run.public_keys), run.frac_bits)
+    return LyingServerAttack(target, t, lied_to, truthful, colluding_holders, len(keys), len(seeds), recovered)
 
 
 __all__ = [
+    "MASK_NONCE",
     "SECAGG_PRIME",
+    "SEED_BITS",
+    "LyingServerAttack",
     "SecAggRun",
+    "SimulatedClient",
     "Transcript",
+    "decrypt_shares",
+    "encrypt_shares",
     "expand_mask",
+    "lying_server_attack",
     "neighbour_graph",
     "secure_aggregate",
     "secure_aggregate_run",
-    "unmask_with_both_secrets",
 ]
