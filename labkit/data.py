@@ -243,8 +243,10 @@ def partition(
     Schemes:
         ``"iid"``: a random permutation cut into ``num_clients`` nearly equal parts.
         ``"dirichlet"``: for each class, the class's examples are divided among clients in
-            proportions drawn from Dirichlet(alpha, ..., alpha) (Hsu et al. 2019). Small alpha
-            (0.1) gives clients dominated by one or two classes; large alpha (100) is close to iid.
+            proportions drawn from Dirichlet(alpha, ..., alpha) (the per-class split of Yurochkin
+            et al. 2019 and Wang et al. 2020, FedMA; Hsu et al. 2019 instead draw each client's class
+            proportions). Small alpha (0.1) gives skewed clients (on digits, a client's two largest
+            classes hold 65-100% of its examples); large alpha (100) is close to iid.
             Draws that leave a client with fewer than ``min_size`` examples are redrawn.
         ``"shards"``: McMahan et al. 2017, section 3: sort by label, cut into
             ``2 * num_clients`` shards of equal size, give each client two shards at random.

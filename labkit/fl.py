@@ -498,22 +498,91 @@ def clip_update(update: Weights, clip: float) -> Weights:
     return [(a * scale).astype(np.float32) for a in update]
 
 
-def poisson_sample(num_clients: int, q: float, rng: np.random.Generator) -> np.ndarray:
+def poisson_sample(num_clients: int, q: float, rng: np.random.Generator | None = None) -> np.ndarray:
     """Each client joins the round independently with probability ``q`` (Poisson sampling).
 
     This is the sampling the accountant (:func:`labkit.dp.poisson_gaussian_epsilon`) assumes.
+
+    Args:
+        rng: draws the sample; None (the default) uses a fresh generator seeded from OS
+            entropy. Pass a seeded generator only for a reproducible demonstration.
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
     _check_positive_int("num_clients", num_clients)
     if not 0 < q <= 1:
         raise ValueError(f"q must be a sampling probability in (0, 1]; got {q!r}")
+    rng = np.random.default_rng() if rng is None else rng
     return np.flatnonzero(rng.random(num_clients) < q)
+
+
+def check_user_delta(delta: float, num_users: int) -> None:
+    """Raise ValueError unless ``delta`` is far below ``1 / num_users``.
+
+    A mechanism that publishes each user's whole data with probability delta is (0, delta)-DP:
+    it exposes delta * K users in expectation. User-level DP is therefore only meaningful when
+    delta * K is small; this check asks for delta <= 1 / (100 K), at most one exposed user in
+    a hundred runs of such a mechanism.
+
+    Introduced in ``07-private-federated-learning.ipynb``.
+    """
+    _check_positive_int("num_users", num_users)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.floating)) or not 0 < delta < 1:
+        raise ValueError(f"delta must be a number in (0, 1); got {delta!r}")
+    bound = 1.0 / (100 * int(num_users))
+    if delta > bound:
+        raise ValueError(
+            f"delta must be at most 1 / (100 K) = {bound:.0e} for K = {num_users} users; got {delta!r}. "
+            f"A mechanism that publishes each user's data with probability delta meets (0, delta)-DP "
+            f"and would expose delta * K = {delta * num_users:.2g} users in expectation")
+
+
+def user_level_epsilon(q: float, noise_multiplier: float, rounds: int, delta: float, num_users: int,
+                       accountant: str = "rdp") -> float:
+    """User-level epsilon of DP-FedAvg: ``rounds`` Poisson-subsampled Gaussian mechanisms.
+
+    Calls :func:`labkit.dp.poisson_gaussian_epsilon` (add-or-remove-one-user adjacency) after
+    :func:`check_user_delta`, so a delta that is not far below 1/K is refused.
+
+    Introduced in ``07-private-federated-learning.ipynb``.
+    """
+    from labkit import dp
+
+    check_user_delta(delta, num_users)
+    return dp.poisson_gaussian_epsilon(q, noise_multiplier, rounds, delta, accountant)
+
+
+def adaptive_clip_value_noise(noise_multiplier: float, expected_clients: float,
+                              clipped_count_stddev: float | None = None) -> float:
+    """The noise multiplier that adaptive clipping puts on the updates, for a total ``noise_multiplier``.
+
+    Adaptive clipping (Andrew et al. 2021) also releases a noisy count of clipped clients
+    (standard deviation ``clipped_count_stddev``, TFF's default 0.05 * ``expected_clients``).
+    The two Gaussian releases together cost what one Gaussian mechanism with
+    ``(z_value**-2 + (2 * clipped_count_stddev)**-2) ** -0.5`` costs, so TFF's
+    ``DifferentiallyPrivateFactory.gaussian_adaptive`` raises the noise on the updates to
+    ``z_value = (z**-2 - (2 * clipped_count_stddev)**-2) ** -0.5``: the accountant is then
+    given the total ``z`` and the quantile estimate is paid for.
+
+    Raises:
+        ValueError: when ``clipped_count_stddev`` is too small for the requested total
+            (z >= 2 * clipped_count_stddev), as TFF does.
+
+    Introduced in ``07-private-federated-learning.ipynb``.
+    """
+    if not noise_multiplier > 0:
+        raise ValueError(f"noise_multiplier must be > 0; got {noise_multiplier!r}")
+    if not expected_clients > 0:
+        raise ValueError(f"expected_clients must be > 0; got {expected_clients!r}")
+    sb = 0.05 * expected_clients if clipped_count_stddev is None else float(clipped_count_stddev)
+    if not noise_multiplier < 2 * sb:
+        raise ValueError(f"clipped_count_stddev must exceed noise_multiplier / 2 = {noise_multiplier / 2:g}; got {sb:g}")
+    return float((noise_multiplier ** -2 - (2 * sb) ** -2) ** -0.5)
 
 
 def dp_fedavg_round(weights: Weights, clients: Sequence[Client], selected: Sequence[int], *, lr: float,
                     epochs: int, batch_size: int | None, clip: float, noise_multiplier: float,
-                    expected_clients: float, rng: np.random.Generator) -> Weights:
+                    expected_clients: float, rng: np.random.Generator | None = None) -> Weights:
     """One round of DP-FedAvg (McMahan et al. 2018, "Learning differentially private recurrent
     language models", Algorithm 1 with a fixed denominator).
 
@@ -523,8 +592,9 @@ def dp_fedavg_round(weights: Weights, clients: Sequence[Client], selected: Seque
     client's presence changes the released average by at most ``clip / expected_clients``.
 
     Args:
-        rng: draws the Gaussian noise (seeded for a reproducible demonstration; a real
-            deployment uses a cryptographically secure generator).
+        rng: draws the Gaussian noise. None (the default) uses a fresh generator seeded from
+            OS entropy. A seeded generator makes a demonstration reproducible and gives no
+            privacy against anyone who knows the seed: they can subtract the noise.
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
@@ -539,17 +609,20 @@ def dp_fedavg_round(weights: Weights, clients: Sequence[Client], selected: Seque
         delta = clip_update([a - b for a, b in zip(local, weights)], clip)
         total = [t + d for t, d in zip(total, delta)]
     std = noise_multiplier * clip
+    rng = np.random.default_rng() if rng is None else rng
     noisy = [(t + rng.normal(0.0, std, size=t.shape)).astype(np.float32) if std > 0 else t for t in total]
     return [(a + n / np.float32(expected_clients)).astype(np.float32) for a, n in zip(weights, noisy)]
 
 
 def run_dp_fedavg(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray], *, rounds: int, q: float,
                   clip: float, noise_multiplier: float, lr: float, epochs: int = 1, batch_size: int | None = 10,
-                  seed: int = 0, initial: Weights | None = None) -> History:
+                  seed: int | None = None, initial: Weights | None = None) -> History:
     """Train with user-level DP-FedAvg from scratch: Poisson client sampling, clipping, noise.
 
     Returns a :class:`History` whose ``clients_per_round`` records how many clients each round
-    actually sampled. ``seed`` seeds the initial weights, the sampling and the noise.
+    actually sampled. ``seed`` seeds the initial weights, the sampling and the noise; None (the
+    default) draws them from OS entropy. A seed makes a demonstration reproducible and gives no
+    privacy against anyone who knows it.
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """

@@ -1,5 +1,6 @@
-"""Exercises 06.1-06.2 and 07.1-07.2: each check rejects the stub and a typical wrong answer,
-and accepts the solution; the non-IID widget builds and its lookup is pure."""
+"""Exercises 06.1-06.2 and 07.1-07.2: each check rejects the stub, every typical wrong answer
+(named for its mistake), answers that return a constant, None or their input, and accepts the
+solution and its variants (other dtypes, lists); the non-IID widget builds and its lookup is pure."""
 
 from __future__ import annotations
 
@@ -15,21 +16,71 @@ def stub(*args):
     raise NotImplementedError
 
 
+# ---------------------------------------------------------------- 06.1 the FedAvg server step
+
+
 def server_average(models, sizes):
     sizes = np.asarray(sizes, dtype=np.float64)
     return np.sum([s * m for s, m in zip(sizes, models)], axis=0) / sizes.sum()
 
 
-def plain_mean(models, sizes):
+def server_average_float32(models, sizes):
+    return server_average(models, sizes).astype(np.float32)
+
+
+def server_average_list(models, sizes):
+    total = sum(sizes)
+    return [sum(s * float(m[i]) for s, m in zip(sizes, models)) / total for i in range(len(models[0]))]
+
+
+def plain_mean(models, sizes):  # averaged without weights
     return np.mean(models, axis=0)
 
 
-def unnormalised(models, sizes):
+def unnormalised(models, sizes):  # forgot to divide by sum n_k
     return np.sum([s * m for s, m in zip(sizes, models)], axis=0)
+
+
+def divided_by_clients(models, sizes):  # divided the weighted sum by K instead of sum n_k
+    return np.sum([s * m for s, m in zip(sizes, models)], axis=0) / len(models)
+
+
+def largest_client_only(models, sizes):  # kept the biggest client's model
+    return models[int(np.argmax(sizes))]
+
+
+# ---------------------------------------------------------------- 06.2 bytes to target
 
 
 def bytes_to_target(p, c, r):
     return 2 * 4 * p * c * r
+
+
+def bytes_to_target_int64(p, c, r):
+    return np.int64(2) * 4 * p * c * r
+
+
+def bytes_to_target_float(p, c, r):
+    return float(2 * 4 * p * c * r)
+
+
+def one_direction(p, c, r):
+    return 4 * p * c * r
+
+
+def counts_values_not_bytes(p, c, r):
+    return 2 * p * c * r
+
+
+def float64_bytes(p, c, r):  # 8 bytes per parameter
+    return 2 * 8 * p * c * r
+
+
+def forgot_clients(p, c, r):
+    return 2 * 4 * p * r
+
+
+# ---------------------------------------------------------------- 07.1 clipping
 
 
 def clip_update(update, clip):
@@ -37,30 +88,125 @@ def clip_update(update, clip):
     return update * min(1.0, clip / norm) if norm > 0 else update
 
 
+def clip_update_float32(update, clip):
+    return clip_update(np.asarray(update, np.float32), np.float32(clip))
+
+
+def clip_update_list(update, clip):
+    return clip_update(update, clip).tolist()
+
+
+def per_coordinate_clip(update, clip):  # np.clip bounds coordinates, not the norm
+    return np.clip(update, -clip, clip)
+
+
+def always_rescale(update, clip):  # scales short updates up to the clip as well
+    return update * clip / np.linalg.norm(update)
+
+
+def clip_by_squared_norm(update, clip):  # used ||u||^2 instead of ||u||
+    return update * min(1.0, clip / np.sum(update ** 2))
+
+
+def clip_by_l1_norm(update, clip):  # the wrong norm
+    return update * min(1.0, clip / np.sum(np.abs(update)))
+
+
+# ---------------------------------------------------------------- 07.2 noise on the average
+
+
 def noise_std(z, clip, q, k):
     return z * clip / (q * k)
 
 
-CASES = [
-    ("06.1", server_average, [(plain_mean, "plain mean"), (unnormalised, "add up to 1")]),
-    ("06.2", bytes_to_target, [(lambda p, c, r: 4 * p * c * r, "both directions"),
-                               (lambda p, c, r: 2 * p * c * r, "4 bytes")]),
-    ("07.1", clip_update, [(lambda u, c: np.clip(u, -c, c), "np.clip"),
-                           (lambda u, c: u * c / np.linalg.norm(u), "leave it alone")]),
-    ("07.2", noise_std, [(lambda z, c, q, k: z / (q * k), "z * clip"),
-                         (lambda z, c, q, k: z * c, "expected number"),
-                         (lambda z, c, q, k: z * c / k, "expect")]),
-]
+def noise_std_float32(z, clip, q, k):
+    return np.float32(z * clip / (q * k))
 
 
-@pytest.mark.parametrize("exercise, solution, wrongs", CASES, ids=[c[0] for c in CASES])
-def test_check_accepts_the_solution_and_rejects_stub_and_wrong_answers(exercise, solution, wrongs):
-    assert check(exercise, solution).passed
-    assert not check(exercise, stub).passed
-    for wrong, hint in wrongs:
+def forgot_clip(z, clip, q, k):
+    return z / (q * k)
+
+
+def noise_on_the_sum(z, clip, q, k):  # forgot to divide by the expected number of clients
+    return z * clip
+
+
+def divided_by_all_clients(z, clip, q, k):  # divided by K, not the expected count qK
+    return z * clip / k
+
+
+def variance_not_std(z, clip, q, k):
+    return (z * clip / (q * k)) ** 2
+
+
+# ---------------------------------------------------------------- answers every check must reject
+
+
+def returns_none(*args):
+    return None
+
+
+def returns_first_input(*args):
+    return args[0]
+
+
+def constant_for(value):
+    def returns_constant(*args):
+        return value
+
+    return returns_constant
+
+
+CASES = {
+    "06.1": (server_average, [server_average_float32, server_average_list],
+             [plain_mean, unnormalised, divided_by_clients, largest_client_only],
+             [np.zeros(7), np.ones(7)]),
+    "06.2": (bytes_to_target, [bytes_to_target_int64, bytes_to_target_float],
+             [one_direction, counts_values_not_bytes, float64_bytes, forgot_clients],
+             [0, 884_000, 26_000]),
+    "07.1": (clip_update, [clip_update_float32, clip_update_list],
+             [per_coordinate_clip, always_rescale, clip_by_squared_norm, clip_by_l1_norm],
+             [np.zeros(10), np.ones(10) * 0.01]),
+    "07.2": (noise_std, [noise_std_float32],
+             [forgot_clip, noise_on_the_sum, divided_by_all_clients, variance_not_std],
+             [0.015, 0.0, 1.0]),
+}
+
+
+@pytest.mark.parametrize("exercise", sorted(CASES))
+def test_check_accepts_the_solution_and_its_variants(exercise):
+    solution, variants, _, _ = CASES[exercise]
+    for answer in [solution, *variants]:
+        result = check(exercise, answer)
+        assert result.passed, (answer.__name__, result.feedback)
+
+
+@pytest.mark.parametrize("exercise", sorted(CASES))
+def test_check_rejects_the_stub_and_every_typical_wrong_answer(exercise):
+    _, _, wrongs, _ = CASES[exercise]
+    assert "Not attempted" in check(exercise, stub).feedback
+    for wrong in wrongs:
         result = check(exercise, wrong)
-        assert not result.passed
-        assert hint in result.feedback, result.feedback
+        assert not result.passed, f"{exercise} accepted {wrong.__name__}"
+        assert result.feedback
+
+
+@pytest.mark.parametrize("exercise", sorted(CASES))
+def test_check_rejects_none_its_input_and_constants(exercise):
+    _, _, _, constants = CASES[exercise]
+    for answer in [returns_none, returns_first_input, *map(constant_for, constants)]:
+        result = check(exercise, answer)
+        assert not result.passed, f"{exercise} accepted {answer.__name__}"
+
+
+def test_the_hints_name_the_mistake():
+    assert "plain mean" in check("06.1", plain_mean).feedback
+    assert "both directions" in check("06.2", one_direction).feedback
+    assert "4 bytes" in check("06.2", counts_values_not_bytes).feedback
+    assert "np.clip" in check("07.1", per_coordinate_clip).feedback
+    assert "leave it alone" in check("07.1", always_rescale).feedback
+    assert "z * clip" in check("07.2", forgot_clip).feedback
+    assert "expected number" in check("07.2", noise_on_the_sum).feedback
 
 
 def test_noniid_lookup_is_fast_and_pure():

@@ -64,7 +64,7 @@ def test_tff_secure_sum_is_a_plain_sum_in_simulation():
 
 def test_a_failing_tff_helper_still_ends_its_worker(setup):
     _, clients, w0 = setup
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError, match="a learner's bug"):  # not Exception: a failed assert inside must fail
         with tff_runtime.session() as tff:
             import tensorflow as tf
 
@@ -86,3 +86,18 @@ def test_tff_helpers_reject_bad_input_before_starting_tff(setup):
         fl.tff_fedavg(clients, w0, rounds=2, lr=0.1, selections=[[0]])
     with pytest.raises(ValueError, match="empty round"):
         fl.tff_dp_fedavg(clients, w0, selections=[[]], lr=0.1, clip=1.0, noise_multiplier=1.0, expected_clients=2)
+
+
+def test_adaptive_clipping_noise_matches_tff_and_pays_for_the_quantile():
+    """fl.adaptive_clip_value_noise is TFF's rule: the update noise is raised so that, together
+    with the noisy clipped count, the pair costs exactly one Gaussian mechanism at the total z."""
+    from tensorflow_federated.python.aggregators.differential_privacy import adaptive_clip_noise_params
+
+    for z, m in [(1.0, 20.0), (0.5, 100.0), (1.5, 40.0)]:
+        ours = fl.adaptive_clip_value_noise(z, m)
+        theirs, stddev = adaptive_clip_noise_params(z, m)
+        assert ours == pytest.approx(theirs, rel=1e-12)
+        assert ours > z  # more noise on the updates than the total multiplier
+        assert (ours**-2 + (2 * stddev) ** -2) ** -0.5 == pytest.approx(z, rel=1e-12)
+    with pytest.raises(ValueError, match="clipped_count_stddev"):
+        fl.adaptive_clip_value_noise(1.0, 10.0)  # 0.05 * 10 = 0.5 is too small for z = 1

@@ -224,6 +224,36 @@ def test_seeded_encryption_is_reproducible(small):
     assert a != pk.raw_encrypt(9)
 
 
+def test_unseeded_randomness_comes_from_os_entropy_not_numpy_or_random_global_state(small):
+    """Keys, encryption randomness and rerandomisation default to OS entropy: resetting the global
+    seeds of numpy and random before each call does not make two calls agree; a passed rng does."""
+    import random
+
+    pk, _ = small
+
+    def reseeded(call):
+        np.random.seed(0)
+        random.seed(0)
+        return call()
+
+    draws = {
+        "generate_keypair": lambda rng=None: P.generate_keypair(128, insecure_demo=True, rng=rng)[0].n,
+        "raw_encrypt": lambda rng=None: pk.raw_encrypt(9, rng=rng),
+        "encrypt": lambda rng=None: pk.encrypt(0.25, rng=rng).ciphertext,
+        "encrypt_vector": lambda rng=None: P.encrypt_vector(pk, [1.0, 2.0], rng=rng)[1].ciphertext,
+        "rerandomize": lambda rng=None: pk.rerandomize(pk.raw_encrypt(9, 1), rng),
+    }
+    for name, draw in draws.items():
+        assert reseeded(draw) != reseeded(draw), f"{name} without rng repeated itself"
+        assert draw(np.random.default_rng(5)) == draw(np.random.default_rng(5)), f"{name} with a seed is not reproducible"
+
+
+def test_docstring_names_the_assumption_paillier_rests_on():
+    doc = P.__doc__.lower()
+    assert "decisional composite residuosity" in doc
+    assert "hardness of factoring suffices" in doc  # factoring breaks it; it is not known to be enough
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -288,3 +318,13 @@ def test_bad_keys_and_randomness(small):
         sk.raw_decrypt(pk.nsquare)
     with pytest.raises(ValueError, match="does not belong"):
         P.encrypt_vector(pk, [1.0], private_key=P.generate_keypair(64, insecure_demo=True)[1])
+
+
+def test_notebook_08_names_the_assumption_paillier_rests_on():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "08-homomorphic-encryption.ipynb").read_text())
+    text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").replace("\n", " ")
+    assert "rests on the hardness of factoring" not in text
+    assert "security rests on the *decisional composite residuosity*" in text

@@ -47,24 +47,51 @@ def _add_plain(fn) -> str:
     return "Multiplying by g**m = 1 + m*n mod n**2 adds m under encryption, without any randomness."
 
 
+def _randomness_is_one(pk, sk, number) -> bool:
+    """True when ``number``'s ciphertext is exactly (1 + m*n) mod n**2: its randomness r**n is 1."""
+    m = sk.raw_decrypt(number.ciphertext)
+    return number.ciphertext == (1 + m * pk.n) % pk.nsquare
+
+
 def _encrypted_score(fn) -> str:
+    """08.2: w.x + b on Paillier ciphertexts, rerandomised before it goes back to the key owner.
+
+    Trials 1-3 use ordinary random encryptions and check the decrypted score. The last trial
+    encrypts the features with randomness r = 1 (a valid, if unusual, choice). Every homomorphic
+    operation (products, powers, adding g**m) then keeps the randomness at 1, whatever the order
+    of the operations or the encoding of w; only a fresh r**n, a rerandomisation, changes it.
+    An answer whose ciphertext still has r**n = 1 was not rerandomised. The applicant, who holds
+    the private key, could recover its randomness and from it the bank's weights.
+    """
     from labkit.he.paillier import EncryptedNumber, encrypt_vector
 
     pk, sk = _demo_keys()
     rng = np.random.default_rng(2)
-    for trial in range(3):
+    for trial in range(4):
         x = rng.normal(size=5).round(3)
         w = rng.normal(size=5).round(3)
         b = round(float(rng.normal()), 3) if trial else 0.75
-        enc = encrypt_vector(pk, x, rng=rng)
-        out = fn(enc, w, b)
+        if trial < 3:
+            enc = encrypt_vector(pk, x, rng=rng)
+        else:  # randomness r = 1: the input ciphertexts are (1 + m*n) mod n**2
+            enc = [EncryptedNumber(pk, pk.raw_encrypt(pk.encode(v)[0], 1), pk.encode(v)[1]) for v in x.tolist()]
+        out = fn(list(enc), w.copy(), b)
+        require(out is not None, "return the encrypted score (an EncryptedNumber); your function returned None")
         require(isinstance(out, EncryptedNumber),
-                f"return an EncryptedNumber (the bank never sees the score in clear); got {type(out).__name__}")
+                f"return one EncryptedNumber (the bank never sees the score in clear); got {type(out).__name__}")
+        require(out.public_key == pk, "return a ciphertext under the applicant's key (the key of enc_features)")
+        require(all(out is not e for e in enc), "you returned one of the applicant's own ciphertexts unchanged")
         got = sk.decrypt(out)
         expected = float(x @ w + b)
         require(abs(got - (expected - b)) > 1e-6 or abs(b) < 1e-6, "you forgot to add the bias b")
         require(abs(got - expected) < 1e-6, f"the score should decrypt to {expected:.4f}; yours gives {got:.4f}")
-    return "The bank computed w.x + b on ciphertexts: it learns nothing about x, and only the customer can decrypt."
+        if trial == 3:
+            require(not _randomness_is_one(pk, sk, out),
+                    "your score is the deterministic homomorphic combination of the applicant's ciphertexts: it "
+                    "was never rerandomised. The applicant holds the key, can recover its randomness and from it "
+                    "your weights w. Return score.rerandomize() (multiply in a fresh r**n).")
+    return ("The bank computed w.x + b on ciphertexts and rerandomised the result: it learns nothing about x, "
+            "and the applicant learns the score and nothing more from its ciphertext.")
 
 
 def _min_degree(depth: int, scale_bits: int) -> int:

@@ -12,6 +12,10 @@ Python integers, and nobody has audited it. A production system would use an aud
 (python-paillier for Paillier, or a lattice library such as Microsoft SEAL / OpenFHE), and would
 not let one party hold the whole private key (threshold decryption).
 
+Security: Paillier's semantic security (IND-CPA) rests on the decisional composite residuosity
+assumption (DCRA, Paillier 1999, section 4): telling n-th residues modulo n**2 from random elements
+is hard. Factoring n breaks the scheme, but nobody has shown that hardness of factoring suffices.
+
 Randomness: primes and the encryption randomness r come from the operating system's
 cryptographic generator (:mod:`secrets`) unless you pass ``rng`` (an ``np.random.Generator``),
 which only a reproducible demonstration should do.
