@@ -519,6 +519,30 @@ def randomized_response(bits, epsilon: float, rng=None) -> np.ndarray:
     return np.where(keep, arr, 1 - arr).astype(np.int8)
 
 
+def release_each_record(records, delta: float, rng=None) -> np.ndarray:
+    """Publish each record in full, independently, with probability ``delta``: (0, delta)-DP, yet a leak.
+
+    Adding a record x to a dataset changes the output only when x itself is published, which
+    happens with probability ``delta``; every event S therefore satisfies
+    Pr[M(D + x) in S] <= Pr[M(D) in S] + delta, so the mechanism is (0, delta)-DP. On n records it
+    publishes delta * n of them on average. This is why delta must be far below 1/n: it is an
+    additive slack that may be spent on revealing whole records, not a small chance that "the
+    guarantee fails" a little. ``rng`` as in :func:`laplace_mechanism`.
+
+    Introduced in ``02-dp-from-scratch.ipynb``.
+
+    Returns:
+        The published records (a subset of ``records``, in their original order).
+    """
+    arr = np.asarray(records)
+    if arr.ndim == 0:
+        raise ValueError("records must be a sequence (one entry per record), not a scalar")
+    d = _real("delta", delta)
+    if not 0 <= d <= 1:
+        raise ValueError(f"delta must be in [0, 1]; got {delta!r}")
+    return arr[_generator(rng).random(len(arr)) < d]
+
+
 def truthful_probability(epsilon: float) -> float:
     """Probability that randomized response reports the true bit: e^eps / (1 + e^eps)."""
     eps = _positive("epsilon", epsilon)

@@ -6,6 +6,9 @@ person is described. The marginals are meant to look like a US census, not to re
 - people per ZIP code: log-normal with median 2,800 and log-space sigma 1.53, clipped to
   [50, 110,000] (the shape of US ZIP-code tabulation areas: many small rural codes, a few large
   urban ones; 200 codes drawn with seed 0 hold 1.45 million people, mean 7,248 per code);
+- ZIP codes come in blocks that share their first three digits, 40 codes per 3-digit prefix
+  (:data:`ZIP_CODES_PER_PREFIX`), as real ones do: the US has over 40,000 ZIP codes and at most
+  1,000 three-digit prefixes (000 to 999), so a prefix covers tens of codes on average;
 - age: approximate five-year shares of the US 2000 census (:data:`AGE_SHARES`), uniform within
   a band; birth day uniform within the year;
 - sex: 49.1% male, 50.9% female.
@@ -32,6 +35,7 @@ AGE_SHARES: tuple[tuple[int, int, float], ...] = (
 )
 MALE_SHARE = 0.491
 ZIP_MEDIAN, ZIP_LOG_SIGMA, ZIP_MIN, ZIP_MAX = 2800.0, 1.53, 50, 110_000
+ZIP_CODES_PER_PREFIX = 40  # five-digit codes per three-digit prefix (at most 100 fit in one prefix)
 CENSUS_DAY = 36615  # 2000-04-01 as days since 1900-01-01
 DAYS_PER_YEAR = 365.25
 SWEENEY_SHARE = 0.87  # Sweeney (2000): 87% of the 1990 US population (216 of 248 million)
@@ -78,8 +82,13 @@ class Population:
                 f"largest {int(self.zip_sizes.max()):,})")
 
 
-def synthetic_population(num_zip_codes: int = 200, seed: int | np.random.Generator = 0) -> Population:
+def synthetic_population(num_zip_codes: int = 200, seed: int | np.random.Generator = 0, *,
+                         zip_codes_per_prefix: int = ZIP_CODES_PER_PREFIX) -> Population:
     """Generate a seeded population (see the module docstring for the marginals).
+
+    The ZIP codes fall into ``ceil(num_zip_codes / zip_codes_per_prefix)`` three-digit prefixes,
+    shared out as evenly as possible, so coarsening to three digits merges whole blocks of ZIP
+    codes, as it does with real ones.
 
     Introduced in ``01-deidentification.ipynb``. About 7,000 people per ZIP code on average,
     so 200 ZIP codes give roughly 1.5 million people (about 15 MB).
@@ -88,10 +97,15 @@ def synthetic_population(num_zip_codes: int = 200, seed: int | np.random.Generat
         raise TypeError(f"num_zip_codes must be an integer; got {type(num_zip_codes).__name__}")
     if not 1 <= num_zip_codes <= 2000:
         raise ValueError(f"num_zip_codes must be between 1 and 2000; got {num_zip_codes}")
+    if isinstance(zip_codes_per_prefix, bool) or not isinstance(zip_codes_per_prefix, (int, np.integer)):
+        raise TypeError(f"zip_codes_per_prefix must be an integer; got {type(zip_codes_per_prefix).__name__}")
+    if not 1 <= zip_codes_per_prefix <= 100:
+        raise ValueError(f"zip_codes_per_prefix must be between 1 and 100 (a prefix holds 100 codes); "
+                         f"got {zip_codes_per_prefix}")
     rng = _generator(seed)
     sizes = np.clip(np.round(ZIP_MEDIAN * np.exp(ZIP_LOG_SIGMA * rng.standard_normal(num_zip_codes))),
                     ZIP_MIN, ZIP_MAX).astype(np.int64)
-    codes = np.sort(rng.choice(np.arange(1000, 99999), size=num_zip_codes, replace=False)).astype(np.int32)
+    codes = _zip_codes(num_zip_codes, int(zip_codes_per_prefix), rng)
     n = int(sizes.sum())
     zip_code = np.repeat(codes, sizes)
     bands = np.array([(lo, hi) for lo, hi, _ in AGE_SHARES], dtype=float)
@@ -101,6 +115,26 @@ def synthetic_population(num_zip_codes: int = 200, seed: int | np.random.Generat
     birth_day = np.floor(CENSUS_DAY - age_years * DAYS_PER_YEAR).astype(np.int32)
     sex = (rng.random(n) < MALE_SHARE).astype(np.int8)
     return Population(zip_code=zip_code, birth_day=birth_day, sex=sex, zip_codes=codes, zip_sizes=sizes)
+
+
+def _zip_codes(num_zip_codes: int, per_prefix: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted distinct five-digit codes in blocks of ``per_prefix`` sharing their first three digits."""
+    num_prefixes = math.ceil(num_zip_codes / per_prefix)
+    if num_prefixes > 990:
+        raise ValueError(f"num_zip_codes={num_zip_codes} with zip_codes_per_prefix={per_prefix} needs "
+                         f"{num_prefixes} prefixes; at most 990 (010 to 999) exist")
+    prefixes = rng.choice(np.arange(10, 1000), size=num_prefixes, replace=False)
+    blocks = [prefix * 100 + rng.choice(100, size=block.size, replace=False)
+              for prefix, block in zip(prefixes, np.array_split(np.arange(num_zip_codes), num_prefixes))]
+    return np.sort(np.concatenate(blocks)).astype(np.int32)
+
+
+def zip_prefix_sizes(population: Population) -> np.ndarray:
+    """ZIP codes in each three-digit prefix of ``population`` (sorted by prefix).
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
+    return np.unique(population.zip_codes // 100, return_counts=True)[1]
 
 
 def birth_year(birth_day: np.ndarray) -> np.ndarray:

@@ -27,6 +27,33 @@ def test_population_is_seeded_and_has_the_stated_marginals(pop):
     assert np.all(np.diff(pop.zip_codes) > 0)
 
 
+@pytest.mark.parametrize("num_zip_codes", [60, 200, 1000])
+def test_three_digit_prefixes_group_many_zip_codes_as_real_ones_do(num_zip_codes):
+    # Erratum 5: real 3-digit prefixes cover tens of ZIP codes each (over 40,000 codes, at most 1,000
+    # prefixes); the old generator drew codes uniformly and gave 182 prefixes for 200 codes.
+    pop = P.synthetic_population(num_zip_codes, seed=3)
+    codes = pop.zip_codes.astype(np.int64)
+    assert codes.size == num_zip_codes == np.unique(codes).size
+    assert codes.min() >= 1000 and codes.max() <= 99999
+    prefixes, per_prefix = np.unique(codes // 100, return_counts=True)
+    assert prefixes.size == -(-num_zip_codes // P.ZIP_CODES_PER_PREFIX)
+    assert per_prefix.min() >= 30 and per_prefix.max() <= 40
+    np.testing.assert_array_equal(P.zip_prefix_sizes(pop), per_prefix)
+
+
+def test_three_digit_coarsening_merges_blocks_and_cuts_uniqueness(pop):
+    # 60 ZIP codes in 2 prefixes of about 200,000 people each: almost nobody stays unique.
+    full = P.unique_share(P.quasi_identifier_key(pop.zip_code, pop.birth_day, pop.sex))
+    zip3 = P.unique_share(P.quasi_identifier_key(pop.zip_code, pop.birth_day, pop.sex, zip_digits=3))
+    assert full > 0.6 and zip3 < 0.2 * full
+    # With one ZIP code per prefix, dropping two digits merges nothing.
+    flat = P.synthetic_population(60, seed=0, zip_codes_per_prefix=1)
+    assert np.unique(flat.zip_codes // 100).size == 60
+    flat_full = P.unique_share(P.quasi_identifier_key(flat.zip_code, flat.birth_day, flat.sex))
+    flat_zip3 = P.unique_share(P.quasi_identifier_key(flat.zip_code, flat.birth_day, flat.sex, zip_digits=3))
+    assert flat_zip3 == flat_full
+
+
 def test_unique_share_and_group_sizes():
     assert P.unique_share([1, 2, 3]) == 1.0
     assert P.unique_share([1, 1, 2, 3]) == 0.5
@@ -86,6 +113,9 @@ def test_tables_print_zero_padded_zip_codes_and_iso_dates():
 
 @pytest.mark.parametrize("call, name", [
     (lambda p: P.synthetic_population(0), "num_zip_codes"),
+    (lambda p: P.synthetic_population(10, zip_codes_per_prefix=0), "zip_codes_per_prefix"),
+    (lambda p: P.synthetic_population(10, zip_codes_per_prefix=101), "zip_codes_per_prefix"),
+    (lambda p: P.synthetic_population(2000, zip_codes_per_prefix=2), "prefixes"),
     (lambda p: P.medical_records(p, 0), "num_records"),
     (lambda p: P.voter_list(p, 0.0), "coverage"),
     (lambda p: P.quasi_identifier_key([1], [1], [1], zip_digits=4), "zip_digits"),
@@ -94,3 +124,13 @@ def test_tables_print_zero_padded_zip_codes_and_iso_dates():
 def test_bad_input(pop, call, name):
     with pytest.raises(ValueError, match=name):
         call(pop)
+
+
+def test_notebook_01_no_longer_blames_populous_zip_codes_for_golle_vs_sweeney():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01-deidentification.ipynb").read_text())
+    text = " ".join(" ".join("".join(c["source"]).split()) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "where ZIP codes are more populous" not in text and "barely helps" not in text
+    assert "Revisiting the uniqueness of simple demographics" in text and "generally agree" in text

@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from labkit.exercises import require
 
 
+def _number(got, what: str) -> float:
+    """``got`` as a float, or a Hint when it is not one real number (None, an array, a bool)."""
+    ok = isinstance(got, numbers.Real) and not isinstance(got, (bool, np.bool_))
+    ok = ok or (isinstance(got, np.ndarray) and got.ndim == 0 and np.issubdtype(got.dtype, np.number))
+    require(ok, f"return {what} (one number); got {type(got).__name__}")
+    value = float(got)
+    require(math.isfinite(value), f"return a finite number; got {value}")
+    return value
+
+
 def _laplace(fn) -> str:
     for sensitivity, epsilon in [(1.0, 1.0), (2.0, 0.5), (1.0, 4.0)]:
         rng = np.random.default_rng(12345)
-        out = np.array([fn(10.0, sensitivity, epsilon, rng) for _ in range(4000)], dtype=float)
+        out = np.array([_number(fn(10.0, sensitivity, epsilon, rng), "the noisy value") for _ in range(4000)])
         require(out.std() > 0, "the release is always the same: add random noise drawn from rng")
         noise = out - 10.0
         b = sensitivity / epsilon
         require(abs(np.median(noise)) < 0.15 * b, "the noise must be centred on 0 (release value + noise)")
+        kurt = np.mean(noise ** 4) / np.mean(noise ** 2) ** 2
+        require(kurt > 4.5, f"the noise looks Gaussian (kurtosis {kurt:.2f}); Laplace noise has kurtosis 6")
         mean_abs = np.mean(np.abs(noise))
         require(abs(mean_abs / b - 1) < 0.12,
                 f"sensitivity {sensitivity}, epsilon {epsilon}: the mean |noise| should be b = sensitivity / "
                 f"epsilon = {b:g}, yours is {mean_abs:.3g}")
-        kurt = np.mean(noise ** 4) / np.mean(noise ** 2) ** 2
-        require(kurt > 4.5, f"the noise looks Gaussian (kurtosis {kurt:.2f}); Laplace noise has kurtosis 6")
     return "Laplace noise with scale sensitivity / epsilon."
 
 
@@ -33,7 +44,7 @@ def _rr_estimate(fn) -> str:
         n = 200_000
         bits = rng.random(n) < truth
         reports = np.where(rng.random(n) < p, bits, ~bits).astype(int)
-        got = fn(reports, eps)
+        got = _number(fn(reports, eps), "the estimated share")
         require(abs(got - reports.mean()) > 1e-9 or abs(truth - reports.mean()) < 0.01,
                 "you returned the share of 1s in the reports; undo the flipping first")
         require(abs(got - truth) < 0.02, f"epsilon {eps}, true share {truth}: your estimate is {got:.3f}")
@@ -42,12 +53,12 @@ def _rr_estimate(fn) -> str:
 
 def _sum_sensitivity(fn) -> str:
     for lower, upper, expected in [(0, 10, 10), (-5, 3, 5), (-2, -1, 2), (1, 4, 4), (-7, 7, 7)]:
-        got = fn(lower, upper)
+        got = _number(fn(lower, upper), "the sensitivity")
         require(not (got == upper - lower and got != expected),
                 f"clip to [{lower}, {upper}]: upper - lower bounds *replacing* one record; adding or removing a "
                 "record moves the sum by that record's value itself")
         require(got == expected, f"clip to [{lower}, {upper}]: adding or removing one record changes the sum by "
-                                 f"at most {expected}, you returned {got}")
+                                 f"at most {expected}, you returned {got:g}")
     return "Sensitivity of a clipped sum under add-or-remove-one: max(|lower|, |upper|)."
 
 
