@@ -437,19 +437,22 @@ def aggregate_plain(updates: Sequence[np.ndarray]) -> Aggregate:
 
 
 def secagg_bytes(run) -> tuple[int, int]:
-    """Bytes of one secure-aggregation round, counted from a :class:`labkit.smpc.SecAggRun`.
+    """Bytes of one secure-aggregation round, counted from what a :class:`labkit.smpc.SecAggRun` sent.
 
-    Up: each client's public key, its two Shamir shares (key-agreement secret, self-mask seed) per
-    share holder, its masked vector (8 bytes per entry), and in the unmasking round one share per
-    other client from every survivor. Down: the server broadcasts all public keys to every client
-    and relays every encrypted share. Encryption and signature overheads are not counted.
+    Up: each client's two 32-byte X25519 public keys (masking, share encryption); the
+    ChaCha20-Poly1305 ciphertexts of its Shamir share pairs, one per other share holder, at their
+    real length (:attr:`labkit.smpc.Transcript.server_relayed`); its masked vector (8 bytes per
+    entry); and in the unmasking round every share the survivors answered with (66 bytes each,
+    :attr:`labkit.smpc.Transcript.server_collected`). Down: the server broadcasts every public key
+    to every client and relays every encrypted share pair. Signatures (not implemented), the
+    survivor list and message headers are not counted.
     """
     n = len(run.graph)
-    holders = {u: set(run.graph[u]) | {u} for u in range(n)}
-    keys_up = sum(len(k) for k in run.public_keys.values())
-    shares = sum(2 * len(holders[u]) * SHAMIR_SHARE_BYTES for u in range(n))
-    masked = sum(int(v.nbytes) for v in run.transcript.server_received.values())
-    unmask = sum(SHAMIR_SHARE_BYTES for u in range(n) for v in holders[u] if v in run.survivors)
+    tr = run.transcript
+    keys_up = sum(len(k) for k in run.public_keys.values()) + sum(len(k) for k in run.encryption_public_keys.values())
+    shares = sum(len(c) for c in tr.server_relayed.values())
+    masked = sum(int(v.nbytes) for v in tr.server_received.values())
+    unmask = SHAMIR_SHARE_BYTES * sum(len(kinds["key"]) + len(kinds["seed"]) for kinds in tr.server_collected.values())
     keys_down = n * keys_up
     return keys_up + shares + masked + unmask, keys_down + shares
 
@@ -601,6 +604,7 @@ class FederationRun:
             counted in :attr:`steps`.
         steps: per-hospital number of noisy DP-SGD steps counted while training ran (empty
             without DP).
+        test_records: how many held-out records :attr:`test_accuracy` was measured on.
     """
 
     config: Configuration
@@ -612,11 +616,34 @@ class FederationRun:
     noise_multipliers: list[float] = field(default_factory=list)
     epsilons: list[float] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
+    test_records: int = 0
 
     @property
     def epsilon(self) -> float:
         """The worst patient's epsilon (``inf`` without DP)."""
         return max(self.epsilons) if self.epsilons else math.inf
+
+    @property
+    def accuracy_interval(self) -> tuple[float, float]:
+        """95% confidence interval of the final test accuracy (:func:`accuracy_interval`)."""
+        return accuracy_interval(self.test_accuracy[-1], self.test_records)
+
+
+def accuracy_interval(accuracy: float, records: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) ``1 - alpha`` confidence interval of an accuracy measured on ``records`` records.
+
+    On 143 test records an accuracy of 0.951 has the interval [0.90, 0.98], about 8 points wide: two
+    models whose intervals overlap are indistinguishable on them (:func:`labkit.audit.indistinguishable`).
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+    from labkit.audit import clopper_pearson
+
+    if isinstance(records, bool) or not isinstance(records, (int, np.integer)) or records < 1:
+        raise ValueError(f"records must be an integer >= 1; got {records!r}")
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy must be in [0, 1]; got {accuracy!r}")
+    return clopper_pearson(int(round(accuracy * records)), int(records), alpha)
 
 
 def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test: np.ndarray, y_test: np.ndarray, *,
@@ -692,11 +719,12 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         bytes_round, held = agg.bytes_up + agg.bytes_down + broadcast, agg.server_held
     seconds = time.perf_counter() - start
     if config.dp is None:
-        return FederationRun(config, params, history, int(bytes_round), held, seconds)
+        return FederationRun(config, params, history, int(bytes_round), held, seconds, test_records=len(y_test))
     if steps != planned:  # the noise was calibrated for `planned` steps
         raise RuntimeError(f"DP-SGD ran {steps} noisy steps per hospital; the noise was calibrated for {planned}")
     eps = hospital_epsilons(hospitals, training, sigmas, config.dp.delta, steps)
-    return FederationRun(config, params, history, int(bytes_round), held, seconds, sigmas, eps, steps)
+    return FederationRun(config, params, history, int(bytes_round), held, seconds, sigmas, eps, steps,
+                         test_records=len(y_test))
 
 
 # --------------------------------------------------------------------------------------------
@@ -724,7 +752,8 @@ def membership_audit(params: np.ndarray, x_train: np.ndarray, y_train: np.ndarra
 class CostRow:
     """One configuration's stable numbers (timings are kept apart: they vary run to run).
 
-    The attack's AUC comes with its 95% DeLong interval ``[attack_auc_low, attack_auc_high]``.
+    The attack's AUC comes with its 95% DeLong interval ``[attack_auc_low, attack_auc_high]``, the
+    test accuracy with its 95% Clopper-Pearson interval ``[accuracy_low, accuracy_high]``.
     """
 
     label: str
@@ -736,6 +765,8 @@ class CostRow:
     server_sees: str
     attack_auc_low: float
     attack_auc_high: float
+    accuracy_low: float = math.nan
+    accuracy_high: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -744,15 +775,18 @@ class CostTable:
 
     rows: tuple[CostRow, ...]
 
-    HEAD = ("configuration", "test accuracy", "epsilon (record)", "bytes / round", "MIA AUC [95% CI]", "MIA TPR@1%FPR",
-            "the server sees")
+    HEAD = ("configuration", "test accuracy [95% CI]", "epsilon (record)", "bytes / round", "MIA AUC [95% CI]",
+            "MIA TPR@1%FPR", "the server sees")
 
     def cells(self) -> list[list[str]]:
         out = []
         for r in self.rows:
             eps = "inf (no DP)" if math.isinf(r.epsilon) else f"{r.epsilon:.2f}"
             auc = f"{r.attack_auc:.2f} [{r.attack_auc_low:.2f}, {r.attack_auc_high:.2f}]"
-            out.append([r.label, f"{r.accuracy:.3f}", eps, f"{r.bytes_per_round:,}", auc,
+            acc = f"{r.accuracy:.3f}"
+            if math.isfinite(r.accuracy_low) and math.isfinite(r.accuracy_high):
+                acc += f" [{r.accuracy_low:.2f}, {r.accuracy_high:.2f}]"
+            out.append([r.label, acc, eps, f"{r.bytes_per_round:,}", auc,
                         f"{r.attack_tpr_1pct:.2f}", r.server_sees])
         return out
 
@@ -769,14 +803,20 @@ class CostTable:
 
 
 def cost_row(run: FederationRun, attack) -> CostRow:
-    """A :class:`CostRow` from a run and its :func:`membership_audit` (AUC with its 95% DeLong interval)."""
+    """A :class:`CostRow` from a run and its :func:`membership_audit`.
+
+    The AUC carries its 95% DeLong interval, the test accuracy its 95% Clopper-Pearson interval
+    (:attr:`FederationRun.accuracy_interval`).
+    """
+    acc_low, acc_high = run.accuracy_interval if run.test_records else (math.nan, math.nan)
     return CostRow(run.config.label, run.test_accuracy[-1], run.epsilon, run.bytes_per_round, attack.auc,
-                   attack.tpr_at_1pct, run.server_held, attack.auc_low, attack.auc_high)
+                   attack.tpr_at_1pct, run.server_held, attack.auc_low, attack.auc_high, acc_low, acc_high)
 
 
 __all__ = [
     "AGGREGATIONS", "CONFIGURATIONS", "HOSPITALS", "Aggregate", "Configuration", "CostRow", "CostTable",
-    "FederationRun", "Hospital", "HospitalSpec", "LocalTraining", "RecordDP", "accuracy", "aggregate_paillier",
+    "FederationRun", "Hospital", "HospitalSpec", "LocalTraining", "RecordDP", "accuracy", "accuracy_interval",
+    "aggregate_paillier",
     "aggregate_plain", "aggregate_secagg", "apportion", "cost_row", "hospital_epsilons", "hospital_noise_multipliers",
     "hospital_partition", "local_steps", "local_update", "logistic_gradients", "logits", "make_hospitals",
     "membership_audit", "pack", "pack_slot_bits", "run_federation", "sampling_probability", "secagg_bytes",

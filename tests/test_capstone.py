@@ -126,10 +126,39 @@ def test_secagg_equals_plain_sum_and_counts_bytes():
     secure = cs.aggregate_secagg(updates)  # OS entropy: the sum does not depend on the masks
     assert np.allclose(secure.total, plain.total, atol=4 * 2**-16)
     assert plain.bytes_up == 4 * 31 * 8 and plain.bytes_down == 0
-    # 4 public keys, 4 x 4 holders x 2 shares, 4 masked vectors, 16 unmasking shares; keys broadcast 4 times.
-    assert secure.bytes_up == 4 * 32 + 32 * 66 + 4 * 31 * 8 + 16 * 66
-    assert secure.bytes_down == 4 * 4 * 32 + 32 * 66
     assert "masked" in secure.server_held
+
+
+def test_secagg_bytes_count_what_the_protocol_sent():
+    # The count follows the messages of the run, not a formula of its own: two X25519 public keys per client,
+    # one authenticated ciphertext per (sender, other holder) carrying two 66-byte Shamir shares and a 16-byte
+    # Poly1305 tag, the masked vectors, and the 16 shares the 4 survivors answer with (one per client each).
+    from labkit.smpc import secure_aggregate_run
+
+    updates = np.random.default_rng(1).normal(scale=0.05, size=(4, 31))
+    run = secure_aggregate_run(updates)
+    relayed = run.transcript.server_relayed
+    assert len(relayed) == 4 * 3  # a client's own share stays on the device
+    assert all(len(c) >= 2 * cs.SHAMIR_SHARE_BYTES + 16 for c in relayed.values())
+    keys = 4 * 2 * cs.X25519_KEY_BYTES
+    up, down = cs.secagg_bytes(run)
+    assert up == keys + sum(map(len, relayed.values())) + 4 * 31 * 8 + 16 * cs.SHAMIR_SHARE_BYTES
+    assert down == 4 * keys + sum(map(len, relayed.values()))
+    secure = cs.aggregate_secagg(updates)
+    assert (secure.bytes_up, secure.bytes_down) == (up, down)  # the sizes do not depend on the randomness
+
+
+def test_secagg_threat_model_of_the_notebook():
+    # Notebook 10's threat model (b): with 4 hospitals the threshold is t = 3 of 4 share holders; a server that lies
+    # about dropouts reads a hospital's update with 2 colluding hospitals (6 <= 2 + 2 x 2), not with 1 (6 > 3 + 2).
+    from labkit.smpc import lying_server_attack, secure_aggregate_run
+
+    updates = np.random.default_rng(4).normal(scale=0.05, size=(4, 31))
+    run = secure_aggregate_run(updates)
+    assert run.threshold == 3 and len(run.holders(0)) == 4
+    assert not lying_server_attack(run, 0, colluders=[1]).succeeded
+    attack = lying_server_attack(run, 0, colluders=[1, 2])
+    assert attack.succeeded and np.allclose(attack.recovered, updates[0], atol=2**-16)
 
 
 @settings(max_examples=20, deadline=None)
@@ -261,6 +290,18 @@ def test_run_federation_rejects_bad_arguments(hospitals, ds):
         cs.run_federation(hospitals, cs.CONFIGURATIONS[2], ds.x_test, ds.y_test, rounds=1)
 
 
+def test_accuracy_interval_is_clopper_pearson_on_the_test_records():
+    from labkit.audit import clopper_pearson
+
+    assert cs.accuracy_interval(137 / 143, 143) == clopper_pearson(137, 143)
+    low, high = cs.accuracy_interval(0.951, 143)
+    assert low < 0.951 < high and high - low > 0.07  # 143 records cannot separate 0.951 from 0.958
+    with pytest.raises(ValueError, match="records"):
+        cs.accuracy_interval(0.9, 0)
+    with pytest.raises(ValueError, match="accuracy"):
+        cs.accuracy_interval(1.5, 10)
+
+
 def test_membership_audit_and_cost_table(hospitals, ds):
     run = cs.run_federation(hospitals, cs.CONFIGURATIONS[0], ds.x_test, ds.y_test, rounds=2, seed=0)
     attack = cs.membership_audit(run.params, ds.x_train, ds.y_train, ds.x_test, ds.y_test)
@@ -272,6 +313,10 @@ def test_membership_audit_and_cost_table(hospitals, ds):
     # Erratum 3: the MIA AUC column carries its 95% interval.
     assert f"{attack.auc:.2f} [{attack.auc_low:.2f}, {attack.auc_high:.2f}]" in text and "95% CI" in text
     assert f"[{attack.auc_low:.2f}, {attack.auc_high:.2f}]" in table._repr_html_()
+    # Every measured statistic with its uncertainty: the test accuracy too.
+    assert run.test_records == len(ds.y_test)
+    acc_low, acc_high = run.accuracy_interval
+    assert f"{run.test_accuracy[-1]:.3f} [{acc_low:.2f}, {acc_high:.2f}]" in text and "test accuracy [95% CI]" in text
 
 
 # -- the notebook's prose agrees with its stored outputs ------------------------------------------
@@ -299,3 +344,6 @@ def test_notebook_prose_numbers_match_its_stored_outputs():
     settings = {"0.1"}  # the learning rate, a setting rather than a measurement
     stale = [n for n in re.findall(r"\d+\.\d+", summary) if n not in settings and n not in outputs]
     assert not stale, f"Summary numbers not in any stored output: {stale}"
+    # Byte counts (e.g. "7,904 bytes per round") must be the cost table's.
+    stale_bytes = [n for n in re.findall(r"(\d{1,3}(?:,\d{3})+) bytes", markdown) if n not in outputs]
+    assert not stale_bytes, f"byte counts in the prose not in any stored output: {stale_bytes}"

@@ -146,7 +146,8 @@ def _worst_patient_epsilon(fn) -> str:
         require(abs(got - sum(per)) > 1e-6, "a patient sits in one hospital only: do not add the hospitals' epsilons")
         require(abs(got - want) < 1e-6 * max(1.0, want),
                 f"for sizes {sizes} the worst patient's epsilon is {want:.3f}; you returned {got:.3f}")
-    return "Small hospitals sample each record more often, so their patients set the federation's epsilon."
+    return ("A patient's epsilon is their own hospital's. At equal noise, small hospitals sample each record more often, "
+            "so their patients set the federation's epsilon.")
 
 
 CHECKS = {"10.1": _encrypted_default_risk, "10.2": _dp_category_counts, "10.3": _worst_patient_epsilon}
