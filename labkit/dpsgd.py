@@ -17,6 +17,10 @@ What is here:
 * :func:`check_microbatches` and :func:`fit_tf_privacy`: tensorflow-privacy's optimizers reshape
   each batch into ``num_microbatches`` groups and fail deep inside Keras when that is impossible
   (the last, shorter batch included); labkit says so in one sentence instead.
+  :func:`fit_tf_privacy` builds ``DPSequential`` with its layer registry, so it really uses fast
+  clipping, and without XLA, so its noise follows the seed.
+* Noise and batches come from OS entropy unless a seed (or ``rng``) is passed. The notebooks pass
+  seeds so that their outputs are reproducible; a published seed gives no privacy.
 * :func:`source_document_noise` and :func:`train_on_noisy_inputs`: the source document's
   "add noise to the inputs once, then train normally" code, reproduced so that the notebook can
   show why it is not DP-SGD.
@@ -214,34 +218,50 @@ def clip_and_sum(per_example: Sequence[np.ndarray], l2_norm_clip: float) -> tupl
     return summed, norms
 
 
+def _noise_rng(rng: Any) -> np.random.Generator:
+    """``rng`` itself, or a generator seeded from OS entropy when ``rng`` is None."""
+    if rng is None:
+        return np.random.default_rng()  # no seed: NumPy draws the seed from the operating system's entropy
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None (OS entropy); got {type(rng).__name__}")
+    return rng
+
+
 def add_gaussian_noise(summed: Sequence[np.ndarray], l2_norm_clip: float, noise_multiplier: float,
-                       rng: np.random.Generator) -> list[np.ndarray]:
+                       rng: np.random.Generator | None = None) -> list[np.ndarray]:
     """Add N(0, (noise_multiplier * l2_norm_clip)^2) independently to every coordinate of the clipped sum.
 
     The clipped sum changes by at most ``l2_norm_clip`` (L2) when one example is added or removed,
     so this is the Gaussian mechanism with that sensitivity.
 
+    Args:
+        rng: where the noise comes from. None (the default) seeds a fresh generator from OS
+            entropy, as a private release needs. A seeded generator makes a run reproducible for
+            teaching; anyone who knows the seed can subtract the noise, so it protects nothing.
+
     Introduced in ``04-dp-sgd.ipynb``.
     """
     clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
     sigma = _nonnegative("noise_multiplier", noise_multiplier)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    rng = _noise_rng(rng)
     return [s + rng.normal(0.0, sigma * clip, size=np.shape(s)) for s in summed]
 
 
 def dpsgd_step(model: Any, x: np.ndarray, y: np.ndarray, *, l2_norm_clip: float, noise_multiplier: float,
-               learning_rate: float, rng: np.random.Generator, expected_batch_size: int | None = None) -> np.ndarray:
+               learning_rate: float, rng: np.random.Generator | None = None,
+               expected_batch_size: int | None = None) -> np.ndarray:
     """One DP-SGD step written out: per-example gradients, clip, sum, add noise, average, update.
 
     The noisy sum is divided by ``expected_batch_size`` (by default ``len(x)``), a public
-    constant: with Poisson sampling the actual batch size is itself private.
+    constant: with Poisson sampling the actual batch size is itself private. ``rng`` None draws
+    the noise from OS entropy (see :func:`add_gaussian_noise`).
 
     Returns:
         The per-example gradient norms before clipping.
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
+    rng = _noise_rng(rng)
     per_example = per_example_gradients(model, x, y)
     summed, norms = clip_and_sum(per_example, l2_norm_clip)
     noisy = add_gaussian_noise(summed, l2_norm_clip, noise_multiplier, rng)
@@ -426,7 +446,7 @@ class TrainResult:
 
 def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
                 l2_norm_clip: float | None, noise_multiplier: float, learning_rate: float,
-                sampling: str = "poisson", seed: int = 0,
+                sampling: str = "poisson", seed: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> TrainResult:
     """Train a Dense-only Keras model with DP-SGD, fast (ghost norms, no per-example gradients).
 
@@ -447,7 +467,10 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
         learning_rate: the SGD step size (> 0).
         sampling: ``"poisson"`` (what the accountant in ``labkit.dp.dpsgd_epsilon`` assumes) or
             ``"shuffle"`` (fixed-size batches of a random permutation; see :meth:`TrainResult.epsilon`).
-        seed: seeds the batch sampling and the noise; the run is a pure function of its arguments.
+        seed: seeds the batch sampling and the noise. None (the default) draws both from OS
+            entropy, as a private release needs. With a seed the run is a pure function of its
+            arguments, which is what reproducible teaching needs; but anyone who knows the seed
+            can regenerate the noise and the batches, so a published seed gives that reader no privacy.
         progress: called as ``progress(epoch_done, epochs)`` after each epoch (a progress bar).
 
     Returns:
@@ -485,7 +508,9 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
     hyper = (tf.constant(clip or 0.0, tf.float32), tf.constant(sigma * (clip or 0.0), tf.float32),
              tf.constant(lr / batch_size, tf.float32), tf.constant(batch_size / n, tf.float32),
              tf.constant(batch_size, tf.int32))
-    rng = np.random.default_rng(seed)
+    if seed is not None:
+        _positive_int("seed", seed, minimum=0)
+    rng = np.random.default_rng(seed)  # seed None: NumPy seeds it from OS entropy
     result = TrainResult(model, n, batch_size, epochs, 0, sampling, sigma, clip, lr)
     for epoch in range(epochs):
         if sampling == "shuffle":
@@ -540,20 +565,28 @@ def check_microbatches(num_examples: int, batch_size: int, num_microbatches: int
 def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str = "DPKerasSGDOptimizer",
                    epochs: int, batch_size: int, l2_norm_clip: float, noise_multiplier: float,
                    learning_rate: float, num_microbatches: int | None = None, drop_remainder: bool = False,
-                   seed: int = 0) -> Any:
+                   seed: int | None = None) -> Any:
     """Train ``model``'s architecture with tensorflow-privacy and return the trained Keras model.
 
     ``optimizer="DPKerasSGDOptimizer"`` compiles a copy of ``model`` with tensorflow-privacy's DP
     SGD optimizer and a per-example (``Reduction.NONE``) loss, as that optimizer requires.
-    ``optimizer="DPSequential"`` rebuilds the layers in tensorflow-privacy's ``DPSequential``, whose
-    fast clipping knows Dense and Embedding layers, with an ordinary SGD optimizer and a mean loss.
-    Batches are shuffled, fixed-size batches (Keras ``fit``), not Poisson samples.
+    ``optimizer="DPSequential"`` rebuilds the layers in tensorflow-privacy's ``DPSequential`` with
+    its default layer registry (``make_default_layer_registry``: Dense and Embedding), so that it
+    takes the fast-clipping path (per-example gradient norms from each layer's inputs and output
+    gradients, as :func:`ghost_clipped_sum` does); without ``layer_registry=`` DPSequential falls
+    back to computing one clipped gradient per microbatch. It trains with an ordinary SGD optimizer
+    and a mean loss, without XLA (``use_xla=False``): under XLA, tensorflow-privacy's noise ignored
+    TensorFlow's seed (fresh processes seeded 1 and 2 drew the same noise). Batches are shuffled,
+    fixed-size batches (Keras ``fit``), not Poisson samples.
 
     Args:
         num_microbatches: for ``DPKerasSGDOptimizer``, how many groups each batch is split into
             (default: ``batch_size``, one example per group). Checked by :func:`check_microbatches`.
         drop_remainder: drop the last, shorter batch of each epoch (a fixed subset: the data
             are shuffled once, with ``seed``, before training) instead of failing on it.
+        seed: seeds the shuffling and TensorFlow's random ops (the DP noise). None (the default)
+            seeds both from OS entropy (64 bits for TensorFlow); a fixed seed makes the run
+            reproducible and gives no privacy to anyone who knows it.
 
     Raises:
         ValueError: for a microbatch count that cannot split a batch, with the way out;
@@ -572,12 +605,18 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
     clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
     sigma = _nonnegative("noise_multiplier", noise_multiplier)
     lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
-    order = np.random.default_rng(seed).permutation(len(x))
+    if seed is not None:
+        seed = _positive_int("seed", seed, minimum=0, maximum=2**31 - 1)
+    entropy = np.random.SeedSequence(seed)  # seed None: fresh entropy from the operating system
+    order = np.random.default_rng(entropy).permutation(len(x))
     x, y = x[order], y[order]
     if drop_remainder:
         keep = len(x) - len(x) % batch_size
         x, y = x[:keep], y[:keep]
-    tf.keras.utils.set_random_seed(seed)
+    if seed is None:
+        tf.random.set_seed(int(entropy.generate_state(1, np.uint64)[0]) >> 1)
+    else:
+        tf.keras.utils.set_random_seed(seed)
     if optimizer == "DPKerasSGDOptimizer":
         from tensorflow_privacy import DPKerasSGDOptimizer
 
@@ -588,11 +627,17 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
         opt = DPKerasSGDOptimizer(l2_norm_clip=clip, noise_multiplier=sigma, num_microbatches=m, learning_rate=lr)
         loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=tf.keras.losses.Reduction.NONE)
     else:
+        from tensorflow_privacy.privacy.fast_gradient_clipping import layer_registry
         from tensorflow_privacy.privacy.keras_models.dp_keras_model import DPSequential
 
         if num_microbatches is not None:
             check_microbatches(len(x), batch_size, num_microbatches)
         net = DPSequential(l2_norm_clip=clip, noise_multiplier=sigma, num_microbatches=num_microbatches,
+                           layer_registry=layer_registry.make_default_layer_registry(),
+                           # DPSequential's default use_xla=True compiles train_step with XLA, whose random
+                           # ops ignore TensorFlow's seeds: every fresh process then draws the same noise,
+                           # whatever the seed. Without XLA the noise follows ``seed`` (or OS entropy).
+                           use_xla=False,
                            layers=[tf.keras.Input(shape=(x.shape[1],))] + [
                                tf.keras.layers.Dense(l.units, activation=l.activation, use_bias=l.use_bias)
                                for l in layers])
@@ -807,7 +852,7 @@ class TradeoffPoint:
     ``accuracy`` is the mean test accuracy over the sweep's seeds, interpolated linearly in
     log(epsilon) between the two nearest swept targets; ``low``/``high`` are mean -/+ one
     standard deviation over seeds (interpolated the same way). ``exact`` says the target is a
-    swept point.
+    swept point; ``num_seeds`` is how many seeds each swept point was trained with.
     """
 
     target_epsilon: float
@@ -817,10 +862,11 @@ class TradeoffPoint:
     high: float
     nonprivate_accuracy: float
     exact: bool
+    num_seeds: int = 0
 
     def __repr__(self) -> str:
         return (f"TradeoffPoint(epsilon {self.target_epsilon:.3g}: noise multiplier {self.noise_multiplier:.3f}, "
-                f"test accuracy {self.accuracy:.3f} (+/- {(self.high - self.low) / 2:.3f}), "
+                f"test accuracy {self.accuracy:.3f} (sd {(self.high - self.low) / 2:.3f} over {self.num_seeds} seeds), "
                 f"non-private {self.nonprivate_accuracy:.3f})")
 
 
@@ -860,4 +906,5 @@ def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: Tra
         sigma = float(sweep["noise_multiplier"][hit[0]])
     else:
         sigma = dp.dpsgd_noise_multiplier(target, n, cfg.batch_size, cfg.epochs, cfg.delta, accountant=cfg.accountant)
-    return TradeoffPoint(target, float(sigma), m, m - sd, m + sd, float(np.mean(sweep["nonprivate_accuracy"])), exact)
+    return TradeoffPoint(target, float(sigma), m, m - sd, m + sd, float(np.mean(sweep["nonprivate_accuracy"])), exact,
+                         acc.shape[1])

@@ -6,13 +6,14 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from labkit.runtime import quiet_environment, silence_python_noise
 
 quiet_environment()
 silence_python_noise()
 
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf  # noqa: E402  (pinned: a missing TensorFlow is a failure, not a skip)
 
 from labkit import dp, dpsgd  # noqa: E402
 from labkit.data import load  # noqa: E402
@@ -246,7 +247,216 @@ def test_fit_tf_privacy_trains_both_paths(digits):
         assert dpsgd.accuracy(net, digits.x_test, digits.y_test) > 0.5, optimizer
     net = dpsgd.fit_tf_privacy(_model((32,)), digits.x_train, digits.y_train, epochs=1, batch_size=32,
                                l2_norm_clip=1.0, noise_multiplier=0.5, learning_rate=1.0, drop_remainder=True)
-    assert net is not None
+    # 1347 = 42 x 32 + 3: the optimizer applied 42 steps, so the short last batch really was dropped
+    assert int(net.optimizer.iterations.numpy()) == len(digits.x_train) // 32 == 42
+    assert dpsgd.accuracy(net, digits.x_test, digits.y_test) > 0.3  # it learned (chance is 0.1)
+
+
+def _counting_default_registry(monkeypatch):
+    """Make tensorflow-privacy's default layer registry count, inside the graph, every Dense norm computed.
+
+    The counter is a TensorFlow variable incremented by the registry's Dense function each time a
+    training step runs it, so it counts steps that really took the fast-clipping path (the
+    microbatch fallback never calls the registry).
+    """
+    from tensorflow_privacy.privacy.fast_gradient_clipping import layer_registry
+
+    calls = tf.Variable(0, dtype=tf.int64, trainable=False)
+    original = layer_registry.make_default_layer_registry
+
+    def counting_registry():
+        registry = original()
+        dense_fn = registry.lookup(tf.keras.layers.Dense(1))
+
+        def counted(*args, **kwargs):
+            calls.assign_add(1)
+            return dense_fn(*args, **kwargs)
+
+        registry.insert(tf.keras.layers.Dense, counted)
+        return registry
+
+    monkeypatch.setattr(layer_registry, "make_default_layer_registry", counting_registry)
+    return calls
+
+
+def test_dpsequential_takes_the_fast_clipping_path(digits, monkeypatch):
+    """Erratum 2: every training step of DPSequential runs the registry's Dense norm function."""
+    calls = _counting_default_registry(monkeypatch)
+    x, y = digits.x_train[:120], digits.y_train[:120]
+    net = dpsgd.fit_tf_privacy(_model((16,)), x, y, optimizer="DPSequential", epochs=2, batch_size=40,
+                               l2_norm_clip=0.2, noise_multiplier=1.0, learning_rate=0.5, seed=0)
+    steps = int(net.optimizer.iterations.numpy())
+    assert steps == 2 * 120 // 40 == 6
+    assert int(calls.numpy()) == steps * 2  # two Dense layers, each step
+
+
+def test_dpsequential_fast_clipping_step_matches_the_ghost_norm_trainer(digits):
+    """With clipping active and no noise, one full-batch DPSequential step equals train_dpsgd's."""
+    x, y = digits.x_train[:60], digits.y_train[:60]
+    ours = _model((16,), seed=5)
+    dpsgd.train_dpsgd(ours, x, y, epochs=1, batch_size=60, l2_norm_clip=0.2, noise_multiplier=0.0,
+                      learning_rate=0.5, sampling="shuffle", seed=0)
+    assert dpsgd.ghost_clipped_sum(_model((16,), seed=5), x, y, 0.2)[1].min() > 0.2  # every example clipped
+    theirs = dpsgd.fit_tf_privacy(_model((16,), seed=5), x, y, optimizer="DPSequential", epochs=1, batch_size=60,
+                                  l2_norm_clip=0.2, noise_multiplier=0.0, learning_rate=0.5, seed=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Poisson sampling, observed in the batches the trainer really used (erratum 9)
+# ---------------------------------------------------------------------------------------------
+
+P_THRESHOLD = 1e-3  # reject "the batches are Poisson samples" when a test's p-value falls below this
+
+
+def _observed_batches(monkeypatch, n, batch_size, epochs, sampling, seed=3):
+    """Train on rows whose first feature is the row's index and record, at every step, which rows
+    entered the clipped-gradient computation. Returns a (steps, n) boolean inclusion matrix."""
+    batches = []
+    original = dpsgd._ghost_graph
+
+    def recording(layers, x, y, clip):
+        tf.py_function(lambda ids: batches.append(ids.numpy().astype(np.int64)), [x[:, 0]], [])
+        return original(layers, x, y, clip)
+
+    monkeypatch.setattr(dpsgd, "_ghost_graph", recording)
+    x = np.zeros((n, 2), np.float32)
+    x[:, 0] = np.arange(n)
+    x[:, 1] = np.random.default_rng(0).normal(size=n)
+    y = (x[:, 1] > 0).astype(np.int64)
+    model = dpsgd.make_mlp(2, 2, (), seed=0)  # a fresh model: its epoch function is traced with the recorder
+    result = dpsgd.train_dpsgd(model, x, y, epochs=epochs, batch_size=batch_size, l2_norm_clip=1.0,
+                               noise_multiplier=1.0, learning_rate=1e-3, sampling=sampling, seed=seed)
+    assert len(batches) == result.steps == math.ceil(epochs * n / batch_size)
+    included = np.zeros((len(batches), n), bool)
+    for t, ids in enumerate(batches):
+        assert len(np.unique(ids)) == len(ids)  # no example twice in one batch
+        included[t, ids] = True
+    return included
+
+
+def _binomial_fit_p(sizes, n, q):
+    """Chi-square goodness-of-fit p-value of batch sizes against Binomial(n, q), bins pooled to >= 5 expected."""
+    pmf = stats.binom.pmf(np.arange(n + 1), n, q)
+    observed = np.bincount(sizes, minlength=n + 1).astype(float)
+    edges, acc = [0], 0.0
+    for k in range(n + 1):  # contiguous bins, each with expected count >= 5
+        acc += pmf[k] * len(sizes)
+        if acc >= 5:
+            edges.append(k + 1)
+            acc = 0.0
+    edges[-1] = n + 1
+    exp_bins = np.array([pmf[a:b].sum() for a, b in zip(edges[:-1], edges[1:])]) * len(sizes)
+    obs_bins = np.array([observed[a:b].sum() for a, b in zip(edges[:-1], edges[1:])])
+    assert len(exp_bins) >= 10
+    return stats.chisquare(obs_bins, exp_bins).pvalue
+
+
+def _independence_p_values(included, q):
+    """p-values under "each example joins each batch independently with probability q".
+
+    * ``rate``: all inclusions ~ Binomial(steps * n, q).
+    * ``lag1``: disjoint step pairs (0, 1), (2, 3), ...: for every example and pair, in both ~
+      Binomial(pairs * n, q^2), independent units under the hypothesis.
+    * ``pair``: the fixed pair of examples 0 and 1 in the same step ~ Binomial(steps, q^2).
+    """
+    t, n = included.shape
+    first, second = included[0:t - 1:2], included[1:t:2]
+    return {
+        "rate": stats.binomtest(int(included.sum()), t * n, q).pvalue,
+        "lag1": stats.binomtest(int(np.sum(first & second)), first.size, q * q).pvalue,
+        "pair": stats.binomtest(int(np.sum(included[:, 0] & included[:, 1])), t, q * q).pvalue,
+    }
+
+
+def test_poisson_batch_sizes_follow_binomial_n_q(monkeypatch):
+    n, b = 200, 20
+    included = _observed_batches(monkeypatch, n, b, epochs=300, sampling="poisson")  # 3000 steps
+    p = _binomial_fit_p(included.sum(axis=1), n, b / n)
+    assert p > P_THRESHOLD, f"batch sizes do not fit Binomial({n}, {b / n}): chi-square p = {p:.2g}"
+
+
+def test_poisson_inclusions_are_independent_across_steps(monkeypatch):
+    n, b = 200, 20
+    included = _observed_batches(monkeypatch, n, b, epochs=300, sampling="poisson")
+    for name, p in _independence_p_values(included, b / n).items():
+        assert p > P_THRESHOLD, f"{name}: p = {p:.2g}"
+
+
+def test_the_sampling_tests_reject_shuffled_batches(monkeypatch):
+    """The tests above have power: shuffled fixed-size batches (not Poisson) fail them."""
+    n, b = 200, 20
+    included = _observed_batches(monkeypatch, n, b, epochs=30, sampling="shuffle")  # 300 steps
+    assert np.all(included.sum(axis=1) == b)
+    assert _binomial_fit_p(included.sum(axis=1), n, b / n) < P_THRESHOLD
+    assert _independence_p_values(included, b / n)["lag1"] < P_THRESHOLD  # once per epoch: rarely twice in a row
+
+
+# ---------------------------------------------------------------------------------------------
+# Noise from OS entropy unless a seed is passed (erratum 15)
+# ---------------------------------------------------------------------------------------------
+
+
+def _reseed_every_global_generator():
+    """Fix NumPy's, Python's and TensorFlow's global seeds: an unseeded call must not depend on them."""
+    tf.keras.utils.set_random_seed(0)
+
+
+def test_unseeded_noise_comes_from_os_entropy_and_seeded_noise_repeats():
+    zeros = [np.zeros(1000)]
+    draws = []
+    for _ in range(2):
+        _reseed_every_global_generator()
+        draws.append(dpsgd.add_gaussian_noise(zeros, 1.0, 1.0)[0])
+    assert not np.allclose(draws[0], draws[1])
+    seeded = [dpsgd.add_gaussian_noise(zeros, 1.0, 1.0, np.random.default_rng(7))[0] for _ in range(2)]
+    np.testing.assert_array_equal(seeded[0], seeded[1])
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or None"):
+        dpsgd.add_gaussian_noise(zeros, 1.0, 1.0, 7)
+
+
+def test_unseeded_dpsgd_step_draws_fresh_noise(digits):
+    x, y = digits.x_train[:8], digits.y_train[:8]
+    weights = []
+    for _ in range(2):
+        model = _model((4,), seed=0)
+        _reseed_every_global_generator()
+        dpsgd.dpsgd_step(model, x, y, l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=0.1)
+        weights.append(model.get_weights()[0])
+    assert not np.allclose(weights[0], weights[1])
+
+
+def test_unseeded_training_draws_fresh_noise_and_batches(digits):
+    x, y = digits.x_train[:200], digits.y_train[:200]
+    runs = {}
+    for seed in (None, None, 5, 5):
+        model = _model((8,), seed=0)
+        _reseed_every_global_generator()
+        dpsgd.train_dpsgd(model, x, y, epochs=1, batch_size=50, l2_norm_clip=1.0, noise_multiplier=1.0,
+                          learning_rate=0.5, seed=seed)
+        runs.setdefault(seed, []).append(model.get_weights()[0])
+    assert not np.allclose(runs[None][0], runs[None][1])
+    np.testing.assert_array_equal(runs[5][0], runs[5][1])
+    with pytest.raises(ValueError, match="seed must be an integer from 0"):
+        dpsgd.train_dpsgd(_model((8,)), x, y, epochs=1, batch_size=50, l2_norm_clip=1.0, noise_multiplier=1.0,
+                          learning_rate=0.5, seed=-1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer", dpsgd.TF_PRIVACY_OPTIMIZERS)
+def test_tf_privacy_noise_follows_the_seed_or_os_entropy(digits, optimizer):
+    """Seed None: fresh noise; a seed: the same run again. Under XLA (DPSequential's default)
+    tensorflow-privacy's noise ignores the seed, and the seeded runs below would differ."""
+    x, y = digits.x_train[:80], digits.y_train[:80]
+    weights = []
+    for seed in (None, None, 4, 4):
+        _reseed_every_global_generator()
+        net = dpsgd.fit_tf_privacy(_model((8,)), x, y, optimizer=optimizer, epochs=1, batch_size=40,
+                                   l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=0.5, seed=seed)
+        weights.append(net.get_weights()[0])
+    assert not np.allclose(weights[0], weights[1])
+    np.testing.assert_array_equal(weights[2], weights[3])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,6 +512,7 @@ def test_tradeoff_at_looks_up_and_interpolates(sweep):
     grid = sweep["target_epsilon"]
     at = dpsgd.tradeoff_at(sweep, float(grid[3]))
     assert at.exact and at.accuracy == pytest.approx(sweep["accuracy"][3].mean())
+    assert at.num_seeds == len(sweep["seeds"]) == 5 and f"over {at.num_seeds} seeds" in repr(at)
     assert at.low < at.accuracy < at.high
     mid = dpsgd.tradeoff_at(sweep, float(np.sqrt(grid[3] * grid[4])))
     assert not mid.exact
@@ -312,3 +523,48 @@ def test_tradeoff_at_looks_up_and_interpolates(sweep):
     for bad in (0.1, 20.0, "2"):
         with pytest.raises(ValueError, match="target_epsilon must be between 0.5 and 16"):
             dpsgd.tradeoff_at(sweep, bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 04 states what its numbers support (errata 3, 4, 8, 15)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def notebook04():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "04-dp-sgd.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    outputs = "\n".join("".join(o.get("text", "")) for c in cells if c["cell_type"] == "code" for o in c["outputs"])
+    return markdown, outputs
+
+
+def test_notebook04_prints_an_interval_with_every_auc_and_orders_none_it_cannot(notebook04):
+    markdown, outputs = notebook04
+    printed = [line for line in outputs.splitlines() if "AUC" in line]
+    assert len(printed) >= 3
+    assert all("[95% CI" in line for line in printed), printed
+    assert "indistinguishable" in outputs and "indistinguishable" in markdown
+    assert "a little better" not in markdown
+
+
+def test_notebook04_rebuts_the_poisson_footnote(notebook04):
+    markdown, outputs = notebook04
+    assert "believed" in outputs  # tensorflow-privacy's footnote is printed...
+    assert "Chua et al." in markdown and "ICML" in markdown  # ...and answered
+    assert "only when you really sample with Poisson" in markdown
+
+
+def test_notebook04_says_per_example_and_replace_one(notebook04):
+    markdown, _ = notebook04
+    assert "every person" not in markdown
+    assert "per example" in markdown and "user-level accounting" in markdown
+    assert "replace-one" in markdown.split("**Exercise 04.3")[1]
+
+
+def test_notebook04_says_its_seeds_give_no_privacy(notebook04):
+    markdown, _ = notebook04
+    assert "a published seed gives no privacy" in markdown

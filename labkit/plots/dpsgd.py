@@ -58,6 +58,6 @@ def update_tradeoff(ax, point=None, live: Sequence[tuple[float, float]] = ()):
         artists["selected"].set_data([point.target_epsilon], [point.accuracy])
         artists["selected-bar"].set_data([point.target_epsilon] * 2, [point.low, point.high])
         ax.set_title(f"epsilon = {point.target_epsilon:.2f}: noise multiplier {point.noise_multiplier:.2f}, "
-                     f"accuracy {point.accuracy:.3f} +/- {(point.high - point.low) / 2:.3f}", fontsize=9)
+                     f"accuracy {point.accuracy:.3f} +/- {(point.high - point.low) / 2:.3f} (sd, {point.num_seeds} seeds)", fontsize=9)
     artists["live"].set_offsets(np.asarray(live, dtype=float).reshape(-1, 2))
     return ax

@@ -89,7 +89,7 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
         point = tradeoff_at(data, float(slider.value), cfg)
         readout.value = (f"<b>epsilon = {point.target_epsilon:.2f}</b> (delta = {cfg.delta:g}) needs noise multiplier "
                          f"<b>{point.noise_multiplier:.2f}</b>; expected test accuracy <b>{point.accuracy:.3f}</b> "
-                         f"+/- {(point.high - point.low) / 2:.3f} (non-private {point.nonprivate_accuracy:.3f}). "
+                         f"+/- {(point.high - point.low) / 2:.3f} (sd over {point.num_seeds} seeds; non-private {point.nonprivate_accuracy:.3f}). "
                          f"Recipe: {cfg.describe()}.")
         out.outputs = ()
         update_tradeoff(ax, point, live)
