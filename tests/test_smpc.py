@@ -402,6 +402,29 @@ def test_relayed_shares_are_authenticated_ciphertext_the_server_cannot_read():
         smpc.decrypt_shares(right, 1, 0, relayed[(0, 1)])
 
 
+def test_self_mask_still_hides_a_late_client_whose_masking_key_the_server_rebuilt():
+    """Notebook 09's reason for b_u: a client declared dropped whose y_u arrives late. The server
+    rebuilds its masking key from t shares and strips every pairwise mask, yet PRG(b_u) still
+    hides x_u; only with b_u as well (which honest clients never also reveal) does x_u appear."""
+    from scipy.stats import chisquare
+
+    from labkit.smpc import secagg
+
+    vectors = np.random.default_rng(11).normal(size=(6, 4000))
+    run = smpc.secure_aggregate_run(vectors, rng=np.random.default_rng(12))
+    u, t = 4, run.threshold
+    key_points = [run.clients[v].held[u][0] for v in run.holders(u) if v != u][:t]
+    sk = smpc.shamir_reconstruct(key_points, prime=smpc.SECAGG_PRIME).to_bytes(32, "big")
+    assert sk == run.clients[u].masking_key.private_bytes_raw()
+    y = run.transcript.server_received[u]
+    no_pairwise = secagg._strip_masks(y, u, sk, 0, run.graph, run.public_keys) + smpc.expand_mask(0, y.shape[0])
+    counts = np.bincount((no_pairwise >> np.uint64(60)).astype(np.int64), minlength=16)
+    assert chisquare(counts).pvalue > 1e-3  # still uniform over the ring: x_u + PRG(b_u)
+    assert not np.allclose(smpc.decode(no_pairwise), vectors[u], atol=1.0)
+    both = secagg._strip_masks(y, u, sk, run.clients[u].self_seed, run.graph, run.public_keys)
+    assert np.max(np.abs(smpc.decode(both) - vectors[u])) <= 2**-16
+
+
 def test_masking_and_encryption_keys_are_distinct_and_only_masking_keys_are_shared():
     run = smpc.secure_aggregate_run(np.ones((4, 2)), rng=np.random.default_rng(10))
     for u, client in run.clients.items():
@@ -443,6 +466,20 @@ def test_truncation_failure_rate_agrees_with_the_formula(x, y):
     assert low <= p <= high, (failed.sum(), p, low, high)
     if abs(x * y) >= 2**28:  # the interval is tight enough to reject the old "|z| / 2^63" claim
         assert not low <= abs(z) / 2**63 <= high
+
+
+def test_truncation_without_failure_is_the_floor_or_one_unit_below():
+    """Notebook 09 and ``truncate``: without a wrap, the result is floor(z / 2^16) or one less
+    (a carry lost between the two shifted parts), so less than two units below z / 2^16; both
+    cases occur, so "off by at most one unit" from the exact value would be wrong."""
+    rng = np.random.default_rng(13)
+    z = rng.integers(-(2**40), 2**40, size=50_000).astype(np.int64)
+    dealer = smpc.TrustedDealer(2, rng)
+    out = smpc.reconstruct_encoded(smpc.truncate(smpc.share_encoded(z.view(np.uint64), 2, rng), dealer)).view(np.int64)
+    below_floor = (z >> 16) - out
+    assert set(np.unique(below_floor)) == {0, 1}
+    gap = z / 2**16 - out
+    assert np.all(gap >= 0) and np.all(gap < 2) and np.max(gap) > 1.5
 
 
 def test_truncation_failure_probability_vectorises_and_rejects_unrepresentable_products():

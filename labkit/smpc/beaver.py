@@ -9,11 +9,12 @@ and compute shares of
 The same identity holds for matrices (c = a @ b). Fixed-point products carry 2f fractional
 bits, so they are truncated back to f bits with a second dealer gift, a truncation pair
 (r, r >> f) (Mohassel and Rindal 2018, ABY3, section 5.1.1): the parties open z - r, shift it
-in public, and add the shares of r >> f. The result is off by at most one unit in the last
-place (2^-16), unless z - r wraps around the signed range: then it is off by 2^(64 - 2f) (2^32
-with f = 16). With r uniform that happens with probability (|z| + 1) / 2^64 for z >= 0 and
-(|z| - 1) / 2^64 for z < 0, where z = round(x 2^f) round(y 2^f) is the encoded product: about
-|xy| / 2^(64 - 2f) = |xy| / 2^32 (:func:`truncation_failure_probability`).
+in public, and add the shares of r >> f. The result is z / 2^f rounded down, or one unit in the
+last place (2^-16) below that when the two shifted parts lose a carry, unless z - r wraps around
+the signed range: then it is off by 2^(64 - 2f) (2^32 with f = 16). With r uniform that
+happens with probability (|z| + 1) / 2^64 for z >= 0 and (|z| - 1) / 2^64 for z < 0, where
+z = round(x 2^f) round(y 2^f) is the encoded product: about |xy| / 2^(64 - 2f) = |xy| / 2^32
+(:func:`truncation_failure_probability`).
 
 The dealer is **trusted**: it knows a, b, c and r, so it could read every opened value back
 into a secret. Without a dealer the parties make triples themselves with oblivious transfer or
@@ -118,13 +119,15 @@ def _check(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray], deale
 
 def truncate(z_shares: Sequence[np.ndarray], dealer: TrustedDealer, frac_bits: int = FRAC_BITS, *,
              transcript: list | None = None) -> Shares:
-    """Shares of z / 2^frac_bits (rounded down, error at most 2^-frac_bits) with a truncation pair.
+    """Shares of z / 2^frac_bits with a truncation pair: rounded down, or one unit (2^-frac_bits) below.
 
     The parties open c = z - r (uniform, since r is), and party 0 adds c >> frac_bits to its
     share of r >> frac_bits. Correct unless z - r wraps around the signed range, which happens
     with probability (|z| + 1) / 2^64 (z >= 0) or (|z| - 1) / 2^64 (z < 0) for the ring integer
     z: about |value| / 2^(64 - 2 frac_bits) for a product of two encoded values (|value| / 2^32
-    with 16 fractional bits). A failure is off by 2^(64 - frac_bits) units.
+    with 16 fractional bits). A failure is off by 2^(64 - frac_bits) units of 2^-frac_bits.
+    Without a failure the result is floor(z / 2^frac_bits) or one less (the carry between the
+    two shifted parts is lost): less than two units below the exact z / 2^frac_bits.
 
     Introduced in ``09-secure-computation.ipynb``.
     """

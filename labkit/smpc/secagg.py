@@ -28,7 +28,8 @@ per-client cost grows with k (about log n) instead of n.
 
 Teaching implementation, all parties simulated in one process (each pairwise key and mask is
 computed once for both of its ends: both clients would compute the same bits). Not done here:
-signatures on every message with a public-key infrastructure, and the consistency-check round of
+signatures on the round-0 public keys with a public-key infrastructure (without them an active
+server can also swap the public keys it relays and read every share), and the consistency-check round of
 the malicious-secure version, which make a lying server detectable.
 
 Keys, seeds and shares come from OS entropy unless a seeded ``rng`` is passed for a
@@ -121,7 +122,8 @@ def _share_key(private_key, peer_public: bytes) -> bytes:
 
 
 def _share_nonce(sender: int, recipient: int) -> bytes:
-    # one key per pair, used in both directions: the (sender, recipient) order makes each nonce unique
+    # one key per pair, used in both directions: the (sender, recipient) order makes each nonce unique,
+    # and key pairs are fresh in every round, so each (key, nonce) encrypts exactly one message
     return sender.to_bytes(6, "big") + recipient.to_bytes(6, "big")
 
 
@@ -258,7 +260,9 @@ class SimulatedClient:
         self.held[sender] = decrypt_shares(key, sender, self.id, ciphertext)
 
     def answer(self, claimed_survivors: Iterable[int]) -> dict[int, tuple[str, tuple[int, int]]]:
-        """Round 3 (Unmasking): the shares an honest client reveals for a claimed survivor set.
+        """Round 3 (Unmasking; round 4 in Bonawitz et al.'s figure 4, after the consistency check
+        this honest-but-curious version leaves out): the shares an honest client reveals for a
+        claimed survivor set.
 
         For every client whose shares it holds: the self-mask-seed share if the server says that
         client survived, the masking-key share if it says it dropped; never both for one client
@@ -280,7 +284,9 @@ class SecAggRun:
         survivors, dropped: client ids.
         threshold: t of the t-of-n Shamir sharing.
         graph: each client's masking neighbours.
-        masks_expanded: number of mask vectors expanded by the PRG (clients and server).
+        masks_expanded: number of distinct mask vectors expanded by the PRG: each pairwise mask
+            once (both of its clients expand the same one), each self-mask, and the masks the
+            server expands again to remove them.
         transcript: see :class:`Transcript`.
         public_keys: the masking (key-agreement) public keys the server broadcast, 32 bytes each.
         encryption_public_keys: the share-encryption public keys it broadcast, 32 bytes each.
