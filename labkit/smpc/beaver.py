@@ -8,7 +8,7 @@ and compute shares of
 
 The same identity holds for matrices (c = a @ b). Fixed-point products carry 2f fractional
 bits, so they are truncated back to f bits with a second dealer gift, a truncation pair
-(r, r >> f) (Mohassel and Rindal 2018, ABY3, section 5.1.1): the parties open z - r, shift it
+(r, r >> f) (the truncation-pair method of Mohassel and Rindal 2018, ABY3): the parties open z - r, shift it
 in public, and add the shares of r >> f. The result is z / 2^f rounded down, or one unit in the
 last place (2^-16) below that when the two shifted parts lose a carry, unless z - r wraps around
 the signed range: then it is off by 2^(64 - 2f) (2^32 with f = 16). With r uniform that
