@@ -468,18 +468,21 @@ def dp_tpr_bound(fpr: np.ndarray, epsilon: float, delta: float) -> np.ndarray:
 
 def dpsgd_trainer(x: np.ndarray, y: np.ndarray, *, num_classes: int, hidden: tuple[int, ...], epochs: int,
                   batch_size: int, l2_norm_clip: float | None, noise_multiplier: float, learning_rate: float,
-                  sampling: str = "poisson") -> Callable[[np.ndarray, int], np.ndarray]:
+                  sampling: str = "poisson",
+                  num_examples: int | None = None) -> Callable[[np.ndarray, int], np.ndarray]:
     """A ``train_logits(indices, seed)`` for :func:`train_shadow_set`, built on :func:`labkit.dpsgd.train_dpsgd`.
 
     Each call trains a fresh MLP (``labkit.dpsgd.make_mlp`` weights for ``seed``) on the rows
     ``indices`` of ``(x, y)`` and returns its logits on every row of ``x``. One Keras model is
     reused across calls (re-initialised each time), so TensorFlow traces the training loop once.
 
-    :func:`labkit.dpsgd.train_dpsgd` sets its Poisson sampling rate and its number of steps from the
-    number of rows it is given (``batch_size / len(indices)``). With :func:`train_shadow_set` that
-    number varies from model to model (Binomial(n, 1/2)), so the accountant's epsilon at the nominal
-    size ``n / 2`` describes each model only approximately; a strict add/remove-one implementation
-    fixes the sampling rate and the step count from a public nominal size in advance.
+    Every model gets the same schedule, fixed from a public nominal training-set size
+    ``num_examples`` (default ``len(x) // 2``, the expected size when each example joins with
+    probability 1/2): the Poisson rate ``batch_size / num_examples`` and the number of steps are
+    passed to :func:`labkit.dpsgd.train_dpsgd` as that size, not read from ``len(indices)``. Under
+    add/remove-one adjacency the true size is private, and with :func:`train_shadow_set` it varies
+    from model to model (Binomial(n, 1/2)); with the nominal size, "x in" and "x out" change the
+    data and nothing else, as the accountant assumes.
 
     Introduced in ``05-auditing.ipynb``.
     """
@@ -487,13 +490,15 @@ def dpsgd_trainer(x: np.ndarray, y: np.ndarray, *, num_classes: int, hidden: tup
 
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y)
+    nominal = max(1, len(x) // 2) if num_examples is None else dpsgd._positive_int("num_examples", num_examples)
+    dpsgd._positive_int("batch_size", batch_size, maximum=nominal)
     model = dpsgd.make_mlp(x.shape[1], num_classes, hidden, seed=0)
 
     def train_logits(indices: np.ndarray, seed: int) -> np.ndarray:
         dpsgd.reinitialize(model, int(seed) % (2**31 // 1000))
         dpsgd.train_dpsgd(model, x[indices], y[indices], epochs=epochs, batch_size=batch_size,
                           l2_norm_clip=l2_norm_clip, noise_multiplier=noise_multiplier,
-                          learning_rate=learning_rate, sampling=sampling, seed=int(seed))
+                          learning_rate=learning_rate, sampling=sampling, seed=int(seed), num_examples=nominal)
         return dpsgd.predict_logits(model, x)
 
     return train_logits

@@ -13,7 +13,8 @@ What is here:
   respect to ``W`` is the outer product ``a_i g_i^T`` (``g_i`` = gradient of the loss at ``z_i``),
   whose Frobenius norm is ``||a_i|| * ||g_i||``. The per-example norms ("ghost norms", Goodfellow
   2015; Li et al. 2022, section 4) follow from quantities that ordinary backpropagation computes,
-  and the clipped sum is ``A^T (c * G)`` with one clip factor ``c_i`` per row.
+  and the clipped sum is ``A^T (c * G)`` with one clip factor ``c_i`` per row. Its schedule (the
+  Poisson rate and the number of steps) comes from a public ``num_examples``, by default ``len(x)``.
 * :func:`check_microbatches` and :func:`fit_tf_privacy`: tensorflow-privacy's optimizers reshape
   each batch into ``num_microbatches`` groups and fail deep inside Keras when that is impossible
   (the last, shorter batch included); labkit says so in one sentence instead.
@@ -396,7 +397,11 @@ class TrainResult:
 
     Attributes:
         model: the trained Keras model (trained in place).
-        num_examples, batch_size, epochs, steps: the schedule; ``steps = ceil(epochs * n / batch)``.
+        num_examples, batch_size, epochs, steps: the schedule. ``num_examples`` is the public
+            (nominal) dataset size the schedule was set from: the ``num_examples`` passed to
+            :func:`train_dpsgd`, else the number of rows trained on. Poisson: ``steps =
+            ceil(epochs * num_examples / batch_size)``; shuffle: ``epochs * ceil(num_examples /
+            batch_size)``.
         sampling: ``"poisson"`` (each example joins each batch independently with probability
             ``batch_size / num_examples``) or ``"shuffle"`` (a fresh permutation each epoch, cut into
             batches of ``batch_size``; the last one may be shorter).
@@ -447,7 +452,8 @@ class TrainResult:
 def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
                 l2_norm_clip: float | None, noise_multiplier: float, learning_rate: float,
                 sampling: str = "poisson", seed: int | None = None,
-                progress: Callable[[int, int], None] | None = None) -> TrainResult:
+                progress: Callable[[int, int], None] | None = None,
+                num_examples: int | None = None) -> TrainResult:
     """Train a Dense-only Keras model with DP-SGD, fast (ghost norms, no per-example gradients).
 
     Each step: sample a batch, compute the per-example gradient norms from the layers' inputs and
@@ -459,8 +465,8 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
         model: a built Keras model of Dense layers whose last layer outputs logits
             (:func:`make_mlp`); trained in place.
         x, y: float features (2-D) and integer labels.
-        epochs: passes over the data (Poisson: ``ceil(epochs * n / batch_size)`` steps).
-        batch_size: expected batch size (Poisson) or batch size (shuffle), 1 to ``len(x)``.
+        epochs: passes over the data (Poisson: ``ceil(epochs * num_examples / batch_size)`` steps).
+        batch_size: expected batch size (Poisson) or batch size (shuffle), 1 to ``num_examples``.
         l2_norm_clip: the clipping norm C > 0, or None for no clipping (non-private reference).
         noise_multiplier: sigma >= 0; the noise standard deviation is ``sigma * C``. Must be 0
             when ``l2_norm_clip`` is None.
@@ -472,9 +478,18 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
             arguments, which is what reproducible teaching needs; but anyone who knows the seed
             can regenerate the noise and the batches, so a published seed gives that reader no privacy.
         progress: called as ``progress(epoch_done, epochs)`` after each epoch (a progress bar).
+        num_examples: the public, nominal dataset size that fixes the schedule: the Poisson
+            sampling rate ``q = batch_size / num_examples`` and the number of steps (Poisson:
+            ``ceil(epochs * num_examples / batch_size)``; shuffle: ``ceil(num_examples /
+            batch_size)`` batches per epoch, so when ``len(x)`` is larger the rows past the last
+            batch of the permutation sit that epoch out, and when it is smaller the last batches
+            are short or empty). None (the default) uses ``len(x)``. Under add-or-remove-one
+            adjacency the true ``len(x)`` is itself private: a schedule computed from it changes
+            when one example is added, which the accountant does not model. Announce the size
+            in advance and pass it here (``05-auditing.ipynb`` passes half its pool).
 
     Returns:
-        A :class:`TrainResult`.
+        A :class:`TrainResult` (its ``num_examples`` is the nominal size).
 
     Raises:
         ValueError / TypeError: naming the parameter, its value and the valid range.
@@ -485,9 +500,10 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
 
     layers = dense_layers(model)
     x, y = _features_labels(x, y)
-    n = len(x)
     if x.shape[1] != layers[0].kernel.shape[0]:
         raise ValueError(f"x must have {layers[0].kernel.shape[0]} features (the model's input size); got {x.shape[1]}")
+    # n: the public size that fixes the schedule (sampling rate and step count), not necessarily len(x).
+    n = len(x) if num_examples is None else _positive_int("num_examples", num_examples)
     epochs = _positive_int("epochs", epochs)
     batch_size = _positive_int("batch_size", batch_size, maximum=n)
     sigma = _nonnegative("noise_multiplier", noise_multiplier)

@@ -213,6 +213,40 @@ def test_train_shadow_set_is_reproducible_from_its_seed():
     np.testing.assert_array_equal(a.members, b.members)
 
 
+def test_dpsgd_trainer_gives_every_model_the_schedule_of_the_public_nominal_size(monkeypatch):
+    """Under add/remove adjacency the training-set size is private, and with coin-flip membership it
+    varies by model: every model must get the rate and the step count of the nominal size n // 2."""
+    from labkit import dpsgd
+
+    runs = []
+    original = dpsgd.train_dpsgd
+
+    def spy(model, x, y, **kwargs):
+        result = original(model, x, y, **kwargs)
+        runs.append((len(x), result))
+        return result
+
+    monkeypatch.setattr(dpsgd, "train_dpsgd", spy)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(101, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    trainer = audit.dpsgd_trainer(x, y, num_classes=2, hidden=(4,), epochs=2, batch_size=10, l2_norm_clip=1.0,
+                                  noise_multiplier=1.0, learning_rate=0.1)
+    for size in (40, 50, 61):
+        assert trainer(np.arange(size), 3).shape == (101, 2)
+    assert [rows for rows, _ in runs] == [40, 50, 61]
+    for _, result in runs:  # 101 // 2 = 50: q = 10 / 50 and ceil(2 * 50 / 10) = 10 steps, whatever the rows
+        assert result.num_examples == 50 and result.sampling_probability == 0.2 and result.steps == 10
+    audit.dpsgd_trainer(x, y, num_classes=2, hidden=(4,), epochs=2, batch_size=10, l2_norm_clip=1.0,
+                        noise_multiplier=1.0, learning_rate=0.1, num_examples=80)(np.arange(30), 0)
+    assert runs[-1][1].num_examples == 80 and runs[-1][1].steps == 16
+    for bad, match in ((0, "num_examples must be an integer"), (2.5, "num_examples must be an integer"),
+                       (5, "batch_size must be an integer from 1 to 5")):
+        with pytest.raises(ValueError, match=match):
+            audit.dpsgd_trainer(x, y, num_classes=2, hidden=(4,), epochs=2, batch_size=10, l2_norm_clip=1.0,
+                                noise_multiplier=1.0, learning_rate=0.1, num_examples=bad)
+
+
 # ---------------------------------------------------------------------------------------------
 # Empirical epsilon
 # ---------------------------------------------------------------------------------------------

@@ -310,9 +310,9 @@ def test_dpsequential_fast_clipping_step_matches_the_ghost_norm_trainer(digits):
 P_THRESHOLD = 1e-3  # reject "the batches are Poisson samples" when a test's p-value falls below this
 
 
-def _observed_batches(monkeypatch, n, batch_size, epochs, sampling, seed=3):
-    """Train on rows whose first feature is the row's index and record, at every step, which rows
-    entered the clipped-gradient computation. Returns a (steps, n) boolean inclusion matrix."""
+def _recorded_run(monkeypatch, n, batch_size, epochs, sampling, seed=3, num_examples=None):
+    """Train on ``n`` rows whose first feature is the row's index and record, at every step that
+    really runs, which rows entered the clipped-gradient computation. Returns (batches, result)."""
     batches = []
     original = dpsgd._ghost_graph
 
@@ -327,7 +327,14 @@ def _observed_batches(monkeypatch, n, batch_size, epochs, sampling, seed=3):
     y = (x[:, 1] > 0).astype(np.int64)
     model = dpsgd.make_mlp(2, 2, (), seed=0)  # a fresh model: its epoch function is traced with the recorder
     result = dpsgd.train_dpsgd(model, x, y, epochs=epochs, batch_size=batch_size, l2_norm_clip=1.0,
-                               noise_multiplier=1.0, learning_rate=1e-3, sampling=sampling, seed=seed)
+                               noise_multiplier=1.0, learning_rate=1e-3, sampling=sampling, seed=seed,
+                               num_examples=num_examples)
+    return batches, result
+
+
+def _observed_batches(monkeypatch, n, batch_size, epochs, sampling, seed=3):
+    """A (steps, n) boolean inclusion matrix of the batches that really ran (see :func:`_recorded_run`)."""
+    batches, result = _recorded_run(monkeypatch, n, batch_size, epochs, sampling, seed)
     assert len(batches) == result.steps == math.ceil(epochs * n / batch_size)
     included = np.zeros((len(batches), n), bool)
     for t, ids in enumerate(batches):
@@ -391,6 +398,63 @@ def test_the_sampling_tests_reject_shuffled_batches(monkeypatch):
     assert np.all(included.sum(axis=1) == b)
     assert _binomial_fit_p(included.sum(axis=1), n, b / n) < P_THRESHOLD
     assert _independence_p_values(included, b / n)["lag1"] < P_THRESHOLD  # once per epoch: rarely twice in a row
+
+
+# ---------------------------------------------------------------------------------------------
+# A public nominal size fixes the schedule (num_examples): the true count is private under add/remove
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows,nominal", [(200, 100), (200, 400), (150, 150)])
+def test_poisson_rate_and_step_count_follow_num_examples_not_the_rows(monkeypatch, rows, nominal):
+    b, epochs = 20, 40
+    batches, result = _recorded_run(monkeypatch, rows, b, epochs, "poisson", num_examples=nominal)
+    q, steps = b / nominal, math.ceil(epochs * nominal / b)
+    # The steps that really ran, counted inside the graph, follow the nominal size.
+    assert len(batches) == result.steps == steps == dp.dpsgd_steps(nominal, b, epochs)
+    assert result.num_examples == nominal and result.sampling_probability == pytest.approx(q)
+    # Every row joined every step with probability b / nominal, whatever the number of rows.
+    included = np.zeros((len(batches), rows), bool)
+    for t, ids in enumerate(batches):
+        included[t, ids] = True
+    assert stats.binomtest(int(included.sum()), included.size, q).pvalue > P_THRESHOLD
+    other = b / rows if rows != nominal else b / (2 * nominal)  # the rate a len(x) schedule would use
+    assert stats.binomtest(int(included.sum()), included.size, other).pvalue < P_THRESHOLD
+    # The accountant is asked about the same schedule.
+    assert result.epsilon(1e-5) == pytest.approx(dp.dpsgd_epsilon(nominal, b, 1.0, epochs, 1e-5))
+
+
+@pytest.mark.parametrize("rows,nominal", [(200, 100), (90, 100), (230, 230)])
+def test_shuffled_batches_per_epoch_follow_num_examples(monkeypatch, rows, nominal):
+    b, epochs = 20, 3
+    batches, result = _recorded_run(monkeypatch, rows, b, epochs, "shuffle", num_examples=nominal)
+    per_epoch = math.ceil(nominal / b)
+    assert len(batches) == result.steps == epochs * per_epoch
+    for e in range(epochs):
+        seen = np.concatenate(batches[e * per_epoch:(e + 1) * per_epoch])
+        assert len(np.unique(seen)) == len(seen) == min(rows, per_epoch * b)  # each row at most once per epoch
+
+
+def test_num_examples_defaults_to_the_rows_given(monkeypatch):
+    batches, result = _recorded_run(monkeypatch, 120, 20, 2, "poisson")
+    assert result.num_examples == 120 and len(batches) == result.steps == 12
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, 100.0, True, "100", np.float64(100)])
+def test_num_examples_rejects_anything_but_a_positive_integer(digits, bad):
+    with pytest.raises(ValueError, match=r"num_examples must be an integer from 1 or more; got"):
+        dpsgd.train_dpsgd(_model((8,)), digits.x_train, digits.y_train, epochs=1, batch_size=64, l2_norm_clip=1.0,
+                          noise_multiplier=1.0, learning_rate=0.5, num_examples=bad)
+
+
+def test_num_examples_bounds_the_batch_size_and_accepts_numpy_integers(digits):
+    with pytest.raises(ValueError, match="batch_size must be an integer from 1 to 50"):
+        dpsgd.train_dpsgd(_model((8,)), digits.x_train, digits.y_train, epochs=1, batch_size=64, l2_norm_clip=1.0,
+                          noise_multiplier=1.0, learning_rate=0.5, num_examples=50)
+    result = dpsgd.train_dpsgd(_model((8,)), digits.x_train[:300], digits.y_train[:300], epochs=1, batch_size=64,
+                               l2_norm_clip=1.0, noise_multiplier=1.0, learning_rate=0.5, seed=0,
+                               num_examples=np.int64(640))
+    assert result.num_examples == 640 and type(result.num_examples) is int and result.steps == 10
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,6 +570,17 @@ def test_train_tradeoff_point_reproduces_the_sweep(sweep):
     sigma, acc = dpsgd.train_tradeoff_point(float(sweep["target_epsilon"][i]), int(sweep["seeds"][1]))
     assert sigma == pytest.approx(sweep["noise_multiplier"][i], rel=1e-5)
     assert acc == pytest.approx(sweep["accuracy"][i, 1], abs=1e-6)
+
+
+def test_explorer_reports_a_live_accuracy_with_its_interval(sweep):
+    """The button's accuracy is measured on 450 test digits: it carries its 95% interval, like every accuracy."""
+    from labkit.widgets.dpsgd import tradeoff_explorer
+
+    explorer = tradeoff_explorer(target_epsilon=1.0, sweep=sweep)
+    eps, _, acc = explorer.train_point()
+    half = 1.96 * math.sqrt(acc * (1 - acc) / 450)
+    status = explorer.children[-1].value
+    assert eps == 1.0 and f"test accuracy {acc:.3f} +/- {half:.3f} (95%, 450 test examples" in status, status
 
 
 def test_tradeoff_at_looks_up_and_interpolates(sweep):

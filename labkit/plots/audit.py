@@ -40,7 +40,8 @@ def plot_epsilon_bounds(ax, labels: Sequence[str], upper: Sequence[float], lower
     for xi, u in zip(x, up):
         if np.isnan(u):
             ax.text(xi - 0.2, 0.3, "none", ha="center", fontsize=8, color=PALETTE[0])
-    ax.bar(x + 0.2, lower, width=0.4, color=PALETTE[1], label="audit lower bound (95%)")
+    ax.bar(x + 0.2, lower, width=0.4, color=PALETTE[1],
+           label="audit lower bound (95%, nominal: guesses not independent)")
     if point is not None:
         ax.scatter(x + 0.2, np.minimum(point, 20), color=PALETTE[3], marker="_", s=200, zorder=3,
                    label="audit point estimate (capped at 20)")

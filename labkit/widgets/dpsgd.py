@@ -58,7 +58,9 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
     returns ``(epsilon, noise_multiplier, test_accuracy)``).
     """
     import ipywidgets as w
+    import numpy as np
 
+    from labkit.data import load as load_dataset
     from labkit.dpsgd import TradeoffConfig, load_tradeoff_sweep, train_tradeoff_point, tradeoff_at
     import matplotlib.pyplot as plt
 
@@ -109,7 +111,10 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
         finally:
             button.disabled = False
         live.append((eps, acc))
-        status.value = f"trained live at epsilon = {eps:.2f}: test accuracy {acc:.3f} (seed {1000 + len(live) - 1})"
+        n_test = len(load_dataset(cfg.dataset).y_test)
+        half = 1.96 * float(np.sqrt(acc * (1 - acc) / n_test))  # 95% normal interval over the test examples
+        status.value = (f"trained live at epsilon = {eps:.2f}: test accuracy {acc:.3f} +/- {half:.3f} "
+                        f"(95%, {n_test} test examples; seed {1000 + len(live) - 1})")
         redraw()
         return eps, sigma, acc
 
