@@ -618,12 +618,68 @@ def empirical_epsilon(samples, neighbour_samples, bins, min_count: int = 1000) -
     return float(np.nanmax(np.abs(ratios)))
 
 
+@dataclass(frozen=True)
+class EmpiricalEpsilon:
+    """The largest |log ratio| over well-populated bins, with a simultaneous confidence interval.
+
+    ``estimate`` is :func:`empirical_epsilon`. ``low`` and ``high`` bound the largest *true*
+    |log ratio| over the same bins with probability at least ``confidence`` (a normal interval
+    for every bin, Bonferroni-corrected over the ``num_bins`` bins). That true value is itself a
+    lower bound on the mechanism's epsilon (each bin is one event S), so ``low`` is a statistical
+    lower bound on epsilon; no sample can give an upper bound.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+    num_bins: int
+
+    def __str__(self) -> str:
+        return (f"{self.estimate:.2f} ({self.confidence:.0%} CI {self.low:.2f} to {self.high:.2f}, "
+                f"simultaneous over {self.num_bins} bins)")
+
+
+def empirical_epsilon_interval(samples, neighbour_samples, bins, min_count: int = 1000,
+                               confidence: float = 0.95) -> EmpiricalEpsilon:
+    """:func:`empirical_epsilon` with its sampling uncertainty (see :class:`EmpiricalEpsilon`).
+
+    A bin holding h of N samples on one side has log-frequency standard error
+    sqrt(1/h - 1/N), so bin i's log ratio r_i has standard error
+    s_i = sqrt(1/h_i - 1/N + 1/h'_i - 1/N'). With z the normal quantile at
+    1 - (1 - confidence) / (2 m) for m bins, every true |log ratio| lies in |r_i| -/+ z s_i at
+    once with probability at least ``confidence``; the interval for the largest one is
+    [max_i (|r_i| - z s_i), max_i (|r_i| + z s_i)] (the low end clipped at 0).
+
+    Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    from scipy.stats import norm
+
+    conf = _real("confidence", confidence)
+    if not 0 < conf < 1:
+        raise ValueError(f"confidence must be in the open interval (0, 1); got {confidence!r}")
+    a = np.asarray(samples, dtype=float).ravel()
+    b = np.asarray(neighbour_samples, dtype=float).ravel()
+    _, ratios = histogram_log_ratio(a, b, bins, min_count)
+    ok = ~np.isnan(ratios)
+    if not np.any(ok):
+        raise ValueError(f"no bin holds min_count={min_count} samples of both; use more samples or fewer bins")
+    ha, edges = np.histogram(a, bins=bins)
+    hb, _ = np.histogram(b, bins=edges)
+    se = np.sqrt(np.maximum(1 / ha[ok] - 1 / a.size + 1 / hb[ok] - 1 / b.size, 0.0))
+    size = np.abs(ratios[ok])
+    z = float(norm.ppf(1 - (1 - conf) / (2 * int(ok.sum()))))
+    return EmpiricalEpsilon(estimate=float(size.max()), low=float(max(np.max(size - z * se), 0.0)),
+                            high=float(np.max(size + z * se)), confidence=conf, num_bins=int(ok.sum()))
+
+
 def empirical_delta(samples, neighbour_samples, epsilon: float, num_thresholds: int = 200) -> float:
     """Largest P[X in S] - e^eps P[X' in S] over half-lines S, estimated from samples.
 
     For one-dimensional Laplace and Gaussian mechanisms the worst event S is a half-line, so
     this estimates the smallest delta for which the samples look (epsilon, delta)-DP (both
-    directions are tried). Introduced in ``03-gaussian-accounting.ipynb``.
+    directions are tried). A point estimate without an interval: the tests use it to catch a
+    Gaussian mechanism with too little noise; no notebook prints it.
     """
     a = np.sort(np.asarray(samples, dtype=float).ravel())
     b = np.sort(np.asarray(neighbour_samples, dtype=float).ravel())

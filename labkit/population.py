@@ -325,11 +325,25 @@ class LinkageResult:
     def reidentified_share(self) -> float:
         return self.correct / self.records
 
+    def reidentified_interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """Exact (Clopper-Pearson) confidence interval on the share of records correctly re-identified.
+
+        It covers the sampling of the records (a random sample of the population), for this
+        population and voter list.
+        """
+        from scipy.stats import binomtest
+
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be in the open interval (0, 1); got {confidence!r}")
+        ci = binomtest(self.correct, self.records).proportion_ci(confidence)
+        return float(ci.low), float(ci.high)
+
     def __repr__(self) -> str:
+        low, high = self.reidentified_interval()
         return (f"{self.records:,} records: {self.unique_matches:,} match exactly one voter "
                 f"({self.correct:,} correctly, {self.unique_matches - self.correct:,} wrongly), "
                 f"{self.ambiguous:,} match several, {self.unmatched:,} match none; "
-                f"re-identified {self.reidentified_share:.1%}")
+                f"re-identified {self.reidentified_share:.1%} (95% CI {low:.1%} to {high:.1%})")
 
 
 def link(records: Table, voters: Table, record_truth: np.ndarray, voter_truth: np.ndarray) -> LinkageResult:

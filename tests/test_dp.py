@@ -296,6 +296,33 @@ def test_laplace_achieves_epsilon_and_half_the_noise_does_not(epsilon):
     assert measured(0.5) > epsilon + tolerance  # half the noise is 2 epsilon: caught
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_empirical_epsilon_interval_covers_epsilon_and_proves_half_the_noise_wrong(seed):
+    bins = np.arange(80.0, 122.0, 0.5)
+    a, b = _neighbours(lambda v, rng: dp.laplace_mechanism(v, 1.0, 1.0, rng), seed=seed)
+    good = dp.empirical_epsilon_interval(a, b, bins, min_count=2000)
+    assert good.estimate == dp.empirical_epsilon(a, b, bins, min_count=2000)
+    assert good.low <= 1.0 <= good.high  # the largest true bin log ratio of Laplace at epsilon 1 is exactly 1
+    assert good.high - good.low < 0.2
+    a, b = _neighbours(lambda v, rng: dp.laplace_mechanism(v, 0.5, 1.0, rng), seed=seed)
+    broken = dp.empirical_epsilon_interval(a, b, bins, min_count=2000)
+    assert broken.low > 1.0 and broken.low <= 2.0 <= broken.high  # caught: the samples prove epsilon > 1
+    assert re.fullmatch(r"\d\.\d\d \(95% CI \d\.\d\d to \d\.\d\d, simultaneous over \d+ bins\)", str(good))
+
+
+def test_empirical_epsilon_interval_is_wider_with_fewer_samples_and_checks_its_input():
+    bins = np.arange(80.0, 122.0, 0.5)
+    big = dp.empirical_epsilon_interval(*_neighbours(lambda v, rng: dp.laplace_mechanism(v, 1.0, 1.0, rng)), bins, 2000)
+    small = dp.empirical_epsilon_interval(*_neighbours(lambda v, rng: dp.laplace_mechanism(v, 1.0, 1.0, rng),
+                                                       n=100_000), bins, 2000)
+    assert small.high - small.low > big.high - big.low
+    a, b = _neighbours(lambda v, rng: dp.laplace_mechanism(v, 1.0, 1.0, rng), n=1000)
+    with pytest.raises(ValueError, match="confidence"):
+        dp.empirical_epsilon_interval(a, b, bins, 10, confidence=1.0)
+    with pytest.raises(ValueError, match="min_count"):
+        dp.empirical_epsilon_interval(a, b, bins, 10_000)
+
+
 def test_gaussian_achieves_delta_and_half_the_noise_does_not():
     epsilon, delta, tolerance = 1.0, 0.01, 0.004
 
@@ -466,10 +493,11 @@ def test_rdp_loses_to_the_exact_single_release_and_wins_from_two():
         assert dp.poisson_gaussian_epsilon(1.0, sigma, k, delta, "rdp") < _basic_and_advanced(k)[0]
 
 
-def test_subsampling_shrinks_epsilon_faster_than_q():
-    eps = {q: dp.poisson_gaussian_epsilon(q, 1.0, 1, 1e-5, "pld") for q in (0.01, 0.001)}
+def test_subsampling_shrinks_epsilon_faster_than_q_at_small_q_and_slower_at_large_q():
+    eps = {q: dp.poisson_gaussian_epsilon(q, 1.0, 1, 1e-5, "pld") for q in (0.1, 0.01, 0.001)}
     ratio = eps[0.01] / eps[0.001]
     assert 20 < ratio < 24  # 22x for a 10x smaller q, not 10x
+    assert 8 < eps[0.1] / eps[0.01] < 9  # but only 8.4x from 0.1 to 0.01: log(1 + q (e^eps0 - 1)) flattens
     # Amplification: a mechanism that is (eps0, delta / q)-DP becomes (log(1 + q (e^eps0 - 1)), delta)-DP
     # under Poisson sampling; for the Gaussian this matches the PLD accountant here.
     for q, value in eps.items():
@@ -514,3 +542,22 @@ def test_notebook_03_rebuts_the_shuffled_epsilon_with_chua_et_al():
     assert "Chua" in sampling[:600] and "ICML 2024" in sampling[:600]
     assert "in proportion to q" not in text and "beyond about 100 releases" not in text
     assert "win everywhere" not in text.replace("does not win everywhere", "")
+
+
+def test_notebook_02_prints_empirical_epsilons_with_intervals_and_names_replace_one():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "02-dp-from-scratch.ipynb").read_text())
+    outputs = [line for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
+               for line in "".join(o.get("text", "")).splitlines()]
+    measured = [line for line in outputs if "largest |log ratio|" in line or "measured on their average" in line]
+    assert len(measured) == 4 and all("95% CI" in line for line in measured)
+    text = _markdown("02-dp-from-scratch.ipynb")
+    assert "replace-one" in text and "U - L" in text
+
+
+def test_notebook_03_does_not_claim_epsilon_always_shrinks_faster_than_q():
+    text = _markdown("03-gaussian-accounting.ipynb")
+    assert "Epsilon shrinks faster than q." not in text
+    assert "8.4x" in text and "22x" in text

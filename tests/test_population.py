@@ -102,6 +102,21 @@ def test_linkage_attack_counts_are_consistent(pop):
     assert "re-identified" in repr(result)
 
 
+def test_reidentified_share_carries_an_exact_interval(pop):
+    records, rt = P.medical_records(pop, 2000, seed=1)
+    voters, vt = P.voter_list(pop, 0.6, seed=2)
+    result = P.link(records, voters, rt, vt)
+    low, high = result.reidentified_interval()
+    assert low < result.reidentified_share < high
+    half_width = 1.96 * np.sqrt(result.reidentified_share * (1 - result.reidentified_share) / 2000)
+    assert high - low == pytest.approx(2 * half_width, rel=0.1)  # close to the normal interval at n = 2000
+    assert f"(95% CI {low:.1%} to {high:.1%})" in repr(result)  # the notebook prints it with the share
+    wider = result.reidentified_interval(0.99)
+    assert wider[0] < low and wider[1] > high
+    with pytest.raises(ValueError, match="confidence"):
+        result.reidentified_interval(1.0)
+
+
 def test_tables_print_zero_padded_zip_codes_and_iso_dates():
     pop = P.Population(zip_code=np.array([1029], np.int32), birth_day=np.array([0], np.int32),
                        sex=np.array([1], np.int8), zip_codes=np.array([1029], np.int32), zip_sizes=np.array([1]))
@@ -134,3 +149,13 @@ def test_notebook_01_no_longer_blames_populous_zip_codes_for_golle_vs_sweeney():
     text = " ".join(" ".join("".join(c["source"]).split()) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert "where ZIP codes are more populous" not in text and "barely helps" not in text
     assert "Revisiting the uniqueness of simple demographics" in text and "generally agree" in text
+
+
+def test_notebook_01_prints_every_number_its_text_uses():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01-deidentification.ipynb").read_text())
+    outputs = " ".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"])
+    assert "people living in ZIP codes of more than 10,000 people: 71%" in outputs
+    assert "re-identified 36.0% (95% CI" in outputs
