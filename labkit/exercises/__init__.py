@@ -18,6 +18,8 @@ In the instructor notebooks each solution sits between ``### BEGIN SOLUTION`` an
 from __future__ import annotations
 
 import importlib
+import math
+import numbers
 import re
 from dataclasses import dataclass
 from html import escape
@@ -87,3 +89,21 @@ def require(condition: bool, hint: str) -> None:
     """Raise :class:`Hint` with ``hint`` unless ``condition`` holds (for writing checkers)."""
     if not condition:
         raise Hint(hint)
+
+
+def require_number(got: Any, what: str) -> float:
+    """``got`` as a float, or a :class:`Hint` saying that ``what`` must be one finite real number.
+
+    Accepts Python and NumPy scalars of any real dtype (``np.int64``, ``np.float32``) and 0-d arrays;
+    rejects ``None``, bools, strings, arrays with more than one value, NaN and infinities.
+    """
+    import numpy as np
+
+    require(got is not None, f"return {what} as one number; your function returned None")
+    ok = isinstance(got, numbers.Real) and not isinstance(got, (bool, np.bool_))
+    ok = ok or (isinstance(got, np.ndarray) and got.ndim == 0 and np.issubdtype(got.dtype, np.number))
+    require(ok, f"return {what} as one number; got {type(got).__name__}"
+                + (f" of shape {np.shape(got)}" if isinstance(got, np.ndarray) else ""))
+    value = float(got)
+    require(math.isfinite(value), f"return {what} as a finite number; got {value}")
+    return value

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from labkit.exercises import require
-
-
-def _number(got, what: str) -> float:
-    """``got`` as a float, or a Hint when it is not one real number (None, an array, a bool)."""
-    ok = isinstance(got, numbers.Real) and not isinstance(got, (bool, np.bool_))
-    ok = ok or (isinstance(got, np.ndarray) and got.ndim == 0 and np.issubdtype(got.dtype, np.number))
-    require(ok, f"return {what} (one number); got {type(got).__name__}")
-    value = float(got)
-    require(math.isfinite(value), f"return a finite number; got {value}")
-    return value
+from labkit.exercises import require, require_number
 
 
 def _laplace(fn) -> str:
     for sensitivity, epsilon in [(1.0, 1.0), (2.0, 0.5), (1.0, 4.0)]:
         rng = np.random.default_rng(12345)
-        out = np.array([_number(fn(10.0, sensitivity, epsilon, rng), "the noisy value") for _ in range(4000)])
+        out = np.array([require_number(fn(10.0, sensitivity, epsilon, rng), "the noisy value") for _ in range(4000)])
         require(out.std() > 0, "the release is always the same: add random noise drawn from rng")
         noise = out - 10.0
         b = sensitivity / epsilon
@@ -44,7 +33,7 @@ def _rr_estimate(fn) -> str:
         n = 200_000
         bits = rng.random(n) < truth
         reports = np.where(rng.random(n) < p, bits, ~bits).astype(int)
-        got = _number(fn(reports, eps), "the estimated share")
+        got = require_number(fn(reports, eps), "the estimated share")
         require(abs(got - reports.mean()) > 1e-9 or abs(truth - reports.mean()) < 0.01,
                 "you returned the share of 1s in the reports; undo the flipping first")
         require(abs(got - truth) < 0.02, f"epsilon {eps}, true share {truth}: your estimate is {got:.3f}")
@@ -53,7 +42,7 @@ def _rr_estimate(fn) -> str:
 
 def _sum_sensitivity(fn) -> str:
     for lower, upper, expected in [(0, 10, 10), (-5, 3, 5), (-2, -1, 2), (1, 4, 4), (-7, 7, 7)]:
-        got = _number(fn(lower, upper), "the sensitivity")
+        got = require_number(fn(lower, upper), "the sensitivity")
         require(not (got == upper - lower and got != expected),
                 f"clip to [{lower}, {upper}]: upper - lower bounds *replacing* one record; adding or removing a "
                 "record moves the sum by that record's value itself")

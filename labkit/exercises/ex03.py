@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-
-import numpy as np
-
-from labkit.exercises import require
-
-
-def _number(got, what: str) -> float:
-    """``got`` as a float, or a Hint when it is not one real number (None, an array, a bool)."""
-    ok = isinstance(got, numbers.Real) and not isinstance(got, (bool, np.bool_))
-    ok = ok or (isinstance(got, np.ndarray) and got.ndim == 0 and np.issubdtype(got.dtype, np.number))
-    require(ok, f"return {what} (one number); got {type(got).__name__}")
-    value = float(got)
-    require(math.isfinite(value), f"return a finite number; got {value}")
-    return value
+from labkit.exercises import require, require_number
 
 
 def _real_delta(fn) -> str:
     from labkit.dp import gaussian_delta
 
     for sigma, eps in [(4.0, 1.0), (0.48, 10.0), (1.0, 0.5), (10.0, 0.1), (2.0, 3.0)]:
-        got = _number(fn(sigma, eps), "delta")
+        got = require_number(fn(sigma, eps), "delta")
         expected = gaussian_delta(sigma, eps)
         require(abs(got - expected) <= 1e-9 + 1e-6 * expected,
                 f"sigma {sigma}, epsilon {eps}: delta should be {expected:.4g}, yours is {got:.4g}. "
@@ -36,7 +21,7 @@ def _epochs_for_budget(fn) -> str:
     from labkit.dp import dpsgd_epsilon
 
     for target, n, b, sigma in [(1.0, 1000, 50, 1.0), (3.0, 1347, 64, 1.1), (0.5, 5000, 100, 2.0)]:
-        value = _number(fn(target, n, b, sigma, 1e-5), "a whole number of epochs")
+        value = require_number(fn(target, n, b, sigma, 1e-5), "a whole number of epochs")
         require(value.is_integer() and value >= 0,
                 f"target {target}, n={n}, batch {b}, sigma {sigma}: return a whole number of epochs (0 or more); "
                 f"got {value:g}")

@@ -10,19 +10,9 @@ import math
 
 import numpy as np
 
-from labkit.exercises import require
+from labkit.exercises import require, require_number
 
 
-def _number(got, what: str) -> float:
-    """The learner's answer as a float, or a hint that it must be one number."""
-    require(got is not None, f"return {what} as a number; your function returned None")
-    require(np.ndim(got) == 0, f"return {what} as one number; your function returned something of shape {np.shape(got)}")
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
-        require(False, f"return {what} as a number; got {type(got).__name__}")
-    require(math.isfinite(value), f"return {what} as a finite number; got {value}")
-    return value
 
 
 def _tpr_cases():
@@ -42,7 +32,7 @@ def _tpr_at_low_fpr(fn) -> str:
     for scores, members, max_fpr in _tpr_cases():
         fpr, tpr, _ = roc_curve(scores, members)
         want = tpr_at_fpr(fpr, tpr, max_fpr)
-        got = _number(fn(scores.copy(), members.copy(), max_fpr), "the true-positive rate")
+        got = require_number(fn(scores.copy(), members.copy(), max_fpr), "the true-positive rate")
         require(0 <= got <= 1, f"a rate lies in [0, 1]; got {got}")
         if abs(got - want) > 1e-6:  # TPRs are multiples of 1 / (number of members): far apart
             neg = scores[~members]
@@ -63,7 +53,7 @@ def _epsilon_from_rates(fn) -> str:
              ((0.99, 0.5, 0.0), math.log(0.5 / 0.01)), ((0.999, 0.5, 0.01), math.log(0.49 / 0.001)),
              ((0.6, 0.3, 0.05), math.log(0.55 / 0.3)), ((0.3, 0.3, 1e-5), 0.0), ((0.3005, 0.3, 1e-3), 0.0)]
     for (tpr, fpr, delta), want in cases:
-        got = _number(fn(tpr, fpr, delta), "the epsilon lower bound")
+        got = require_number(fn(tpr, fpr, delta), "the epsilon lower bound")
         if abs(got - want) <= 1e-6:
             continue
         require(got >= 0, f"for TPR {tpr}, FPR {fpr}, delta {delta} you returned {got:.4f}: a bound below 0 "
