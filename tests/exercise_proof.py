@@ -33,3 +33,32 @@ def assert_rejected(exercise, answers) -> None:
         result = check(exercise, answer)
         assert not result.passed, f"{exercise} accepted {getattr(answer, '__name__', answer)}"
         assert result.feedback
+
+
+# Answers that ignore their input: every check must reject them (see also test_exercises_framework).
+
+
+def returns_none(*args, **kwargs):
+    return None
+
+
+def returns_input(position):
+    def returns_its_input(*args, **kwargs):
+        return args[position]
+
+    returns_its_input.__name__ = f"returns_input_{position}"
+    return returns_its_input
+
+
+returns_first_input = returns_input(0)
+returns_first_input.__name__ = "returns_first_input"
+returns_second_input = returns_input(1)
+returns_second_input.__name__ = "returns_second_input"
+
+
+def constant_for(value):
+    def returns_constant(*args, **kwargs):
+        return value
+
+    returns_constant.__name__ = f"returns_constant_{value!r}"
+    return returns_constant

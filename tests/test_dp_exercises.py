@@ -12,7 +12,7 @@ import pytest
 from scipy.special import log_ndtr, ndtr
 from scipy.stats import norm
 
-from exercise_proof import assert_accepted
+from exercise_proof import assert_accepted, returns_none, returns_input, constant_for
 from labkit.exercises import check
 
 
@@ -288,26 +288,6 @@ def epochs_linear_in_budget(target, n, b, sigma, delta):  # assumed epsilon grow
 
 
 # ---------------------------------------------------------------- answers every check must reject
-
-
-def returns_none(*args):
-    return None
-
-
-def returns_input(position):
-    def returns_its_input(*args):
-        return args[position]
-
-    returns_its_input.__name__ = f"returns_input_{position}"
-    return returns_its_input
-
-
-def constant_for(value):
-    def returns_constant(*args):
-        return value
-
-    returns_constant.__name__ = f"returns_constant_{value!r}"
-    return returns_constant
 
 
 # exercise: (solution, correct variants, typical wrong answers, number of inputs, constants)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from exercise_proof import assert_accepted, assert_rejected
+from exercise_proof import assert_accepted, assert_rejected, returns_none, returns_first_input, constant_for
 from labkit.exercises import check
 
 
@@ -141,21 +141,6 @@ def variance_not_std(z, clip, q, k):
 
 
 # ---------------------------------------------------------------- answers every check must reject
-
-
-def returns_none(*args):
-    return None
-
-
-def returns_first_input(*args):
-    return args[0]
-
-
-def constant_for(value):
-    def returns_constant(*args):
-        return value
-
-    return returns_constant
 
 
 CASES = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exercise_proof import assert_accepted, assert_rejected
+from exercise_proof import assert_accepted, assert_rejected, returns_none, returns_first_input, returns_second_input, constant_for
 from labkit.exercises import check
 from labkit.he.ckks import MAX_COEFF_BITS
 
@@ -127,25 +127,6 @@ def one_prime_short(d, s):  # depth - 1 middle primes
 
 
 # ---------------------------------------------------------------- answers every check must reject
-
-
-def returns_none(*args):
-    return None
-
-
-def returns_first_input(*args):
-    return args[0]
-
-
-def returns_second_input(*args):
-    return args[1]
-
-
-def constant_for(value):
-    def returns_constant(*args):
-        return value
-
-    return returns_constant
 
 
 def encrypted_constant(enc, w, b):  # a fresh encryption of a constant
