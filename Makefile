@@ -83,18 +83,18 @@ nbval: install
 
 # Student copies are generated from the executed notebooks, so they never go stale.
 notebooks: install
-	$(PY) -m labkit.notebooks execute notebooks/*.ipynb
-	$(PY) -m labkit.student --source notebooks --out student
+	$(PY) -m tools.notebooks execute notebooks/*.ipynb
+	$(PY) -m tools.student --source notebooks --out student
 
 data: install
-	$(PY) -m labkit.data
+	$(PY) -m tools.build_data
 
 bench: install
 	$(PY) -m benchmarks
 
-# Student copies: solutions replaced by stubs, outputs and widget state cleared (labkit/student.py).
+# Student copies: solutions replaced by stubs, outputs and widget state cleared (tools/student.py).
 student: install
-	$(PY) -m labkit.student --source notebooks --out student
+	$(PY) -m tools.student --source notebooks --out student
 
 # environment.yml repeats requirements.txt for Binder/conda; regenerate it after changing a pin.
 sync-env:

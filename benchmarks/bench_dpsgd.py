@@ -22,7 +22,8 @@ def _setup():
     silence_python_noise()
     import tensorflow as tf
 
-    from labkit import data, dpsgd
+    from labkit import data
+    from labkit.dp import dpsgd
 
     ds = data.load("digits")
     x, y = ds.x_train[:N], ds.y_train[:N]
@@ -70,7 +71,7 @@ def _dp_keras_optimizer(tf, dpsgd, x, y, init):
 
 
 def _dp_sequential(tf, dpsgd, x, y, init):
-    """DPSequential as ``labkit.dpsgd.fit_tf_privacy`` builds it: with the default layer registry, so
+    """DPSequential as ``labkit.dp.dpsgd.fit_tf_privacy`` builds it: with the default layer registry, so
     that it takes the fast-clipping path (without ``layer_registry=`` it clips one microbatch
     gradient at a time), and without XLA (under XLA its noise ignores TensorFlow's seeds)."""
     from tensorflow_privacy.privacy.fast_gradient_clipping import layer_registry
@@ -87,7 +88,7 @@ def _dp_sequential(tf, dpsgd, x, y, init):
 
 
 def _slider_median_ms() -> float:
-    from labkit.widgets.dpsgd import tradeoff_explorer
+    from labkit.dp.widgets import tradeoff_explorer
 
     view = tradeoff_explorer()
     times = []
@@ -99,7 +100,7 @@ def _slider_median_ms() -> float:
 
 
 def _compute_median_ms() -> float:
-    from labkit.dpsgd import load_tradeoff_sweep, tradeoff_at
+    from labkit.dp.dpsgd import load_tradeoff_sweep, tradeoff_at
 
     sweep = load_tradeoff_sweep()
     times = []
@@ -111,7 +112,7 @@ def _compute_median_ms() -> float:
 
 
 def _train_point_seconds() -> float:
-    from labkit.dpsgd import train_tradeoff_point
+    from labkit.dp.dpsgd import train_tradeoff_point
 
     start = time.perf_counter()
     train_tradeoff_point(1.0, 1000)  # what the button does: load digits, build, trace, train
@@ -119,7 +120,7 @@ def _train_point_seconds() -> float:
 
 
 def _sweep_seconds() -> float:
-    from labkit.dpsgd import tradeoff_sweep
+    from labkit.dp.dpsgd import tradeoff_sweep
 
     start = time.perf_counter()
     tradeoff_sweep()

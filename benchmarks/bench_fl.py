@@ -39,7 +39,8 @@ def _ours(num_clients: int):
 def _tff(num_clients: int):
     import numpy as np
 
-    from labkit import fl, tff_runtime
+    from labkit import fl
+    from labkit.fl import tff as tff_runtime
 
     tff = tff_runtime.local_cpp_context() if "tff" not in _state else _state["tff"]
     _state["tff"] = tff
@@ -68,7 +69,7 @@ def _rounds_per_second(make, num_clients: int, repeats: int = 5) -> float:
 _STARTUP = """
 import time, json
 t0 = time.perf_counter()
-from labkit import tff_runtime
+from labkit.fl import tff as tff_runtime
 tff = tff_runtime.local_cpp_context()
 t1 = time.perf_counter()
 import numpy as np
@@ -95,8 +96,8 @@ def _slider_ms() -> float:
     import contextlib
     import io
 
-    from labkit.plots import use_style
-    from labkit.widgets.fl import noniid_explorer
+    from labkit.style import use_style
+    from labkit.fl.widgets import noniid_explorer
 
     use_style()
     with contextlib.redirect_stdout(io.StringIO()):  # Output.clear_output prints escapes outside a kernel

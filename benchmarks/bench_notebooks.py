@@ -12,7 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 
 def rows() -> list[Measurement]:
-    from labkit.notebooks import execute
+    from tools.notebooks import execute
 
     out: list[Measurement] = []
     for path in NOTEBOOKS:

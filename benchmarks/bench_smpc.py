@@ -38,7 +38,7 @@ def _expand_like_secagg(n: int, d: int) -> None:
 
 def rows() -> list:
     from labkit import smpc
-    from labkit.widgets.smpc import coalition_outputs
+    from labkit.smpc.widgets import coalition_outputs
 
     rng = np.random.default_rng(0)
     vectors = [rng.normal(size=100_000).astype(np.float32) for _ in range(10)]

@@ -7,7 +7,7 @@ imported only when a function that needs them is called. Start every notebook wi
     labkit.setup()
 
 Modules, one per topic: :mod:`labkit.runtime` (setup, logging, TFF hygiene),
-:mod:`labkit.data`, :mod:`labkit.plots`, :mod:`labkit.exercises`, and one per track
+:mod:`labkit.data`, :mod:`labkit.style`, :mod:`labkit.exercises`, and one per track
 (``dp``, ``fl``, ``he``, ``smpc``) added by the notebooks that teach them.
 """
 

@@ -3,7 +3,7 @@
 Everything the lab reads ships with the project (``data/``) or inside a package's wheel
 (scikit-learn's bundled digits and breast-cancer sets). Every file under ``data/`` is listed in
 ``data/manifest.json`` with its SHA-256 and provenance, is checked when it is read, and is
-rebuilt by ``make data`` (``python -m labkit.data``).
+rebuilt by ``make data`` (``python -m tools.build_data``, lab tooling outside this package).
 
 Introduced in ``00-index.ipynb``; partitions are taught in ``06-federated-averaging.ipynb``.
 """
@@ -11,14 +11,13 @@ Introduced in ``00-index.ipynb``; partitions are taught in ``06-federated-averag
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import json
 import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -319,108 +318,3 @@ def partition(
                 f"min_size={min_size} examples; raise alpha, lower num_clients or lower min_size"
             )
     return [np.sort(np.asarray(p, dtype=np.int64)) for p in parts]
-
-
-# --------------------------------------------------------------------------------------------
-# make data: rebuild every derived file and the manifest
-# --------------------------------------------------------------------------------------------
-
-# Each derived file: relative path -> (builder "module:function", provenance sentence).
-# A builder takes the absolute output path and writes the file. Track modules add entries here.
-DERIVED: dict[str, tuple[str, str]] = {
-    **{
-        f"splits/{name}.npz": (
-            f"labkit.data:_write_split_{name}",
-            f"Train/test index arrays for scikit-learn's bundled {name} set: "
-            f"train_test_split(test_size={TEST_FRACTION}, random_state={SPLIT_SEED}"
-            f"{'' if name == 'diabetes' else ', stratified'}).",
-        )
-        for name in DATASETS
-    },
-    "sweeps/fl_table2.json": (
-        "labkit.fl:build_table2",
-        "Rounds to 95% test accuracy on digits for FedSGD and FedAvg (McMahan et al. 2017, Table 2 grid of E "
-        "and B), softmax regression, 20 clients (IID or two label shards each), 5 sampled per round, best of "
-        "learning rates 0.3/1/3/10, seed 0; labkit.fl from scratch (notebook 06).",
-    ),
-    "sweeps/fl_noniid.npz": (
-        "labkit.fl:build_noniid_grid",
-        "FedAvg test-accuracy curves on digits (30 rounds, softmax regression, B=10, lr 0.3, 5 clients a round) "
-        "over Dirichlet alpha {0.1, 0.3, 1, 10, IID} x clients {5, 10, 20, 50} x local epochs {1, 5, 20}, "
-        "seed 0; labkit.fl from scratch, for the non-IID widget (notebook 06).",
-    ),
-    "he/ckks_sweep.json": (
-        "labkit.he.ckks:build_sweep",
-        "CKKS measurements with TenSEAL 0.3.18 at N = 4096..32768 (scale = middle primes): noise bits after "
-        "0..depth squarings, median ms per operation, serialized ciphertext size; estimates for the parameter "
-        "explorer in notebook 08.",
-    ),
-    "sweeps/dpsgd_tradeoff.npz": (
-        "labkit.dpsgd:write_tradeoff_sweep",
-        "Test accuracy of DP-SGD on digits (labkit.dpsgd.TradeoffConfig: MLP 64-64-10, 20 epochs, Poisson batches "
-        "of 128, clip 0.5) at 21 target epsilons 2**(k/4) from 0.5 to 16 (delta = 1e-5, RDP, noise multiplier "
-        "from labkit.dp.dpsgd_noise_multiplier), 5 seeds each, plus the non-private reference; for the trade-off "
-        "explorer in notebook 04.",
-    ),
-}
-
-
-def _split_writer(name: str) -> Callable[[Path], None]:
-    def write(path: Path) -> None:
-        save_arrays(path, **build_split(name))
-
-    return write
-
-
-_write_split_digits = _split_writer("digits")
-_write_split_breast_cancer = _split_writer("breast_cancer")
-_write_split_diabetes = _split_writer("diabetes")
-
-
-def _resolve(builder: str) -> Callable[[Path], None]:
-    module, func = builder.split(":")
-    return getattr(importlib.import_module(module), func)
-
-
-def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
-    """Regenerate derived files (all, or those named in ``only``) and rewrite the manifest.
-
-    Files that are not derived (hand-made, with a provenance) keep their manifest entry, with
-    the hash recomputed.
-    """
-    root = data_dir()
-    path = manifest_path()
-    manifest = json.loads(path.read_text()) if path.is_file() else {"files": {}}
-    targets = list(DERIVED) if only is None else list(only)
-    unknown = [t for t in targets if t not in DERIVED]
-    if unknown:
-        raise ValueError(f"only must name derived files from: {', '.join(sorted(DERIVED))}; got {unknown}")
-    for rel in targets:
-        builder, provenance = DERIVED[rel]
-        out = root / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if verbose:
-            print(f"building data/{rel} with {builder}", flush=True)
-        _resolve(builder)(out)
-        manifest["files"][rel] = {"sha256": sha256_of(out), "provenance": provenance, "builder": builder}
-    for rel, entry in manifest["files"].items():
-        if (root / rel).is_file():
-            entry["sha256"] = sha256_of(root / rel)
-    manifest["files"] = dict(sorted(manifest["files"].items()))
-    manifest["regenerate"] = REGENERATE
-    path.write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
-
-
-def _main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m labkit.data", description="Rebuild derived files under data/.")
-    parser.add_argument("files", nargs="*", help="relative paths under data/ (default: all derived files)")
-    args = parser.parse_args(argv)
-    rebuild(args.files or None)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(_main())

@@ -135,7 +135,7 @@ def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: 
     Args:
         seed: the seed for Python, NumPy and TensorFlow (a non-negative integer).
         quiet: silence TensorFlow's C++ logs and library-internal Python warnings.
-        plots: apply :func:`labkit.plots.use_style`.
+        plots: apply :func:`labkit.style.use_style`.
         tensorflow: also import, seed and make TensorFlow deterministic (the HE and SMPC
             notebooks pass ``False`` and skip TensorFlow's start-up cost).
 
@@ -165,7 +165,7 @@ def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: 
         tf.get_logger().setLevel(logging.ERROR)
         tf.autograph.set_verbosity(0)
     if plots:
-        from labkit.plots import use_style
+        from labkit.style import use_style
 
         use_style()
     return versions_table(seed)

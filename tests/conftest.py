@@ -8,8 +8,14 @@ import uuid
 
 import psutil
 import pytest
+from hypothesis import HealthCheck, settings
 
 from labkit.runtime import quiet_environment
+
+# One hypothesis profile for the suite: no per-example deadline (a first call may trace TensorFlow
+# or warm a cache, and the machine is shared), and function-scoped fixtures are read-only inputs here.
+settings.register_profile("labkit", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.load_profile("labkit")
 
 quiet_environment()  # the kernels nbval starts inherit quiet TensorFlow logs
 

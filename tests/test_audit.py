@@ -1,4 +1,4 @@
-"""labkit.audit: ROC against scikit-learn, LiRA on synthetic outputs, sound epsilon lower bounds."""
+"""labkit.dp.audit: ROC against scikit-learn, LiRA on synthetic outputs, sound epsilon lower bounds."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.special import log_softmax
 from scipy.stats import binomtest, norm
 
-from labkit import audit
+from labkit.dp import audit
 
 
 # ---------------------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ def test_scaled_confidence_stays_finite_where_probabilities_round_to_one():
 # ---------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.lists(st.tuples(st.integers(-5, 5), st.booleans()), min_size=2, max_size=60))
 def test_roc_and_auc_match_scikit_learn(pairs):
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -216,7 +216,7 @@ def test_train_shadow_set_is_reproducible_from_its_seed():
 def test_dpsgd_trainer_gives_every_model_the_schedule_of_the_public_nominal_size(monkeypatch):
     """Under add/remove adjacency the training-set size is private, and with coin-flip membership it
     varies by model: every model must get the rate and the step count of the nominal size n // 2."""
-    from labkit import dpsgd
+    from labkit.dp import dpsgd
 
     runs = []
     original = dpsgd.train_dpsgd
@@ -320,7 +320,7 @@ def test_roc_legend_gives_each_auc_with_its_95_percent_interval():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from labkit.plots.audit import plot_roc
+    from labkit.dp.plots import plot_roc
 
     rng = np.random.default_rng(8)
     members = rng.random(500) < 0.5

@@ -161,7 +161,7 @@ def test_secagg_threat_model_of_the_notebook():
     assert attack.succeeded and np.allclose(attack.recovered, updates[0], atol=2**-16)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(st.lists(st.lists(st.floats(-1000, 1000), min_size=31, max_size=31), min_size=2, max_size=5))
 def test_pack_unpack_roundtrip_of_sums(rows):
     rows = np.asarray(rows)
@@ -209,7 +209,7 @@ def _count_noisy_steps(monkeypatch):
 
     Returns a dict noise multiplier -> number of calls (each hospital has its own multiplier).
     """
-    from labkit import dpsgd
+    from labkit.dp import dpsgd
 
     calls: dict[float, int] = {}
     real = dpsgd.add_gaussian_noise
@@ -291,7 +291,7 @@ def test_run_federation_rejects_bad_arguments(hospitals, ds):
 
 
 def test_accuracy_interval_is_clopper_pearson_on_the_test_records():
-    from labkit.audit import clopper_pearson
+    from labkit.dp.audit import clopper_pearson
 
     assert cs.accuracy_interval(137 / 143, 143) == clopper_pearson(137, 143)
     low, high = cs.accuracy_interval(0.951, 143)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labkit import data
+from tools import build_data
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_missing_file_names_file_and_command(data_copy):
 
 def test_rebuild_reproduces_the_manifest_hashes(data_copy):
     before = json.loads((data_copy / "manifest.json").read_text())["files"]
-    data.rebuild([f"splits/{n}.npz" for n in data.DATASETS], verbose=False)
+    build_data.rebuild([f"splits/{n}.npz" for n in data.DATASETS], verbose=False)
     after = json.loads((data_copy / "manifest.json").read_text())["files"]
     for name in data.DATASETS:
         assert after[f"splits/{name}.npz"]["sha256"] == before[f"splits/{name}.npz"]["sha256"]
@@ -77,7 +78,7 @@ def test_every_manifest_file_verifies():
 labels_strategy = st.lists(st.integers(0, 4), min_size=20, max_size=200).map(np.array)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(labels=labels_strategy, num_clients=st.integers(1, 10), scheme=st.sampled_from(["iid", "dirichlet", "shards"]),
        seed=st.integers(0, 2**16))
 def test_partition_covers_every_index_once_and_is_seeded(labels, num_clients, scheme, seed):

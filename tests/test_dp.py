@@ -127,7 +127,7 @@ def test_noise_multiplier_with_pld():
     assert sigma < dp.dpsgd_noise_multiplier(2.0, 1347, 64, 5, 1e-5)  # PLD is tighter
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12)
 @given(sigma=st.floats(0.6, 5.0), factor=st.floats(1.05, 2.0), steps=st.integers(1, 2000),
        q=st.floats(1e-3, 1.0))
 def test_epsilon_decreases_with_noise_and_grows_with_steps(sigma, factor, steps, q):
@@ -204,7 +204,7 @@ def test_gaussian_delta_matches_dp_accounting_privacy_loss():
         assert dp.gaussian_delta(sigma, eps, sens) == pytest.approx(theirs, rel=1e-6, abs=1e-15)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(eps=st.floats(0.01, 20.0), log_delta=st.floats(-12.0, -1.0), sens=st.floats(0.1, 10.0))
 def test_analytic_sigma_is_the_smallest_meeting_delta(eps, log_delta, sens):
     delta = 10.0 ** log_delta
@@ -214,7 +214,7 @@ def test_analytic_sigma_is_the_smallest_meeting_delta(eps, log_delta, sens):
     assert sigma == pytest.approx(sens * dp.gaussian_sigma(eps, delta), rel=1e-6)  # linear in sensitivity
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(eps=st.floats(0.01, 0.99), log_delta=st.floats(-12.0, -2.0))
 def test_classic_sigma_is_valid_and_larger_below_epsilon_1(eps, log_delta):
     delta = 10.0 ** log_delta
@@ -364,7 +364,7 @@ def test_randomized_response_flip_rate_and_privacy_ratio():
     assert reports_for_1.dtype == np.int8
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(eps=st.floats(0.05, 10.0))
 def test_truthful_probability_ratio_is_e_to_the_epsilon(eps):
     p = dp.truthful_probability(eps)
@@ -372,7 +372,7 @@ def test_truthful_probability_ratio_is_e_to_the_epsilon(eps):
     assert math.log(p / (1 - p)) == pytest.approx(eps, rel=1e-9)
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8)
 @given(n=st.integers(500, 100_000), batch_fraction=st.floats(0.001, 0.2), epochs=st.integers(1, 30),
        target=st.floats(0.3, 10.0))
 def test_noise_multiplier_search_on_random_configurations(n, batch_fraction, epochs, target):

@@ -40,7 +40,7 @@ def test_accountant_dashboard_agrees_with_the_accountants():
 
 
 def test_views_build_with_a_stable_repr_and_react_to_sliders():
-    from labkit.widgets.dp import accountant_widget, noise_calibration_widget
+    from labkit.dp.widgets import accountant_widget, noise_calibration_widget
 
     view = noise_calibration_widget()
     assert repr(view).startswith("Noise-calibration widget")

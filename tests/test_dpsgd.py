@@ -1,4 +1,4 @@
-"""labkit.dpsgd: the clipping-equality test, the trainer against Keras and tensorflow-privacy, the guards."""
+"""labkit.dp.dpsgd: the clipping-equality test, the trainer against Keras and tensorflow-privacy, the guards."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ silence_python_noise()
 
 import tensorflow as tf  # noqa: E402  (pinned: a missing TensorFlow is a failure, not a skip)
 
-from labkit import dp, dpsgd  # noqa: E402
+from labkit import dp  # noqa: E402
+from labkit.dp import dpsgd  # noqa: E402
 from labkit.data import load  # noqa: E402
 
 
@@ -574,7 +575,7 @@ def test_train_tradeoff_point_reproduces_the_sweep(sweep):
 
 def test_explorer_reports_a_live_accuracy_with_its_interval(sweep):
     """The button's accuracy is measured on 450 test digits: it carries its 95% interval, like every accuracy."""
-    from labkit.widgets.dpsgd import tradeoff_explorer
+    from labkit.dp.widgets import tradeoff_explorer
 
     explorer = tradeoff_explorer(target_epsilon=1.0, sweep=sweep)
     eps, _, acc = explorer.train_point()

@@ -91,7 +91,7 @@ def test_fedsgd_equals_fedavg_with_one_full_batch_epoch(clients):
     assert fl.max_abs_difference(a, b) < 1e-6
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(st.lists(st.floats(0.01, 100.0), min_size=1, max_size=6), st.floats(-5, 5))
 def test_weighted_average_of_equal_models_is_that_model(ps, value):
     model = [np.full((2, 3), value, np.float32), np.full(3, -value, np.float32)]
@@ -99,7 +99,7 @@ def test_weighted_average_of_equal_models_is_that_model(ps, value):
     assert fl.max_abs_difference(avg, model) <= 1e-5 * (1 + abs(value))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(st.lists(st.floats(0.1, 10.0), min_size=2, max_size=5), st.floats(0.1, 10.0))
 def test_weighted_average_is_scale_invariant(ps, c):
     rng = np.random.default_rng(len(ps))
@@ -109,7 +109,7 @@ def test_weighted_average_is_scale_invariant(ps, c):
     assert fl.max_abs_difference(a, b) < 1e-5
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(st.lists(st.floats(-10, 10), min_size=1, max_size=20), st.floats(0.01, 10))
 def test_clip_update_bounds_the_norm_and_keeps_small_updates(values, clip):
     update = [np.asarray(values, np.float32)]

@@ -203,7 +203,7 @@ def test_noniid_lookup_is_fast_and_pure():
 
 
 def test_noniid_explorer_builds_with_a_stable_repr():
-    from labkit.widgets.fl import noniid_explorer
+    from labkit.fl.widgets import noniid_explorer
 
     view = noniid_explorer()
     assert repr(view).startswith("Non-IID explorer")

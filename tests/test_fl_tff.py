@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit import data, fl, tff_runtime
+from labkit import data, fl
+from labkit.fl import tff as tff_runtime
 
 pytestmark = pytest.mark.slow
 

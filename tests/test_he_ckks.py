@@ -218,7 +218,7 @@ def test_noise_measurement_matches_precision_of_a_squaring():
 
 
 def test_explorer_widget_renders_and_updates_without_raising():
-    from labkit.widgets.he import ckks_explorer
+    from labkit.he.widgets import ckks_explorer
 
     box = ckks_explorer()
     out = box.children[-1]

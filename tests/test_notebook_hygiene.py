@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.notebooks import hygiene_problems
+from tools.notebooks import hygiene_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

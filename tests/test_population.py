@@ -1,4 +1,4 @@
-"""labkit.population: the synthetic population, uniqueness and the linkage attack (notebook 01)."""
+"""labkit.dp.deid: the synthetic population, uniqueness and the linkage attack (notebook 01)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit import population as P
+from labkit.dp import deid as P
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_unique_share_and_group_sizes():
         P.unique_share([])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(st.lists(st.integers(0, 20), min_size=1, max_size=60))
 def test_unique_share_matches_a_python_count(keys):
     expected = sum(keys.count(k) == 1 for k in keys) / len(keys)

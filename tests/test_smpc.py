@@ -21,7 +21,7 @@ finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinit
 
 # ------------------------------------------------------------------ additive sharing and encoding
 @given(st.lists(finite, min_size=1, max_size=20), st.integers(2, 8), st.integers(0, 2**32 - 1))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 def test_share_reconstruct_round_trip(values, n, seed):
     x = np.array(values)
     shares = smpc.share(x, n, np.random.default_rng(seed))
@@ -30,7 +30,7 @@ def test_share_reconstruct_round_trip(values, n, seed):
 
 
 @given(st.lists(finite, min_size=3, max_size=3), st.lists(finite, min_size=3, max_size=3), st.integers(-50, 50))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 def test_shares_are_linear(a, b, k):
     x, y = np.array(a), np.array(b)
     xs, ys = smpc.share(x, 3), smpc.share(y, 3)
@@ -82,7 +82,7 @@ def test_ring_matmul_matches_numpy_uint64():
 
 # ------------------------------------------------------------------ Shamir
 @given(st.integers(0, smpc.PRIME - 1), st.integers(1, 9), st.data())
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 def test_shamir_any_t_shares_reconstruct(secret, n, data):
     t = data.draw(st.integers(1, n))
     points = smpc.shamir_share(secret, n, t, np.random.default_rng(n))
@@ -143,7 +143,7 @@ def test_shamir_rejects_bad_input():
 
 # ------------------------------------------------------------------ Beaver products
 @given(st.lists(st.floats(-1000, 1000), min_size=1, max_size=10), st.data(), st.integers(2, 4))
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 def test_beaver_product_matches_plain_product(xs, data, n):
     x = np.array(xs)
     y = np.array(data.draw(st.lists(st.floats(-1000, 1000), min_size=len(xs), max_size=len(xs))))
@@ -196,7 +196,7 @@ def test_secure_dot_product():
 
 # ------------------------------------------------------------------ secure aggregation
 @given(st.integers(3, 9), st.data())
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 def test_secure_aggregate_equals_plain_sum_for_dropouts_below_threshold(n, data):
     t = n // 2 + 1
     dropped = data.draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n - t))
@@ -762,7 +762,7 @@ def test_exercise_09_3_needs_the_masks_removed_and_rejects_a_plain_mean():
 
 
 def test_coalition_widget_builds():
-    from labkit.widgets.smpc import coalition_widget
+    from labkit.smpc.widgets import coalition_widget
 
     w = coalition_widget()
     assert len(w.children) == 2
@@ -771,7 +771,7 @@ def test_coalition_widget_builds():
 def test_coalition_widget_updates_without_printing(capsys):
     import ipywidgets  # noqa: F401  (pinned: a broken install must fail here, not skip)
 
-    from labkit.widgets.smpc import coalition_widget
+    from labkit.smpc.widgets import coalition_widget
 
     w = coalition_widget()
     out = w.children[1]

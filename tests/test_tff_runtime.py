@@ -1,4 +1,4 @@
-"""labkit.tff_runtime: TFF's worker_binary ends whenever the process that started it ends.
+"""labkit.fl.tff: TFF's worker_binary ends whenever the process that started it ends.
 
 Each case runs a real TFF computation in a fresh Python process (or Jupyter kernel), learns the
 worker's pid from it, ends the process one way or another, and checks with psutil that the
@@ -17,7 +17,7 @@ import time
 import psutil
 import pytest
 
-from labkit import tff_runtime
+from labkit.fl import tff as tff_runtime
 
 PY = sys.executable
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
@@ -25,7 +25,7 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 GUARDED = textwrap.dedent(
     """
     import os, sys
-    from labkit import tff_runtime
+    from labkit.fl import tff as tff_runtime
     tff = tff_runtime.local_cpp_context()
     import tensorflow as tf
 
@@ -144,7 +144,7 @@ def shlex_quote(text: str) -> str:
 
 KERNEL_CODE = textwrap.dedent(
     """
-    from labkit import tff_runtime
+    from labkit.fl import tff as tff_runtime
     tff = tff_runtime.local_cpp_context()
     import tensorflow as tf
 

@@ -28,9 +28,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -385,80 +383,6 @@ def measure_noise_bits(ctx, scale_bits: int, depth: int, rng: np.random.Generato
         ref = ref * ref
         out.append(scale_bits - precision_bits(ref, enc.decrypt()))
     return out
-
-
-def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
-
-
-def measure_operations(ctx, rng: np.random.Generator, repeats: int = 5, rotations: bool = True) -> dict[str, float]:
-    """Median milliseconds of each CKKS operation on a full vector (N/2 slots) under ``ctx``.
-
-    ``rotate`` is the cost of one ``.sum()`` divided by log2(slots) rotations (TenSEAL has no
-    public single rotation); it needs Galois keys and is skipped when ``rotations`` is False.
-    """
-    import tenseal as ts
-
-    slots = ctx.seal_context().data.first_context_data().parms().poly_modulus_degree() // 2
-    x = rng.uniform(-1.0, 1.0, size=slots)
-    enc = ts.ckks_vector(ctx, x.tolist())
-    out = {
-        "encrypt": _median_ms(lambda: ts.ckks_vector(ctx, x.tolist()), repeats),
-        "add": _median_ms(lambda: enc + enc, repeats),
-        "multiply_plain": _median_ms(lambda: enc * x.tolist(), repeats),
-        "multiply": _median_ms(lambda: enc * enc, repeats),
-        "decrypt": _median_ms(lambda: enc.decrypt(), repeats),
-    }
-    if rotations:
-        out["rotate"] = _median_ms(lambda: enc.sum(), max(1, repeats // 2)) / math.log2(slots)
-    return out
-
-
-def build_sweep(path: Path) -> None:
-    """Measure noise, time per operation and serialized size at each N (writes ``he/ckks_sweep.json``).
-
-    The builder registered in ``labkit.data.DERIVED``; it takes about a minute. Timings are this
-    machine's and serve only as estimates in the explorer.
-    """
-    import json
-    import platform
-
-    import tenseal as ts
-
-    rng = np.random.default_rng(0)
-    degrees = {}
-    for n, (bits, s) in SWEEP_PARAMS.items():
-        big = n >= 32768  # Galois keys at N = 32768 take seconds and hundreds of MB: skip rotations
-        ctx = make_context(n, bits, s, galois_keys=not big)
-        noise = measure_noise_bits(ctx, s, len(bits) - 2, rng)
-        ops = measure_operations(ctx, rng, repeats=3 if big else 5, rotations=not big)
-        if big:  # rotation cost grows like a multiplication's key switching: scale by the multiply ratio
-            prev = degrees[str(n // 2)]["op_ms"]
-            ops["rotate"] = prev["rotate"] * ops["multiply"] / prev["multiply"]
-        enc = ts.ckks_vector(ctx, rng.uniform(-1, 1, size=n // 2).tolist())
-        degrees[str(n)] = {
-            "coeff_mod_bit_sizes": list(bits),
-            "scale_bits": s,
-            "data_primes": len(bits) - 1,
-            "noise_bits": [round(v, 2) for v in noise],
-            "op_ms": {k: round(ops[k], 3) for k in OPERATIONS},
-            "serialized_bytes": len(enc.serialize()),
-            "rotate_measured": not big,
-        }
-    payload = {
-        "about": "CKKS (TenSEAL) measurements at reference parameters (scale = middle primes): noise bits after "
-                 "0..depth squarings of values in [-1, 1], median ms per operation on N/2 slots, serialized size "
-                 "of a fresh ciphertext. Rotation at N=32768 is extrapolated from N=16384.",
-        "machine": f"{platform.machine()}, Python {platform.python_version()}",
-        "tenseal": ts.__version__,
-        "degrees": degrees,
-    }
-    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from labkit.smpc.beaver import (
     truncation_failure_probability,
 )
 from labkit.smpc.coalition import CoalitionView, coalition_view
-from labkit.smpc.mpyc_runner import MPyCResult, mpyc_command_lines, run_mpyc_statistic
+from labkit.smpc.mpyc.runner import MPyCResult, mpyc_command_lines, run_mpyc_statistic
 from labkit.smpc.ring import FRAC_BITS, MAX_ABS, MAX_PRODUCT_ABS, RING_BITS, decode, encode, random_ring, ring_matmul
 from labkit.smpc.secagg import (
     SECAGG_PRIME,

@@ -1,6 +1,6 @@
 """What a coalition of parties can compute from its shares (the widget of notebook 09).
 
-Pure computation, no ipywidgets: the view lives in :mod:`labkit.widgets.smpc`.
+Pure computation, no ipywidgets: the view lives in :mod:`labkit.smpc.widgets`.
 
 Introduced in ``09-secure-computation.ipynb``.
 """

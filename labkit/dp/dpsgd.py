@@ -1,0 +1,877 @@
+"""DP-SGD: per-example clipping and Gaussian noise, a fast trainer for MLPs, tensorflow-privacy guards.
+
+Introduced in ``04-dp-sgd.ipynb``; the trainer is reused by ``05-auditing.ipynb`` for its target
+and shadow models.
+
+What is here:
+
+* The DP-SGD step written out (Abadi et al. 2016, Algorithm 1): :func:`per_example_gradients`,
+  :func:`clip_and_sum`, :func:`add_gaussian_noise` and :func:`dpsgd_step`, which materialise one
+  gradient per example so that each stage can be looked at.
+* A fast trainer, :func:`train_dpsgd`, for models made only of ``Dense`` layers. It never builds
+  per-example gradients: for a Dense layer ``z = a W + b`` the gradient of example ``i`` with
+  respect to ``W`` is the outer product ``a_i g_i^T`` (``g_i`` = gradient of the loss at ``z_i``),
+  whose Frobenius norm is ``||a_i|| * ||g_i||``. The per-example norms ("ghost norms", Goodfellow
+  2015; Li et al. 2022, section 4) follow from quantities that ordinary backpropagation computes,
+  and the clipped sum is ``A^T (c * G)`` with one clip factor ``c_i`` per row. Its schedule (the
+  Poisson rate and the number of steps) comes from a public ``num_examples``, by default ``len(x)``.
+* :func:`check_microbatches` and :func:`fit_tf_privacy`: tensorflow-privacy's optimizers reshape
+  each batch into ``num_microbatches`` groups and fail deep inside Keras when that is impossible
+  (the last, shorter batch included); labkit says so in one sentence instead.
+  :func:`fit_tf_privacy` builds ``DPSequential`` with its layer registry, so it really uses fast
+  clipping, and without XLA, so its noise follows the seed.
+* Noise and batches come from OS entropy unless a seed (or ``rng``) is passed. The notebooks pass
+  seeds so that their outputs are reproducible; a published seed gives no privacy.
+* :func:`source_document_noise` and :func:`train_on_noisy_inputs`: the source document's
+  "add noise to the inputs once, then train normally" code, reproduced so that the notebook can
+  show why it is not DP-SGD.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import tensorflow as tf
+
+SAMPLING: tuple[str, ...] = ("poisson", "shuffle")
+TF_PRIVACY_OPTIMIZERS: tuple[str, ...] = ("DPKerasSGDOptimizer", "DPSequential")
+
+
+# --------------------------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------------------------
+
+
+def _positive_int(name: str, value: Any, *, minimum: int = 1, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum or (
+        maximum is not None and value > maximum
+    ):
+        upper = f" to {maximum}" if maximum is not None else " or more"
+        raise ValueError(f"{name} must be an integer from {minimum}{upper}; got {value!r}")
+    return int(value)
+
+
+def _nonnegative(name: str, value: Any, *, allow_zero: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    if value < 0 or (not allow_zero and value == 0):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}; got {value!r}")
+    return float(value)
+
+
+def _features_labels(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D array (examples x features); got shape {x.shape}")
+    if y.shape != (len(x),):
+        raise ValueError(f"y must be a 1-D array with one label per row of x ({len(x)}); got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}")
+    return x, y.astype(np.int64)
+
+
+def dense_layers(model: Any) -> list:
+    """The Dense layers of ``model``, after checking that the fast trainer can handle it.
+
+    Raises:
+        TypeError: if ``model`` is not a Keras model, or has a layer other than ``Dense``
+            (``InputLayer`` is allowed), or its last layer is not linear (it must output logits).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    if not isinstance(model, tf.keras.Model):
+        raise TypeError(f"model must be a tf.keras model made of Dense layers; got {type(model).__name__}")
+    layers = [layer for layer in model.layers if not isinstance(layer, tf.keras.layers.InputLayer)]
+    others = [type(layer).__name__ for layer in layers if type(layer) is not tf.keras.layers.Dense]
+    if others or not layers:
+        raise TypeError(
+            "model must be made of Dense layers only (the ghost-norm trainer knows how to compute their "
+            f"per-example gradient norms); got {', '.join(others) or 'no layers'}. Use dpsgd_step for other layers."
+        )
+    if layers[-1].activation is not tf.keras.activations.linear:
+        raise TypeError(
+            f"model's last layer must be linear (it outputs logits); got activation "
+            f"{layers[-1].activation.__name__!r}"
+        )
+    if not model.built:
+        raise TypeError("model must be built (give it an input shape, e.g. with labkit.dp.dpsgd.make_mlp)")
+    return layers
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+def make_mlp(num_features: int, num_classes: int, hidden: Sequence[int] = (256, 256), *, seed: int = 0):
+    """A Keras MLP: ``hidden`` ReLU Dense layers, then a linear Dense layer with ``num_classes`` logits.
+
+    The weights are a pure function of ``seed`` (Glorot-uniform kernels, zero biases).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    num_features = _positive_int("num_features", num_features)
+    num_classes = _positive_int("num_classes", num_classes, minimum=2)
+    sizes = [_positive_int("hidden", h) for h in hidden]
+    layers = [tf.keras.Input(shape=(num_features,))]
+    layers += [tf.keras.layers.Dense(h, activation="relu") for h in sizes]
+    layers.append(tf.keras.layers.Dense(num_classes))
+    model = tf.keras.Sequential(layers)
+    reinitialize(model, seed)
+    return model
+
+
+def reinitialize(model: Any, seed: int) -> Any:
+    """Give a Dense-only model the initial weights :func:`make_mlp` gives for ``seed`` (in place).
+
+    Glorot-uniform kernels (seeded per layer), zero biases. Reusing one model object for many
+    training runs (the shadow models of ``05-auditing.ipynb``) saves TensorFlow's tracing time.
+
+    Introduced in ``05-auditing.ipynb``.
+    """
+    import tensorflow as tf
+
+    layers = dense_layers(model)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31 // 1000:
+        raise ValueError(f"seed must be an integer from 0 to {2**31 // 1000 - 1}; got {seed!r}")
+    for i, layer in enumerate(layers):
+        offset = 999 if i == len(layers) - 1 else i
+        init = tf.keras.initializers.GlorotUniform(seed=int(seed) * 1000 + offset)
+        layer.kernel.assign(init(layer.kernel.shape))
+        if layer.use_bias:
+            layer.bias.assign(tf.zeros_like(layer.bias))
+    return model
+
+
+def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    """Share of rows of ``x`` whose largest logit is the label ``y``."""
+    logits = predict_logits(model, x)
+    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(y)))
+
+
+def predict_logits(model: Any, x: np.ndarray) -> np.ndarray:
+    """The model's logits for ``x`` as a float64 NumPy array (no Keras progress output)."""
+    import tensorflow as tf
+
+    return np.asarray(model(tf.constant(np.asarray(x, dtype=np.float32)), training=False), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# DP-SGD written out, one stage at a time
+# --------------------------------------------------------------------------------------------
+
+
+def per_example_gradients(model: Any, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """One gradient per example of the cross-entropy loss, for every trainable variable.
+
+    This is the direct, memory-hungry way: the result holds ``len(x)`` copies of the model's
+    parameters. Works for any Keras model that outputs logits.
+
+    Returns:
+        One array per trainable variable, shaped ``(len(x), *variable.shape)``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    x, y = _features_labels(x, y)
+    xs, ys = tf.constant(x), tf.constant(y)
+    variables = model.trainable_variables
+    with tf.GradientTape() as tape:
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ys, logits=model(xs, training=True))
+    jac = tape.jacobian(losses, variables)
+    return [np.asarray(j, dtype=np.float64) for j in jac]
+
+
+def clip_and_sum(per_example: Sequence[np.ndarray], l2_norm_clip: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """Clip each example's whole gradient (all variables together) to L2 norm ``l2_norm_clip``, then sum.
+
+    Example ``i`` is scaled by ``min(1, C / ||g_i||)`` where ``||g_i||`` is the norm of all its
+    variables' gradients concatenated, so no example contributes more than ``C`` to the sum.
+
+    Returns:
+        ``(summed, norms)``: one summed array per variable, and the per-example norms before clipping.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    if not per_example:
+        raise ValueError("per_example must hold at least one gradient array")
+    n = len(per_example[0])
+    sq = np.zeros(n)
+    for g in per_example:
+        sq += np.sum(np.reshape(g, (n, -1)).astype(np.float64) ** 2, axis=1)
+    norms = np.sqrt(sq)
+    factors = np.minimum(1.0, clip / np.maximum(norms, 1e-12))
+    summed = [np.tensordot(factors, np.asarray(g, dtype=np.float64), axes=1) for g in per_example]
+    return summed, norms
+
+
+def _noise_rng(rng: Any) -> np.random.Generator:
+    """``rng`` itself, or a generator seeded from OS entropy when ``rng`` is None."""
+    if rng is None:
+        return np.random.default_rng()  # no seed: NumPy draws the seed from the operating system's entropy
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None (OS entropy); got {type(rng).__name__}")
+    return rng
+
+
+def add_gaussian_noise(summed: Sequence[np.ndarray], l2_norm_clip: float, noise_multiplier: float,
+                       rng: np.random.Generator | None = None) -> list[np.ndarray]:
+    """Add N(0, (noise_multiplier * l2_norm_clip)^2) independently to every coordinate of the clipped sum.
+
+    The clipped sum changes by at most ``l2_norm_clip`` (L2) when one example is added or removed,
+    so this is the Gaussian mechanism with that sensitivity.
+
+    Args:
+        rng: where the noise comes from. None (the default) seeds a fresh generator from OS
+            entropy, as a private release needs. A seeded generator makes a run reproducible for
+            teaching; anyone who knows the seed can subtract the noise, so it protects nothing.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    sigma = _nonnegative("noise_multiplier", noise_multiplier)
+    rng = _noise_rng(rng)
+    return [s + rng.normal(0.0, sigma * clip, size=np.shape(s)) for s in summed]
+
+
+def dpsgd_step(model: Any, x: np.ndarray, y: np.ndarray, *, l2_norm_clip: float, noise_multiplier: float,
+               learning_rate: float, rng: np.random.Generator | None = None,
+               expected_batch_size: int | None = None) -> np.ndarray:
+    """One DP-SGD step written out: per-example gradients, clip, sum, add noise, average, update.
+
+    The noisy sum is divided by ``expected_batch_size`` (by default ``len(x)``), a public
+    constant: with Poisson sampling the actual batch size is itself private. ``rng`` None draws
+    the noise from OS entropy (see :func:`add_gaussian_noise`).
+
+    Returns:
+        The per-example gradient norms before clipping.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    rng = _noise_rng(rng)
+    per_example = per_example_gradients(model, x, y)
+    summed, norms = clip_and_sum(per_example, l2_norm_clip)
+    noisy = add_gaussian_noise(summed, l2_norm_clip, noise_multiplier, rng)
+    denom = len(x) if expected_batch_size is None else _positive_int("expected_batch_size", expected_batch_size)
+    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    for var, g in zip(model.trainable_variables, noisy):
+        var.assign_sub((lr / denom * g).astype(np.float32))
+    return norms
+
+
+# --------------------------------------------------------------------------------------------
+# The fast trainer: ghost norms for Dense layers
+# --------------------------------------------------------------------------------------------
+
+
+def _ghost_graph(layers: list, x, y, l2_norm_clip):
+    """Clipped gradient sum and per-example norms for a Dense-only model, inside TensorFlow.
+
+    ``l2_norm_clip`` None means no clipping (the non-private reference).
+    """
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        h = x
+        inputs, outputs = [], []
+        for layer in layers:
+            inputs.append(h)
+            z = tf.matmul(h, layer.kernel)
+            if layer.use_bias:
+                z = z + layer.bias
+            outputs.append(z)
+            h = layer.activation(z)
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h)
+        total = tf.reduce_sum(losses)
+    out_grads = tape.gradient(total, outputs)
+    sq = tf.zeros_like(losses)
+    for layer, a, g in zip(layers, inputs, out_grads):
+        gg = tf.reduce_sum(tf.square(g), axis=1)
+        aa = tf.reduce_sum(tf.square(a), axis=1) + (1.0 if layer.use_bias else 0.0)
+        sq += aa * gg  # ||a_i g_i^T||_F^2 + ||g_i||^2
+    norms = tf.sqrt(sq)
+    if l2_norm_clip is None:
+        factors = tf.ones_like(norms)
+    else:
+        factors = tf.minimum(1.0, l2_norm_clip / tf.maximum(norms, 1e-12))
+    grads = []
+    for layer, a, g in zip(layers, inputs, out_grads):
+        scaled = g * factors[:, None]
+        grads.append(tf.matmul(a, scaled, transpose_a=True))
+        if layer.use_bias:
+            grads.append(tf.reduce_sum(scaled, axis=0))
+    return grads, norms, total
+
+
+def _layer_variables(layers: list) -> list:
+    out = []
+    for layer in layers:
+        out.append(layer.kernel)
+        if layer.use_bias:
+            out.append(layer.bias)
+    return out
+
+
+def ghost_clipped_sum(model: Any, x: np.ndarray, y: np.ndarray, l2_norm_clip: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """The clipped gradient sum and per-example norms of a Dense-only model, without per-example gradients.
+
+    Same result as ``clip_and_sum(per_example_gradients(model, x, y), l2_norm_clip)`` (the test
+    suite checks it to 1e-5), in the order of ``model.trainable_variables``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    layers = dense_layers(model)
+    x, y = _features_labels(x, y)
+    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    grads, norms, _ = _ghost_graph(layers, tf.constant(x), tf.constant(y), tf.constant(clip, tf.float32))
+    return [np.asarray(g, dtype=np.float64) for g in grads], np.asarray(norms, dtype=np.float64)
+
+
+# Compiled epoch functions, per model and per (sampling, clipped, noisy): tracing costs more than
+# training a small model, and the audit notebook trains many models of one shape.
+_EPOCH_FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _epoch_function(model: Any, layers: list, sampling: str, *, clipped: bool, noisy: bool):
+    """A ``tf.function`` running one epoch of (DP-)SGD on ``model``'s variables, cached per model."""
+    import tensorflow as tf
+
+    per_model = _EPOCH_FUNCTIONS.setdefault(model, {})
+    key = (sampling, clipped, noisy)
+    if key in per_model:
+        return per_model[key]
+    variables = _layer_variables(layers)
+    d = int(layers[0].kernel.shape[0])
+    f32, i64 = tf.float32, tf.int64
+
+    # One epoch is one TensorFlow loop: batches are drawn inside the graph from stateless random
+    # numbers seeded by ``seed``, so there is no per-step Python overhead.
+    @tf.function(input_signature=[tf.TensorSpec([None, d], f32), tf.TensorSpec([None], i64),
+                                  tf.TensorSpec([], tf.int32), tf.TensorSpec([2], i64), tf.TensorSpec([], f32),
+                                  tf.TensorSpec([], f32), tf.TensorSpec([], f32), tf.TensorSpec([], f32),
+                                  tf.TensorSpec([], tf.int32)])
+    def run_epoch(xs, ys, steps, seed, clip, noise_std, scale, q, batch_size):
+        n = tf.shape(xs)[0]
+        total = tf.constant(0.0)
+        count = tf.constant(0, i64)
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=seed))
+        for s in tf.range(steps):
+            step_seed = seed + tf.stack([tf.cast(s, i64) + 1, tf.constant(0, i64)])
+            if sampling == "shuffle":
+                idx = order[s * batch_size:tf.minimum((s + 1) * batch_size, n)]
+            else:
+                idx = tf.where(tf.random.stateless_uniform([n], seed=step_seed) < q)[:, 0]
+            grads, _, loss = _ghost_graph(layers, tf.gather(xs, idx), tf.gather(ys, idx), clip if clipped else None)
+            for i, (var, g) in enumerate(zip(variables, grads)):
+                if noisy:
+                    noise_seed = step_seed + tf.constant([0, 1 + i], i64)
+                    g = g + noise_std * tf.random.stateless_normal(tf.shape(g), seed=noise_seed)
+                var.assign_sub(scale * g)
+            total += loss
+            count += tf.shape(idx, out_type=i64)[0]
+        return total, count
+
+    per_model[key] = run_epoch
+    return run_epoch
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_dpsgd` did, with enough detail to account for it.
+
+    Attributes:
+        model: the trained Keras model (trained in place).
+        num_examples, batch_size, epochs, steps: the schedule. ``num_examples`` is the public
+            (nominal) dataset size the schedule was set from: the ``num_examples`` passed to
+            :func:`train_dpsgd`, else the number of rows trained on. Poisson: ``steps =
+            ceil(epochs * num_examples / batch_size)``; shuffle: ``epochs * ceil(num_examples /
+            batch_size)``.
+        sampling: ``"poisson"`` (each example joins each batch independently with probability
+            ``batch_size / num_examples``) or ``"shuffle"`` (a fresh permutation each epoch, cut into
+            batches of ``batch_size``; the last one may be shorter).
+        noise_multiplier, l2_norm_clip: the Gaussian noise standard deviation is their product;
+            ``l2_norm_clip`` None and ``noise_multiplier`` 0 mean ordinary (non-private) SGD.
+        losses: mean training loss of each epoch (the loss of the examples sampled, before the step).
+    """
+
+    model: Any
+    num_examples: int
+    batch_size: int
+    epochs: int
+    steps: int
+    sampling: str
+    noise_multiplier: float
+    l2_norm_clip: float | None
+    learning_rate: float
+    losses: list[float] = field(default_factory=list)
+
+    @property
+    def private(self) -> bool:
+        return self.l2_norm_clip is not None and self.noise_multiplier > 0
+
+    @property
+    def sampling_probability(self) -> float:
+        return self.batch_size / self.num_examples
+
+    def epsilon(self, delta: float, accountant: str = "rdp") -> float:
+        """The (epsilon, delta) guarantee of this run (example-level, add-or-remove-one adjacency).
+
+        Poisson sampling: the subsampled Gaussian composed over ``steps`` steps at rate
+        ``batch_size / num_examples`` (``labkit.dp.dpsgd_epsilon``). Shuffled batches: every
+        example is in exactly one batch per epoch, and no amplification by sampling is claimed,
+        so this is the Gaussian mechanism composed ``epochs`` times
+        (``labkit.dp.poisson_gaussian_epsilon`` with sampling probability 1). A non-private run
+        has no finite epsilon: ``math.inf``.
+        """
+        if not self.private:
+            return math.inf
+        from labkit import dp
+
+        if self.sampling == "poisson":
+            return float(dp.dpsgd_epsilon(self.num_examples, self.batch_size, self.noise_multiplier, self.epochs,
+                                          delta, accountant=accountant))
+        return float(dp.poisson_gaussian_epsilon(1.0, self.noise_multiplier, self.epochs, delta, accountant=accountant))
+
+
+def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
+                l2_norm_clip: float | None, noise_multiplier: float, learning_rate: float,
+                sampling: str = "poisson", seed: int | None = None,
+                progress: Callable[[int, int], None] | None = None,
+                num_examples: int | None = None) -> TrainResult:
+    """Train a Dense-only Keras model with DP-SGD, fast (ghost norms, no per-example gradients).
+
+    Each step: sample a batch, compute the per-example gradient norms from the layers' inputs and
+    output gradients, clip each example to ``l2_norm_clip``, sum, add Gaussian noise with standard
+    deviation ``noise_multiplier * l2_norm_clip`` to every coordinate, divide by ``batch_size``
+    (the expected batch size, a public constant) and take an SGD step.
+
+    Args:
+        model: a built Keras model of Dense layers whose last layer outputs logits
+            (:func:`make_mlp`); trained in place.
+        x, y: float features (2-D) and integer labels.
+        epochs: passes over the data (Poisson: ``ceil(epochs * num_examples / batch_size)`` steps).
+        batch_size: expected batch size (Poisson) or batch size (shuffle), 1 to ``num_examples``.
+        l2_norm_clip: the clipping norm C > 0, or None for no clipping (non-private reference).
+        noise_multiplier: sigma >= 0; the noise standard deviation is ``sigma * C``. Must be 0
+            when ``l2_norm_clip`` is None.
+        learning_rate: the SGD step size (> 0).
+        sampling: ``"poisson"`` (what the accountant in ``labkit.dp.dpsgd_epsilon`` assumes) or
+            ``"shuffle"`` (fixed-size batches of a random permutation; see :meth:`TrainResult.epsilon`).
+        seed: seeds the batch sampling and the noise. None (the default) draws both from OS
+            entropy, as a private release needs. With a seed the run is a pure function of its
+            arguments, which is what reproducible teaching needs; but anyone who knows the seed
+            can regenerate the noise and the batches, so a published seed gives that reader no privacy.
+        progress: called as ``progress(epoch_done, epochs)`` after each epoch (a progress bar).
+        num_examples: the public, nominal dataset size that fixes the schedule: the Poisson
+            sampling rate ``q = batch_size / num_examples`` and the number of steps (Poisson:
+            ``ceil(epochs * num_examples / batch_size)``; shuffle: ``ceil(num_examples /
+            batch_size)`` batches per epoch, so when ``len(x)`` is larger the rows past the last
+            batch of the permutation sit that epoch out, and when it is smaller the last batches
+            are short or empty). None (the default) uses ``len(x)``. Under add-or-remove-one
+            adjacency the true ``len(x)`` is itself private: a schedule computed from it changes
+            when one example is added, which the accountant does not model. Announce the size
+            in advance and pass it here (``05-auditing.ipynb`` passes half its pool).
+
+    Returns:
+        A :class:`TrainResult` (its ``num_examples`` is the nominal size).
+
+    Raises:
+        ValueError / TypeError: naming the parameter, its value and the valid range.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    layers = dense_layers(model)
+    x, y = _features_labels(x, y)
+    if x.shape[1] != layers[0].kernel.shape[0]:
+        raise ValueError(f"x must have {layers[0].kernel.shape[0]} features (the model's input size); got {x.shape[1]}")
+    # n: the public size that fixes the schedule (sampling rate and step count), not necessarily len(x).
+    n = len(x) if num_examples is None else _positive_int("num_examples", num_examples)
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size, maximum=n)
+    sigma = _nonnegative("noise_multiplier", noise_multiplier)
+    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    if l2_norm_clip is None:
+        if sigma != 0:
+            raise ValueError(f"noise_multiplier must be 0 when l2_norm_clip is None (no clipping); got {noise_multiplier!r}")
+        clip = None
+    else:
+        clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    if sampling not in SAMPLING:
+        raise ValueError(f"sampling must be one of {', '.join(map(repr, SAMPLING))}; got {sampling!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable progress(epoch_done, epochs) or None; got {type(progress).__name__}")
+
+    run_epoch = _epoch_function(model, layers, sampling, clipped=clip is not None, noisy=sigma > 0)
+    xs, ys = tf.constant(x), tf.constant(y)
+    hyper = (tf.constant(clip or 0.0, tf.float32), tf.constant(sigma * (clip or 0.0), tf.float32),
+             tf.constant(lr / batch_size, tf.float32), tf.constant(batch_size / n, tf.float32),
+             tf.constant(batch_size, tf.int32))
+    if seed is not None:
+        _positive_int("seed", seed, minimum=0)
+    rng = np.random.default_rng(seed)  # seed None: NumPy seeds it from OS entropy
+    result = TrainResult(model, n, batch_size, epochs, 0, sampling, sigma, clip, lr)
+    for epoch in range(epochs):
+        if sampling == "shuffle":
+            steps = math.ceil(n / batch_size)
+        else:  # Poisson: ceil(epochs * n / batch_size) steps in all, spread over the epochs
+            steps = math.ceil((epoch + 1) * n / batch_size) - math.ceil(epoch * n / batch_size)
+        epoch_seed = rng.integers(0, 2**40, size=2, dtype=np.int64)
+        total, count = run_epoch(xs, ys, tf.constant(steps, tf.int32), tf.constant(epoch_seed), *hyper)
+        result.steps += steps
+        result.losses.append(float(total) / max(int(count), 1))
+        if progress is not None:
+            progress(epoch + 1, epochs)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# tensorflow-privacy, with the microbatch trap guarded
+# --------------------------------------------------------------------------------------------
+
+
+def check_microbatches(num_examples: int, batch_size: int, num_microbatches: int) -> None:
+    """Check that ``num_microbatches`` divides every batch, the last (shorter) one included.
+
+    tensorflow-privacy reshapes each batch's loss vector to ``(num_microbatches, -1)``; when a
+    batch's size is not a multiple, Keras fails with a reshape error deep in a stack trace.
+
+    Raises:
+        ValueError: naming the batch that cannot be split and the ways out (a batch size that
+            divides the data, ``drop_remainder=True`` in :func:`fit_tf_privacy`, or fewer
+            microbatches).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    n = _positive_int("num_examples", num_examples)
+    b = _positive_int("batch_size", batch_size, maximum=n)
+    m = _positive_int("num_microbatches", num_microbatches, maximum=b)
+    if b % m:
+        raise ValueError(
+            f"num_microbatches must divide batch_size: {b} examples cannot be split into {m} equal microbatches. "
+            f"Choose num_microbatches among the divisors of {b} (for example {b}, one example per microbatch)."
+        )
+    last = n % b
+    if last and last % m:
+        divisors = [d for d in range(1, b + 1) if b % d == 0 and last % d == 0]
+        raise ValueError(
+            f"num_microbatches must also divide the last batch: {n} examples in batches of {b} leave a last batch "
+            f"of {last}, which {m} microbatches cannot split. Pass drop_remainder=True, use a batch_size that "
+            f"divides {n}, or num_microbatches in {divisors}."
+        )
+
+
+def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str = "DPKerasSGDOptimizer",
+                   epochs: int, batch_size: int, l2_norm_clip: float, noise_multiplier: float,
+                   learning_rate: float, num_microbatches: int | None = None, drop_remainder: bool = False,
+                   seed: int | None = None) -> Any:
+    """Train ``model``'s architecture with tensorflow-privacy and return the trained Keras model.
+
+    ``optimizer="DPKerasSGDOptimizer"`` compiles a copy of ``model`` with tensorflow-privacy's DP
+    SGD optimizer and a per-example (``Reduction.NONE``) loss, as that optimizer requires.
+    ``optimizer="DPSequential"`` rebuilds the layers in tensorflow-privacy's ``DPSequential`` with
+    its default layer registry (``make_default_layer_registry``: Dense and Embedding), so that it
+    takes the fast-clipping path (per-example gradient norms from each layer's inputs and output
+    gradients, as :func:`ghost_clipped_sum` does); without ``layer_registry=`` DPSequential falls
+    back to computing one clipped gradient per microbatch. It trains with an ordinary SGD optimizer
+    and a mean loss, without XLA (``use_xla=False``): under XLA, tensorflow-privacy's noise ignored
+    TensorFlow's seed (fresh processes seeded 1 and 2 drew the same noise). Batches are shuffled,
+    fixed-size batches (Keras ``fit``), not Poisson samples.
+
+    Args:
+        num_microbatches: for ``DPKerasSGDOptimizer``, how many groups each batch is split into
+            (default: ``batch_size``, one example per group). Checked by :func:`check_microbatches`.
+        drop_remainder: drop the last, shorter batch of each epoch (a fixed subset: the data
+            are shuffled once, with ``seed``, before training) instead of failing on it.
+        seed: seeds the shuffling and TensorFlow's random ops (the DP noise). None (the default)
+            seeds both from OS entropy (64 bits for TensorFlow); a fixed seed makes the run
+            reproducible and gives no privacy to anyone who knows it.
+
+    Raises:
+        ValueError: for a microbatch count that cannot split a batch, with the way out;
+            for an unknown ``optimizer``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    if optimizer not in TF_PRIVACY_OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(map(repr, TF_PRIVACY_OPTIMIZERS))}; got {optimizer!r}")
+    layers = dense_layers(model) if optimizer == "DPSequential" else None
+    x, y = _features_labels(x, y)
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size, maximum=len(x))
+    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    sigma = _nonnegative("noise_multiplier", noise_multiplier)
+    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    if seed is not None:
+        seed = _positive_int("seed", seed, minimum=0, maximum=2**31 - 1)
+    entropy = np.random.SeedSequence(seed)  # seed None: fresh entropy from the operating system
+    order = np.random.default_rng(entropy).permutation(len(x))
+    x, y = x[order], y[order]
+    if drop_remainder:
+        keep = len(x) - len(x) % batch_size
+        x, y = x[:keep], y[:keep]
+    if seed is None:
+        tf.random.set_seed(int(entropy.generate_state(1, np.uint64)[0]) >> 1)
+    else:
+        tf.keras.utils.set_random_seed(seed)
+    if optimizer == "DPKerasSGDOptimizer":
+        from tensorflow_privacy import DPKerasSGDOptimizer
+
+        m = batch_size if num_microbatches is None else num_microbatches
+        check_microbatches(len(x), batch_size, m)
+        net = tf.keras.models.clone_model(model)
+        net.set_weights(model.get_weights())
+        opt = DPKerasSGDOptimizer(l2_norm_clip=clip, noise_multiplier=sigma, num_microbatches=m, learning_rate=lr)
+        loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=tf.keras.losses.Reduction.NONE)
+    else:
+        from tensorflow_privacy.privacy.fast_gradient_clipping import layer_registry
+        from tensorflow_privacy.privacy.keras_models.dp_keras_model import DPSequential
+
+        if num_microbatches is not None:
+            check_microbatches(len(x), batch_size, num_microbatches)
+        net = DPSequential(l2_norm_clip=clip, noise_multiplier=sigma, num_microbatches=num_microbatches,
+                           layer_registry=layer_registry.make_default_layer_registry(),
+                           # DPSequential's default use_xla=True compiles train_step with XLA, whose random
+                           # ops ignore TensorFlow's seeds: every fresh process then draws the same noise,
+                           # whatever the seed. Without XLA the noise follows ``seed`` (or OS entropy).
+                           use_xla=False,
+                           layers=[tf.keras.Input(shape=(x.shape[1],))] + [
+                               tf.keras.layers.Dense(l.units, activation=l.activation, use_bias=l.use_bias)
+                               for l in layers])
+        net.set_weights(model.get_weights())
+        opt = tf.keras.optimizers.SGD(learning_rate=lr)
+        loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    net.compile(optimizer=opt, loss=loss, metrics=["accuracy"])
+    net.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    return net
+
+
+def fit_plain_keras(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
+                    learning_rate: float, seed: int = 0) -> Any:
+    """Ordinary Keras SGD (mean loss, no clipping, no noise) on a copy of ``model``: the baseline.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    x, y = _features_labels(x, y)
+    tf.keras.utils.set_random_seed(seed)
+    net = tf.keras.models.clone_model(model)
+    net.set_weights(model.get_weights())
+    net.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=learning_rate),
+                loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    net.fit(x, y, epochs=_positive_int("epochs", epochs), batch_size=_positive_int("batch_size", batch_size),
+            shuffle=True, verbose=0)
+    return net
+
+
+# --------------------------------------------------------------------------------------------
+# The source document's "differential privacy": noise added to the inputs once
+# --------------------------------------------------------------------------------------------
+
+
+def source_document_noise(data: np.ndarray, epsilon: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The source document's ``differential_privacy(data, epsilon)`` (its section 5.2), reproduced.
+
+    As written there: the noise *variance* is ``2 / epsilon``, and one Gaussian value per row is
+    drawn and added to every feature of that row. The only change is that the randomness comes
+    from ``rng`` instead of NumPy's global generator. This is not a differentially private
+    mechanism: see ``04-dp-sgd.ipynb``.
+
+    Returns:
+        ``(noisy_data, noise)`` with ``noise`` one value per row, as in the source.
+    """
+    eps = _nonnegative("epsilon", epsilon, allow_zero=False)
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2:
+        raise ValueError(f"data must be a 2-D array (rows x features); got shape {data.shape}")
+    noise = rng.normal(loc=0.0, scale=np.sqrt(2.0 / eps), size=len(data))
+    return data + noise.reshape((-1, 1)), noise
+
+
+def train_on_noisy_inputs(x: np.ndarray, y: np.ndarray, epsilon: float, *, num_classes: int, epochs: int,
+                          batch_size: int = 32, learning_rate: float = 0.02, hidden: Sequence[int] = (64,),
+                          seed: int = 0) -> tuple[Any, np.ndarray]:
+    """The source document's ``train`` on a classification task: noise the inputs once, then plain SGD.
+
+    Like the source: :func:`source_document_noise` once, then ordinary mini-batch SGD over the
+    noisy rows (shuffled each epoch; no clipping, no noise in training). Changes, each needed to run it: the
+    undefined ``epochs`` is a parameter, the loss is cross-entropy over ``num_classes`` logits
+    (digits is a classification task) instead of mean squared error on one output, and the
+    learning rate defaults to 0.02 (the source's 0.01, doubled so that 30 epochs suffice); larger rates
+    diverge on rows shifted by noise of standard deviation 4.5.
+
+    Returns:
+        ``(model, noisy_x)``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    x, y = _features_labels(x, y)
+    rng = np.random.default_rng(seed)
+    noisy, _ = source_document_noise(x, epsilon, rng)
+    model = make_mlp(x.shape[1], num_classes, hidden, seed=seed)
+    result = train_dpsgd(model, noisy.astype(np.float32), y, epochs=epochs, batch_size=batch_size, l2_norm_clip=None,
+                         noise_multiplier=0.0, learning_rate=learning_rate, sampling="shuffle", seed=seed)
+    return result.model, noisy
+
+
+# --------------------------------------------------------------------------------------------
+# The accuracy-privacy trade-off: a precomputed sweep and the explorer's compute function
+# --------------------------------------------------------------------------------------------
+
+TRADEOFF_FILE = "sweeps/dpsgd_tradeoff.npz"
+
+
+@dataclass(frozen=True)
+class TradeoffConfig:
+    """The fixed training recipe behind the trade-off sweep (digits, a small MLP, few epochs).
+
+    DP runs: Poisson sampling with expected batch ``batch_size``, ``epochs`` epochs, clipping norm
+    ``l2_norm_clip``, learning rate ``learning_rate``, noise multiplier calibrated to each target
+    epsilon at ``delta`` with the RDP accountant. The non-private reference: the same model and
+    schedule without clipping or noise, at learning rate ``nonprivate_learning_rate``.
+    """
+
+    dataset: str = "digits"
+    hidden: tuple[int, ...] = (64,)
+    epochs: int = 20
+    batch_size: int = 128
+    l2_norm_clip: float = 0.5
+    learning_rate: float = 2.0
+    nonprivate_learning_rate: float = 0.5
+    delta: float = 1e-5
+    accountant: str = "rdp"
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    # 2 ** (k / 4) for k = -4..16: the explorer slider's positions, so each one is a swept point.
+    targets: tuple[float, ...] = tuple(float(2.0 ** (k / 4)) for k in range(-4, 17))
+
+    def describe(self) -> str:
+        return (f"{self.dataset}, MLP {'-'.join(map(str, self.hidden))}, {self.epochs} epochs, Poisson batches of "
+                f"{self.batch_size} expected, clip {self.l2_norm_clip}, learning rate {self.learning_rate}, "
+                f"delta = {self.delta:g}, {self.accountant.upper()} accountant")
+
+
+def train_point(ds: Any, model: Any, target_epsilon: float | None, seed: int, cfg: TradeoffConfig,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
+    from labkit import dp
+
+    reinitialize(model, seed)
+    if target_epsilon is None:
+        sigma, clip, lr = 0.0, None, cfg.nonprivate_learning_rate
+    else:
+        sigma = dp.dpsgd_noise_multiplier(target_epsilon, len(ds.x_train), cfg.batch_size, cfg.epochs, cfg.delta,
+                                          accountant=cfg.accountant)
+        clip, lr = cfg.l2_norm_clip, cfg.learning_rate
+    train_dpsgd(model, ds.x_train, ds.y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, l2_norm_clip=clip,
+                noise_multiplier=sigma, learning_rate=lr, seed=seed, progress=progress)
+    return float(sigma), accuracy(model, ds.x_test, ds.y_test)
+
+
+def train_tradeoff_point(target_epsilon: float | None, seed: int, config: TradeoffConfig | None = None, *,
+                         progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
+    """Train one model of the trade-off sweep and return ``(noise_multiplier, test_accuracy)``.
+
+    ``target_epsilon`` None trains the non-private reference (noise multiplier 0). The same
+    ``(target_epsilon, seed)`` gives the same model as the precomputed sweep.
+
+    Introduced in ``04-dp-sgd.ipynb`` (the explorer's "train this point" button).
+    """
+    from labkit import data
+
+    cfg = config or TradeoffConfig()
+    if target_epsilon is not None:
+        _nonnegative("target_epsilon", target_epsilon, allow_zero=False)
+    ds = data.load(cfg.dataset)
+    model = make_mlp(ds.num_features, ds.num_classes, cfg.hidden, seed=seed)
+    return train_point(ds, model, target_epsilon, seed, cfg, progress)
+
+
+def load_tradeoff_sweep() -> dict[str, np.ndarray]:
+    """The precomputed sweep from ``data/sweeps/dpsgd_tradeoff.npz`` (verified against the manifest)."""
+    from labkit.data import load_arrays
+
+    return load_arrays(TRADEOFF_FILE)
+
+
+@dataclass(frozen=True)
+class TradeoffPoint:
+    """What the explorer shows for one target epsilon.
+
+    ``accuracy`` is the mean test accuracy over the sweep's seeds, interpolated linearly in
+    log(epsilon) between the two nearest swept targets; ``low``/``high`` are mean -/+ one
+    standard deviation over seeds (interpolated the same way). ``exact`` says the target is a
+    swept point; ``num_seeds`` is how many seeds each swept point was trained with.
+    """
+
+    target_epsilon: float
+    noise_multiplier: float
+    accuracy: float
+    low: float
+    high: float
+    nonprivate_accuracy: float
+    exact: bool
+    num_seeds: int = 0
+
+    def __repr__(self) -> str:
+        return (f"TradeoffPoint(epsilon {self.target_epsilon:.3g}: noise multiplier {self.noise_multiplier:.3f}, "
+                f"test accuracy {self.accuracy:.3f} (sd {(self.high - self.low) / 2:.3f} over {self.num_seeds} seeds), "
+                f"non-private {self.nonprivate_accuracy:.3f})")
+
+
+def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: TradeoffConfig | None = None) -> TradeoffPoint:
+    """The explorer's compute function: noise multiplier and expected accuracy for a target epsilon.
+
+    The noise multiplier comes from ``labkit.dp.dpsgd_noise_multiplier`` for the sweep's recipe:
+    stored in the sweep for its targets (the slider's positions), computed (tens to hundreds of
+    milliseconds) for any other value. The accuracy is a lookup into the precomputed ``sweep``,
+    interpolated in log(epsilon) between swept targets. No training happens.
+
+    Raises:
+        ValueError: if ``target_epsilon`` is outside the swept range.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    from labkit import dp
+
+    cfg = config or TradeoffConfig()
+    eps_grid = np.asarray(sweep["target_epsilon"], dtype=np.float64)
+    if not isinstance(target_epsilon, (int, float, np.integer, np.floating)) or not (
+        eps_grid[0] * (1 - 1e-9) <= target_epsilon <= eps_grid[-1] * (1 + 1e-9)
+    ):
+        raise ValueError(f"target_epsilon must be between {eps_grid[0]:g} and {eps_grid[-1]:g} (the swept range); "
+                         f"got {target_epsilon!r}")
+    target = float(np.clip(target_epsilon, eps_grid[0], eps_grid[-1]))
+    acc = np.asarray(sweep["accuracy"], dtype=np.float64)
+    mean, std = acc.mean(axis=1), acc.std(axis=1)
+    x = np.log(eps_grid)
+    t = math.log(target)
+    m = float(np.interp(t, x, mean))
+    sd = float(np.interp(t, x, std))
+    n = int(sweep["num_examples"])
+    hit = np.flatnonzero(np.isclose(eps_grid, target, rtol=1e-9))
+    exact = bool(hit.size)
+    if exact:  # computed by the same call when the sweep was built
+        sigma = float(sweep["noise_multiplier"][hit[0]])
+    else:
+        sigma = dp.dpsgd_noise_multiplier(target, n, cfg.batch_size, cfg.epochs, cfg.delta, accountant=cfg.accountant)
+    return TradeoffPoint(target, float(sigma), m, m - sd, m + sd, float(np.mean(sweep["nonprivate_accuracy"])), exact,
+                         acc.shape[1])

@@ -1,0 +1,235 @@
+"""Widgets of the differential-privacy notebooks: noise calibration (02) and the accountant dashboard (03).
+
+The compute functions are :func:`labkit.dp.noise_calibration` and
+:func:`labkit.dp.accountant_dashboard` (pure, unit-tested, tens of milliseconds). Views are built
+from ``ipywidgets`` controls and an ``Output`` that is filled with
+``Output.append_display_data`` rather than captured: nothing is printed into the cell itself,
+so the stored notebook stays stable under nbval, and the view's text repr is a fixed sentence.
+
+The accuracy-privacy trade-off explorer of ``04-dp-sgd.ipynb``.
+
+The compute function is :func:`labkit.dp.dpsgd.tradeoff_at` (pure, unit-tested: a lookup into the
+precomputed sweep ``data/sweeps/dpsgd_tradeoff.npz`` and a cached accountant call, well under
+100 ms). The view: a log-scale epsilon slider, a readout, the figure in an ``Output`` filled with
+``append_display_data`` (nothing printed into the cell), and a button that trains the selected
+point live behind an ``IntProgress`` bar and adds it to the figure. Its text repr is a fixed
+sentence, so nbval can compare the cell.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+from typing import Any
+
+
+def _figure_png(draw: Callable, figsize=(6.4, 3.0)):
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
+    from labkit.style import new_axes
+
+    fig, ax = new_axes(figsize=figsize)
+    draw(ax)
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return Image(data=buf.getvalue(), format="png")
+
+
+def _view_class():
+    import ipywidgets as w
+
+    class DpView(w.VBox):
+        """A VBox whose text repr is a fixed description (stable for nbval)."""
+
+        description_text = ""
+
+        def __repr__(self) -> str:
+            return self.description_text
+
+    return DpView
+
+
+def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, true_count: int = 100):
+    """Sliders for epsilon and sensitivity -> the Laplace release of a count and its error (02)."""
+    import ipywidgets as w
+
+    from labkit.dp import noise_calibration
+    from labkit.dp.plots import plot_noise_calibration
+
+    eps = w.FloatLogSlider(value=epsilon, base=10, min=-1.3, max=1, step=0.05, description="epsilon",
+                           continuous_update=False)
+    sens = w.FloatSlider(value=sensitivity, min=0.5, max=10, step=0.5, description="sensitivity",
+                         continuous_update=False)
+    text = w.HTML()
+    out = w.Output()
+
+    def update(_=None) -> None:
+        calib = noise_calibration(eps.value, sens.value, true_count)
+        text.value = calib.describe()
+        out.outputs = ()
+        out.append_display_data(_figure_png(lambda ax: plot_noise_calibration(ax, calib)))
+
+    eps.observe(update, "value")
+    sens.observe(update, "value")
+    update()
+    view = _view_class()([w.HBox([eps, sens]), text, out])
+    view.description_text = "Noise-calibration widget (epsilon, sensitivity -> Laplace release of a count)"
+    return view
+
+
+def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplier: float = 1.1,
+                      steps: int = 14063, delta: float = 1e-5):
+    """Sliders for q, sigma, steps and delta -> epsilon under RDP and PLD, and over steps (03)."""
+    import ipywidgets as w
+
+    from labkit.dp import accountant_dashboard
+    from labkit.dp.plots import plot_epsilon_over_steps
+
+    q = w.FloatLogSlider(value=sampling_probability, base=10, min=-4, max=0, step=0.05, description="q",
+                         continuous_update=False)
+    sigma = w.FloatSlider(value=noise_multiplier, min=0.5, max=5.0, step=0.05, description="sigma",
+                          continuous_update=False)
+    k = w.IntSlider(value=steps, min=1, max=50000, step=1, description="steps", continuous_update=False)
+    d = w.FloatLogSlider(value=delta, base=10, min=-10, max=-3, step=1, description="delta",
+                         continuous_update=False)
+    text = w.HTML()
+    out = w.Output()
+
+    def update(_=None) -> None:
+        board = accountant_dashboard(q.value, sigma.value, int(k.value), d.value)
+        text.value = board.describe()
+        out.outputs = ()
+        out.append_display_data(_figure_png(lambda ax: plot_epsilon_over_steps(ax, board)))
+
+    for control in (q, sigma, k, d):
+        control.observe(update, "value")
+    update()
+    view = _view_class()([w.HBox([q, sigma]), w.HBox([k, d]), text, out])
+    view.description_text = "Accountant dashboard (q, sigma, steps, delta -> epsilon under RDP and PLD)"
+    return view
+
+
+class _BlitFigure:
+    """A figure drawn once; later updates redraw only the moving artists over a saved background.
+
+    A full Matplotlib draw plus PNG encoding costs 50-100 ms on a busy 2-core machine; restoring
+    the background and drawing three artists costs a few milliseconds.
+    """
+
+    def __init__(self, fig, ax, moving: list) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)  # an Agg canvas of its own, whatever the notebook's backend (and after plt.close)
+        self.fig, self.ax, self.moving = fig, ax, moving
+        fig.canvas.draw()  # lays the figure out with every artist in place (the title needs room)
+        fig.set_layout_engine("none")  # and freezes that layout
+        for artist in moving:
+            artist.set_visible(False)
+        fig.canvas.draw()
+        self.background = fig.canvas.copy_from_bbox(fig.bbox)
+        for artist in moving:
+            artist.set_visible(True)
+
+    def png(self):
+        import io
+
+        import numpy as np
+        from IPython.display import Image
+        from PIL import Image as PILImage
+
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        for artist in self.moving:
+            self.ax.draw_artist(artist)
+        buf = io.BytesIO()
+        PILImage.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+        return Image(data=buf.getvalue(), format="png")
+
+
+def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) -> Any:
+    """A widget: target epsilon (log slider, 0.5 to 16 at delta = 1e-5) -> noise multiplier and accuracy.
+
+    Returns an ``ipywidgets.VBox`` subclass with two extra methods for scripted use:
+    ``set_epsilon(value)`` (what a slider move does) and ``train_point()`` (what the button does;
+    returns ``(epsilon, noise_multiplier, test_accuracy)``).
+    """
+    import ipywidgets as w
+    import numpy as np
+
+    from labkit.data import load as load_dataset
+    from labkit.dp.dpsgd import TradeoffConfig, load_tradeoff_sweep, train_tradeoff_point, tradeoff_at
+    import matplotlib.pyplot as plt
+
+    from labkit.style import new_axes
+    from labkit.dp.plots import plot_tradeoff, update_tradeoff
+
+    data = load_tradeoff_sweep() if sweep is None else sweep
+    cfg = TradeoffConfig()
+    live: list[tuple[float, float]] = []
+
+    slider = w.FloatLogSlider(value=target_epsilon, base=2, min=-1, max=4, step=0.25, description="epsilon",
+                              continuous_update=False, readout_format=".2f")
+    readout = w.HTML()
+    out = w.Output()
+    button = w.Button(description="Train this point", tooltip="train one model at this epsilon now (a few seconds)")
+    bar = w.IntProgress(value=0, min=0, max=cfg.epochs, description="epochs")
+    status = w.HTML()
+
+    # One figure, drawn once; a slider move only redraws the selected point, its bar, the live
+    # points and the title (see _BlitFigure).
+    fig, ax = new_axes(figsize=(6.4, 3.2))
+    plot_tradeoff(ax, data, tradeoff_at(data, float(slider.value), cfg))
+    gids = {a.get_gid(): a for a in list(ax.lines) + list(ax.collections) if a.get_gid()}
+    plt.close(fig)  # not shown by the notebook's backend: the Output shows its PNG
+    canvas = _BlitFigure(fig, ax, [gids["selected-bar"], gids["selected"], gids["live"], ax.title])
+
+    def redraw(_=None) -> None:
+        point = tradeoff_at(data, float(slider.value), cfg)
+        readout.value = (f"<b>epsilon = {point.target_epsilon:.2f}</b> (delta = {cfg.delta:g}) needs noise multiplier "
+                         f"<b>{point.noise_multiplier:.2f}</b>; expected test accuracy <b>{point.accuracy:.3f}</b> "
+                         f"+/- {(point.high - point.low) / 2:.3f} (sd over {point.num_seeds} seeds; non-private {point.nonprivate_accuracy:.3f}). "
+                         f"Recipe: {cfg.describe()}.")
+        out.outputs = ()
+        update_tradeoff(ax, point, live)
+        out.append_display_data(canvas.png())
+
+    def train(_=None) -> tuple[float, float, float]:
+        eps = float(slider.value)
+        button.disabled = True
+        bar.value = 0
+        status.value = f"training at epsilon = {eps:.2f}..."
+
+        def progress(done: int, total: int) -> None:
+            bar.max, bar.value = total, done
+
+        try:
+            sigma, acc = train_tradeoff_point(eps, 1000 + len(live), cfg, progress=progress)
+        finally:
+            button.disabled = False
+        live.append((eps, acc))
+        n_test = len(load_dataset(cfg.dataset).y_test)
+        half = 1.96 * float(np.sqrt(acc * (1 - acc) / n_test))  # 95% normal interval over the test examples
+        status.value = (f"trained live at epsilon = {eps:.2f}: test accuracy {acc:.3f} +/- {half:.3f} "
+                        f"(95%, {n_test} test examples; seed {1000 + len(live) - 1})")
+        redraw()
+        return eps, sigma, acc
+
+    slider.observe(redraw, "value")
+    button.on_click(train)
+    redraw()
+
+    class TradeoffExplorer(w.VBox):
+        def __repr__(self) -> str:
+            return "Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)"
+
+        def set_epsilon(self, value: float) -> None:
+            slider.value = value
+
+        def train_point(self) -> tuple[float, float, float]:
+            return train()
+
+    return TradeoffExplorer([slider, readout, out, w.HBox([button, bar]), status])
+

@@ -1,0 +1,82 @@
+"""Figures for ``08-homomorphic-encryption.ipynb``: the polynomial sigmoid and the CKKS modulus budget.
+
+Every helper takes a Matplotlib ``ax``, draws, and returns it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from labkit.style import PALETTE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from labkit.he.ckks import CkksReport
+
+
+def plot_sigmoid_approximation(ax, coef: Sequence[float], bound: float, logits: np.ndarray | None = None, *,
+                               error: bool = False):
+    """The sigmoid and its polynomial approximation (or, with ``error=True``, their absolute difference).
+
+    Args:
+        ax: the Matplotlib axes.
+        coef: polynomial coefficients from the constant term up (:func:`labkit.he.ckks.fit_sigmoid_polynomial`).
+        bound: the fitting interval [-bound, bound], shaded.
+        logits: optional logits to mark along the horizontal axis (e.g. the test set's).
+        error: plot |polynomial - sigmoid| on a log scale instead of both curves.
+    """
+    z = np.linspace(-1.5 * bound, 1.5 * bound, 601)
+    exact = 1.0 / (1.0 + np.exp(-z))
+    approx = np.polynomial.polynomial.polyval(z, coef)
+    ax.axvspan(-bound, bound, color=PALETTE[5], alpha=0.12, label=f"fit interval [-{bound:g}, {bound:g}]")
+    if error:
+        ax.semilogy(z, np.abs(approx - exact) + 1e-12, color=PALETTE[3], label=f"|degree-{len(coef) - 1} poly - sigmoid|")
+        ax.set_ylabel("absolute error")
+        ax.set_ylim(1e-4, 10)
+    else:
+        ax.plot(z, exact, color=PALETTE[0], label="sigmoid")
+        ax.plot(z, approx, color=PALETTE[1], linestyle="--", label=f"degree-{len(coef) - 1} polynomial")
+        ax.set_ylim(-0.5, 1.5)
+        ax.set_ylabel("probability")
+    if logits is not None:
+        lo, hi = ax.get_ylim()
+        ymark = lo * 1.5 if error else lo + 0.05 * (hi - lo)
+        ax.plot(logits, np.full(len(logits), ymark), "|", color=PALETTE[7], alpha=0.5, markersize=10,
+                label="test-set logits")
+    ax.set_xlabel("logit z = w.x + b")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_modulus_budget(ax, report: "CkksReport"):
+    """The coefficient modulus as stacked primes (data primes, then the special prime) against the
+    128-bit-security limit for N, with the scale marked on each middle prime."""
+    bits = list(report.coeff_mod_bit_sizes)
+    left = 0
+    for i, b in enumerate(bits):
+        if i == len(bits) - 1 and len(bits) > 1:
+            colour, label = PALETTE[4], "special prime (key switching)"
+        elif i == 0:
+            colour, label = PALETTE[0], "first prime (integer part + scale)"
+        else:
+            colour, label = PALETTE[2], "middle prime (one rescale each)"
+        ax.barh(0, b, left=left, color=colour, edgecolor="white", label=label if label not in
+                [t.get_label() for t in ax.patches] else "_nolegend_")
+        ax.text(left + b / 2, 0, str(b), ha="center", va="center", fontsize=8, color="white")
+        left += b
+    if report.max_bits:
+        ax.axvline(report.max_bits, color=PALETTE[3], linestyle="--",
+                   label=f"limit for N={report.poly_modulus_degree}: {report.max_bits} bits")
+    handles, labels = ax.get_legend_handles_labels()
+    seen = {}
+    for h, lab in zip(handles, labels):
+        seen.setdefault(lab, h)
+    ax.legend(seen.values(), seen.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, fontsize=8)
+    ax.set_yticks([])
+    ax.set_xlim(0, max(left, report.max_bits or 0) * 1.05 + 1)
+    status = "valid" if report.valid else "cannot work"
+    ax.set_title(f"coefficient modulus: {left} bits ({status}); depth {report.depth}, scale 2^{report.scale_bits}",
+                 fontsize=9)
+    ax.set_xlabel("bits")
+    return ax

@@ -1,0 +1,55 @@
+"""The CKKS parameter explorer of ``08-homomorphic-encryption.ipynb``.
+
+The compute function is :func:`labkit.he.ckks.check_params` (pure, unit-tested, well under a
+millisecond per call once SEAL's prime search is cached); this module only builds the view. The
+view writes into an ``ipywidgets.Output`` by setting its outputs (``append_stdout`` /
+``append_display_data``), so rendering sends no ``clear_output`` message and the notebook cell
+that displays the widget stays stable under nbval.
+"""
+
+from __future__ import annotations
+
+import io
+
+from labkit.he.ckks import check_params, load_sweep
+
+
+def _figure_png(report) -> bytes:
+    """The modulus-budget figure as PNG bytes (drawn without pyplot, so nothing auto-displays)."""
+    from matplotlib.figure import Figure
+
+    from labkit.he.plots import plot_modulus_budget
+
+    fig = Figure(figsize=(6.4, 1.9), dpi=90, layout="constrained")
+    plot_modulus_budget(fig.add_subplot(), report)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def ckks_explorer(poly_modulus_degree: int = 8192, coeff_mod_bit_sizes: str = "60, 40, 40, 60", scale_bits: int = 40):
+    """A widget: N (dropdown), coefficient modulus bit sizes (text), scale bits (slider) -> report and figure.
+
+    Invalid combinations are explained in words (see :func:`labkit.he.ckks.check_params`),
+    never raised. Returns an ``ipywidgets.VBox``.
+    """
+    import ipywidgets as w
+    from IPython.display import Image
+
+    sweep = load_sweep()
+    degree = w.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=poly_modulus_degree,
+                        description="N")
+    bits = w.Text(value=coeff_mod_bit_sizes, description="bit sizes", continuous_update=False)
+    scale = w.IntSlider(value=scale_bits, min=10, max=60, step=1, description="scale bits", continuous_update=False)
+    out = w.Output()
+
+    def render(_change=None) -> None:
+        report = check_params(degree.value, bits.value, scale.value, sweep)
+        out.outputs = ()
+        out.append_stdout(report.describe() + "\n")
+        out.append_display_data(Image(data=_figure_png(report), format="png"))
+
+    for control in (degree, bits, scale):
+        control.observe(render, names="value")
+    render()
+    return w.VBox([w.HBox([degree, scale]), bits, out])

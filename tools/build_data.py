@@ -1,0 +1,285 @@
+"""``make data``: rebuild every derived file under ``data/`` and the manifest (``python -m tools.build_data``).
+
+Lab tooling, not imported by the notebooks. Each derived file has a builder here that takes the
+absolute output path and writes the file; :func:`rebuild` then records its SHA-256 and provenance in
+``data/manifest.json``, which :mod:`labkit.data` verifies on every read.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from labkit.data import DATASETS, REGENERATE, SPLIT_SEED, TEST_FRACTION, build_split, data_dir, manifest_path, save_arrays, sha256_of
+from labkit.dp import dpsgd
+from labkit.he import ckks
+from labkit import fl
+
+# --------------------------------------------------------------------------------------------
+# make data: rebuild every derived file and the manifest
+# --------------------------------------------------------------------------------------------
+
+# Each derived file: relative path -> (builder "module:function", provenance sentence).
+# A builder takes the absolute output path and writes the file. Track modules add entries here.
+DERIVED: dict[str, tuple[str, str]] = {
+    **{
+        f"splits/{name}.npz": (
+            f"tools.build_data:_write_split_{name}",
+            f"Train/test index arrays for scikit-learn's bundled {name} set: "
+            f"train_test_split(test_size={TEST_FRACTION}, random_state={SPLIT_SEED}"
+            f"{'' if name == 'diabetes' else ', stratified'}).",
+        )
+        for name in DATASETS
+    },
+    "sweeps/fl_table2.json": (
+        "tools.build_data:build_table2",
+        "Rounds to 95% test accuracy on digits for FedSGD and FedAvg (McMahan et al. 2017, Table 2 grid of E "
+        "and B), softmax regression, 20 clients (IID or two label shards each), 5 sampled per round, best of "
+        "learning rates 0.3/1/3/10, seed 0; labkit.fl from scratch (notebook 06).",
+    ),
+    "sweeps/fl_noniid.npz": (
+        "tools.build_data:build_noniid_grid",
+        "FedAvg test-accuracy curves on digits (30 rounds, softmax regression, B=10, lr 0.3, 5 clients a round) "
+        "over Dirichlet alpha {0.1, 0.3, 1, 10, IID} x clients {5, 10, 20, 50} x local epochs {1, 5, 20}, "
+        "seed 0; labkit.fl from scratch, for the non-IID widget (notebook 06).",
+    ),
+    "he/ckks_sweep.json": (
+        "tools.build_data:build_sweep",
+        "CKKS measurements with TenSEAL 0.3.18 at N = 4096..32768 (scale = middle primes): noise bits after "
+        "0..depth squarings, median ms per operation, serialized ciphertext size; estimates for the parameter "
+        "explorer in notebook 08.",
+    ),
+    "sweeps/dpsgd_tradeoff.npz": (
+        "tools.build_data:write_tradeoff_sweep",
+        "Test accuracy of DP-SGD on digits (labkit.dp.dpsgd.TradeoffConfig: MLP 64-64-10, 20 epochs, Poisson batches "
+        "of 128, clip 0.5) at 21 target epsilons 2**(k/4) from 0.5 to 16 (delta = 1e-5, RDP, noise multiplier "
+        "from labkit.dp.dpsgd_noise_multiplier), 5 seeds each, plus the non-private reference; for the trade-off "
+        "explorer in notebook 04.",
+    ),
+}
+
+
+def _split_writer(name: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        save_arrays(path, **build_split(name))
+
+    return write
+
+
+_write_split_digits = _split_writer("digits")
+_write_split_breast_cancer = _split_writer("breast_cancer")
+_write_split_diabetes = _split_writer("diabetes")
+
+
+def _resolve(builder: str) -> Callable[[Path], None]:
+    module, func = builder.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
+    """Regenerate derived files (all, or those named in ``only``) and rewrite the manifest.
+
+    Files that are not derived (hand-made, with a provenance) keep their manifest entry, with
+    the hash recomputed.
+    """
+    root = data_dir()
+    path = manifest_path()
+    manifest = json.loads(path.read_text()) if path.is_file() else {"files": {}}
+    targets = list(DERIVED) if only is None else list(only)
+    unknown = [t for t in targets if t not in DERIVED]
+    if unknown:
+        raise ValueError(f"only must name derived files from: {', '.join(sorted(DERIVED))}; got {unknown}")
+    for rel in targets:
+        builder, provenance = DERIVED[rel]
+        out = root / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if verbose:
+            print(f"building data/{rel} with {builder}", flush=True)
+        _resolve(builder)(out)
+        manifest["files"][rel] = {"sha256": sha256_of(out), "provenance": provenance, "builder": builder}
+    for rel, entry in manifest["files"].items():
+        if (root / rel).is_file():
+            entry["sha256"] = sha256_of(root / rel)
+    manifest["files"] = dict(sorted(manifest["files"].items()))
+    manifest["regenerate"] = REGENERATE
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.build_data", description="Rebuild derived files under data/.")
+    parser.add_argument("files", nargs="*", help="relative paths under data/ (default: all derived files)")
+    args = parser.parse_args(argv)
+    rebuild(args.files or None)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_main())
+
+
+# --------------------------------------------------------------------------------------------
+# Builders of the track sweeps
+# --------------------------------------------------------------------------------------------
+
+
+def build_table2(path: Path) -> None:
+    """Write ``data/sweeps/fl_table2.json``: our Table 2 rows on digits, best learning rate each."""
+    rows = []
+    for name, epochs, batch, _, _ in fl.PAPER_TABLE2:
+        row = {"algorithm": name, "E": epochs, "B": batch}
+        for scheme in ("iid", "shards"):
+            tried = {}
+            for lr in fl.TABLE2_SETTINGS["learning_rates"]:
+                tried[str(lr)] = fl.table2_rounds(scheme, name.lower(), epochs, batch, lr)
+            reached = [(r, float(lr)) for lr, r in tried.items() if r is not None]
+            best = min(reached) if reached else (None, None)
+            row[scheme] = {"rounds": best[0], "lr": best[1], "by_lr": tried}
+        rows.append(row)
+    path.write_text(json.dumps({"settings": fl.TABLE2_SETTINGS, "rows": rows}, indent=1, sort_keys=True) + "\n")
+
+
+def build_noniid_grid(path: Path) -> None:
+    """Write ``data/sweeps/fl_noniid.npz``: accuracy curves over the :data:`fl.NONIID_GRID`."""
+    g = fl.NONIID_GRID
+    curves = np.zeros((len(g["alpha"]), len(g["num_clients"]), len(g["epochs"]), g["rounds"] + 1), np.float32)
+    for i, a in enumerate(g["alpha"]):
+        for j, k in enumerate(g["num_clients"]):
+            for e, ep in enumerate(g["epochs"]):
+                curves[i, j, e] = fl.noniid_curve(a, k, ep)
+    from labkit.data import save_arrays
+
+    save_arrays(path, curves=curves, alpha=np.asarray(g["alpha"], np.float64),
+                num_clients=np.asarray(g["num_clients"], np.int64), epochs=np.asarray(g["epochs"], np.int64))
+
+
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
+def measure_operations(ctx, rng: np.random.Generator, repeats: int = 5, rotations: bool = True) -> dict[str, float]:
+    """Median milliseconds of each CKKS operation on a full vector (N/2 slots) under ``ctx``.
+
+    ``rotate`` is the cost of one ``.sum()`` divided by log2(slots) rotations (TenSEAL has no
+    public single rotation); it needs Galois keys and is skipped when ``rotations`` is False.
+    """
+    import tenseal as ts
+
+    slots = ctx.seal_context().data.first_context_data().parms().poly_modulus_degree() // 2
+    x = rng.uniform(-1.0, 1.0, size=slots)
+    enc = ts.ckks_vector(ctx, x.tolist())
+    out = {
+        "encrypt": _median_ms(lambda: ts.ckks_vector(ctx, x.tolist()), repeats),
+        "add": _median_ms(lambda: enc + enc, repeats),
+        "multiply_plain": _median_ms(lambda: enc * x.tolist(), repeats),
+        "multiply": _median_ms(lambda: enc * enc, repeats),
+        "decrypt": _median_ms(lambda: enc.decrypt(), repeats),
+    }
+    if rotations:
+        out["rotate"] = _median_ms(lambda: enc.sum(), max(1, repeats // 2)) / math.log2(slots)
+    return out
+
+
+def build_sweep(path: Path) -> None:
+    """Measure noise, time per operation and serialized size at each N (writes ``he/ckks_sweep.json``).
+
+    The builder registered in ``labkit.data.DERIVED``; it takes about a minute. Timings are this
+    machine's and serve only as estimates in the explorer.
+    """
+    import json
+    import platform
+
+    import tenseal as ts
+
+    rng = np.random.default_rng(0)
+    degrees = {}
+    for n, (bits, s) in ckks.SWEEP_PARAMS.items():
+        big = n >= 32768  # Galois keys at N = 32768 take seconds and hundreds of MB: skip rotations
+        ctx = ckks.make_context(n, bits, s, galois_keys=not big)
+        noise = ckks.measure_noise_bits(ctx, s, len(bits) - 2, rng)
+        ops = measure_operations(ctx, rng, repeats=3 if big else 5, rotations=not big)
+        if big:  # rotation cost grows like a multiplication's key switching: scale by the multiply ratio
+            prev = degrees[str(n // 2)]["op_ms"]
+            ops["rotate"] = prev["rotate"] * ops["multiply"] / prev["multiply"]
+        enc = ts.ckks_vector(ctx, rng.uniform(-1, 1, size=n // 2).tolist())
+        degrees[str(n)] = {
+            "coeff_mod_bit_sizes": list(bits),
+            "scale_bits": s,
+            "data_primes": len(bits) - 1,
+            "noise_bits": [round(v, 2) for v in noise],
+            "op_ms": {k: round(ops[k], 3) for k in ckks.OPERATIONS},
+            "serialized_bytes": len(enc.serialize()),
+            "rotate_measured": not big,
+        }
+    payload = {
+        "about": "CKKS (TenSEAL) measurements at reference parameters (scale = middle primes): noise bits after "
+                 "0..depth squarings of values in [-1, 1], median ms per operation on N/2 slots, serialized size "
+                 "of a fresh ciphertext. Rotation at N=32768 is extrapolated from N=16384.",
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "tenseal": ts.__version__,
+        "degrees": degrees,
+    }
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def tradeoff_sweep(config: dpsgd.TradeoffConfig | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Train every (target epsilon, seed) point of ``config`` and the non-private reference.
+
+    Returns arrays: ``target_epsilon`` (k,), ``noise_multiplier`` (k,), ``accuracy`` (k, seeds),
+    ``nonprivate_accuracy`` (seeds,), ``seeds``, and the recipe's scalars.
+    """
+    from labkit import data
+
+    cfg = config or dpsgd.TradeoffConfig()
+    ds = data.load(cfg.dataset)
+    model = dpsgd.make_mlp(ds.num_features, ds.num_classes, cfg.hidden, seed=0)  # reused: traced once
+    k, s = len(cfg.targets), len(cfg.seeds)
+    sigmas, acc = np.zeros(k), np.zeros((k, s))
+    done, total = 0, (k + 1) * s
+    for i, eps in enumerate(cfg.targets):
+        for j, seed in enumerate(cfg.seeds):
+            sigmas[i], acc[i, j] = dpsgd.train_point(ds, model, eps, seed, cfg)
+            done += 1
+            if progress:
+                progress(done, total)
+    ref = np.zeros(s)
+    for j, seed in enumerate(cfg.seeds):
+        ref[j] = dpsgd.train_point(ds, model, None, seed, cfg)[1]
+        done += 1
+        if progress:
+            progress(done, total)
+    return {"target_epsilon": np.asarray(cfg.targets), "noise_multiplier": sigmas, "accuracy": acc,
+            "nonprivate_accuracy": ref, "seeds": np.asarray(cfg.seeds), "delta": np.float64(cfg.delta),
+            "epochs": np.int64(cfg.epochs), "batch_size": np.int64(cfg.batch_size),
+            "num_examples": np.int64(len(ds.x_train)),
+            "l2_norm_clip": np.float64(cfg.l2_norm_clip), "hidden": np.asarray(cfg.hidden, dtype=np.int64)}
+
+
+def write_tradeoff_sweep(path) -> None:
+    """``make data`` builder for ``data/sweeps/dpsgd_tradeoff.npz`` (a few minutes at most on 2 cores)."""
+    from labkit.data import save_arrays
+    from labkit.runtime import quiet_environment, silence_python_noise
+
+    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
+    silence_python_noise()
+    arrays = tradeoff_sweep()
+    # Accuracies are multiples of 1/450 (the digits test split): round away float noise.
+    arrays["accuracy"] = np.round(arrays["accuracy"], 6)
+    arrays["nonprivate_accuracy"] = np.round(arrays["nonprivate_accuracy"], 6)
+    arrays["noise_multiplier"] = np.round(arrays["noise_multiplier"], 6)
+    save_arrays(path, **arrays)
+
