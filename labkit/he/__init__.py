@@ -1,6 +1,23 @@
-"""Homomorphic encryption: Paillier from scratch (``paillier``) and CKKS with TenSEAL (``ckks``).
+"""Homomorphic encryption: Paillier from scratch and CKKS with TenSEAL.
 
-Introduced in ``08-homomorphic-encryption.ipynb``. The Paillier module is a teaching
-implementation, cross-checked against python-paillier (``phe``); the CKKS module wraps TenSEAL.
-Nothing is imported here at import time: use ``from labkit.he import paillier``.
+Used by ``08-homomorphic-encryption.ipynb`` (all of it) and ``10-capstone-hospitals.ipynb``
+(encrypted aggregation with :mod:`~labkit.he.paillier`, and the encrypted scoring of exercise
+10's checks with :mod:`~labkit.he.ckks`, through :mod:`labkit.capstone`).
+
+Modules:
+
+- :mod:`~labkit.he.paillier`: the Paillier cryptosystem, a teaching implementation cross-checked
+  against python-paillier (``phe``): keys, encryption, homomorphic addition and plaintext
+  multiplication, encrypted vectors, and the packing of many fixed-point values into one
+  plaintext (``pack`` / ``unpack``).
+- :mod:`~labkit.he.ckks`: CKKS through TenSEAL: the parameter rules and their explanations
+  (:func:`~labkit.he.ckks.check_params`, the explorer's compute function), contexts
+  (:func:`~labkit.he.ckks.make_context`), noise measurement, and SIMD-packed encrypted
+  logistic-regression inference.
+- :mod:`~labkit.he.plots`: the notebook's figures (polynomial sigmoid, modulus budget).
+- :mod:`~labkit.he.widgets`: the CKKS parameter explorer (ipywidgets, imported when called).
+- :mod:`~labkit.he.checks`: the checks of exercises 08.1 to 08.3 (:func:`labkit.exercises.check`).
+
+Importing this package imports none of its modules: use ``from labkit.he import paillier`` or
+``from labkit.he import ckks``. TenSEAL loads only inside the CKKS functions that need it.
 """

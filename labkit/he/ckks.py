@@ -33,6 +33,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from labkit import _validate as v
+
 # Largest total coefficient-modulus bits for 128-bit classical security (SEAL's
 # CoeffModulus::MaxBitCount, from the HomomorphicEncryption.org security standard, 2018, table 1).
 MAX_COEFF_BITS: dict[int, int] = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881}
@@ -65,7 +67,10 @@ def parse_bit_sizes(text: str | Sequence[int]) -> tuple[int, ...]:
     """Parse ``"60, 40, 40, 60"`` (or a sequence of ints) into a tuple of bit sizes.
 
     Raises:
-        ValueError: naming the entry that is not a whole number.
+        ValueError: naming the entry of a string that is not a whole number.
+        TypeError: naming the entry of a sequence that is not an integer.
+
+    Introduced in ``08-homomorphic-encryption.ipynb`` (the CKKS parameter explorer).
     """
     if isinstance(text, str):
         parts = [p for p in re.split(r"[\s,;]+", text.strip().strip("[]()")) if p]
@@ -75,12 +80,7 @@ def parse_bit_sizes(text: str | Sequence[int]) -> tuple[int, ...]:
                 raise ValueError(f"coefficient modulus bit sizes must be whole numbers separated by commas; got {p!r}")
             out.append(int(p))
         return tuple(out)
-    out = []
-    for b in text:
-        if isinstance(b, bool) or not isinstance(b, (int, np.integer)):
-            raise ValueError(f"coefficient modulus bit sizes must be integers; got {b!r}")
-        out.append(int(b))
-    return tuple(out)
+    return tuple(v.integer(f"coeff_mod_bit_sizes[{i}]", b) for i, b in enumerate(text))
 
 
 @functools.lru_cache(maxsize=512)
@@ -165,7 +165,7 @@ class CkksReport:
                      f"~{self.serialized_bytes / 1024:.0f} KiB serialized")
         if self.op_ms:
             lines.append("time per operation (ms, estimated): " +
-                         ", ".join(f"{k} {v:.2g}" for k, v in self.op_ms.items()))
+                         ", ".join(f"{k} {ms:.2g}" for k, ms in self.op_ms.items()))
         lines += [f"  ! {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -206,17 +206,16 @@ def check_params(
     problems: list[str] = []
     try:
         bits = parse_bit_sizes(coeff_mod_bit_sizes)
-    except ValueError as err:
-        return CkksReport(poly_modulus_degree, (), scale_bits, False, (str(err),))
-    n = poly_modulus_degree
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) not in MAX_COEFF_BITS:
-        problems.append(f"N (poly_modulus_degree) must be one of {sorted(MAX_COEFF_BITS)}; got {n!r}.")
-        return CkksReport(n, bits, scale_bits, False, tuple(problems))
-    n = int(n)
-    if isinstance(scale_bits, bool) or not isinstance(scale_bits, (int, np.integer)) or not 1 <= scale_bits <= 120:
-        problems.append(f"the scale must be 2^k for a whole number k from 1 to 120; got k = {scale_bits!r}.")
-        return CkksReport(n, bits, scale_bits, False, tuple(problems))
-    s = int(scale_bits)
+    except (TypeError, ValueError) as err:
+        return CkksReport(poly_modulus_degree, (), scale_bits, False, (f"{err}.",))
+    try:
+        n = int(v.choice("poly_modulus_degree (N)", poly_modulus_degree, sorted(MAX_COEFF_BITS)))
+    except (TypeError, ValueError) as err:
+        return CkksReport(poly_modulus_degree, bits, scale_bits, False, (f"{err}.",))
+    try:  # the scale is 2^scale_bits
+        s = v.integer("scale_bits", scale_bits, minimum=1, maximum=120)
+    except (TypeError, ValueError) as err:
+        return CkksReport(n, bits, scale_bits, False, (f"{err}.",))
     max_bits = MAX_COEFF_BITS[n]
     total = sum(bits)
     base = dict(slots=n // 2, total_bits=total, max_bits=max_bits)
@@ -362,19 +361,27 @@ def make_context(
 
 
 def precision_bits(expected: np.ndarray, decrypted: Sequence[float]) -> float:
-    """-log2 of the largest absolute error: the bits of precision a CKKS result kept."""
+    """-log2 of the largest absolute error: the bits of precision a CKKS result kept.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
     err = float(np.max(np.abs(np.asarray(decrypted)[: len(expected)] - np.asarray(expected))))
     return float("inf") if err == 0 else -math.log2(err)
 
 
-def measure_noise_bits(ctx, scale_bits: int, depth: int, rng: np.random.Generator) -> list[float]:
+def measure_noise_bits(ctx, scale_bits: int, depth: int, rng: np.random.Generator | int | None) -> list[float]:
     """Noise in bits (relative to the scale) after 0..depth squarings of a vector in [-1, 1].
+
+    ``rng`` (a generator, a seed, or ``None`` for OS entropy) draws the test vector only; the
+    encryption randomness is SEAL's own, from OS entropy.
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     import tenseal as ts
 
-    x = rng.uniform(-1.0, 1.0, size=256)
+    scale_bits = v.integer("scale_bits", scale_bits, minimum=1, maximum=120)
+    depth = v.count("depth", depth, minimum=0)
+    x = v.generator(rng).uniform(-1.0, 1.0, size=256)
     enc = ts.ckks_vector(ctx, x.tolist())
     ref = x.copy()
     out = [scale_bits - precision_bits(ref, enc.decrypt())]
@@ -399,16 +406,18 @@ def fit_sigmoid_polynomial(degree: int = 3, bound: float = 16.0, num: int = 2001
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    if isinstance(degree, bool) or not isinstance(degree, int) or not 1 <= degree <= 15:
-        raise ValueError(f"degree must be an integer from 1 to 15; got {degree!r}")
-    if not bound > 0:
-        raise ValueError(f"bound must be positive; got {bound!r}")
+    degree = v.integer("degree", degree, minimum=1, maximum=15)
+    bound = v.positive("bound", bound)
+    num = v.count("num", num, minimum=degree + 1)
     z = np.linspace(-bound, bound, num)
     return np.polynomial.polynomial.polyfit(z, 1.0 / (1.0 + np.exp(-z)), degree)
 
 
 def slot_count(ctx) -> int:
-    """Slots per ciphertext (N/2) of a TenSEAL CKKS context."""
+    """Slots per ciphertext (N/2) of a TenSEAL CKKS context.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
     return ctx.seal_context().data.first_context_data().parms().poly_modulus_degree() // 2
 
 
@@ -419,15 +428,14 @@ def encrypt_columns(ctx, x: np.ndarray) -> list:
     30 encryptions instead of 143.
 
     Raises:
-        ValueError: if ``x`` is not 2-D or has more rows than the context has slots.
+        ValueError: if ``x`` is not 2-D (samples x features), holds NaN or infinity, or has more
+            rows than the context has slots.
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     import tenseal as ts
 
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"x must be a 2-D array (samples x features); got shape {x.shape}")
+    x = v.finite_array("x", x, ndim=2)
     if x.shape[0] > slot_count(ctx):
         raise ValueError(f"x has {x.shape[0]} rows but a ciphertext holds at most {slot_count(ctx)}; split the batch")
     return [ts.ckks_vector(ctx, x[:, j].tolist()) for j in range(x.shape[1])]
@@ -438,18 +446,22 @@ def encrypted_logits(columns: Sequence, weights: np.ndarray, bias: float):
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    weights = np.asarray(weights, dtype=np.float64).ravel()
+    weights = v.finite_array("weights", weights).ravel()
+    bias = v.real("bias", bias)
     if len(weights) != len(columns):
         raise ValueError(f"weights must have one entry per encrypted column ({len(columns)}); got {len(weights)}")
     total = columns[0] * float(weights[0])
     for col, w in zip(columns[1:], weights[1:]):
         total += col * float(w)
-    return total + float(bias)
+    return total + bias
 
 
 @dataclass(frozen=True)
 class InferenceResult:
-    """Decrypted outputs of encrypted inference: logits and polynomial-sigmoid probabilities."""
+    """Decrypted outputs of encrypted inference: logits and polynomial-sigmoid probabilities.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
 
     logits: np.ndarray
     probabilities: np.ndarray
@@ -464,14 +476,17 @@ def infer_packed(ctx, x: np.ndarray, weights: np.ndarray, bias: float, sigmoid_c
 
     The client encrypts the columns (:func:`encrypt_columns`, in batches of N/2 samples); the
     server computes the logits and the polynomial sigmoid on ciphertexts; the client decrypts.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = v.finite_array("x", x, ndim=2)
+    coef = [float(c) for c in v.finite_array("sigmoid_coef", sigmoid_coef, ndim=1)]
     slots = slot_count(ctx)
     logits, probs = [], []
     for start in range(0, len(x), slots):
         batch = x[start:start + slots]
         enc_z = encrypted_logits(encrypt_columns(ctx, batch), weights, bias)
-        enc_p = enc_z.polyval([float(c) for c in sigmoid_coef])
+        enc_p = enc_z.polyval(coef)
         logits.append(np.asarray(enc_z.decrypt())[: len(batch)])
         probs.append(np.asarray(enc_p.decrypt())[: len(batch)])
     return InferenceResult(np.concatenate(logits), np.concatenate(probs))
@@ -482,14 +497,18 @@ def infer_per_sample(ctx, x: np.ndarray, weights: np.ndarray, bias: float, sigmo
 
     Each sample's feature vector is encrypted alone, ``.dot`` with the weights (rotations, so
     ``ctx`` needs Galois keys), then the polynomial sigmoid; one result per ciphertext.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     import tenseal as ts
 
-    w = [float(v) for v in np.asarray(weights).ravel()]
-    coef = [float(c) for c in sigmoid_coef]
+    x = v.finite_array("x", x, ndim=2)
+    w = v.finite_array("weights", weights).ravel().tolist()
+    bias = v.real("bias", bias)
+    coef = [float(c) for c in v.finite_array("sigmoid_coef", sigmoid_coef, ndim=1)]
     logits, probs = [], []
-    for row in np.asarray(x, dtype=np.float64):
-        enc_z = ts.ckks_vector(ctx, row.tolist()).dot(w) + float(bias)
+    for row in x:
+        enc_z = ts.ckks_vector(ctx, row.tolist()).dot(w) + bias
         logits.append(enc_z.decrypt()[0])
         probs.append(enc_z.polyval(coef).decrypt()[0])
     return InferenceResult(np.array(logits), np.array(probs))

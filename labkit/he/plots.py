@@ -25,6 +25,8 @@ def plot_sigmoid_approximation(ax, coef: Sequence[float], bound: float, logits: 
         bound: the fitting interval [-bound, bound], shaded.
         logits: optional logits to mark along the horizontal axis (e.g. the test set's).
         error: plot |polynomial - sigmoid| on a log scale instead of both curves.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     z = np.linspace(-1.5 * bound, 1.5 * bound, 601)
     exact = 1.0 / (1.0 + np.exp(-z))
@@ -51,7 +53,10 @@ def plot_sigmoid_approximation(ax, coef: Sequence[float], bound: float, logits: 
 
 def plot_modulus_budget(ax, report: "CkksReport"):
     """The coefficient modulus as stacked primes (data primes, then the special prime) against the
-    128-bit-security limit for N, with the scale marked on each middle prime."""
+    128-bit-security limit for N, with the scale marked on each middle prime.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
     bits = list(report.coeff_mod_bit_sizes)
     left = 0
     for i, b in enumerate(bits):

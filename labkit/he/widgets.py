@@ -31,7 +31,15 @@ def ckks_explorer(poly_modulus_degree: int = 8192, coeff_mod_bit_sizes: str = "6
     """A widget: N (dropdown), coefficient modulus bit sizes (text), scale bits (slider) -> report and figure.
 
     Invalid combinations are explained in words (see :func:`labkit.he.ckks.check_params`),
-    never raised. Returns an ``ipywidgets.VBox``.
+    never raised.
+
+    Returns:
+        An ``ipywidgets.VBox`` with two named accessors for scripted use and tests:
+        ``controls``, keyed by the :func:`~labkit.he.ckks.check_params` argument each sets
+        (``{"poly_modulus_degree": Dropdown, "coeff_mod_bit_sizes": Text, "scale_bits":
+        IntSlider}``), and ``output`` (the ``Output`` holding the report and the figure).
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     import ipywidgets as w
     from IPython.display import Image
@@ -52,4 +60,7 @@ def ckks_explorer(poly_modulus_degree: int = 8192, coeff_mod_bit_sizes: str = "6
     for control in (degree, bits, scale):
         control.observe(render, names="value")
     render()
-    return w.VBox([w.HBox([degree, scale]), bits, out])
+    box = w.VBox([w.HBox([degree, scale]), bits, out])
+    box.controls = {"poly_modulus_degree": degree, "coeff_mod_bit_sizes": bits, "scale_bits": scale}
+    box.output = out
+    return box

@@ -1,23 +1,38 @@
 """Secure multi-party computation: secret sharing, Beaver multiplication, secure aggregation, MPyC.
 
-Public names (introduced in ``09-secure-computation.ipynb``):
+Used by ``09-secure-computation.ipynb`` (all of it) and ``10-capstone-hospitals.ipynb`` (secure
+aggregation of the hospitals' updates, through :mod:`labkit.capstone`).
 
-- :func:`share` / :func:`reconstruct`: additive sharing over Z_(2^64) with 16 fractional bits
-  (resolution 2^-16; values below 2^47 in magnitude; a product is representable below 2^31, but
-  its shared truncation fails with probability about |xy| / 2^32 per entry, see
-  :func:`truncation_failure_probability`).
-- :func:`shamir_share` / :func:`shamir_reconstruct`: t-of-n Shamir sharing over a prime field.
-- :class:`TrustedDealer`, :func:`beaver_mul`, :func:`beaver_matmul`, :func:`truncate`,
-  :func:`secure_dot`, :func:`secure_linear`, :func:`secure_logistic_scores`: products of shared
-  values with Beaver triples from a dealer that is *trusted*.
-- :func:`secure_aggregate` / :func:`secure_aggregate_run`: Bonawitz et al. (2017) secure
-  aggregation with dropouts (ChaCha20 masks, shares encrypted with ChaCha20-Poly1305), and SecAgg+
-  neighbour graphs; :func:`lying_server_attack`: what a server that lies about dropouts reads.
-- :func:`run_mpyc_statistic`: a secure mean and maximum computed by three MPyC parties running as
-  separate OS processes on 127.0.0.1.
+Modules:
 
-Randomness for shares, masks and seeds comes from OS entropy unless an ``rng`` is passed for a
-reproducible demonstration. Importing this package does no work.
+- :mod:`~labkit.smpc.ring`: the ring Z_(2^64), fixed-point :func:`encode` / :func:`decode` with 16
+  fractional bits (resolution 2^-16; values below 2^47 in magnitude; a product is representable
+  below 2^31, but its shared truncation fails with probability about |xy| / 2^32 per entry, see
+  :func:`truncation_failure_probability`), :func:`ring_matmul`, :func:`random_ring`.
+- :mod:`~labkit.smpc.additive`: :func:`share` / :func:`reconstruct`, additive n-of-n sharing, and
+  the local operations on shares (:func:`add`, :func:`add_public`, :func:`scale_public_int`).
+- :mod:`~labkit.smpc.shamir`: :func:`shamir_share` / :func:`shamir_reconstruct`, t-of-n Shamir
+  sharing over a prime field, :func:`lagrange_at_zero`.
+- :mod:`~labkit.smpc.beaver`: :class:`TrustedDealer`, :func:`beaver_mul`, :func:`beaver_matmul`,
+  :func:`truncate`, :func:`secure_dot`, :func:`secure_linear`, :func:`secure_logistic_scores`:
+  products of shared values with Beaver triples from a dealer that is *trusted*.
+- :mod:`~labkit.smpc.secagg`: :func:`secure_aggregate` / :func:`secure_aggregate_run`, Bonawitz et
+  al. (2017) secure aggregation with dropouts (ChaCha20 masks, shares encrypted with
+  ChaCha20-Poly1305), one function per protocol round, and SecAgg+ neighbour graphs
+  (:func:`neighbour_graph`); :func:`lying_server_attack`: what a server that lies about dropouts reads.
+- :mod:`~labkit.smpc.coalition`: :func:`coalition_view`, what a coalition of parties can compute
+  from its shares (the widget's compute function).
+- :mod:`labkit.smpc.mpyc`: :func:`run_mpyc_statistic`, a secure mean and maximum computed by
+  three MPyC parties running as separate OS processes on 127.0.0.1 (``mpyc/runner.py`` starts and
+  stops them; ``mpyc/mpyc_demo.py`` is the party script), and :func:`mpyc_command_lines`.
+- :mod:`~labkit.smpc.plots`: the notebook's figures (share histograms, coalition, costs).
+- :mod:`~labkit.smpc.widgets`: the coalition widget (ipywidgets, imported when called).
+- :mod:`~labkit.smpc.checks`: the checks of exercises 09.1 to 09.3 (:func:`labkit.exercises.check`).
+
+Randomness for shares, masks, keys and seeds comes from OS entropy unless an ``rng`` (a NumPy
+Generator or an integer seed) is passed for a reproducible demonstration. Importing this package
+loads NumPy and this package's computation modules only (no cryptography, MPyC, Matplotlib or
+ipywidgets) and does no work.
 """
 
 from __future__ import annotations

@@ -16,21 +16,23 @@ from typing import Sequence
 
 import numpy as np
 
-from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode, random_ring
+from labkit import _validate
+from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode, random_ring, rng_or_entropy
+
+MAX_PARTIES = 10_000
+"""The most parties a sharing here accepts (n_parties from 2 to this)."""
 
 
-def _check_parties(n_parties: int, name: str = "n_parties") -> int:
-    if isinstance(n_parties, bool) or not isinstance(n_parties, (int, np.integer)) or not 2 <= n_parties <= 10_000:
-        raise ValueError(f"{name} must be an integer from 2 to 10000; got {n_parties!r}")
-    return int(n_parties)
-
-
-def share_encoded(v: np.ndarray, n_parties: int, rng: np.random.Generator | None = None) -> list[np.ndarray]:
+def share_encoded(v: np.ndarray, n_parties: int, rng: np.random.Generator | int | None = None) -> list[np.ndarray]:
     """Split ring elements ``v`` (``uint64``) into ``n_parties`` additive shares.
 
-    Randomness comes from OS entropy unless ``rng`` is given (reproducible demonstrations only).
+    Randomness comes from OS entropy unless ``rng`` (a generator or a seed) is given
+    (reproducible demonstrations only).
+
+    Introduced in ``09-secure-computation.ipynb``.
     """
-    n = _check_parties(n_parties)
+    n = _validate.count("n_parties", n_parties, minimum=2, maximum=MAX_PARTIES)
+    rng = rng_or_entropy(rng)
     v = np.asarray(v, dtype=np.uint64)
     shares = [random_ring(v.shape, rng) for _ in range(n - 1)]
     last = v.copy()
@@ -40,7 +42,7 @@ def share_encoded(v: np.ndarray, n_parties: int, rng: np.random.Generator | None
 
 
 def share(
-    x: np.ndarray | float, n_parties: int, rng: np.random.Generator | None = None, *, frac_bits: int = FRAC_BITS
+    x: np.ndarray | float, n_parties: int, rng: np.random.Generator | int | None = None, *, frac_bits: int = FRAC_BITS
 ) -> list[np.ndarray]:
     """Secret-share real numbers additively among ``n_parties`` parties.
 
@@ -52,15 +54,16 @@ def share(
         x: a number or array of numbers.
         n_parties: number of shares, at least 2.
         rng: ``None`` (default) draws the shares from OS entropy (``os.urandom``), as a real
-            deployment must; pass a seeded ``np.random.Generator`` only for a reproducible
-            demonstration.
+            deployment must; pass a seeded ``np.random.Generator`` (or an integer seed) only
+            for a reproducible demonstration.
         frac_bits: fractional bits of the fixed-point encoding (0 shares integers exactly).
 
     Returns:
         A list of ``n_parties`` ``uint64`` arrays with the shape of ``x``.
 
     Raises:
-        ValueError: if ``n_parties < 2`` or a value is outside the representable range.
+        ValueError: if ``n_parties`` is outside 2..10000 or a value is outside the representable range.
+        TypeError: if ``n_parties`` is not an integer or ``rng`` is neither a generator, a seed nor None.
 
     Introduced in ``09-secure-computation.ipynb``.
     """
@@ -68,7 +71,10 @@ def share(
 
 
 def reconstruct_encoded(shares: Sequence[np.ndarray]) -> np.ndarray:
-    """Add shares modulo 2^64 (the ring element, not decoded)."""
+    """Add shares modulo 2^64 (the ring element, not decoded).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     if isinstance(shares, np.ndarray) or len(shares) < 2:
         raise ValueError(f"shares must be a list of at least 2 share arrays; got {len(shares) if not isinstance(shares, np.ndarray) else 'one array'}")
     first = np.asarray(shares[0], dtype=np.uint64)
@@ -95,24 +101,29 @@ def reconstruct(shares: Sequence[np.ndarray], *, frac_bits: int = FRAC_BITS) -> 
 
 
 def add(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Shares of x + y: each party adds its two shares locally (no communication)."""
-    _same_parties(x_shares, y_shares)
+    """Shares of x + y: each party adds its two shares locally (no communication).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    _validate.same_length(x_shares=x_shares, y_shares=y_shares)
     return [np.asarray(a, np.uint64) + np.asarray(b, np.uint64) for a, b in zip(x_shares, y_shares)]
 
 
 def add_public(x_shares: Sequence[np.ndarray], c: np.ndarray | float, *, frac_bits: int = FRAC_BITS) -> list[np.ndarray]:
-    """Shares of x + c for a public c: only the first party adds the encoded constant."""
+    """Shares of x + c for a public c: only the first party adds the encoded constant.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     out = [np.asarray(s, np.uint64).copy() for s in x_shares]
     out[0] = out[0] + encode(c, frac_bits)
     return out
 
 
 def scale_public_int(x_shares: Sequence[np.ndarray], k: int) -> list[np.ndarray]:
-    """Shares of k * x for a public integer k: every party multiplies its share locally."""
-    kk = np.asarray(k, dtype=np.int64).view(np.uint64)
+    """Shares of k * x for a public integer k: every party multiplies its share locally.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    kk = np.asarray(_validate.integer("k", k, minimum=-(2**63), maximum=2**63 - 1), dtype=np.int64).view(np.uint64)
     return [np.asarray(s, np.uint64) * kk for s in x_shares]
 
-
-def _same_parties(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray]) -> None:
-    if len(x_shares) != len(y_shares):
-        raise ValueError(f"x_shares and y_shares must come from the same parties; got {len(x_shares)} and {len(y_shares)} shares")

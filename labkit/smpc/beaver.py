@@ -32,8 +32,9 @@ from typing import Sequence
 
 import numpy as np
 
-from labkit.smpc.additive import _check_parties, reconstruct, reconstruct_encoded, share, share_encoded
-from labkit.smpc.ring import FRAC_BITS, check_frac_bits, random_ring, ring_matmul, to_signed
+from labkit import _validate
+from labkit.smpc.additive import MAX_PARTIES, reconstruct, reconstruct_encoded, share, share_encoded
+from labkit.smpc.ring import FRAC_BITS, check_frac_bits, random_ring, ring_matmul, rng_or_entropy, to_signed
 
 Shares = list[np.ndarray]
 
@@ -46,8 +47,8 @@ class TrustedDealer:
 
     Args:
         n_parties: number of computing parties (at least 2).
-        rng: ``None`` (default) draws everything from OS entropy; a seeded generator makes a
-            reproducible demonstration.
+        rng: ``None`` (default) draws everything from OS entropy; a seeded generator (or an
+            integer seed) makes a reproducible demonstration.
 
     Attributes:
         triples_used, pairs_used: how much correlated randomness was consumed (a cost measure).
@@ -56,13 +57,14 @@ class TrustedDealer:
     """
 
     n_parties: int = 2
-    rng: np.random.Generator | None = None
+    rng: np.random.Generator | int | None = None
     triples_used: int = field(default=0, init=False)
     pairs_used: int = field(default=0, init=False)
     _stock: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.n_parties = _check_parties(self.n_parties)
+        self.n_parties = _validate.count("n_parties", self.n_parties, minimum=2, maximum=MAX_PARTIES)
+        self.rng = rng_or_entropy(self.rng)
 
     def prepare_matmul(self, shape_a: tuple[int, int], shape_b: tuple[int, int], count: int = 1, frac_bits: int = FRAC_BITS) -> None:
         """Offline phase: make ``count`` matrix triples and truncation pairs for A @ B in advance.
@@ -248,15 +250,16 @@ def secure_linear(x_shares: Sequence[np.ndarray], w_shares: Sequence[np.ndarray]
 
 
 def secure_logistic_scores(x: np.ndarray, weights: np.ndarray, bias: float, n_parties: int = 2,
-                           rng: np.random.Generator | None = None) -> np.ndarray:
+                           rng: np.random.Generator | int | None = None) -> np.ndarray:
     """Share records and a linear model, compute X @ w + b on shares, and reconstruct the scores.
 
     Returns the reconstructed scores (the logits); apply the sigmoid in the clear to get the
     probability, as the party who receives the score would. Randomness from OS entropy unless
-    ``rng`` is given.
+    ``rng`` (a generator or a seed) is given.
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    rng = rng_or_entropy(rng)  # one generator for the dealer and the shares, even from a seed
     x = np.atleast_2d(np.asarray(x, dtype=np.float64))
     w = np.asarray(weights, dtype=np.float64).reshape(-1)
     if x.shape[1] != w.shape[0]:

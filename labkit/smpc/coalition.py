@@ -12,6 +12,8 @@ from typing import Iterable
 
 import numpy as np
 
+from labkit import _validate
+from labkit.smpc.ring import rng_or_entropy
 from labkit.smpc.shamir import random_field_element, shamir_reconstruct, shamir_share
 
 SMALL_PRIME = 257
@@ -63,34 +65,34 @@ class CoalitionView:
 
 
 def coalition_view(secret: int, n_parties: int, threshold: int, coalition: Iterable[int],
-                   rng: np.random.Generator | None = None, *, prime: int = SMALL_PRIME) -> CoalitionView:
+                   rng: np.random.Generator | int | None = None, *, prime: int = SMALL_PRIME) -> CoalitionView:
     """Share ``secret`` both ways and report what ``coalition`` (party indices 0..n-1) can compute.
 
-    Randomness from OS entropy unless ``rng`` is given (the notebook passes a seeded one).
+    Randomness from OS entropy unless ``rng`` (a generator or a seed) is given (the notebook
+    passes a seeded one).
 
     Raises:
         ValueError: for a secret outside [0, prime), n_parties outside 2..12, a threshold outside
             1..n_parties, or a party index outside 0..n_parties-1.
+        TypeError: for any of them that is not an integer.
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    if isinstance(n_parties, bool) or not isinstance(n_parties, (int, np.integer)) or not 2 <= n_parties <= 12:
-        raise ValueError(f"n_parties must be an integer from 2 to 12; got {n_parties!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or not 1 <= threshold <= n_parties:
-        raise ValueError(f"threshold must be an integer from 1 to n_parties={n_parties}; got {threshold!r}")
-    if not isinstance(secret, (int, np.integer)) or not 0 <= secret < prime:
-        raise ValueError(f"secret must be an integer in [0, {prime}); got {secret!r}")
-    members = tuple(sorted({int(i) for i in coalition}))
-    if any(not 0 <= i < n_parties for i in members):
-        raise ValueError(f"coalition must hold party indices from 0 to {n_parties - 1}; got {members}")
+    prime = _validate.integer("prime", prime, minimum=3)
+    n_parties = _validate.count("n_parties", n_parties, minimum=2, maximum=12)
+    threshold = _validate.count("threshold", threshold, maximum=n_parties)
+    secret = _validate.integer("secret", secret, minimum=0, maximum=prime - 1)
+    members = tuple(sorted({_validate.integer(f"coalition[{k}]", i, minimum=0, maximum=n_parties - 1)
+                            for k, i in enumerate(coalition)}))
+    rng = rng_or_entropy(rng)
     extra = [random_field_element(prime, rng) for _ in range(n_parties - 1)]
-    additive = tuple(extra + [(int(secret) - sum(extra)) % prime])
-    points = tuple(shamir_share(int(secret), int(n_parties), int(threshold), rng, prime=prime))
+    additive = tuple(extra + [(secret - sum(extra)) % prime])
+    points = tuple(shamir_share(secret, n_parties, threshold, rng, prime=prime))
     partial = sum(additive[i] for i in members) % prime
     recovers = len(members) >= threshold
     guess = shamir_reconstruct([points[i] for i in members], prime=prime) if members else None
     return CoalitionView(
-        secret=int(secret), prime=prime, n_parties=int(n_parties), threshold=int(threshold), coalition=members,
+        secret=secret, prime=prime, n_parties=n_parties, threshold=threshold, coalition=members,
         additive_shares=additive, shamir_points=points, additive_partial_sum=partial,
         additive_recovers=len(members) == n_parties, shamir_recovers=recovers,
         shamir_guess=guess if recovers else None, consistent_secrets=1 if recovers else prime,

@@ -13,7 +13,10 @@ from labkit.style import PALETTE
 
 
 def plot_share_histogram(ax, values: np.ndarray, *, bins: int = 16, label: str = "", color: str | None = None):
-    """Histogram of ring elements (``uint64``) scaled to [0, 1), with the uniform level as a line."""
+    """Histogram of ring elements (``uint64``) scaled to [0, 1), with the uniform level as a line.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     u = np.asarray(values, dtype=np.uint64).astype(np.float64) / 2.0**64
     ax.hist(u, bins=bins, range=(0, 1), color=color or PALETTE[0], alpha=0.8, label=label or None)
     ax.axhline(len(u) / bins, color=PALETTE[7], lw=1, ls="--", label="uniform")
@@ -24,7 +27,10 @@ def plot_share_histogram(ax, values: np.ndarray, *, bins: int = 16, label: str =
 
 
 def plot_coalition(ax, view):
-    """Shares of one secret under Shamir sharing, the coalition's highlighted (a :class:`CoalitionView`)."""
+    """Shares of one secret under Shamir sharing, the coalition's highlighted (a :class:`CoalitionView`).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     xs = [x for x, _ in view.shamir_points]
     ys = [y for _, y in view.shamir_points]
     colours = [PALETTE[3] if i in view.coalition else PALETTE[5] for i in range(view.n_parties)]
@@ -41,7 +47,10 @@ def plot_coalition(ax, view):
 
 def plot_secagg_cost(ax, n_clients: Sequence[int], all_pairs: Sequence[float], graph: Sequence[float], *,
                      k: int, ylabel: str = "masks expanded per round"):
-    """Cost of secure aggregation against the number of clients: all pairs vs a k-neighbour graph."""
+    """Cost of secure aggregation against the number of clients: all pairs vs a k-neighbour graph.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     ax.plot(n_clients, all_pairs, "o-", color=PALETTE[0], label="all pairs (Bonawitz et al. 2017)")
     ax.plot(n_clients, graph, "s-", color=PALETTE[1], label=f"{k} neighbours (SecAgg+)")
     ax.set_xlabel("clients")
@@ -51,7 +60,10 @@ def plot_secagg_cost(ax, n_clients: Sequence[int], all_pairs: Sequence[float], g
 
 
 def plot_fixed_point_error(ax, frac_bits: Sequence[int], errors: Sequence[float]):
-    """Largest error of a fixed-point product against the fractional bits, with the 2^-f line."""
+    """Largest error of a fixed-point product against the fractional bits, with the 2^-f line.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     f = np.asarray(frac_bits)
     ax.semilogy(f, errors, "o-", color=PALETTE[0], label="measured max |error|")
     ax.semilogy(f, 2.0 ** -f, "--", color=PALETTE[7], label="2^-f")

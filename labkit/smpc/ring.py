@@ -27,6 +27,8 @@ import os
 
 import numpy as np
 
+from labkit import _validate
+
 RING_BITS = 64
 FRAC_BITS = 16
 """Fractional bits of the fixed-point encoding: the resolution is 2^-16 (about 1.5e-5)."""
@@ -47,25 +49,36 @@ _MAX_EXACT_INNER = 512
 
 
 def check_frac_bits(frac_bits: int) -> int:
-    if isinstance(frac_bits, bool) or not isinstance(frac_bits, (int, np.integer)) or not 0 <= frac_bits <= 30:
-        raise ValueError(f"frac_bits must be an integer from 0 to 30; got {frac_bits!r}")
-    return int(frac_bits)
+    """``frac_bits`` as an int from 0 to 30 (the fixed-point encodings of this package)."""
+    return _validate.integer("frac_bits", frac_bits, minimum=0, maximum=30)
 
 
-def random_ring(shape: tuple[int, ...] | int, rng: np.random.Generator | None = None) -> np.ndarray:
+def rng_or_entropy(rng: np.random.Generator | int | None) -> np.random.Generator | None:
+    """``None`` stays ``None``: draw from OS entropy (``os.urandom``, ``secrets``), as keys, masks and
+    shares must. A Generator or an integer seed becomes a Generator for a reproducible demonstration
+    (no privacy against anyone who knows the seed).
+
+    Convert once per public call, before any loop: an integer seed turned into a fresh Generator at
+    each draw would repeat the same numbers.
+    """
+    return None if rng is None else _validate.generator(rng)
+
+
+def random_ring(shape: tuple[int, ...] | int, rng: np.random.Generator | int | None = None) -> np.ndarray:
     """Uniformly random elements of Z_(2^64) as a ``uint64`` array.
 
     Args:
         shape: the array shape.
-        rng: a seeded generator for a reproducible demonstration; ``None`` (the default) draws
+        rng: a generator or seed for a reproducible demonstration; ``None`` (the default) draws
             from the operating system's entropy (``os.urandom``), as shares and masks must.
+
+    Introduced in ``09-secure-computation.ipynb``.
     """
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     size = int(np.prod(shape, dtype=np.int64))
+    rng = rng_or_entropy(rng)
     if rng is None:
         return np.frombuffer(os.urandom(8 * size), dtype=np.uint64).reshape(shape).copy()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator or None; got {type(rng).__name__}")
     return rng.integers(0, np.iinfo(np.uint64).max, size=shape, dtype=np.uint64, endpoint=True)
 
 
@@ -100,14 +113,20 @@ def encode(x: np.ndarray | float, frac_bits: int = FRAC_BITS, *, max_abs: float 
 
 
 def decode(v: np.ndarray, frac_bits: int = FRAC_BITS) -> np.ndarray:
-    """Read ring elements as signed fixed-point numbers: the inverse of :func:`encode`."""
+    """Read ring elements as signed fixed-point numbers: the inverse of :func:`encode`.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     frac_bits = check_frac_bits(frac_bits)
     signed = np.asarray(v, dtype=np.uint64).view(np.int64)
     return signed.astype(np.float64) / float(2**frac_bits)
 
 
 def to_signed(v: np.ndarray) -> np.ndarray:
-    """Ring elements as signed 64-bit integers (two's complement)."""
+    """Ring elements as signed 64-bit integers (two's complement).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     return np.asarray(v, dtype=np.uint64).view(np.int64)
 
 

@@ -26,6 +26,10 @@ clients among the client's share holders.
 SecAgg+ (Bell et al. 2020): each client pairs only with k neighbours in a random graph, so the
 per-client cost grows with k (about log n) instead of n.
 
+:func:`secure_aggregate_run` calls one function per protocol round, in the order of notebook 09
+and of its transcript: ``_advertise_keys`` (round 0), ``_share_keys`` (1), ``_masked_input`` (2)
+and ``_unmask`` (3).
+
 Teaching implementation, all parties simulated in one process (each pairwise key and mask is
 computed once for both of its ends: both clients would compute the same bits). Not done here:
 signatures on the round-0 public keys with a public-key infrastructure (without them an active
@@ -42,11 +46,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode
+from labkit import _validate
+from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode, rng_or_entropy
 from labkit.smpc.shamir import random_field_element, shamir_reconstruct, shamir_share
 
 SECAGG_PRIME = 2**521 - 1
@@ -65,12 +70,13 @@ _SHARE_KEY_INFO = b"labkit secagg v2: share encryption key"
 _SHARE_AAD = b"labkit secagg v2: round 1 shares"
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, (bytes, bytearray)) and len(seed) == 32:
+def _seed_int(seed: int | bytes) -> int:
+    """A mask seed as an integer in [0, 2^256): from 32 bytes (big-endian) or an integer."""
+    if isinstance(seed, (bytes, bytearray)):
+        if len(seed) != 32:
+            raise ValueError(f"seed must be 32 bytes or an integer from 0 to 2^{SEED_BITS} - 1; got {len(seed)} bytes")
         return int.from_bytes(seed, "big")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**SEED_BITS:
-        raise ValueError(f"seed must be an integer in [0, 2^{SEED_BITS}) or 32 bytes; got {seed!r}")
-    return int(seed)
+    return _validate.integer("seed", seed, minimum=0, maximum=2**SEED_BITS - 1)
 
 
 def expand_mask(seed: int | bytes, length: int) -> np.ndarray:
@@ -81,16 +87,15 @@ def expand_mask(seed: int | bytes, length: int) -> np.ndarray:
     words: a cryptographic PRG, unlike NumPy's PCG64 or SFC64.
 
     Raises:
-        ValueError: for a seed outside [0, 2^256) or a negative length.
+        ValueError: for a seed outside [0, 2^256) (or not 32 bytes long) or a negative length.
+        TypeError: for a seed or length that is not an integer.
 
     Introduced in ``09-secure-computation.ipynb``.
     """
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
-    key = _check_seed(seed).to_bytes(32, "big")
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-        raise ValueError(f"length must be a non-negative integer; got {length!r}")
-    nbytes = 8 * int(length)
+    key = _seed_int(seed).to_bytes(32, "big")
+    nbytes = 8 * _validate.count("length", length, minimum=0)
     out = bytearray(nbytes)
     if nbytes:
         Cipher(algorithms.ChaCha20(key, MASK_NONCE), mode=None).encryptor().update_into(bytes(nbytes), out)
@@ -174,20 +179,25 @@ def decrypt_shares(key: bytes, sender: int, recipient: int, ciphertext: bytes) -
     return key_share, seed_share
 
 
-def neighbour_graph(n_clients: int, k: int | None = None, rng: np.random.Generator | None = None) -> dict[int, tuple[int, ...]]:
+def neighbour_graph(n_clients: int, k: int | None = None,
+                    rng: np.random.Generator | int | None = None) -> dict[int, tuple[int, ...]]:
     """Who masks with whom: all pairs (``k=None``), or a random k-regular Harary graph (SecAgg+).
 
     For SecAgg+ the clients are placed on a ring in a random order and each pairs with the k/2
-    nearest on either side (Bell et al. 2020, section 3). ``k`` must be even, from 2 to n - 1.
-    The order comes from OS entropy unless ``rng`` is given.
+    nearest on either side (Bell et al. 2020, section 3). ``k`` must be even, from 2 to n - 1
+    (k >= n - 1 means all pairs). The order comes from OS entropy unless ``rng`` (a generator or
+    a seed) is given.
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    n = int(n_clients)
+    n = _validate.count("n_clients", n_clients)
+    if k is not None:
+        k = _validate.integer("neighbours", k)
     if k is None or k >= n - 1:
         return {u: tuple(v for v in range(n) if v != u) for u in range(n)}
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2 or k % 2:
-        raise ValueError(f"neighbours must be an even integer from 2 to n_clients - 1 = {n - 1}, or None for all pairs; got {k!r}")
+    if k < 2 or k % 2:
+        raise ValueError(f"neighbours must be an even integer from 2 to n_clients - 1 = {n - 1}, or None for all pairs; got {k}")
+    rng = rng_or_entropy(rng)
     if rng is None:
         order = sorted(range(n), key=lambda _: os.urandom(8))
     else:
@@ -312,16 +322,12 @@ class SecAggRun:
 
 
 def _check_vectors(client_vectors) -> list[np.ndarray]:
-    vecs = list(client_vectors) if not isinstance(client_vectors, np.ndarray) else list(client_vectors)
+    vecs = [_validate.finite_array(f"client_vectors[{i}]", vec, ndim=1) for i, vec in enumerate(client_vectors)]
     if not vecs:
         raise ValueError("client_vectors must hold at least one vector; got none")
-    vecs = [np.asarray(v) for v in vecs]
-    shapes = {v.shape for v in vecs}
-    if len(shapes) != 1 or vecs[0].ndim != 1 or vecs[0].size == 0:
-        raise ValueError(f"client_vectors must be n_clients non-empty 1-D vectors of equal length; got shapes {sorted(shapes)}")
-    for v in vecs:
-        if not (np.issubdtype(v.dtype, np.floating) or np.issubdtype(v.dtype, np.integer)):
-            raise TypeError(f"client_vectors must be numeric; got dtype {v.dtype}")
+    shapes = {vec.shape for vec in vecs}
+    if len(shapes) != 1:
+        raise ValueError(f"client_vectors must be n_clients 1-D vectors of equal length; got shapes {sorted(shapes)}")
     return vecs
 
 
@@ -333,70 +339,34 @@ def _random_key(rng: np.random.Generator | None) -> bytes:
     return os.urandom(32) if rng is None else rng.bytes(32)
 
 
+def _pairwise_masks(secret_key: bytes, owner: int, partners: Iterable[int], public: dict[int, bytes], d: int) -> np.ndarray:
+    """The pairwise masks client ``owner`` adds to y_u for ``partners``: + PRG(s_uv) for v > u, - PRG(s_uv) for v < u.
+
+    Whoever holds the owner's masking secret key can compute them: the owner itself, or the
+    server once it has rebuilt the key of a dropped client from t shares.
+    """
+    sk = _x25519()[0].from_private_bytes(secret_key)
+    total = np.zeros(d, dtype=np.uint64)
+    for v in partners:
+        m = expand_mask(_pair_seed(sk, public[v]), d)
+        total = total + m if owner < v else total - m
+    return total
+
+
 def _strip_masks(y: np.ndarray, owner: int, secret_key: bytes, self_seed: int, graph, public: dict[int, bytes]) -> np.ndarray:
     """y_u minus every mask of client ``owner``, given both of its secrets."""
-    private_cls, _ = _x25519()
     d = y.shape[0]
-    x = y - expand_mask(self_seed, d)
-    sk = private_cls.from_private_bytes(secret_key)
-    for v in graph[owner]:
-        m = expand_mask(_pair_seed(sk, public[v]), d)
-        x = x - m if owner < v else x + m
-    return x
+    return y - expand_mask(self_seed, d) - _pairwise_masks(secret_key, owner, graph[owner], public, d)
 
 
-def secure_aggregate_run(
-    client_vectors: Sequence[np.ndarray] | np.ndarray,
-    dropped: Iterable[int] = (),
-    threshold: int | None = None,
-    rng: np.random.Generator | None = None,
-    *,
-    neighbours: int | None = None,
-    frac_bits: int = FRAC_BITS,
-) -> SecAggRun:
-    """Run one round of secure aggregation and return the sum with its transcript.
+def _advertise_keys(n: int, t: int, rng: np.random.Generator | None,
+                    tr: Transcript) -> tuple[dict[int, SimulatedClient], dict[int, bytes], dict[int, bytes]]:
+    """Round 0, AdvertiseKeys: every client makes two X25519 key pairs (masking, encryption) and a
+    self-mask seed b_u, and sends the server its two public keys; the server broadcasts them.
 
-    Args:
-        client_vectors: ``n`` vectors of equal length (one per client), or an ``(n, d)`` array.
-        dropped: ids of clients that drop out after the keys and shares are set up, before
-            sending their masked vector.
-        threshold: t, the number of share holders needed to rebuild a client's secrets.
-            Default: a majority of each client's share holders (n // 2 + 1 for all pairs).
-        rng: ``None`` (default) draws keys and seeds from OS entropy (``os.urandom`` and
-            ``secrets``); a seeded generator gives a reproducible demonstration and no privacy
-            against anyone who knows the seed.
-        neighbours: ``None`` pairs every client with every other (Bonawitz et al. 2017); an even
-            k pairs each client with k neighbours of a random graph (SecAgg+, Bell et al. 2020).
-        frac_bits: fractional bits of the fixed-point encoding (default 16).
-
-    Raises:
-        ValueError: for bad arguments, values out of the fixed-point range, or fewer survivors
-            (overall, or among one client's share holders) than ``threshold``; then nothing is
-            decoded.
-
-    Introduced in ``09-secure-computation.ipynb``.
+    Returns the simulated clients and the two directories of public keys the server broadcast
+    (masking, encryption). Introduced in ``09-secure-computation.ipynb``.
     """
-    frac_bits = check_frac_bits(frac_bits)
-    x = _check_vectors(client_vectors)
-    n, d = len(x), x[0].shape[0]
-    per_client_bound = float(2 ** (63 - frac_bits)) / n  # so that the sum stays in the fixed-point range
-    dropped_set = set()
-    for u in dropped:
-        if isinstance(u, bool) or not isinstance(u, (int, np.integer)) or not 0 <= u < n:
-            raise ValueError(f"dropped must hold client ids from 0 to {n - 1}; got {u!r}")
-        dropped_set.add(int(u))
-    graph = neighbour_graph(n, neighbours, rng)
-    holders = {u: tuple(sorted(set(graph[u]) | {u})) for u in range(n)}
-    max_t = min(len(h) for h in holders.values())
-    if threshold is None:
-        threshold = _default_threshold(max_t)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or not 1 <= threshold <= max_t:
-        raise ValueError(f"threshold must be an integer from 1 to {max_t} (the share holders per client); got {threshold!r}")
-    t = int(threshold)
-    survivors = tuple(u for u in range(n) if u not in dropped_set)
-    tr = Transcript()
-
-    # Round 0, AdvertiseKeys: two key pairs per client (masking, encryption) and a self-mask seed.
     clients: dict[int, SimulatedClient] = {}
     public: dict[int, bytes] = {}
     enc_public: dict[int, bytes] = {}
@@ -407,28 +377,49 @@ def secure_aggregate_run(
         enc_public[u] = clients[u].encryption_key.public_key().public_bytes_raw()
         tr.log("0 advertise keys", f"client {u}", "sends its two public keys (masking, encryption; 32 bytes each)")
     tr.log("0 advertise keys", "server", f"broadcasts {2 * n} public keys")
+    return clients, public, enc_public
 
-    # Round 1, ShareKeys: t-of-|holders| Shamir shares of the masking secret key and of b_u,
-    # encrypted for each holder with ChaCha20-Poly1305; the server only relays ciphertexts.
+
+def _share_keys(clients: dict[int, SimulatedClient], holders: dict[int, tuple[int, ...]], enc_public: dict[int, bytes],
+                t: int, rng: np.random.Generator | None, tr: Transcript) -> None:
+    """Round 1, ShareKeys: every client splits its masking secret key and b_u into t-of-|holders|
+    Shamir shares, encrypts each holder's pair with ChaCha20-Poly1305, and the server relays the
+    ciphertexts (``tr.server_relayed``) it cannot read; each holder decrypts and keeps its pair.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     share_keys: dict[frozenset, bytes] = {}
-    for u in range(n):
-        sk_int = int.from_bytes(clients[u].masking_key.private_bytes_raw(), "big")
+    for u, client in clients.items():
+        sk_int = int.from_bytes(client.masking_key.private_bytes_raw(), "big")
         sk_shares = shamir_share(sk_int, len(holders[u]), t, rng, prime=SECAGG_PRIME)
-        b_shares = shamir_share(clients[u].self_seed, len(holders[u]), t, rng, prime=SECAGG_PRIME)
+        b_shares = shamir_share(client.self_seed, len(holders[u]), t, rng, prime=SECAGG_PRIME)
         for v, s_sk, s_b in zip(holders[u], sk_shares, b_shares):
             if v == u:
-                clients[u].held[u] = (s_sk, s_b)  # its own share stays on the device
+                client.held[u] = (s_sk, s_b)  # its own share stays on the device
                 continue
             pair = frozenset((u, v))
             if pair not in share_keys:  # both ends derive the same key; computed once here
-                share_keys[pair] = _share_key(clients[u].encryption_key, enc_public[v])
+                share_keys[pair] = _share_key(client.encryption_key, enc_public[v])
             tr.server_relayed[(u, v)] = encrypt_shares(share_keys[pair], u, v, s_sk, s_b)
         tr.log("1 share keys", f"client {u}", f"sends {len(holders[u]) - 1} encrypted share pairs (masking key, b_u), threshold {t}")
     tr.log("1 share keys", "server", f"relays {len(tr.server_relayed)} share pairs encrypted with ChaCha20-Poly1305; it cannot read them")
     for (u, v), ciphertext in tr.server_relayed.items():
         clients[v].receive(u, ciphertext, enc_public[u], share_keys[frozenset((u, v))])
 
-    # Round 2, MaskedInputCollection: survivors send masked vectors; dropped clients go silent.
+
+def _masked_input(x: list[np.ndarray], clients: dict[int, SimulatedClient], graph: dict[int, tuple[int, ...]],
+                  public: dict[int, bytes], dropped: set[int], frac_bits: int,
+                  tr: Transcript) -> tuple[dict[int, np.ndarray], int]:
+    """Round 2, MaskedInputCollection: every survivor sends y_u = encode(x_u) + PRG(b_u) + its
+    pairwise masks; dropped clients go silent.
+
+    Returns the masked vectors the server received and the number of masks expanded (each
+    pairwise mask once: both of its clients would expand the same bits). Introduced in
+    ``09-secure-computation.ipynb``.
+    """
+    n, d = len(x), x[0].shape[0]
+    per_client_bound = float(2 ** (63 - frac_bits)) / n  # so that the sum stays in the fixed-point range
+    survivors = [u for u in range(n) if u not in dropped]
     masks = 0
     y = {}
     for u in survivors:
@@ -441,7 +432,7 @@ def secure_aggregate_run(
         masks += 1
     for u in range(n):
         for v in graph[u]:
-            if v <= u or (u in dropped_set and v in dropped_set):
+            if v <= u or (u in dropped and v in dropped):
                 continue
             m = expand_mask(_pair_seed(clients[u].masking_key, public[v]), d)
             masks += 1
@@ -450,14 +441,28 @@ def secure_aggregate_run(
             if v in y:
                 y[v] -= m
     for u in range(n):
-        if u in dropped_set:
+        if u in dropped:
             tr.log("2 masked input", f"client {u}", "drops out and sends nothing")
         else:
             tr.log("2 masked input", f"client {u}", f"sends its masked vector y_{u} ({d} ring elements)")
             tr.server_received[u] = y[u]
-    tr.log("2 masked input", "server", f"received {len(survivors)} masked vectors; {len(dropped_set)} client{'' if len(dropped_set) == 1 else 's'} dropped")
+    tr.log("2 masked input", "server", f"received {len(survivors)} masked vectors; {len(dropped)} client{'' if len(dropped) == 1 else 's'} dropped")
+    return y, masks
 
-    # Round 3, Unmasking: enough survivors among each client's holders, or stop before decoding.
+
+def _unmask(y: dict[int, np.ndarray], clients: dict[int, SimulatedClient], graph: dict[int, tuple[int, ...]],
+            holders: dict[int, tuple[int, ...]], public: dict[int, bytes], dropped: set[int], t: int,
+            tr: Transcript) -> tuple[np.ndarray, int]:
+    """Round 3, Unmasking: the server sends the survivor list; each survivor answers one share per
+    client (:meth:`SimulatedClient.answer`); the server rebuilds each survivor's b_u and each
+    dropped client's masking key, and removes every mask from the sum of the y_u.
+
+    Stops before anything is decoded when fewer than t clients survive, overall or among one
+    client's share holders. Returns the unmasked sum (ring elements, not decoded) and the number
+    of masks the server expanded. Introduced in ``09-secure-computation.ipynb``.
+    """
+    n = len(clients)
+    survivors = tuple(u for u in range(n) if u not in dropped)
     if len(survivors) < t:
         tr.log("3 unmask", "server", f"only {len(survivors)} survivors, below the threshold {t}: aborts")
         raise ValueError(
@@ -465,7 +470,7 @@ def secure_aggregate_run(
             f"and decodes nothing (survivors must be >= threshold)"
         )
     for u in range(n):
-        alive = [v for v in holders[u] if v not in dropped_set]
+        alive = [v for v in holders[u] if v not in dropped]
         if len(alive) < t:
             raise ValueError(
                 f"client {u} has only {len(alive)} surviving share holders, fewer than the threshold t={t}; "
@@ -477,24 +482,19 @@ def secure_aggregate_run(
         for owner, (kind, point) in clients[v].answer(survivors).items():
             collected[owner][kind].append(point)
     tr.server_collected = collected
+    d = y[survivors[0]].shape[0]
     z = np.zeros(d, dtype=np.uint64)
     for u in survivors:
         z += y[u]
-    private_cls, _ = _x25519()
+    masks = 0
     for u in range(n):
-        if u in dropped_set:
+        if u in dropped:
             sk_u = shamir_reconstruct(collected[u]["key"][:t], prime=SECAGG_PRIME).to_bytes(32, "big")
             tr.server_reconstructed[u] = "key-agreement secret"
             tr.log("3 unmask", "server", f"rebuilds dropped client {u}'s key-agreement secret from {t} shares")
-            for v in graph[u]:
-                if v in dropped_set:
-                    continue
-                m = expand_mask(_pair_seed(private_cls.from_private_bytes(sk_u), public[v]), d)
-                masks += 1
-                if v < u:  # v added +m, the mask it shares with u
-                    z -= m
-                else:
-                    z += m
+            partners = [v for v in graph[u] if v not in dropped]
+            z += _pairwise_masks(sk_u, u, partners, public, d)  # u's side of each mask: cancels the survivor's side
+            masks += len(partners)
         else:
             b_u = shamir_reconstruct(collected[u]["seed"][:t], prime=SECAGG_PRIME)
             tr.server_reconstructed[u] = "self-mask seed"
@@ -502,13 +502,65 @@ def secure_aggregate_run(
             masks += 1
     tr.log("3 unmask", "server", f"rebuilds the self-mask seeds of the {len(survivors)} survivors and removes all masks")
     tr.log("3 unmask", "server", "decodes only the sum")
+    return z, masks
+
+
+def secure_aggregate_run(
+    client_vectors: Sequence[np.ndarray] | np.ndarray,
+    dropped: Iterable[int] = (),
+    threshold: int | None = None,
+    rng: np.random.Generator | int | None = None,
+    *,
+    neighbours: int | None = None,
+    frac_bits: int = FRAC_BITS,
+) -> SecAggRun:
+    """Run one round of secure aggregation and return the sum with its transcript.
+
+    The four rounds of Bonawitz et al. (2017), in the order notebook 09 presents them:
+    advertise keys, share keys, masked input, unmask.
+
+    Args:
+        client_vectors: ``n`` vectors of equal length (one per client), or an ``(n, d)`` array.
+        dropped: ids of clients that drop out after the keys and shares are set up, before
+            sending their masked vector.
+        threshold: t, the number of share holders needed to rebuild a client's secrets.
+            Default: a majority of each client's share holders (n // 2 + 1 for all pairs).
+        rng: ``None`` (default) draws keys and seeds from OS entropy (``os.urandom`` and
+            ``secrets``); a seeded generator (or an integer seed) gives a reproducible
+            demonstration and no privacy against anyone who knows the seed.
+        neighbours: ``None`` pairs every client with every other (Bonawitz et al. 2017); an even
+            k pairs each client with k neighbours of a random graph (SecAgg+, Bell et al. 2020).
+        frac_bits: fractional bits of the fixed-point encoding (default 16).
+
+    Raises:
+        ValueError: for bad arguments, values out of the fixed-point range, or fewer survivors
+            (overall, or among one client's share holders) than ``threshold``; then nothing is
+            decoded.
+        TypeError: for arguments of the wrong kind (a float client id, a string for ``rng``).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    frac_bits = check_frac_bits(frac_bits)
+    x = _check_vectors(client_vectors)
+    n = len(x)
+    dropped_set = {_validate.integer(f"dropped[{i}]", u, minimum=0, maximum=n - 1) for i, u in enumerate(dropped)}
+    rng = rng_or_entropy(rng)
+    graph = neighbour_graph(n, neighbours, rng)
+    holders = {u: tuple(sorted(set(graph[u]) | {u})) for u in range(n)}
+    max_t = min(len(h) for h in holders.values())
+    t = _default_threshold(max_t) if threshold is None else _validate.count("threshold", threshold, maximum=max_t)
+    tr = Transcript()
+    clients, public, enc_public = _advertise_keys(n, t, rng, tr)
+    _share_keys(clients, holders, enc_public, t, rng, tr)
+    y, masks_sent = _masked_input(x, clients, graph, public, dropped_set, frac_bits, tr)
+    z, masks_removed = _unmask(y, clients, graph, holders, public, dropped_set, t, tr)
     return SecAggRun(
         total=decode(z, frac_bits),
-        survivors=survivors,
+        survivors=tuple(u for u in range(n) if u not in dropped_set),
         dropped=tuple(sorted(dropped_set)),
         threshold=t,
         graph=graph,
-        masks_expanded=masks,
+        masks_expanded=masks_sent + masks_removed,
         transcript=tr,
         public_keys=public,
         encryption_public_keys=enc_public,
@@ -517,21 +569,16 @@ def secure_aggregate_run(
     )
 
 
-def secure_aggregate(
-    client_vectors: Sequence[np.ndarray] | np.ndarray,
-    dropped: Iterable[int] = (),
-    threshold: int | None = None,
-    rng: np.random.Generator | None = None,
-    *,
-    neighbours: int | None = None,
-    frac_bits: int = FRAC_BITS,
-) -> np.ndarray:
+def secure_aggregate(client_vectors: Sequence[np.ndarray] | np.ndarray, dropped: Iterable[int] = (),
+                     threshold: int | None = None, rng: np.random.Generator | int | None = None,
+                     **options: Any) -> np.ndarray:
     """The sum of the vectors of the clients not in ``dropped``, by secure aggregation.
 
-    Same arguments as :func:`secure_aggregate_run` (which also returns the transcript). Keys,
-    seeds and masks come from OS entropy unless ``rng`` is passed for a reproducible
-    demonstration. The result equals the plain sum up to the fixed-point rounding
-    (at most n_clients * 2^-17 per entry with 16 fractional bits).
+    :func:`secure_aggregate_run` without the transcript: the same arguments, and ``options`` are
+    its keyword-only ones (``neighbours``, ``frac_bits``). Keys, seeds and masks come from OS
+    entropy unless ``rng`` is passed for a reproducible demonstration. The result equals the
+    plain sum up to the fixed-point rounding (at most n_clients * 2^-17 per entry with 16
+    fractional bits).
 
     Raises:
         ValueError: when fewer clients survive than ``threshold`` (nothing is decoded), or for
@@ -539,7 +586,7 @@ def secure_aggregate(
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    return secure_aggregate_run(client_vectors, dropped, threshold, rng, neighbours=neighbours, frac_bits=frac_bits).total
+    return secure_aggregate_run(client_vectors, dropped, threshold, rng, **options).total
 
 
 @dataclass(frozen=True)
@@ -614,12 +661,11 @@ def lying_server_attack(run: SecAggRun, target: int, colluders: Iterable[int] = 
     Introduced in ``09-secure-computation.ipynb``.
     """
     n = len(run.graph)
-    if (isinstance(target, bool) or not isinstance(target, (int, np.integer))
-            or int(target) not in run.transcript.server_received):
+    target = _validate.integer("target", target)
+    if target not in run.transcript.server_received:
         raise ValueError(f"target must be a survivor whose masked vector the server holds, one of "
-                         f"{list(run.survivors)}; got {target!r}")
-    target = int(target)
-    colluding = tuple(sorted({int(c) for c in colluders}))
+                         f"{list(run.survivors)}; got {target}")
+    colluding = tuple(sorted({_validate.integer(f"colluders[{i}]", c) for i, c in enumerate(colluders)}))
     if any(not 0 <= c < n for c in colluding) or target in colluding:
         raise ValueError(f"colluders must be client ids from 0 to {n - 1}, not the target {target}; got {colluding}")
     t = run.threshold
@@ -630,7 +676,7 @@ def lying_server_attack(run: SecAggRun, target: int, colluders: Iterable[int] = 
     if told_dropped is None:
         lied_to = tuple(others[:max(0, min(len(others), t - len(colluding_holders)))])
     else:
-        lied_to = tuple(sorted({int(v) for v in told_dropped}))
+        lied_to = tuple(sorted({_validate.integer(f"told_dropped[{i}]", v) for i, v in enumerate(told_dropped)}))
         if any(v not in others for v in lied_to):
             raise ValueError(f"told_dropped must be honest surviving share holders of client {target} other than "
                              f"it, from {others}; got {lied_to}")

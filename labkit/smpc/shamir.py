@@ -17,18 +17,19 @@ from typing import Sequence
 
 import numpy as np
 
+from labkit import _validate
+from labkit.smpc.ring import rng_or_entropy
+
 PRIME = 2**127 - 1
 """Default field: the Mersenne prime 2^127 - 1 (secrets must lie in [0, PRIME))."""
 
 
-def _check_prime(prime: int) -> int:
-    if isinstance(prime, bool) or not isinstance(prime, (int, np.integer)) or prime < 3:
-        raise ValueError(f"prime must be a prime integer >= 3; got {prime!r}")
-    return int(prime)
+def random_field_element(prime: int, rng: np.random.Generator | int | None = None) -> int:
+    """A uniform element of [0, prime): from ``secrets`` (OS entropy) unless ``rng`` is given.
 
-
-def random_field_element(prime: int, rng: np.random.Generator | None = None) -> int:
-    """A uniform element of [0, prime): from ``secrets`` (OS entropy) unless ``rng`` is given."""
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    rng = rng_or_entropy(rng)
     if rng is None:
         return secrets.randbelow(prime)
     nbytes = (prime.bit_length() + 7) // 8 + 8  # 64 extra bits make the modulo bias negligible
@@ -39,7 +40,7 @@ def shamir_share(
     secret: int,
     n_parties: int,
     threshold: int,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | int | None = None,
     *,
     prime: int = PRIME,
 ) -> list[tuple[int, int]]:
@@ -50,7 +51,7 @@ def shamir_share(
         n_parties: number of shares (points x = 1..n), at least 1.
         threshold: t, from 1 to ``n_parties``; the polynomial has degree t - 1.
         rng: ``None`` (default) draws the coefficients with ``secrets`` (OS entropy); a seeded
-            ``np.random.Generator`` gives a reproducible demonstration.
+            ``np.random.Generator`` (or an integer seed) gives a reproducible demonstration.
         prime: the field modulus (default 2^127 - 1); must exceed ``n_parties``.
 
     Returns:
@@ -58,19 +59,18 @@ def shamir_share(
 
     Raises:
         ValueError: naming the parameter that is out of range.
+        TypeError: naming the parameter that is not an integer (or ``rng`` of the wrong kind).
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    prime = _check_prime(prime)
-    if isinstance(n_parties, bool) or not isinstance(n_parties, (int, np.integer)) or not 1 <= n_parties < prime:
-        raise ValueError(f"n_parties must be an integer from 1 to {min(prime - 1, 10**6)}; got {n_parties!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or not 1 <= threshold <= n_parties:
-        raise ValueError(f"threshold must be an integer from 1 to n_parties={n_parties}; got {threshold!r}")
-    if isinstance(secret, bool) or not isinstance(secret, (int, np.integer)) or not 0 <= secret < prime:
-        raise ValueError(f"secret must be an integer in [0, prime) = [0, {prime}); got {secret!r}")
-    coeffs = [int(secret)] + [random_field_element(prime, rng) for _ in range(int(threshold) - 1)]
+    prime = _validate.integer("prime", prime, minimum=3)
+    n_parties = _validate.count("n_parties", n_parties, maximum=prime - 1)
+    threshold = _validate.count("threshold", threshold, maximum=n_parties)
+    secret = _validate.integer("secret", secret, minimum=0, maximum=prime - 1)
+    rng = rng_or_entropy(rng)
+    coeffs = [secret] + [random_field_element(prime, rng) for _ in range(threshold - 1)]
     points = []
-    for x in range(1, int(n_parties) + 1):
+    for x in range(1, n_parties + 1):
         y = 0
         for c in reversed(coeffs):  # Horner's rule
             y = (y * x + c) % prime
@@ -79,8 +79,11 @@ def shamir_share(
 
 
 def lagrange_at_zero(xs: Sequence[int], prime: int = PRIME) -> list[int]:
-    """Coefficients l_j with f(0) = sum_j l_j f(x_j) for any f of degree < len(xs)."""
-    prime = _check_prime(prime)
+    """Coefficients l_j with f(0) = sum_j l_j f(x_j) for any f of degree < len(xs).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    prime = _validate.integer("prime", prime, minimum=3)
     xs = [int(x) % prime for x in xs]
     if len(set(xs)) != len(xs) or 0 in xs:
         raise ValueError(f"points must have distinct, non-zero x coordinates; got {sorted(xs)}")

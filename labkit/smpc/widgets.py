@@ -10,7 +10,10 @@ from __future__ import annotations
 
 
 def coalition_outputs(secret: int, n_parties: int, threshold: int, coalition, seed: int) -> tuple[dict, ...]:
-    """The widget's content for one setting: a PNG of the Shamir shares and the verdict lines."""
+    """The widget's content for one setting: a PNG of the Shamir shares and the verdict lines.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     import base64
     import io
 
@@ -41,6 +44,14 @@ def coalition_widget(secret: int = 42, seed: int = 0):
 
     The shares are redrawn from ``np.random.default_rng(seed)`` at each change, so the same
     settings always show the same picture.
+
+    Returns:
+        An ``ipywidgets.VBox`` with two named accessors for scripted use and tests:
+        ``controls``, keyed by the :func:`~labkit.smpc.coalition_view` argument each sets
+        (``{"n_parties": IntSlider, "threshold": IntSlider, "coalition": SelectMultiple}``), and
+        ``output`` (the ``Output`` holding the figure and the verdict).
+
+    Introduced in ``09-secure-computation.ipynb``.
     """
     import ipywidgets as widgets
 
@@ -55,4 +66,7 @@ def coalition_widget(secret: int = 42, seed: int = 0):
     for control in (n, t, who):
         control.observe(update, names="value")
     update()
-    return widgets.VBox([widgets.HBox([widgets.VBox([n, t]), who]), out])
+    box = widgets.VBox([widgets.HBox([widgets.VBox([n, t]), who]), out])
+    box.controls = {"n_parties": n, "threshold": t, "coalition": who}
+    box.output = out
+    return box

@@ -17,7 +17,7 @@ Across machines, give each party the same ``-P host:port`` list with the real ho
 its own ``-I`` index (add ``--ssl`` with certificates outside a trusted network).
 
 Introduced in ``09-secure-computation.ipynb``. This file runs as a script; it imports only the
-standard library and MPyC.
+standard library, MPyC and :mod:`labkit._compat` (for MPyC's event loop, which has no public getter).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from labkit import _validate
+
 DEMO = Path(__file__).resolve().parent / "mpyc_demo.py"
 
 
@@ -29,6 +31,8 @@ class MPyCResult:
         pids: the process ids that ran (all ended when the result is returned).
         ports: the 127.0.0.1 ports they used.
         seconds: wall time from start to the last exit.
+
+    Introduced in ``09-secure-computation.ipynb``.
     """
 
     mean: float
@@ -45,7 +49,10 @@ class MPyCResult:
 
 
 def free_ports(k: int) -> list[int]:
-    """``k`` distinct TCP ports that are free on 127.0.0.1 right now (chosen by the OS)."""
+    """``k`` distinct TCP ports that are free on 127.0.0.1 right now (chosen by the OS).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     socks = []
     try:
         for _ in range(k):
@@ -63,7 +70,11 @@ def mpyc_command_lines(n_parties: int, rows: int, ports: Sequence[int], hosts: S
     """The command line of each party: the same ``-P host:port`` list, its own ``-I`` index.
 
     With ``hosts`` (one per party) the same lines run the parties on different machines.
+
+    Introduced in ``09-secure-computation.ipynb``.
     """
+    n_parties = _validate.count("n_parties", n_parties)
+    rows = _validate.count("rows", rows, minimum=0)
     hosts = ["127.0.0.1"] * n_parties if hosts is None else list(hosts)
     if len(hosts) != n_parties or len(ports) != n_parties:
         raise ValueError(f"hosts and ports must hold one entry per party ({n_parties}); got {len(hosts)} and {len(ports)}")
@@ -106,7 +117,9 @@ def run_mpyc_statistic(values_per_party: Sequence[Sequence[float]], *, timeout: 
         rows: public bound on each party's list length (default: the longest list).
 
     Raises:
-        ValueError: for fewer than 2 parties, a negative value or a bad timeout.
+        ValueError: for fewer than 2 parties, a negative value, a bad timeout or ``rows`` below
+            the longest list.
+        TypeError: for a value, timeout or ``rows`` that is not a number.
         RuntimeError: if a party fails, the parties disagree, or the timeout passes.
 
     Introduced in ``09-secure-computation.ipynb``.
@@ -114,12 +127,13 @@ def run_mpyc_statistic(values_per_party: Sequence[Sequence[float]], *, timeout: 
     m = len(values_per_party)
     if m < 2:
         raise ValueError(f"values_per_party must hold the values of at least 2 parties; got {m}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be a number of seconds > 0; got {timeout!r}")
-    clean = [[float(v) for v in vals] for vals in values_per_party]
-    if any(v < 0 for vals in clean for v in vals) or not any(clean):
-        raise ValueError("values_per_party must hold non-negative values, at least one in total")
-    rows = max(len(v) for v in clean) if rows is None else int(rows)
+    timeout = _validate.positive("timeout", timeout)
+    clean = [[_validate.nonnegative(f"values_per_party[{i}][{j}]", v) for j, v in enumerate(vals)]
+             for i, vals in enumerate(values_per_party)]
+    if not any(clean):
+        raise ValueError("values_per_party must hold at least one value in total; got none")
+    longest = max(len(v) for v in clean)
+    rows = longest if rows is None else _validate.count("rows", rows, minimum=longest)
     ports = free_ports(m)
     lines = mpyc_command_lines(m, rows, ports, python=sys.executable)
     env = dict(os.environ, PYTHONUNBUFFERED="1")

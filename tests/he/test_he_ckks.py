@@ -84,7 +84,9 @@ def test_explanations_name_the_rule():
     assert "scale 2^59 does not fit" in C.check_params(8192, [30, 30, 30], 59).problems[0]
     assert "whole numbers" in C.check_params(8192, "60, forty", 40).problems[0]
     assert "must be one of" in C.check_params(5000, [60, 60], 40).problems[0]
-    assert "scale must be" in C.check_params(8192, [60, 40, 60], 0).problems[0]
+    assert "scale_bits must be an integer from 1 to 120; got 0" in C.check_params(8192, [60, 40, 60], 0).problems[0]
+    assert "coeff_mod_bit_sizes[1] must be an integer" in C.check_params(8192, [60, 40.5, 60], 40).problems[0]
+    assert "must be one of" in C.check_params(True, [60, 60], 40).problems[0]
     mismatch = C.check_params(8192, [60, 30, 30, 30, 60], 40)
     assert mismatch.valid and mismatch.correct_depth == 0 and "wrong" in mismatch.warnings[0]
 
@@ -149,9 +151,11 @@ def test_sigmoid_polynomial_is_odd_around_one_half_and_accurate_inside_its_bound
     err3 = np.max(np.abs(approx - 1 / (1 + np.exp(-z))))
     err5 = np.max(np.abs(np.polynomial.polynomial.polyval(z, C.fit_sigmoid_polynomial(5, 8.0)) - 1 / (1 + np.exp(-z))))
     assert err3 < 0.12 and err5 < err3  # a higher degree fits better (and costs one more level)
-    with pytest.raises(ValueError, match="degree"):
+    with pytest.raises(ValueError, match="degree must be an integer from 1 to 15; got 0"):
         C.fit_sigmoid_polynomial(0)
-    with pytest.raises(ValueError, match="bound"):
+    with pytest.raises(TypeError, match="degree must be an integer; got 3.0"):
+        C.fit_sigmoid_polynomial(3.0)
+    with pytest.raises(ValueError, match="bound must be in"):
         C.fit_sigmoid_polynomial(3, -1.0)
 
 
@@ -201,8 +205,10 @@ def test_per_sample_baseline_agrees_with_packed(model):
 
 def test_packing_input_checks():
     ctx = C.make_context(4096, (30, 20, 20, 30), 20)
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="x must have 2 dimensions; got shape"):
         C.encrypt_columns(ctx, np.zeros(3))
+    with pytest.raises(ValueError, match="x must hold only finite numbers"):
+        C.encrypt_columns(ctx, np.full((3, 2), np.nan))
     with pytest.raises(ValueError, match="at most 2048"):
         C.encrypt_columns(ctx, np.zeros((2049, 2)))
     cols = C.encrypt_columns(ctx, np.ones((3, 2)))
@@ -221,11 +227,16 @@ def test_explorer_widget_renders_and_updates_without_raising():
     from labkit.he.widgets import ckks_explorer
 
     box = ckks_explorer()
-    out = box.children[-1]
+    out = box.output
+    assert set(box.controls) == {"poly_modulus_degree", "coeff_mod_bit_sizes", "scale_bits"}
     assert "depth: 2" in out.outputs[0]["text"] and "image/png" in out.outputs[1]["data"]
-    box.children[1].value = "60, 40, 40, 40, 60"  # too many bits for N = 8192
+    box.controls["coeff_mod_bit_sizes"].value = "60, 40, 40, 40, 60"  # too many bits for N = 8192
     assert "Cannot work" in out.outputs[0]["text"] and "218" in out.outputs[0]["text"]
-    box.children[1].value = "sixty"
+    box.controls["poly_modulus_degree"].value = 16384  # the same primes fit in 438 bits
+    assert "depth: 3" in out.outputs[0]["text"]
+    box.controls["scale_bits"].value = 30  # the middle primes no longer match the scale
+    assert "differ from the scale" in out.outputs[0]["text"]
+    box.controls["coeff_mod_bit_sizes"].value = "sixty"
     assert "whole numbers" in out.outputs[0]["text"]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 import itertools
+import operator
+import os
 import struct
 
 import numpy as np
@@ -44,6 +46,33 @@ def test_share_uses_os_entropy_by_default_and_rng_reproduces():
     assert not np.array_equal(a[0], b[0])
     c, d = smpc.share(1.0, 3, np.random.default_rng(5)), smpc.share(1.0, 3, np.random.default_rng(5))
     assert all(np.array_equal(u, v) for u, v in zip(c, d))
+
+
+def test_an_integer_seed_is_one_generator_for_the_whole_call():
+    """rng=5 means np.random.default_rng(5), made once: the shares of one call still differ from
+    each other, and a secure-aggregation round is the same as with the generator itself."""
+    shares = smpc.share(np.zeros(4), 3, 5)
+    assert not np.array_equal(shares[0], shares[1])
+    assert all(np.array_equal(a, b) for a, b in zip(shares, smpc.share(np.zeros(4), 3, np.random.default_rng(5))))
+    vectors = np.random.default_rng(0).normal(size=(5, 3))
+    seeded = smpc.secure_aggregate_run(vectors, dropped=[1], neighbours=2, rng=7)
+    generator = smpc.secure_aggregate_run(vectors, dropped=[1], neighbours=2, rng=np.random.default_rng(7))
+    assert seeded.graph == generator.graph and seeded.public_keys == generator.public_keys
+    assert all(np.array_equal(seeded.transcript.server_received[u], generator.transcript.server_received[u])
+               for u in seeded.survivors)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        smpc.share(1.0, 2, "seed")
+
+
+def test_bools_and_floats_are_not_counts():
+    with pytest.raises(TypeError, match="n_parties must be an integer; got True"):
+        smpc.share(1.0, True)
+    with pytest.raises(TypeError, match="n_parties must be an integer; got 2.0"):
+        smpc.TrustedDealer(2.0)
+    with pytest.raises(TypeError, match=r"dropped\[0\] must be an integer; got 1.0"):
+        smpc.secure_aggregate(np.ones((3, 2)), dropped=[1.0])
+    with pytest.raises(TypeError, match="frac_bits must be an integer; got False"):
+        smpc.encode(1.0, False)
 
 
 def test_share_rejects_bad_input():
@@ -131,13 +160,15 @@ def test_coalition_additive_sum_is_the_secret_only_for_everyone():
 
 
 def test_shamir_rejects_bad_input():
-    with pytest.raises(ValueError, match="threshold must be an integer from 1 to n_parties=3"):
+    with pytest.raises(ValueError, match="threshold must be an integer from 1 to 3; got 4"):
         smpc.shamir_share(5, 3, 4)
-    with pytest.raises(ValueError, match="secret must be an integer in"):
+    with pytest.raises(ValueError, match="secret must be an integer from 0 to"):
         smpc.shamir_share(-1, 3, 2)
+    with pytest.raises(TypeError, match="threshold must be an integer; got True"):
+        smpc.shamir_share(5, 3, True)
     with pytest.raises(ValueError, match="distinct, non-zero"):
         smpc.shamir_reconstruct([(1, 2), (1, 3)])
-    with pytest.raises(ValueError, match="coalition must hold party indices"):
+    with pytest.raises(ValueError, match=r"coalition\[0\] must be an integer from 0 to 3; got 5"):
         smpc.coalition_view(3, 4, 2, [5])
 
 
@@ -149,8 +180,9 @@ def test_beaver_product_matches_plain_product(xs, data, n):
     y = np.array(data.draw(st.lists(st.floats(-1000, 1000), min_size=len(xs), max_size=len(xs))))
     dealer = smpc.TrustedDealer(n, np.random.default_rng(len(xs)))
     z = smpc.reconstruct(smpc.beaver_mul(smpc.share(x, n), smpc.share(y, n), dealer))
-    # input rounding 2^-17 on each factor, plus one ulp of truncation
-    bound = (np.abs(x) + np.abs(y) + 1) * 2**-17 + 2**-16
+    # input rounding 2^-17 on each factor, plus the truncation: floor(z / 2^16) or one unit below it, so
+    # less than two units (2 x 2^-16) below the exact value (see test_truncation_without_failure_...)
+    bound = (np.abs(x) + np.abs(y) + 1) * 2**-17 + 2 * 2**-16
     assert np.all(np.abs(z - x * y) <= bound)
     assert dealer.triples_used == 1 and dealer.pairs_used == 1
 
@@ -362,11 +394,13 @@ def test_expand_mask_is_the_chacha20_keystream_of_the_seed(seed):
 
 
 def test_expand_mask_rejects_bad_seeds():
-    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\^256\)"):
+    with pytest.raises(ValueError, match=f"seed must be an integer from 0 to {2**256 - 1}; got {2**256}"):
         smpc.expand_mask(2**256, 4)
     with pytest.raises(ValueError, match="seed must be"):
         smpc.expand_mask(-1, 4)
-    with pytest.raises(ValueError, match="length must be a non-negative integer"):
+    with pytest.raises(ValueError, match="seed must be 32 bytes"):
+        smpc.expand_mask(bytes(31), 4)
+    with pytest.raises(ValueError, match="length must be an integer >= 0; got -1"):
         smpc.expand_mask(1, -1)
 
 
@@ -513,7 +547,7 @@ def test_secure_aggregate_below_threshold_raises_and_decodes_nothing(monkeypatch
 
 
 def test_secure_aggregate_rejects_bad_input():
-    with pytest.raises(ValueError, match="dropped must hold client ids from 0 to 2"):
+    with pytest.raises(ValueError, match=r"dropped\[0\] must be an integer from 0 to 2; got 3"):
         smpc.secure_aggregate(np.ones((3, 2)), dropped=[3])
     with pytest.raises(ValueError, match="threshold must be an integer from 1 to 3"):
         smpc.secure_aggregate(np.ones((3, 2)), threshold=4)
@@ -548,16 +582,20 @@ def test_secure_aggregate_uses_os_entropy_by_default():
 
 # ------------------------------------------------------------------ MPyC as separate processes
 def _mpyc_processes() -> list[psutil.Process]:
+    """MPyC parties started by this test process (each leads its own session, but its parent is
+    still this process) that are not reaped: other sessions' parties on the machine do not count."""
     found = []
-    for p in psutil.process_iter(["cmdline"]):
+    for p in psutil.process_iter(["cmdline", "ppid", "status"]):
         try:
-            if "mpyc_demo" in " ".join(p.info["cmdline"] or []):
+            if (p.info["ppid"] == os.getpid() and p.info["status"] != psutil.STATUS_ZOMBIE
+                    and "mpyc_demo" in " ".join(p.info["cmdline"] or [])):
                 found.append(p)
         except psutil.NoSuchProcess:
             continue
     return found
 
 
+@pytest.mark.slow  # three OS processes
 def test_mpyc_three_processes_match_plaintext_and_leave_nothing():
     values = [[3.5, 7.0, 12.0], [2.0, 4.5], [9.25, 1.0, 6.0]]
     result = smpc.run_mpyc_statistic(values, timeout=90)
@@ -568,6 +606,7 @@ def test_mpyc_three_processes_match_plaintext_and_leave_nothing():
     assert _mpyc_processes() == []
 
 
+@pytest.mark.slow  # three OS processes
 def test_mpyc_timeout_kills_every_party():
     # one party never gets a partner: the run must time out and stop all processes
     with pytest.raises(RuntimeError, match="did not finish within timeout"):
@@ -623,25 +662,21 @@ def test_exercise_09_2():
     def as_np_int64(points, prime):
         return np.int64(smpc.shamir_reconstruct(points, prime=prime))
 
-    def no_inverse(points, prime):
-        total = 0
+    def lagrange_dividing(points, divide, total):
+        """Lagrange at 0 over the integers or floats, dividing with ``divide`` instead of the inverse mod prime."""
         for j, (xj, yj) in enumerate(points):
             num = den = 1
             for m, (xm, _) in enumerate(points):
                 if m != j:
                     num, den = num * xm, den * (xm - xj)
-            total += yj * num // den
-        return total % prime
+            total += divide(yj * num, den)
+        return total
+
+    def no_inverse(points, prime):
+        return lagrange_dividing(points, operator.floordiv, 0) % prime
 
     def float_division(points, prime):
-        total = 0.0
-        for j, (xj, yj) in enumerate(points):
-            num = den = 1
-            for m, (xm, _) in enumerate(points):
-                if m != j:
-                    num, den = num * xm, den * (xm - xj)
-            total += yj * num / den
-        return int(total) % prime
+        return int(lagrange_dividing(points, operator.truediv, 0.0)) % prime
 
     def not_reduced_mod_prime(points, prime):
         return smpc.shamir_reconstruct(points, prime=prime) + prime
@@ -765,7 +800,8 @@ def test_coalition_widget_builds():
     from labkit.smpc.widgets import coalition_widget
 
     w = coalition_widget()
-    assert len(w.children) == 2
+    assert set(w.controls) == {"n_parties", "threshold", "coalition"}
+    assert w.output in w.children and all(c.value is not None for c in w.controls.values())
 
 
 def test_coalition_widget_updates_without_printing(capsys):
@@ -774,8 +810,9 @@ def test_coalition_widget_updates_without_printing(capsys):
     from labkit.smpc.widgets import coalition_widget
 
     w = coalition_widget()
-    out = w.children[1]
-    assert "learn nothing" in out.outputs[1]["text"]
-    w.children[0].children[0].children[1].value = 2  # threshold 2: parties 0 and 1 now recover
-    assert "the secret" in out.outputs[1]["text"]
+    assert "learn nothing" in w.output.outputs[1]["text"]
+    w.controls["threshold"].value = 2  # threshold 2: parties 0 and 1 now recover
+    assert "the secret" in w.output.outputs[1]["text"]
+    w.controls["coalition"].value = (3,)  # one party alone, below the threshold again
+    assert "learn nothing" in w.output.outputs[1]["text"]
     assert capsys.readouterr().out == ""
