@@ -17,11 +17,12 @@ LAB_DEFAULTS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterl
 	--LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab test unit nbval notebooks data bench student browser clean-venv sync-env
+.PHONY: help install lab test quick unit nbval notebooks data bench student browser clean-venv sync-env
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/00-index.ipynb (sets up .venv first)"
 	@echo "make test       run the whole suite: unit tests, strict nbval over every notebook, checks"
+	@echo "make quick      run everything not marked slow (pytest -m 'not slow'): unit tests, no nbval, no servers"
 	@echo "make install    create or update .venv (does nothing when it is current)"
 	@echo "make notebooks  re-execute every notebook in a fresh kernel and store the outputs"
 	@echo "make data       regenerate the derived files in data/ and data/manifest.json"
@@ -74,6 +75,11 @@ browser:
 	else \
 	  echo "No $(CHROMIUM): the browser test will be skipped (install Debian's chromium package to run it)."; \
 	fi
+
+# Everything not marked slow: the unit tests without subprocesses, servers or TFF. nbval cells count
+# as slow (tests/conftest.py marks them), so no notebook runs; `make test` runs them all.
+quick: install
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 unit: install
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ from benchmarks.harness import Comparison, Measurement
 def rows() -> list:
     from labkit import capstone as cs
     from labkit.data import load
+    from labkit.fl.aggregation import PaillierAggregation
     from labkit.he import paillier
 
     ds = load("breast_cancer")
@@ -42,7 +43,7 @@ def rows() -> list:
         Comparison("one round with secure aggregation + record-level DP-SGD", round_of(dp), round_of(secagg),
                    "secure-aggregation round", repeats=5, note="noise multipliers cached after the warm-up"),
         Comparison("Paillier sum of 4 x 31 values, packed (1 ciphertext each)",
-                   lambda: cs.aggregate_paillier(updates, pk, sk), unpacked_paillier, "one ciphertext per value",
+                   lambda: PaillierAggregation(pk, sk)(updates), unpacked_paillier, "one ciphertext per value",
                    repeats=5, note="packing: 31 values in 66-bit slots of one 2048-bit plaintext"),
         Measurement("bytes per round, plain FedAvg", lambda: float(run_plain.bytes_per_round), "B", "",
                     "4 x 31 float64 up and down"),

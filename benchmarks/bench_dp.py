@@ -4,21 +4,19 @@ the widgets' compute functions (median over slider positions never seen before: 
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
-from benchmarks.harness import Comparison, Measurement
+from benchmarks.harness import Comparison, Measurement, median_seconds
 
 N_VALUES = 100_000
 MNIST = (60000, 256, 60, 1e-5)
 
 
 def _clear_caches() -> None:
-    from labkit import dp
+    from labkit.dp import accounting
 
-    for fn in (dp._calibrate, dp._rdp_epsilon_and_order, dp._epsilon_cached, dp._rdp_vector_cached):
+    for fn in (accounting._calibrate, accounting._rdp_epsilon_and_order, accounting._epsilon_cached,
+               accounting._rdp_vector_cached):
         fn.cache_clear()
 
 
@@ -49,13 +47,8 @@ def _dp_accounting_noise_multiplier():
 
 
 def _median_ms(calls) -> float:
-    times = []
-    for call in calls:
-        _clear_caches()
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    """Median milliseconds of the calls, each with labkit's accountant caches cleared (a position never seen)."""
+    return 1000 * median_seconds(calls, before=_clear_caches)
 
 
 def _dashboard_moves() -> float:

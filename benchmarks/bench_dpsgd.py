@@ -7,10 +7,7 @@ time `make data` needs to regenerate the sweep."""
 
 from __future__ import annotations
 
-import statistics
-import time
-
-from benchmarks.harness import Comparison, Measurement
+from benchmarks.harness import Comparison, Measurement, median_seconds, seconds
 
 EPOCHS, BATCH, N = 10, 30, 1320
 
@@ -91,40 +88,26 @@ def _slider_median_ms() -> float:
     from labkit.dp.widgets import tradeoff_explorer
 
     view = tradeoff_explorer()
-    times = []
-    for k in list(range(-4, 17)) * 3:
-        start = time.perf_counter()
-        view.set_epsilon(2 ** (k / 4))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return median_seconds([lambda k=k: view.set_epsilon(2 ** (k / 4)) for k in list(range(-4, 17)) * 3]) * 1e3
 
 
 def _compute_median_ms() -> float:
     from labkit.dp.dpsgd import load_tradeoff_sweep, tradeoff_at
 
     sweep = load_tradeoff_sweep()
-    times = []
-    for k in list(range(-4, 17)) * 3:
-        start = time.perf_counter()
-        tradeoff_at(sweep, 2 ** (k / 4))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return median_seconds([lambda k=k: tradeoff_at(sweep, 2 ** (k / 4)) for k in list(range(-4, 17)) * 3]) * 1e3
 
 
 def _train_point_seconds() -> float:
     from labkit.dp.dpsgd import train_tradeoff_point
 
-    start = time.perf_counter()
-    train_tradeoff_point(1.0, 1000)  # what the button does: load digits, build, trace, train
-    return time.perf_counter() - start
+    return seconds(lambda: train_tradeoff_point(1.0, 1000))  # what the button does: load digits, build, trace, train
 
 
 def _sweep_seconds() -> float:
-    from labkit.dp.dpsgd import tradeoff_sweep
+    from tools.build_data import tradeoff_sweep
 
-    start = time.perf_counter()
-    tradeoff_sweep()
-    return time.perf_counter() - start
+    return seconds(tradeoff_sweep)
 
 
 def rows():

@@ -11,9 +11,8 @@ import math
 import statistics
 import subprocess
 import sys
-import time
 
-from benchmarks.harness import Comparison, Measurement
+from benchmarks.harness import Comparison, Measurement, median_seconds, seconds
 
 _state: dict = {}
 
@@ -47,7 +46,7 @@ def _tff(num_clients: int):
     clients = _clients(num_clients)
     w0 = fl.init_weights(64, 10, np.random.default_rng(0))
     process = tff.learning.algorithms.build_weighted_fed_avg(
-        fl._tff_model_fn(64, 10), client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.3),
+        tff_runtime._tff_model_fn(64, 10), client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.3),
         server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0))
     state = process.initialize()
     state = process.set_model_weights(state, tff.learning.models.ModelWeights(trainable=w0, non_trainable=[]))
@@ -57,13 +56,7 @@ def _tff(num_clients: int):
 
 
 def _rounds_per_second(make, num_clients: int, repeats: int = 5) -> float:
-    fn = make(num_clients)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1.0 / statistics.median(times)
+    return 1.0 / median_seconds([make(num_clients)] * repeats)
 
 
 _STARTUP = """
@@ -105,20 +98,15 @@ def _slider_ms() -> float:
         alpha, clients, _ = view.children[0].children
         times = []
         for k in (10, 20):
-            clients.value = k
-            for a in (math.inf, 0.1, 0.3, 1.0, 10.0):
-                start = time.perf_counter()
-                alpha.value = a
-                times.append(time.perf_counter() - start)
+            clients.value = k  # untimed: only the alpha moves are measured
+            times += [seconds(lambda a=a: setattr(alpha, "value", a)) for a in (math.inf, 0.1, 0.3, 1.0, 10.0)]
     return 1e3 * statistics.median(times)
 
 
 def _live_recompute_s() -> float:
     from labkit import fl
 
-    start = time.perf_counter()
-    fl.noniid_curve(0.1, 10, 5)
-    return time.perf_counter() - start
+    return seconds(lambda: fl.noniid_curve(0.1, 10, 5))
 
 
 def rows() -> list:

@@ -11,19 +11,14 @@ both end to end (encrypt, evaluate, decrypt)."""
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
-from benchmarks.harness import Comparison, Measurement
+from benchmarks.harness import Comparison, Measurement, median_seconds
 
 BATCH = 5
 
 
 def _paillier_rows() -> list:
-    from phe import paillier as phe
-
     from labkit.he import paillier as P
 
     pk, sk = P.generate_keypair(2048)
@@ -61,21 +56,11 @@ def _ckks_rows() -> list:
     sweep = C.load_sweep()
 
     def packed_rate() -> float:
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            C.infer_packed(ctx, x, w, b, coef)
-            times.append(time.perf_counter() - start)
-        return len(x) / statistics.median(times)
+        return len(x) / median_seconds([lambda: C.infer_packed(ctx, x, w, b, coef)] * 3)
 
     def explorer_ms() -> float:
         C.check_params(8192, [60, 40, 40, 60], 40, sweep)
-        times = []
-        for s in range(20, 60):
-            start = time.perf_counter()
-            C.check_params(8192, [60, 40, 40, 60], s, sweep)
-            times.append(time.perf_counter() - start)
-        return statistics.median(times) * 1e3
+        return median_seconds([lambda s=s: C.check_params(8192, [60, 40, 40, 60], s, sweep) for s in range(20, 60)]) * 1e3
 
     return [
         Comparison(f"CKKS encrypted inference, {len(x)} breast-cancer test samples",

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Iterable
 
 
 @dataclass
@@ -39,16 +39,31 @@ class Measurement:
     note: str = ""
 
 
-@dataclass
-class Result:
-    name: str
-    cells: list[str] = field(default_factory=list)
-
-
-def _time(fn: Callable[[], object]) -> float:
+def seconds(fn: Callable[[], object]) -> float:
+    """Wall time of one call of ``fn``, in seconds."""
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def median_seconds(calls: Iterable[Callable[[], object]], *, warmup: bool = False,
+                   before: Callable[[], object] | None = None) -> float:
+    """Median wall time, in seconds, of one call of each of ``calls`` (``[fn] * 5`` repeats ``fn``).
+
+    Args:
+        calls: the calls to time, in order (one per slider position, or one function repeated).
+        warmup: first call ``calls[0]`` once, untimed (imports, caches, tracing).
+        before: called untimed before each timed call (for example to clear caches).
+    """
+    calls = list(calls)
+    if warmup:
+        calls[0]()
+    times = []
+    for call in calls:
+        if before is not None:
+            before()
+        times.append(seconds(call))
+    return statistics.median(times)
 
 
 def fmt_seconds(s: float) -> str:
@@ -64,8 +79,8 @@ def run_comparison(c: Comparison) -> list[str]:
     c.baseline()
     ours, base = [], []
     for _ in range(c.repeats):
-        ours.append(_time(c.ours))
-        base.append(_time(c.baseline))
+        ours.append(seconds(c.ours))
+        base.append(seconds(c.baseline))
     mo, mb = statistics.median(ours), statistics.median(base)
     return [c.name, fmt_seconds(mo), f"{fmt_seconds(mb)} ({c.baseline_name})", f"{mo / mb:.3g}", str(c.repeats), c.note]
 

@@ -6,9 +6,27 @@ imported only when a function that needs them is called. Start every notebook wi
     import labkit
     labkit.setup()
 
-Modules, one per topic: :mod:`labkit.runtime` (setup, logging, TFF hygiene),
-:mod:`labkit.data`, :mod:`labkit.style`, :mod:`labkit.exercises`, and one per track
-(``dp``, ``fl``, ``he``, ``smpc``) added by the notebooks that teach them.
+One package per track, each holding its mechanisms, figures, widgets and exercise checks, so that a
+notebook's code is in one place (each package's docstring lists the notebooks that use it):
+
+* :mod:`labkit.dp` (01-05): ``deid``, ``mechanisms``, ``calibration``, ``accounting``, ``dpsgd``,
+  ``audit``, ``plots``, ``widgets``, ``checks`` (the checks of 00 too).
+* :mod:`labkit.fl` (06-07, 10): ``models``, ``fedavg``, ``aggregation``, ``dp_fedavg``, ``tff``
+  (TensorFlow Federated, with the worker guard), ``sweeps``, ``plots``, ``widgets``, ``checks``.
+* :mod:`labkit.he` (08, 10): ``paillier``, ``ckks``, ``plots``, ``widgets``, ``checks``.
+* :mod:`labkit.smpc` (09, 10): ``ring``, ``additive``, ``shamir``, ``beaver``, ``secagg``,
+  ``coalition``, ``mpyc`` (``mpyc_demo``, ``runner``), ``plots``, ``widgets``, ``checks``.
+* :mod:`labkit.capstone` (10): ``federation``, ``plots``, ``checks``.
+
+Shared modules: :mod:`labkit.runtime` (:func:`setup`: seeds, quiet logs, plot style, versions; 00),
+:mod:`labkit.data` (the datasets, client partitions and verified files under ``data/``; 00, 06),
+:mod:`labkit.style` (palette, plot style, ``new_axes``), :mod:`labkit.exercises` (``check``,
+``Hint``, the registry of each track's checks), :mod:`labkit.curriculum` (the lab's map in 00),
+:mod:`labkit._validate` (the argument checks: "name must be ...; got ...") and
+:mod:`labkit._compat` (every private API of another library, each with a test).
+
+Lab tooling that learners never import lives outside the package, in ``tools/`` (student copies,
+notebook execution and hygiene, the ``make data`` builders); no labkit module imports it.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
+from labkit import _validate as v
+
 DATASETS: tuple[str, ...] = ("digits", "breast_cancer", "diabetes")
 SCHEMES: tuple[str, ...] = ("iid", "dirichlet", "shards")
 TEST_FRACTION = 0.25
@@ -152,11 +154,6 @@ def _sklearn_raw(name: str):
     return loader()
 
 
-def _check_dataset_name(name: str) -> None:
-    if name not in DATASETS:
-        raise ValueError(f"name must be one of {', '.join(map(repr, DATASETS))}; got {name!r}")
-
-
 def load(name: str) -> Dataset:
     """Load one of scikit-learn's bundled datasets with the lab's fixed split and scaling.
 
@@ -173,7 +170,7 @@ def load(name: str) -> Dataset:
 
     Introduced in ``00-index.ipynb``.
     """
-    _check_dataset_name(name)
+    v.choice("name", name, DATASETS)
     split = load_arrays(f"splits/{name}.npz")
     raw = _sklearn_raw(name)
     x = np.asarray(raw.data, dtype=np.float64)
@@ -262,6 +259,7 @@ def partition(
         One sorted int64 index array per client; together they hold every index exactly once.
 
     Raises:
+        TypeError: a parameter of the wrong kind (a float for ``num_clients``, a bool for ``seed``).
         ValueError: naming the parameter and its valid values.
 
     Introduced in ``06-federated-averaging.ipynb``.
@@ -275,18 +273,16 @@ def partition(
         else:
             raise ValueError(f"labels must be integers; got dtype {y.dtype}")
     n = len(y)
-    if isinstance(num_clients, bool) or not isinstance(num_clients, (int, np.integer)) or not 1 <= num_clients <= n:
-        raise ValueError(f"num_clients must be an integer from 1 to {n} (the number of labels); got {num_clients!r}")
-    num_clients = int(num_clients)
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(map(repr, SCHEMES))}; got {scheme!r}")
+    num_clients = v.integer("num_clients", num_clients, minimum=1, maximum=n)
+    v.choice("scheme", scheme, SCHEMES)
     if scheme == "dirichlet":
-        if alpha is None or not np.isfinite(alpha) or alpha <= 0:
-            raise ValueError(f"alpha must be a number > 0 for scheme='dirichlet'; got {alpha!r}")
+        if alpha is None:
+            raise ValueError("alpha must be given (a number > 0) for scheme='dirichlet'; got None")
+        alpha = v.positive("alpha", alpha)
     elif alpha is not None:
         raise ValueError(f"alpha is only used by scheme='dirichlet'; got alpha={alpha!r} with scheme={scheme!r}")
-    if not isinstance(min_size, (int, np.integer)) or min_size < 0 or min_size * num_clients > n:
-        raise ValueError(f"min_size must be an integer from 0 to {n // num_clients} (labels / clients); got {min_size!r}")
+    v.integer("min_size", min_size, minimum=0, maximum=n // num_clients)
+    seed = v.integer("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
 
     if scheme == "iid":

@@ -1,4 +1,4 @@
-"""Auto-checked exercises.
+"""Auto-checked exercises (introduced in ``00-index.ipynb``, used by every notebook).
 
 Each notebook's exercises live in ``labkit/<track>/checks.py`` as a dict ``CHECKS`` mapping an
 exercise id (``"02.1"``) to a checker. A checker calls the learner's answer with property tests
@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Callable
+
+from labkit import _validate as v
 
 _ID = re.compile(r"^(\d\d)\.(\d+)$")
 
@@ -71,14 +73,13 @@ def exercise_ids(notebook: str) -> list[str]:
 
 def checker_for(exercise: str) -> Callable[[Any], str | None]:
     """The checker registered for an exercise id such as ``"02.1"``."""
-    m = _ID.match(exercise)
+    m = _ID.match(exercise) if isinstance(exercise, str) else None
     if not m:
         raise ValueError(f"exercise must look like 'NN.k' (for example '02.1'); got {exercise!r}")
     ids = exercise_ids(m.group(1))
     if not ids:
         raise ValueError(f"no exercises are registered for notebook {m.group(1)}")
-    if exercise not in ids:
-        raise ValueError(f"exercise must be one of {', '.join(ids)}; got {exercise!r}")
+    v.choice("exercise", exercise, ids)
     return importlib.import_module(CHECK_MODULES[m.group(1)]).CHECKS[exercise]
 
 
@@ -86,6 +87,7 @@ def check(exercise: str, answer: Any) -> ExerciseResult:
     """Run the checks of ``exercise`` on the learner's ``answer`` and report, never raising.
 
     A checker returns an optional sentence shown on success, or raises :class:`Hint`.
+    Introduced in ``00-index.ipynb``; every notebook's exercises end with it.
     """
     checker = checker_for(exercise)
     try:

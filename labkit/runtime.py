@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass, field
 from html import escape
 
+from labkit import _validate as v
+
 # Packages whose versions the Setup cell reports, in the order shown.
 REPORTED_PACKAGES: tuple[str, ...] = (
     "tensorflow",
@@ -30,12 +32,18 @@ REPORTED_PACKAGES: tuple[str, ...] = (
     "ipywidgets",
 )
 
-# Libraries whose Python warnings are internal noise for a learner (deprecations inside TF,
-# Keras, TFP, TFF, jax); labkit's own warnings are never silenced.
-_NOISY_MODULES = (
+# Libraries whose Python warnings of every kind are internal noise for a learner (TensorFlow's
+# stack: TF, Keras, TFP, TFF, tf-privacy, jax, absl...). labkit's own warnings are never silenced.
+NOISY_MODULES = (
     r"(tensorflow|tensorflow_privacy|tensorflow_federated|tensorflow_probability|keras|jax|absl|"
     r"tensorflow_model_optimization|google|tree|h5py|sklearn|mpyc|tenseal)(\..*)?"
 )
+# Libraries whose deprecation notices (only those) a learner cannot act on: SciPy's calls of
+# deprecated NumPy inside dp-accounting's PLD accountant, dp-accounting itself.
+DEPRECATING_MODULES = r"(scipy|dp_accounting)(\..*)?"
+_DEPRECATIONS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+# Keras seeds with ``random.randint(1, 1e9)``; the standard library then warns from ``random``.
+KERAS_RANDINT = r"non-integer arguments to randrange\(\)"
 
 
 @dataclass(frozen=True)
@@ -79,10 +87,16 @@ def quiet_environment() -> None:
 
 
 def silence_python_noise() -> None:
-    """Silence absl and TF/Keras/TFP/TFF Python warnings a learner should never see."""
-    warnings.filterwarnings("ignore", module=_NOISY_MODULES)
-    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
-        warnings.filterwarnings("ignore", category=category)
+    """Silence absl, the TF/Keras/TFP/TFF Python warnings and the deprecations of the libraries above.
+
+    Only the modules named in :data:`NOISY_MODULES` and :data:`DEPRECATING_MODULES` (and Keras'
+    one ``random.randint`` call) are silenced: a deprecation raised by labkit, by the notebook's
+    own code or by any other library still shows.
+    """
+    warnings.filterwarnings("ignore", module=NOISY_MODULES)
+    for category in _DEPRECATIONS:
+        warnings.filterwarnings("ignore", category=category, module=DEPRECATING_MODULES)
+    warnings.filterwarnings("ignore", message=KERAS_RANDINT, category=DeprecationWarning, module="random")
     for name in ("tensorflow", "absl", "jax", "jax._src", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
@@ -143,12 +157,12 @@ def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: 
         A :class:`VersionsTable` (HTML in a notebook).
 
     Raises:
-        ValueError: if ``seed`` is not an integer in [0, 2**32 - 1].
+        TypeError: if ``seed`` is not an integer (a bool, a float, a string).
+        ValueError: if ``seed`` is outside [0, 2**32 - 1].
 
     Introduced in ``00-index.ipynb``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32 - 1], got {seed!r}")
+    seed = v.integer("seed", seed, minimum=0, maximum=2**32 - 1)
     if quiet:
         if "tensorflow" in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
             warnings.warn(

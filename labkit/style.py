@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from labkit import _validate as v
+
 # Okabe-Ito: black first is left out so that lines stand out on white.
 PALETTE: tuple[str, ...] = (
     "#0072B2",  # blue
@@ -45,8 +47,13 @@ def use_style() -> None:
 
 
 def new_axes(ncols: int = 1, nrows: int = 1, **kwargs: Any):
-    """Create a figure and axes in the lab style (``plt.subplots`` with a tight layout)."""
+    """Create a figure and axes in the lab style (``plt.subplots`` with a tight layout).
+
+    Raises:
+        TypeError, ValueError: ``ncols`` or ``nrows`` is not a count (an integer >= 1).
+    """
     import matplotlib.pyplot as plt
 
+    ncols, nrows = v.count("ncols", ncols), v.count("nrows", nrows)
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, **kwargs)

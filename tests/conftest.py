@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
 import uuid
 
@@ -10,6 +12,7 @@ import psutil
 import pytest
 from hypothesis import HealthCheck, settings
 
+from labkit import runtime
 from labkit.runtime import quiet_environment
 
 # One hypothesis profile for the suite: no per-example deadline (a first call may trace TensorFlow
@@ -26,6 +29,23 @@ _SESSION_START = time.time()
 # processes of this session, never those of another test run on the same machine.
 _MARKER = "LABKIT_TEST_SESSION"
 os.environ[_MARKER] = uuid.uuid4().hex
+
+
+def pytest_configure(config):
+    # The third-party deprecations the notebooks silence (labkit.runtime) are not the suite's concern
+    # either; pyproject.toml's filterwarnings makes labkit's own deprecations errors.
+    for category in ("DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"):
+        for modules in (runtime.NOISY_MODULES, runtime.DEPRECATING_MODULES):
+            config.addinivalue_line("filterwarnings", f"ignore::{category}:{modules}")
+    config.addinivalue_line("filterwarnings", f"ignore:{runtime.KERAS_RANDINT}:DeprecationWarning:random")
+
+
+def pytest_collection_modifyitems(config, items):
+    # nbval's cells run whole notebooks (a minute each): they are slow, so `make quick` (-m "not slow")
+    # runs the unit tests alone and `make test` runs everything.
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
 
 
 def leftover_processes(since: float) -> list[psutil.Process]:
@@ -64,6 +84,31 @@ def pytest_sessionfinish(session, exitstatus):
             except psutil.NoSuchProcess:
                 pass
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _stop_process_group(proc: subprocess.Popen, timeout: float = 30.0) -> bool:
+    """Stop the process group that ``proc`` leads (started with ``start_new_session=True``).
+
+    SIGTERM to the whole group, up to ``timeout`` seconds for ``proc`` to exit, then SIGKILL.
+    Returns whether it stopped on SIGTERM (a server that needs SIGKILL did not stop cleanly).
+    """
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return False
+
+
+@pytest.fixture
+def stop_process_group():
+    """The teardown of a server test: ``stop_process_group(proc, timeout=30) -> stopped on SIGTERM``."""
+    return _stop_process_group
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -142,7 +141,7 @@ def _wait_for_server(proc: subprocess.Popen, port: int, token: str, log: Path, d
 
 
 @pytest.mark.slow
-def test_noise_calibration_slider_redraws_the_figure_in_a_real_browser(tmp_path):
+def test_noise_calibration_slider_redraws_the_figure_in_a_real_browser(tmp_path, stop_process_group):
     _browser_or_skip()
     import portpicker
     from playwright.sync_api import sync_playwright
@@ -215,15 +214,7 @@ def test_noise_calibration_slider_redraws_the_figure_in_a_real_browser(tmp_path)
             family = list({p.pid: p for p in family + psutil.Process(server.pid).children(recursive=True)}.values())
         except psutil.NoSuchProcess:
             pass
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_process_group(server, timeout=30)
         psutil.wait_procs([p for p in family if p.is_running()], timeout=15)
         leftovers = _alive(family) + _alive(_with_marker(profile.name))
         _kill_tree([p for p in family if p.is_running()] + _with_marker(profile.name))

@@ -8,9 +8,7 @@ import os
 import queue
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -49,7 +47,7 @@ def test_wrong_or_missing_python_gets_one_clear_sentence(tmp_path, fake):
 
 
 @pytest.mark.slow
-def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path):
+def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path, stop_process_group):
     import portpicker
 
     port = portpicker.pick_unused_port()
@@ -89,15 +87,7 @@ def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path):
         with NO_PROXY.open(url, timeout=30) as page:
             assert page.status == 200 and "JupyterLab" in page.read().decode()
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if not stop_process_group(proc, timeout=30):
             pytest.fail("make lab did not stop within 30 s of SIGTERM")
     time.sleep(0.5)
     alive = [pid for pid in group if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]

@@ -117,12 +117,29 @@ def test_dirichlet_alpha_controls_skew():
         (dict(num_clients=0), r"num_clients must be an integer from 1 to 10"),
         (dict(num_clients=11), r"num_clients must be an integer from 1 to 10"),
         (dict(num_clients=2, scheme="powerlaw"), r"scheme must be one of 'iid', 'dirichlet', 'shards'"),
-        (dict(num_clients=2, scheme="dirichlet"), r"alpha must be a number > 0"),
-        (dict(num_clients=2, scheme="dirichlet", alpha=0.0), r"alpha must be a number > 0"),
+        (dict(num_clients=2, scheme="dirichlet"), r"alpha must be given \(a number > 0\) for scheme='dirichlet'; got None"),
+        (dict(num_clients=2, scheme="dirichlet", alpha=0.0), r"alpha must be in \(0, inf\); got 0.0"),
+        (dict(num_clients=2, scheme="dirichlet", alpha=float("nan")), r"alpha must be a number; got nan"),
+        (dict(num_clients=2, min_size=6), r"min_size must be an integer from 0 to 5; got 6"),
+        (dict(num_clients=2, seed=-1), r"seed must be an integer >= 0; got -1"),
         (dict(num_clients=2, scheme="iid", alpha=1.0), r"alpha is only used by scheme='dirichlet'"),
         (dict(num_clients=6, scheme="shards"), r"num_clients must be at most 5 for scheme='shards'"),
     ],
 )
 def test_partition_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
+        data.partition(np.arange(10) % 3, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(num_clients=2.0), r"num_clients must be an integer; got 2.0 \(float\)"),
+        (dict(num_clients=True), r"num_clients must be an integer; got True \(bool\)"),
+        (dict(num_clients=2, scheme="dirichlet", alpha="1"), r"alpha must be a real number; got '1' \(str\)"),
+        (dict(num_clients=2, min_size=1.0), r"min_size must be an integer; got 1.0 \(float\)"),
+    ],
+)
+def test_partition_wrong_kind(kwargs, message):
+    with pytest.raises(TypeError, match=message):
         data.partition(np.arange(10) % 3, **kwargs)

@@ -12,6 +12,18 @@ def test_unknown_ids_are_clear():
         exercises.checker_for("2.1")
     with pytest.raises(ValueError, match="no exercises are registered for notebook 99"):
         exercises.checker_for("99.1")
+    with pytest.raises(ValueError, match="exercise must look like 'NN.k'.*; got 2.1"):
+        exercises.checker_for(2.1)
+
+
+def test_an_unregistered_exercise_names_the_registered_ones(monkeypatch):
+    import types
+
+    module = types.SimpleNamespace(CHECKS={"98.1": print, "98.2": print})
+    monkeypatch.setitem(__import__("sys").modules, "labkit_test_checks98", module)
+    monkeypatch.setitem(exercises.CHECK_MODULES, "98", "labkit_test_checks98")
+    with pytest.raises(ValueError, match=r"^exercise must be one of '98.1', '98.2'; got '98.3'$"):
+        exercises.checker_for("98.3")
 
 
 def test_results_for_stub_hint_crash_and_pass(monkeypatch):

@@ -47,5 +47,6 @@ def test_hygiene_check_catches_bad_outputs(tmp_path):
     bad = tmp_path / "1-Bad Name.ipynb"
     bad.write_text(json.dumps(nb))
     problems = "\n".join(hygiene_problems(bad))
-    for expected in ("not NN-slug", "stderr", "pip install", "execution_count 3, expected 2", "at 0x7f3a2b"):
+    for expected in ("not NN-slug", "stderr", "pip install", "execution_count 3, expected 2", "at 0x7f3a2b",
+                     "first code cell after Setup must open with '# This notebook uses labkit'"):
         assert expected in problems

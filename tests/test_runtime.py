@@ -52,9 +52,62 @@ def test_versions_table_renders_text_and_html():
     assert table.as_dict()["seed"] == "3"
 
 
-@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0", True])
-def test_setup_rejects_bad_seed(seed):
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (2**32, ValueError), (1.5, TypeError), ("0", TypeError),
+                                         (True, TypeError)])
+def test_setup_rejects_bad_seed(seed, error):
     import labkit
 
-    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32 - 1\]"):
+    with pytest.raises(error, match=r"^seed must be an integer( from 0 to 4294967295)?; got "):
         labkit.setup(seed=seed)
+
+
+def test_setup_silences_only_the_noisy_libraries_deprecations():
+    # -W default shows every deprecation, as pytest and a notebook's own cells do; setup() then hides
+    # TensorFlow's and SciPy's, and never labkit's, the notebook's or an unnamed library's.
+    code = (
+        "import warnings, labkit\n"
+        "labkit.setup(tensorflow=False, plots=False)\n"
+        "for module in ('tensorflow.python.util', 'keras.src.backend', 'scipy.stats', 'labkit.dp', '__main__', 'pandas'):\n"
+        "    for category in (DeprecationWarning, FutureWarning):\n"
+        "        warnings.warn_explicit(f'{category.__name__} from {module}', category, 'x.py', 1, module=module)\n"
+        "import random; random.Random(0).randint(1, 1e9)  # what Keras does when it seeds a layer\n"
+    )
+    out = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for module in ("labkit.dp", "__main__", "pandas"):
+        assert f"DeprecationWarning from {module}" in out.stderr and f"FutureWarning from {module}" in out.stderr
+    for module in ("tensorflow", "keras", "scipy"):
+        assert f"from {module}" not in out.stderr
+    assert "randrange" not in out.stderr
+
+
+def test_labkit_deprecations_fail_the_suite():
+    import warnings
+
+    with pytest.raises(DeprecationWarning, match="labkit calls a deprecated API"):
+        warnings.warn_explicit("labkit calls a deprecated API", DeprecationWarning, "x.py", 1, module="labkit.dp")
+
+
+def test_new_axes_takes_counts_of_columns_and_rows():
+    from labkit.style import new_axes
+
+    with pytest.raises(ValueError, match=r"^ncols must be an integer >= 1; got 0$"):
+        new_axes(ncols=0)
+    with pytest.raises(TypeError, match=r"^nrows must be an integer; got 1.5 \(float\)$"):
+        new_axes(nrows=1.5)
+
+
+def test_labkit_never_imports_the_lab_tooling():
+    # tools/ and benchmarks/ serve the lab's maintainers; a notebook needs only labkit.
+    import ast
+    from pathlib import Path
+
+    import labkit
+
+    found = []
+    for path in sorted(Path(labkit.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("tools", "benchmarks")]
+    assert found == []

@@ -7,127 +7,21 @@ absolute output path and writes the file; :func:`rebuild` then records its SHA-2
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from benchmarks.harness import median_seconds
 from labkit.data import DATASETS, REGENERATE, SPLIT_SEED, TEST_FRACTION, build_split, data_dir, manifest_path, save_arrays, sha256_of
 from labkit.dp import dpsgd
 from labkit.he import ckks
 from labkit import fl
 
 # --------------------------------------------------------------------------------------------
-# make data: rebuild every derived file and the manifest
-# --------------------------------------------------------------------------------------------
-
-# Each derived file: relative path -> (builder "module:function", provenance sentence).
-# A builder takes the absolute output path and writes the file. Track modules add entries here.
-DERIVED: dict[str, tuple[str, str]] = {
-    **{
-        f"splits/{name}.npz": (
-            f"tools.build_data:_write_split_{name}",
-            f"Train/test index arrays for scikit-learn's bundled {name} set: "
-            f"train_test_split(test_size={TEST_FRACTION}, random_state={SPLIT_SEED}"
-            f"{'' if name == 'diabetes' else ', stratified'}).",
-        )
-        for name in DATASETS
-    },
-    "sweeps/fl_table2.json": (
-        "tools.build_data:build_table2",
-        "Rounds to 95% test accuracy on digits for FedSGD and FedAvg (McMahan et al. 2017, Table 2 grid of E "
-        "and B), softmax regression, 20 clients (IID or two label shards each), 5 sampled per round, best of "
-        "learning rates 0.3/1/3/10, seed 0; labkit.fl from scratch (notebook 06).",
-    ),
-    "sweeps/fl_noniid.npz": (
-        "tools.build_data:build_noniid_grid",
-        "FedAvg test-accuracy curves on digits (30 rounds, softmax regression, B=10, lr 0.3, 5 clients a round) "
-        "over Dirichlet alpha {0.1, 0.3, 1, 10, IID} x clients {5, 10, 20, 50} x local epochs {1, 5, 20}, "
-        "seed 0; labkit.fl from scratch, for the non-IID widget (notebook 06).",
-    ),
-    "he/ckks_sweep.json": (
-        "tools.build_data:build_sweep",
-        "CKKS measurements with TenSEAL 0.3.18 at N = 4096..32768 (scale = middle primes): noise bits after "
-        "0..depth squarings, median ms per operation, serialized ciphertext size; estimates for the parameter "
-        "explorer in notebook 08.",
-    ),
-    "sweeps/dpsgd_tradeoff.npz": (
-        "tools.build_data:write_tradeoff_sweep",
-        "Test accuracy of DP-SGD on digits (labkit.dp.dpsgd.TradeoffConfig: MLP 64-64-10, 20 epochs, Poisson batches "
-        "of 128, clip 0.5) at 21 target epsilons 2**(k/4) from 0.5 to 16 (delta = 1e-5, RDP, noise multiplier "
-        "from labkit.dp.dpsgd_noise_multiplier), 5 seeds each, plus the non-private reference; for the trade-off "
-        "explorer in notebook 04.",
-    ),
-}
-
-
-def _split_writer(name: str) -> Callable[[Path], None]:
-    def write(path: Path) -> None:
-        save_arrays(path, **build_split(name))
-
-    return write
-
-
-_write_split_digits = _split_writer("digits")
-_write_split_breast_cancer = _split_writer("breast_cancer")
-_write_split_diabetes = _split_writer("diabetes")
-
-
-def _resolve(builder: str) -> Callable[[Path], None]:
-    module, func = builder.split(":")
-    return getattr(importlib.import_module(module), func)
-
-
-def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
-    """Regenerate derived files (all, or those named in ``only``) and rewrite the manifest.
-
-    Files that are not derived (hand-made, with a provenance) keep their manifest entry, with
-    the hash recomputed.
-    """
-    root = data_dir()
-    path = manifest_path()
-    manifest = json.loads(path.read_text()) if path.is_file() else {"files": {}}
-    targets = list(DERIVED) if only is None else list(only)
-    unknown = [t for t in targets if t not in DERIVED]
-    if unknown:
-        raise ValueError(f"only must name derived files from: {', '.join(sorted(DERIVED))}; got {unknown}")
-    for rel in targets:
-        builder, provenance = DERIVED[rel]
-        out = root / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if verbose:
-            print(f"building data/{rel} with {builder}", flush=True)
-        _resolve(builder)(out)
-        manifest["files"][rel] = {"sha256": sha256_of(out), "provenance": provenance, "builder": builder}
-    for rel, entry in manifest["files"].items():
-        if (root / rel).is_file():
-            entry["sha256"] = sha256_of(root / rel)
-    manifest["files"] = dict(sorted(manifest["files"].items()))
-    manifest["regenerate"] = REGENERATE
-    path.write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
-
-
-def _main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m tools.build_data", description="Rebuild derived files under data/.")
-    parser.add_argument("files", nargs="*", help="relative paths under data/ (default: all derived files)")
-    args = parser.parse_args(argv)
-    rebuild(args.files or None)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(_main())
-
-
-# --------------------------------------------------------------------------------------------
-# Builders of the track sweeps
+# Builders of the splits and the track sweeps
 # --------------------------------------------------------------------------------------------
 
 
@@ -155,19 +49,12 @@ def build_noniid_grid(path: Path) -> None:
         for j, k in enumerate(g["num_clients"]):
             for e, ep in enumerate(g["epochs"]):
                 curves[i, j, e] = fl.noniid_curve(a, k, ep)
-    from labkit.data import save_arrays
-
     save_arrays(path, curves=curves, alpha=np.asarray(g["alpha"], np.float64),
                 num_clients=np.asarray(g["num_clients"], np.int64), epochs=np.asarray(g["epochs"], np.int64))
 
 
 def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
+    return median_seconds([fn] * repeats) * 1e3
 
 
 def measure_operations(ctx, rng: np.random.Generator, repeats: int = 5, rotations: bool = True) -> dict[str, float]:
@@ -196,10 +83,9 @@ def measure_operations(ctx, rng: np.random.Generator, repeats: int = 5, rotation
 def build_sweep(path: Path) -> None:
     """Measure noise, time per operation and serialized size at each N (writes ``he/ckks_sweep.json``).
 
-    The builder registered in ``labkit.data.DERIVED``; it takes about a minute. Timings are this
+    The builder of ``he/ckks_sweep.json`` in :data:`DERIVED`; it takes about a minute. Timings are this
     machine's and serve only as estimates in the explorer.
     """
-    import json
     import platform
 
     import tenseal as ts
@@ -242,10 +128,10 @@ def tradeoff_sweep(config: dpsgd.TradeoffConfig | None = None,
     Returns arrays: ``target_epsilon`` (k,), ``noise_multiplier`` (k,), ``accuracy`` (k, seeds),
     ``nonprivate_accuracy`` (seeds,), ``seeds``, and the recipe's scalars.
     """
-    from labkit import data
+    from labkit.data import load
 
     cfg = config or dpsgd.TradeoffConfig()
-    ds = data.load(cfg.dataset)
+    ds = load(cfg.dataset)
     model = dpsgd.make_mlp(ds.num_features, ds.num_classes, cfg.hidden, seed=0)  # reused: traced once
     k, s = len(cfg.targets), len(cfg.seeds)
     sigmas, acc = np.zeros(k), np.zeros((k, s))
@@ -271,7 +157,6 @@ def tradeoff_sweep(config: dpsgd.TradeoffConfig | None = None,
 
 def write_tradeoff_sweep(path) -> None:
     """``make data`` builder for ``data/sweeps/dpsgd_tradeoff.npz`` (a few minutes at most on 2 cores)."""
-    from labkit.data import save_arrays
     from labkit.runtime import quiet_environment, silence_python_noise
 
     quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
@@ -283,3 +168,99 @@ def write_tradeoff_sweep(path) -> None:
     arrays["noise_multiplier"] = np.round(arrays["noise_multiplier"], 6)
     save_arrays(path, **arrays)
 
+
+def _split_writer(name: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        save_arrays(path, **build_split(name))
+
+    write.__name__ = f"_write_split_{name}"
+    return write
+
+
+# --------------------------------------------------------------------------------------------
+# make data: every derived file, its builder and its provenance
+# --------------------------------------------------------------------------------------------
+
+# Each derived file: relative path -> (builder, provenance sentence). A builder takes the absolute
+# output path and writes the file; the manifest records it as "tools.build_data:<name>".
+DERIVED: dict[str, tuple[Callable[[Path], None], str]] = {
+    **{
+        f"splits/{name}.npz": (
+            _split_writer(name),
+            f"Train/test index arrays for scikit-learn's bundled {name} set: "
+            f"train_test_split(test_size={TEST_FRACTION}, random_state={SPLIT_SEED}"
+            f"{'' if name == 'diabetes' else ', stratified'}).",
+        )
+        for name in DATASETS
+    },
+    "sweeps/fl_table2.json": (
+        build_table2,
+        "Rounds to 95% test accuracy on digits for FedSGD and FedAvg (McMahan et al. 2017, Table 2 grid of E "
+        "and B), softmax regression, 20 clients (IID or two label shards each), 5 sampled per round, best of "
+        "learning rates 0.3/1/3/10, seed 0; labkit.fl from scratch (notebook 06).",
+    ),
+    "sweeps/fl_noniid.npz": (
+        build_noniid_grid,
+        "FedAvg test-accuracy curves on digits (30 rounds, softmax regression, B=10, lr 0.3, 5 clients a round) "
+        "over Dirichlet alpha {0.1, 0.3, 1, 10, IID} x clients {5, 10, 20, 50} x local epochs {1, 5, 20}, "
+        "seed 0; labkit.fl from scratch, for the non-IID widget (notebook 06).",
+    ),
+    "he/ckks_sweep.json": (
+        build_sweep,
+        "CKKS measurements with TenSEAL 0.3.18 at N = 4096..32768 (scale = middle primes): noise bits after "
+        "0..depth squarings, median ms per operation, serialized ciphertext size; estimates for the parameter "
+        "explorer in notebook 08.",
+    ),
+    "sweeps/dpsgd_tradeoff.npz": (
+        write_tradeoff_sweep,
+        "Test accuracy of DP-SGD on digits (labkit.dp.dpsgd.TradeoffConfig: MLP 64-64-10, 20 epochs, Poisson batches "
+        "of 128, clip 0.5) at 21 target epsilons 2**(k/4) from 0.5 to 16 (delta = 1e-5, RDP, noise multiplier "
+        "from labkit.dp.dpsgd_noise_multiplier), 5 seeds each, plus the non-private reference; for the trade-off "
+        "explorer in notebook 04.",
+    ),
+}
+
+
+def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
+    """Regenerate derived files (all, or those named in ``only``) and rewrite the manifest.
+
+    Files that are not derived (hand-made, with a provenance) keep their manifest entry, with
+    the hash recomputed.
+    """
+    root = data_dir()
+    path = manifest_path()
+    manifest = json.loads(path.read_text()) if path.is_file() else {"files": {}}
+    targets = list(DERIVED) if only is None else list(only)
+    unknown = [t for t in targets if t not in DERIVED]
+    if unknown:
+        raise ValueError(f"only must name derived files from: {', '.join(sorted(DERIVED))}; got {unknown}")
+    for rel in targets:
+        build, provenance = DERIVED[rel]
+        builder = f"tools.build_data:{build.__name__}"
+        out = root / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if verbose:
+            print(f"building data/{rel} with {builder}", flush=True)
+        build(out)
+        manifest["files"][rel] = {"sha256": sha256_of(out), "provenance": provenance, "builder": builder}
+    for rel, entry in manifest["files"].items():
+        if (root / rel).is_file():
+            entry["sha256"] = sha256_of(root / rel)
+    manifest["files"] = dict(sorted(manifest["files"].items()))
+    manifest["regenerate"] = REGENERATE
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.build_data", description="Rebuild derived files under data/.")
+    parser.add_argument("files", nargs="*", help="relative paths under data/ (default: all derived files)")
+    args = parser.parse_args(argv)
+    rebuild(args.files or None)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_main())

@@ -13,10 +13,11 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 NOTEBOOK_NAME = re.compile(r"^\d\d-[a-z0-9]+(-[a-z0-9]+)*\.ipynb$")
 IGNORE_MARK = "# NBVAL_IGNORE_OUTPUT"
+USES_MARK = "# This notebook uses labkit"  # how the first code cell after Setup names what it uses
 MAX_IGNORED_SHARE = 0.25  # at most a quarter of a notebook's code cells may skip comparison
 _BAD_OUTPUT = re.compile(
     r"(/tmp/|/root/|/home/|/work/|/Users/|[A-Za-z]:\\\\|site-packages|at 0x[0-9a-fA-F]{6,}|"
@@ -80,7 +81,8 @@ def execute(path: str | Path, *, store: bool = True, timeout: int = 600) -> RunR
 def hygiene_problems(path: str | Path) -> list[str]:
     """Everything in a stored notebook that breaks the lab's output conventions.
 
-    Checks: the ``NN-slug.ipynb`` name; a Setup cell calling ``labkit.setup``; no ``pip install``;
+    Checks: the ``NN-slug.ipynb`` name; a Setup cell calling ``labkit.setup``, then a code cell that
+    opens by naming the labkit package it uses (``# This notebook uses labkit...``); no ``pip install``;
     every code cell executed, in order 1, 2, 3...; no stderr, errors, absolute paths, memory
     addresses or TF log lines in outputs; ``# NBVAL_IGNORE_OUTPUT`` on few cells.
     """
@@ -93,6 +95,10 @@ def hygiene_problems(path: str | Path) -> list[str]:
     sources = ["".join(c["source"]) for c in code]
     if not any("labkit.setup(" in s for s in sources[:2]):
         problems.append(f"{path.name}: no Setup cell calling labkit.setup() among the first code cells")
+    setup = next((i for i, src in enumerate(sources) if "labkit.setup(" in src), None)
+    if setup is not None and not (setup + 1 < len(sources) and sources[setup + 1].startswith(USES_MARK)):
+        problems.append(f"{path.name}: the first code cell after Setup must open with {USES_MARK!r}... "
+                        "naming the labkit package (and modules) the notebook uses")
     for i, (cell, src) in enumerate(zip(code, sources), start=1):
         where = f"{path.name} code cell {i}"
         if re.search(r"(^|\n)\s*[%!]?\s*pip install", src):

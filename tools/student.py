@@ -15,7 +15,6 @@ then the instructor's exercise cells, and reads what each ``check("NN.k", ...)``
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 import json
 import re
@@ -185,71 +184,9 @@ def _python(source: str, where: str = "cell") -> ast.Module:
         raise ValueError(f"{where}: is not valid Python (line {err.lineno}: {err.msg})") from None
 
 
-def _defined(tree: ast.Module) -> set[str]:
-    """Names a cell binds at its top level (assignments, imports, defs, loop and with targets)."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-    return names
-
-
-def _stored(nodes: Iterable[ast.AST]) -> set[str]:
-    names: set[str] = set()
-    for root in nodes:
-        for n in ast.walk(root):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                names.add(n.id)
-            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.add(n.name)
-            elif isinstance(n, (ast.Import, ast.ImportFrom)):
-                names.update((a.asname or a.name).split(".")[0] for a in n.names)
-    return names
-
-
-def _used(tree: ast.AST) -> set[str]:
-    """The global names a cell reads, inside its functions too (they are resolved when called).
-
-    A function's parameters and local variables, and a comprehension's loop variables, are not
-    global reads (a slight over-approximation is harmless: it only runs an extra cell).
-    """
-    found: set[str] = set()
-
-    def visit(node: ast.AST, local: frozenset[str]) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            args = node.args
-            for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
-                visit(default, local)
-            if not isinstance(node, ast.Lambda):
-                for deco in node.decorator_list:
-                    visit(deco, local)
-                for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
-                    if a is not None and a.annotation is not None:
-                        visit(a.annotation, local)
-                if node.returns is not None:
-                    visit(node.returns, local)
-            params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if a}
-            body = node.body if isinstance(node.body, list) else [node.body]
-            inner = local | params | _stored(body)
-            for stmt in body:
-                visit(stmt, frozenset(inner))
-            return
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
-            inner = frozenset(local | _stored(g.target for g in node.generators))
-            for child in ast.iter_child_nodes(node):
-                visit(child, inner)
-            return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
-            found.add(node.id)
-        for child in ast.iter_child_nodes(node):
-            visit(child, local)
-
-    visit(tree, frozenset())
-    return found
+def _reads(tree: ast.Module) -> set[str]:
+    """Every name a cell reads, inside its functions too (a function's body runs when it is called)."""
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def exercises_in(nb: dict) -> list[Exercise]:
@@ -291,37 +228,12 @@ def exercise_problems(nb: dict) -> list[str]:
             for node in tree.body:
                 if isinstance(node, ast.Raise):
                     problems.append(f"cell {index}: a solution block at the cell's top level (the stub would stop the notebook)")
-        used = _used(_python(source, f"cell {index}")) & set(functions)
+        used = _reads(_python(source, f"cell {index}")) & set(functions)
         for name in sorted(used):
             if functions[name].cell != index:
                 problems.append(f"cell {index}: uses {name}(), the function of exercise {functions[name].exercise} "
                                 f"(cell {functions[name].cell}); with the stub it raises NotImplementedError here")
     return problems
-
-
-def cells_needed(nb: dict, targets: Sequence[int]) -> list[int]:
-    """The code cells to run, in order, so that the cells ``targets`` run as in the full notebook.
-
-    Includes the Setup cell (the first calling ``labkit.setup``) and, transitively, the last cell
-    before each needing cell that binds a name it reads.
-    """
-    code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
-    trees = {i: _python("".join(nb["cells"][i]["source"]), f"cell {i}") for i in code}
-    defines = {i: _defined(trees[i]) for i in code}
-    builtin = set(dir(builtins))
-    needed: set[int] = set()
-    setup = [i for i in code if "labkit.setup(" in "".join(nb["cells"][i]["source"])]
-    todo = list(targets) + setup[:1]
-    while todo:
-        cell = todo.pop()
-        if cell in needed:
-            continue
-        needed.add(cell)
-        for name in _used(trees[cell]) - defines[cell] - builtin:
-            earlier = [i for i in code if i < cell and name in defines[i]]
-            if earlier:
-                todo.append(earlier[-1])
-    return sorted(needed)
 
 
 # --- Running the exercises -------------------------------------------------------------------------
@@ -360,15 +272,11 @@ def _result_line(text: str, exercise: str) -> str:
     return text or "(no output)"
 
 
-def prove_exercises(path: str | Path, *, whole: bool = True,
-                    timeout: int = 600) -> tuple[list[ExerciseProof], list[int]]:
+def prove_exercises(path: str | Path, *, timeout: int = 600) -> tuple[list[ExerciseProof], list[int]]:
     """Run every exercise of the instructor notebook at ``path`` on its stub and on its solution.
 
-    One fresh kernel runs the student copy, then the instructor's exercise cells. With
-    ``whole=True`` the student copy runs top to bottom (so it is also proven to run to the end
-    with its exercises open) and the solutions run after its last cell; with ``whole=False`` only
-    the cells the exercise cells need run (see :func:`cells_needed`), each exercise cell first as
-    in the student copy and then as in the instructor notebook. Nothing is written.
+    One fresh kernel runs the whole student copy top to bottom (so it is also proven to run to the
+    end with its exercises open), then the instructor's exercise cells. Nothing is written.
 
     Returns:
         The proof for each exercise, and the indices of the notebook's cells that were run.
@@ -386,16 +294,11 @@ def prove_exercises(path: str | Path, *, whole: bool = True,
         return [], []
     student = student_notebook(nb)
     exercise_cells = sorted({e.cell for e in exercises})
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    run = code if whole else cells_needed(nb, exercise_cells)
-    cells = []  # (cell index, "stub" | "solution" | "other", notebook cell)
-    for index in run:
-        kind = "stub" if index in exercise_cells else "other"
-        cells.append((index, kind, nbformat.from_dict(copy.deepcopy(student["cells"][index]))))
-        if index in exercise_cells and not whole:
-            cells.append((index, "solution", copy.deepcopy(nb.cells[index])))
-    if whole:
-        cells.extend((index, "solution", copy.deepcopy(nb.cells[index])) for index in exercise_cells)
+    run = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    # (cell index, "stub" | "solution" | "other", notebook cell): the student copy, then the solutions
+    cells = [(index, "stub" if index in exercise_cells else "other",
+              nbformat.from_dict(copy.deepcopy(student["cells"][index]))) for index in run]
+    cells.extend((index, "solution", copy.deepcopy(nb.cells[index])) for index in exercise_cells)
     for _, _, cell in cells:
         cell.outputs = []
         cell.execution_count = None
@@ -437,8 +340,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report copies that are missing or stale (exit 1 if any)")
     parser.add_argument("--prove", action="store_true",
                         help="also run each whole student copy, then the solutions, in a kernel and report the checks")
-    parser.add_argument("--needed-only", action="store_true",
-                        help="with --prove: run only the cells the exercise cells need, not whole copies")
     args = parser.parse_args(argv)
     if args.check:
         problems = stale_copies(args.source, args.out)
@@ -465,7 +366,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         failed = 0
         for path in paths:
             start = time.perf_counter()
-            proofs, ran = prove_exercises(path, whole=not args.needed_only)
+            proofs, ran = prove_exercises(path)
             print(f"{path.name}: {len(ran)} code cells ran in {time.perf_counter() - start:.0f} s", flush=True)
             for p in proofs:
                 failed += not p.proven
