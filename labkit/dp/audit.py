@@ -23,6 +23,8 @@ from typing import Callable
 
 import numpy as np
 
+from labkit import _validate as v
+
 
 # --------------------------------------------------------------------------------------------
 # What an attack sees: per-example losses and scaled confidences
@@ -112,7 +114,10 @@ def roc_curve(scores: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
-    """Area under a ROC curve (trapezoids); 0.5 is guessing, 1 is a perfect attack."""
+    """Area under a ROC curve (trapezoids); 0.5 is guessing, 1 is a perfect attack.
+
+    Introduced in ``05-auditing.ipynb``.
+    """
     fpr, tpr = np.asarray(fpr, dtype=np.float64), np.asarray(tpr, dtype=np.float64)
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
@@ -136,8 +141,7 @@ def auc_ci(scores: np.ndarray, members: np.ndarray, alpha: float = 0.05) -> tupl
     from scipy.stats import norm, rankdata
 
     scores, members = _scores_members(scores, members)
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
+    v.probability("alpha", alpha)
     pos, neg = scores[members], scores[~members]
     m, n = pos.size, neg.size
     rank_all = rankdata(np.r_[pos, neg])  # average ranks: ties count one half
@@ -163,16 +167,20 @@ def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, max_fpr: float = 0.01) -> float
 
     Carlini et al. (2022, section III) argue this, not AUC or accuracy, is what matters: an attack
     that confidently identifies a few members is a privacy failure even when its AUC is near 0.5.
+
+    Introduced in ``05-auditing.ipynb``.
     """
-    if not 0 <= max_fpr <= 1:
-        raise ValueError(f"max_fpr must be in [0, 1]; got {max_fpr!r}")
+    v.probability("max_fpr", max_fpr, zero=True, one=True)
     ok = np.asarray(fpr) <= max_fpr
     return float(np.max(np.asarray(tpr)[ok]))
 
 
 @dataclass(frozen=True)
 class AttackResult:
-    """An attack's scores and how well they separate members from non-members."""
+    """An attack's scores and how well they separate members from non-members.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
 
     name: str
     scores: np.ndarray
@@ -277,6 +285,8 @@ class ShadowSet:
         conf: ``(k, n)`` scaled confidence of every model on every pool example.
         loss: ``(k, n)`` cross-entropy of every model on every pool example.
         members: ``(k, n)`` booleans: example ``j`` was in model ``i``'s training set.
+
+    Introduced in ``05-auditing.ipynb``.
     """
 
     conf: np.ndarray
@@ -310,8 +320,7 @@ def train_shadow_set(labels: np.ndarray, train_logits: Callable[[np.ndarray, int
     """
     labels = np.asarray(labels)
     n = len(labels)
-    if isinstance(num_models, bool) or not isinstance(num_models, (int, np.integer)) or num_models < 2:
-        raise ValueError(f"num_models must be an integer >= 2 (one target and at least one shadow); got {num_models!r}")
+    num_models = v.count("num_models", num_models, minimum=2)  # one target and at least one shadow
     rng = np.random.default_rng(seed)
     members = np.zeros((num_models, n), dtype=bool)
     conf = np.zeros((num_models, n))
@@ -352,15 +361,15 @@ def leave_one_out_attacks(shadows: ShadowSet, *, global_variance: bool = True) -
 
 
 def clopper_pearson(successes: int, trials: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Exact (Clopper-Pearson, 1934) two-sided ``1 - alpha`` confidence interval for a binomial rate."""
+    """Exact (Clopper-Pearson, 1934) two-sided ``1 - alpha`` confidence interval for a binomial rate.
+
+    Introduced in ``05-auditing.ipynb``.
+    """
     from scipy.stats import beta
 
-    if not (isinstance(trials, (int, np.integer)) and trials >= 1):
-        raise ValueError(f"trials must be an integer >= 1; got {trials!r}")
-    if not (isinstance(successes, (int, np.integer)) and 0 <= successes <= trials):
-        raise ValueError(f"successes must be an integer from 0 to trials ({trials}); got {successes!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
+    trials = v.count("trials", trials)
+    successes = v.integer("successes", successes, minimum=0, maximum=trials)
+    v.probability("alpha", alpha)
     lo = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
     hi = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
     return lo, hi
@@ -386,6 +395,8 @@ class EpsilonLowerBound:
     Guesses about different examples of one model are not (they share the model), so the stated
     confidence is nominal; the printed form says so. ``point`` is the same bound from the raw
     rates, without the confidence correction.
+
+    Introduced in ``05-auditing.ipynb``.
     """
 
     epsilon: float
@@ -422,10 +433,8 @@ def empirical_epsilon(scores: np.ndarray, members: np.ndarray, delta: float, *, 
     Introduced in ``05-auditing.ipynb``.
     """
     scores, members = _scores_members(scores, members)
-    if not 0 < delta < 1:
-        raise ValueError(f"delta must be in (0, 1); got {delta!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
+    v.probability("delta", delta)
+    v.probability("alpha", alpha)
     rng = np.random.default_rng(seed)
     pick = rng.random(scores.size) < 0.5
     sel_s, sel_m, ev_s, ev_m = scores[pick], members[pick], scores[~pick], members[~pick]
@@ -454,10 +463,8 @@ def dp_tpr_bound(fpr: np.ndarray, epsilon: float, delta: float) -> np.ndarray:
 
     Introduced in ``05-auditing.ipynb``.
     """
-    if not (epsilon >= 0):
-        raise ValueError(f"epsilon must be >= 0; got {epsilon!r}")
-    if not 0 <= delta < 1:
-        raise ValueError(f"delta must be in [0, 1); got {delta!r}")
+    epsilon = v.nonnegative("epsilon", epsilon, finite=False)
+    delta = v.probability("delta", delta, zero=True)
     fpr = np.asarray(fpr, dtype=np.float64)
     if math.isinf(epsilon):
         return np.ones_like(fpr)
@@ -490,8 +497,8 @@ def dpsgd_trainer(x: np.ndarray, y: np.ndarray, *, num_classes: int, hidden: tup
 
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y)
-    nominal = max(1, len(x) // 2) if num_examples is None else dpsgd._positive_int("num_examples", num_examples)
-    dpsgd._positive_int("batch_size", batch_size, maximum=nominal)
+    nominal = max(1, len(x) // 2) if num_examples is None else v.count("num_examples", num_examples)
+    v.count("batch_size", batch_size, maximum=nominal)
     model = dpsgd.make_mlp(x.shape[1], num_classes, hidden, seed=0)
 
     def train_logits(indices: np.ndarray, seed: int) -> np.ndarray:

@@ -1,12 +1,21 @@
 """Exercise checks of the differential-privacy track: notebooks 00 to 05.
 
 Each check calls the learner's answer with property tests and raises :class:`labkit.exercises.Hint`
-naming what went wrong (see :mod:`labkit.exercises`). ``CHECKS`` maps exercise ids to checks.
+naming what went wrong (see :mod:`labkit.exercises`). ``CHECKS`` maps exercise ids to checks, in
+notebook order:
 
-04.3 ``dp_mean_purchase(amounts, clip, noise_multiplier, rng)``: a public count means neighbouring
-datasets have the same size (replace-one adjacency), under which the clipped sum's sensitivity is
-``clip`` because every clipped amount lies in [0, clip]. The check uses refunds (negative amounts),
-so clipping from above only fails.
+* 00.1 the sensitivity of a count (``00-index``).
+* 01.1 the share of unique records, 01.2 k-anonymity (``01-deidentification``).
+* 02.1 the Laplace mechanism, 02.2 the randomized-response estimate, 02.3 the sensitivity of a
+  clipped sum (``02-dp-from-scratch``).
+* 03.1 the exact delta of a Gaussian mechanism, 03.2 the most epochs a budget allows
+  (``03-gaussian-accounting``).
+* 04.1 clipping rows, 04.2 valid microbatch counts, 04.3 a DP mean purchase (``04-dp-sgd``).
+  04.3 ``dp_mean_purchase(amounts, clip, noise_multiplier, rng)``: a public count means
+  neighbouring datasets have the same size (replace-one adjacency), under which the clipped sum's
+  sensitivity is ``clip`` because every clipped amount lies in [0, clip]. The check uses refunds
+  (negative amounts), so clipping from above only fails.
+* 05.1 TPR at a low FPR, 05.2 epsilon from an attack's rates (``05-auditing``).
 """
 
 from __future__ import annotations
@@ -15,7 +24,32 @@ import math
 
 import numpy as np
 
+from labkit.dp.accounting import dpsgd_epsilon
+from labkit.dp.audit import roc_curve, tpr_at_fpr
+from labkit.dp.calibration import gaussian_delta
 from labkit.exercises import require, require_number
+
+
+# --------------------------------------------------------------------------------------------
+# 00-index
+# --------------------------------------------------------------------------------------------
+
+
+def _count_sensitivity(fn) -> str:
+    value = fn()
+    require(isinstance(value, (int, float)), f"return a number; got {type(value).__name__}")
+    require(value != 0, "a count changes when one person is added or removed, so its sensitivity is not 0")
+    require(value == 1, f"adding or removing one person changes a count by at most 1, not {value}")
+    return "A count has sensitivity 1."
+
+
+_CHECKS_00 = {"00.1": _count_sensitivity}
+
+
+# --------------------------------------------------------------------------------------------
+# 01-deidentification
+# --------------------------------------------------------------------------------------------
+
 
 _CASES = ([1, 2, 3, 4], [5, 5, 5], [1, 1, 2, 3, 3, 3, 4], [9], [2, 7, 2, 8, 7, 1])
 
@@ -43,15 +77,9 @@ def _k_anonymity(fn) -> str:
 _CHECKS_01 = {"01.1": _unique_share, "01.2": _k_anonymity}
 
 
-def _count_sensitivity(fn) -> str:
-    value = fn()
-    require(isinstance(value, (int, float)), f"return a number; got {type(value).__name__}")
-    require(value != 0, "a count changes when one person is added or removed, so its sensitivity is not 0")
-    require(value == 1, f"adding or removing one person changes a count by at most 1, not {value}")
-    return "A count has sensitivity 1."
-
-
-_CHECKS_00 = {"00.1": _count_sensitivity}
+# --------------------------------------------------------------------------------------------
+# 02-dp-from-scratch
+# --------------------------------------------------------------------------------------------
 
 
 def _laplace(fn) -> str:
@@ -99,9 +127,12 @@ def _sum_sensitivity(fn) -> str:
 _CHECKS_02 = {"02.1": _laplace, "02.2": _rr_estimate, "02.3": _sum_sensitivity}
 
 
-def _real_delta(fn) -> str:
-    from labkit.dp import gaussian_delta
+# --------------------------------------------------------------------------------------------
+# 03-gaussian-accounting
+# --------------------------------------------------------------------------------------------
 
+
+def _real_delta(fn) -> str:
     for sigma, eps in [(4.0, 1.0), (0.48, 10.0), (1.0, 0.5), (10.0, 0.1), (2.0, 3.0)]:
         got = require_number(fn(sigma, eps), "delta")
         expected = gaussian_delta(sigma, eps)
@@ -112,8 +143,6 @@ def _real_delta(fn) -> str:
 
 
 def _epochs_for_budget(fn) -> str:
-    from labkit.dp import dpsgd_epsilon
-
     for target, n, b, sigma in [(1.0, 1000, 50, 1.0), (3.0, 1347, 64, 1.1), (0.5, 5000, 100, 2.0)]:
         value = require_number(fn(target, n, b, sigma, 1e-5), "a whole number of epochs")
         require(value.is_integer() and value >= 0,
@@ -128,6 +157,11 @@ def _epochs_for_budget(fn) -> str:
 
 
 _CHECKS_03 = {"03.1": _real_delta, "03.2": _epochs_for_budget}
+
+
+# --------------------------------------------------------------------------------------------
+# 04-dp-sgd
+# --------------------------------------------------------------------------------------------
 
 
 def _reference_clip(grads: np.ndarray, clip: float) -> np.ndarray:
@@ -220,6 +254,11 @@ def _dp_mean_purchase(fn) -> str:
 _CHECKS_04 = {"04.1": _clip_rows, "04.2": _valid_microbatches, "04.3": _dp_mean_purchase}
 
 
+# --------------------------------------------------------------------------------------------
+# 05-auditing
+# --------------------------------------------------------------------------------------------
+
+
 def _tpr_cases():
     """(scores, members, max_fpr): continuous scores with exactly 1000 non-members, so that an FPR of
     exactly 1% is reachable; at 1.75% a quantile threshold of the non-members lets 18 of them through
@@ -232,8 +271,6 @@ def _tpr_cases():
 
 
 def _tpr_at_low_fpr(fn) -> str:
-    from labkit.dp.audit import roc_curve, tpr_at_fpr
-
     for scores, members, max_fpr in _tpr_cases():
         fpr, tpr, _ = roc_curve(scores, members)
         want = tpr_at_fpr(fpr, tpr, max_fpr)

@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape
-from typing import Sequence
 
 import numpy as np
+
+from labkit import _validate as v
 
 # (lower age, upper age exclusive, share of the population): US 2000 census, rounded.
 AGE_SHARES: tuple[tuple[int, int, float], ...] = (
@@ -38,8 +39,6 @@ ZIP_MEDIAN, ZIP_LOG_SIGMA, ZIP_MIN, ZIP_MAX = 2800.0, 1.53, 50, 110_000
 ZIP_CODES_PER_PREFIX = 40  # five-digit codes per three-digit prefix (at most 100 fit in one prefix)
 CENSUS_DAY = 36615  # 2000-04-01 as days since 1900-01-01
 DAYS_PER_YEAR = 365.25
-SWEENEY_SHARE = 0.87  # Sweeney (2000): 87% of the 1990 US population (216 of 248 million)
-GOLLE_SHARE = 0.63  # Golle (2006): 63% with the 2000 census
 
 _FIRST = ("Ada", "Ben", "Chen", "Dana", "Eli", "Fatima", "Gus", "Hana", "Ivan", "June", "Kofi", "Lena",
           "Mateo", "Nina", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Victor", "Wen", "Yusuf")
@@ -50,17 +49,12 @@ DIAGNOSES: tuple[str, ...] = ("asthma", "diabetes", "fracture", "hypertension", 
                               "pneumonia", "depression")
 
 
-def _generator(seed: int | np.random.Generator) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer or a numpy.random.Generator; got {type(seed).__name__}")
-    return np.random.default_rng(int(seed))
-
-
 @dataclass(frozen=True)
 class Population:
-    """People with three quasi-identifiers, grouped by ZIP code."""
+    """People with three quasi-identifiers, grouped by ZIP code.
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
 
     zip_code: np.ndarray  # int32, five digits
     birth_day: np.ndarray  # int32, days since 1900-01-01
@@ -93,19 +87,12 @@ def synthetic_population(num_zip_codes: int = 200, seed: int | np.random.Generat
     Introduced in ``01-deidentification.ipynb``. About 7,000 people per ZIP code on average,
     so 200 ZIP codes give roughly 1.5 million people (about 15 MB).
     """
-    if isinstance(num_zip_codes, bool) or not isinstance(num_zip_codes, (int, np.integer)):
-        raise TypeError(f"num_zip_codes must be an integer; got {type(num_zip_codes).__name__}")
-    if not 1 <= num_zip_codes <= 2000:
-        raise ValueError(f"num_zip_codes must be between 1 and 2000; got {num_zip_codes}")
-    if isinstance(zip_codes_per_prefix, bool) or not isinstance(zip_codes_per_prefix, (int, np.integer)):
-        raise TypeError(f"zip_codes_per_prefix must be an integer; got {type(zip_codes_per_prefix).__name__}")
-    if not 1 <= zip_codes_per_prefix <= 100:
-        raise ValueError(f"zip_codes_per_prefix must be between 1 and 100 (a prefix holds 100 codes); "
-                         f"got {zip_codes_per_prefix}")
-    rng = _generator(seed)
+    num_zip_codes = v.count("num_zip_codes", num_zip_codes, maximum=2000)
+    per_prefix = v.count("zip_codes_per_prefix", zip_codes_per_prefix, maximum=100)  # a prefix holds 100 codes
+    rng = v.generator(seed, "seed")
     sizes = np.clip(np.round(ZIP_MEDIAN * np.exp(ZIP_LOG_SIGMA * rng.standard_normal(num_zip_codes))),
                     ZIP_MIN, ZIP_MAX).astype(np.int64)
-    codes = _zip_codes(num_zip_codes, int(zip_codes_per_prefix), rng)
+    codes = _zip_codes(num_zip_codes, per_prefix, rng)
     n = int(sizes.sum())
     zip_code = np.repeat(codes, sizes)
     bands = np.array([(lo, hi) for lo, hi, _ in AGE_SHARES], dtype=float)
@@ -138,7 +125,10 @@ def zip_prefix_sizes(population: Population) -> np.ndarray:
 
 
 def birth_year(birth_day: np.ndarray) -> np.ndarray:
-    """Calendar year of a day counted from 1900-01-01."""
+    """Calendar year of a day counted from 1900-01-01.
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
     days = np.asarray(birth_day).astype("timedelta64[D]") + np.datetime64("1900-01-01")
     return days.astype("datetime64[Y]").astype(np.int64) + 1970
 
@@ -152,10 +142,8 @@ def quasi_identifier_key(zip_code, birth_day, sex, *, zip_digits: int = 5, birth
 
     Introduced in ``01-deidentification.ipynb``.
     """
-    if zip_digits not in (0, 3, 5):
-        raise ValueError(f"zip_digits must be 0, 3 or 5; got {zip_digits!r}")
-    if birth not in ("day", "year", "none"):
-        raise ValueError(f"birth must be 'day', 'year' or 'none'; got {birth!r}")
+    v.choice("zip_digits", zip_digits, (0, 3, 5))
+    v.choice("birth", birth, ("day", "year", "none"))
     z = np.asarray(zip_code, dtype=np.int64) // 10 ** (5 - zip_digits) if zip_digits else np.zeros(np.shape(zip_code), np.int64)
     b = np.asarray(birth_day, dtype=np.int64)
     if birth == "year":
@@ -175,14 +163,20 @@ def unique_share(keys) -> float:
 
 
 def group_sizes(keys) -> np.ndarray:
-    """For each record, how many records (itself included) share its key."""
+    """For each record, how many records (itself included) share its key.
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
     arr = np.asarray(keys).ravel()
     _, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
     return counts[inverse]
 
 
 def unique_share_by_zip(population: Population) -> tuple[np.ndarray, np.ndarray]:
-    """(people in each ZIP code, share of them unique on ZIP code, date of birth and sex)."""
+    """(people in each ZIP code, share of them unique on ZIP code, date of birth and sex).
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
     sizes = group_sizes(quasi_identifier_key(population.zip_code, population.birth_day, population.sex))
     per_zip = np.bincount(np.searchsorted(population.zip_codes, population.zip_code), weights=(sizes == 1),
                           minlength=population.zip_codes.size)
@@ -190,7 +184,10 @@ def unique_share_by_zip(population: Population) -> tuple[np.ndarray, np.ndarray]
 
 
 def cell_probabilities() -> np.ndarray:
-    """Probability of each (birth day, sex) cell under the generating distribution."""
+    """Probability of each (birth day, sex) cell under the generating distribution.
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
     days, probs = [], []
     for lo, hi, share in AGE_SHARES:
         n_days = (hi - lo) * DAYS_PER_YEAR
@@ -271,7 +268,10 @@ class Table:
 
 
 def format_day(day) -> str:
-    """ISO date of a day counted from 1900-01-01."""
+    """ISO date of a day counted from 1900-01-01.
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
     return str(np.datetime64("1900-01-01") + np.timedelta64(int(day), "D"))
 
 
@@ -280,10 +280,11 @@ def medical_records(population: Population, num_records: int, seed: int | np.ran
 
     Returns:
         (the table, the hidden person index of each row: used only to score the attack).
+
+    Introduced in ``01-deidentification.ipynb``.
     """
-    if not 1 <= num_records <= len(population):
-        raise ValueError(f"num_records must be between 1 and {len(population)}; got {num_records}")
-    rng = _generator(seed)
+    num_records = v.count("num_records", num_records, maximum=len(population))
+    rng = v.generator(seed, "seed")
     who = np.sort(rng.choice(len(population), size=num_records, replace=False))
     diagnosis = np.array(DIAGNOSES)[rng.integers(len(DIAGNOSES), size=num_records)]
     table = Table({"zip": population.zip_code[who], "birth_date": population.birth_day[who],
@@ -298,10 +299,11 @@ def voter_list(population: Population, coverage: float = 0.6, seed: int | np.ran
 
     Returns:
         (the table, the hidden person index of each row).
+
+    Introduced in ``01-deidentification.ipynb``.
     """
-    if not 0 < coverage <= 1:
-        raise ValueError(f"coverage must be in (0, 1]; got {coverage!r}")
-    rng = _generator(seed)
+    v.probability("coverage", coverage, one=True)
+    rng = v.generator(seed, "seed")
     adults = np.flatnonzero(population.age >= 18)
     who = np.sort(adults[rng.random(adults.size) < coverage])
     first = np.array(_FIRST)[rng.integers(len(_FIRST), size=who.size)]
@@ -314,6 +316,10 @@ def voter_list(population: Population, coverage: float = 0.6, seed: int | np.ran
 
 @dataclass(frozen=True)
 class LinkageResult:
+    """What :func:`link` found: unique, ambiguous and missing matches, and how many were right.
+
+    Introduced in ``01-deidentification.ipynb``.
+    """
     records: int
     unique_matches: int
     correct: int
@@ -333,8 +339,7 @@ class LinkageResult:
         """
         from scipy.stats import binomtest
 
-        if not 0 < confidence < 1:
-            raise ValueError(f"confidence must be in the open interval (0, 1); got {confidence!r}")
+        v.probability("confidence", confidence)
         ci = binomtest(self.correct, self.records).proportion_ci(confidence)
         return float(ci.low), float(ci.high)
 

@@ -32,12 +32,12 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    import tensorflow as tf
+from labkit import _validate as v
+from labkit.dp.accounting import dpsgd_epsilon, dpsgd_noise_multiplier, poisson_gaussian_epsilon
 
 SAMPLING: tuple[str, ...] = ("poisson", "shuffle")
 TF_PRIVACY_OPTIMIZERS: tuple[str, ...] = ("DPKerasSGDOptimizer", "DPSequential")
@@ -46,24 +46,6 @@ TF_PRIVACY_OPTIMIZERS: tuple[str, ...] = ("DPKerasSGDOptimizer", "DPSequential")
 # --------------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------------
-
-
-def _positive_int(name: str, value: Any, *, minimum: int = 1, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum or (
-        maximum is not None and value > maximum
-    ):
-        upper = f" to {maximum}" if maximum is not None else " or more"
-        raise ValueError(f"{name} must be an integer from {minimum}{upper}; got {value!r}")
-    return int(value)
-
-
-def _nonnegative(name: str, value: Any, *, allow_zero: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    if value < 0 or (not allow_zero and value == 0):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}; got {value!r}")
-    return float(value)
 
 
 def _features_labels(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -122,9 +104,9 @@ def make_mlp(num_features: int, num_classes: int, hidden: Sequence[int] = (256, 
     """
     import tensorflow as tf
 
-    num_features = _positive_int("num_features", num_features)
-    num_classes = _positive_int("num_classes", num_classes, minimum=2)
-    sizes = [_positive_int("hidden", h) for h in hidden]
+    num_features = v.count("num_features", num_features)
+    num_classes = v.count("num_classes", num_classes, minimum=2)
+    sizes = [v.count("hidden", h) for h in hidden]
     layers = [tf.keras.Input(shape=(num_features,))]
     layers += [tf.keras.layers.Dense(h, activation="relu") for h in sizes]
     layers.append(tf.keras.layers.Dense(num_classes))
@@ -144,8 +126,7 @@ def reinitialize(model: Any, seed: int) -> Any:
     import tensorflow as tf
 
     layers = dense_layers(model)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31 // 1000:
-        raise ValueError(f"seed must be an integer from 0 to {2**31 // 1000 - 1}; got {seed!r}")
+    seed = v.integer("seed", seed, minimum=0, maximum=2**31 // 1000 - 1)
     for i, layer in enumerate(layers):
         offset = 999 if i == len(layers) - 1 else i
         init = tf.keras.initializers.GlorotUniform(seed=int(seed) * 1000 + offset)
@@ -156,13 +137,19 @@ def reinitialize(model: Any, seed: int) -> Any:
 
 
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
-    """Share of rows of ``x`` whose largest logit is the label ``y``."""
+    """Share of rows of ``x`` whose largest logit is the label ``y``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
     logits = predict_logits(model, x)
     return float(np.mean(np.argmax(logits, axis=1) == np.asarray(y)))
 
 
 def predict_logits(model: Any, x: np.ndarray) -> np.ndarray:
-    """The model's logits for ``x`` as a float64 NumPy array (no Keras progress output)."""
+    """The model's logits for ``x`` as a float64 NumPy array (no Keras progress output).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
     import tensorflow as tf
 
     return np.asarray(model(tf.constant(np.asarray(x, dtype=np.float32)), training=False), dtype=np.float64)
@@ -206,7 +193,7 @@ def clip_and_sum(per_example: Sequence[np.ndarray], l2_norm_clip: float) -> tupl
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
-    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    clip = v.positive("l2_norm_clip", l2_norm_clip)
     if not per_example:
         raise ValueError("per_example must hold at least one gradient array")
     n = len(per_example[0])
@@ -219,17 +206,8 @@ def clip_and_sum(per_example: Sequence[np.ndarray], l2_norm_clip: float) -> tupl
     return summed, norms
 
 
-def _noise_rng(rng: Any) -> np.random.Generator:
-    """``rng`` itself, or a generator seeded from OS entropy when ``rng`` is None."""
-    if rng is None:
-        return np.random.default_rng()  # no seed: NumPy draws the seed from the operating system's entropy
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator or None (OS entropy); got {type(rng).__name__}")
-    return rng
-
-
 def add_gaussian_noise(summed: Sequence[np.ndarray], l2_norm_clip: float, noise_multiplier: float,
-                       rng: np.random.Generator | None = None) -> list[np.ndarray]:
+                       rng: np.random.Generator | int | None = None) -> list[np.ndarray]:
     """Add N(0, (noise_multiplier * l2_norm_clip)^2) independently to every coordinate of the clipped sum.
 
     The clipped sum changes by at most ``l2_norm_clip`` (L2) when one example is added or removed,
@@ -237,19 +215,20 @@ def add_gaussian_noise(summed: Sequence[np.ndarray], l2_norm_clip: float, noise_
 
     Args:
         rng: where the noise comes from. None (the default) seeds a fresh generator from OS
-            entropy, as a private release needs. A seeded generator makes a run reproducible for
-            teaching; anyone who knows the seed can subtract the noise, so it protects nothing.
+            entropy, as a private release needs. A seeded generator (or an integer seed) makes a run
+            reproducible for teaching; anyone who knows the seed can subtract the noise, so it protects
+            nothing.
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
-    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
-    sigma = _nonnegative("noise_multiplier", noise_multiplier)
-    rng = _noise_rng(rng)
+    clip = v.positive("l2_norm_clip", l2_norm_clip)
+    sigma = v.nonnegative("noise_multiplier", noise_multiplier)
+    rng = v.generator(rng)
     return [s + rng.normal(0.0, sigma * clip, size=np.shape(s)) for s in summed]
 
 
 def dpsgd_step(model: Any, x: np.ndarray, y: np.ndarray, *, l2_norm_clip: float, noise_multiplier: float,
-               learning_rate: float, rng: np.random.Generator | None = None,
+               learning_rate: float, rng: np.random.Generator | int | None = None,
                expected_batch_size: int | None = None) -> np.ndarray:
     """One DP-SGD step written out: per-example gradients, clip, sum, add noise, average, update.
 
@@ -262,12 +241,12 @@ def dpsgd_step(model: Any, x: np.ndarray, y: np.ndarray, *, l2_norm_clip: float,
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
-    rng = _noise_rng(rng)
+    rng = v.generator(rng)
     per_example = per_example_gradients(model, x, y)
     summed, norms = clip_and_sum(per_example, l2_norm_clip)
     noisy = add_gaussian_noise(summed, l2_norm_clip, noise_multiplier, rng)
-    denom = len(x) if expected_batch_size is None else _positive_int("expected_batch_size", expected_batch_size)
-    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    denom = len(x) if expected_batch_size is None else v.count("expected_batch_size", expected_batch_size)
+    lr = v.positive("learning_rate", learning_rate)
     for var, g in zip(model.trainable_variables, noisy):
         var.assign_sub((lr / denom * g).astype(np.float32))
     return norms
@@ -338,7 +317,7 @@ def ghost_clipped_sum(model: Any, x: np.ndarray, y: np.ndarray, l2_norm_clip: fl
 
     layers = dense_layers(model)
     x, y = _features_labels(x, y)
-    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
+    clip = v.positive("l2_norm_clip", l2_norm_clip)
     grads, norms, _ = _ghost_graph(layers, tf.constant(x), tf.constant(y), tf.constant(clip, tf.float32))
     return [np.asarray(g, dtype=np.float64) for g in grads], np.asarray(norms, dtype=np.float64)
 
@@ -408,6 +387,8 @@ class TrainResult:
         noise_multiplier, l2_norm_clip: the Gaussian noise standard deviation is their product;
             ``l2_norm_clip`` None and ``noise_multiplier`` 0 mean ordinary (non-private) SGD.
         losses: mean training loss of each epoch (the loss of the examples sampled, before the step).
+
+    Introduced in ``04-dp-sgd.ipynb``.
     """
 
     model: Any
@@ -441,12 +422,10 @@ class TrainResult:
         """
         if not self.private:
             return math.inf
-        from labkit import dp
-
         if self.sampling == "poisson":
-            return float(dp.dpsgd_epsilon(self.num_examples, self.batch_size, self.noise_multiplier, self.epochs,
+            return float(dpsgd_epsilon(self.num_examples, self.batch_size, self.noise_multiplier, self.epochs,
                                           delta, accountant=accountant))
-        return float(dp.poisson_gaussian_epsilon(1.0, self.noise_multiplier, self.epochs, delta, accountant=accountant))
+        return float(poisson_gaussian_epsilon(1.0, self.noise_multiplier, self.epochs, delta, accountant=accountant))
 
 
 def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
@@ -503,19 +482,18 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
     if x.shape[1] != layers[0].kernel.shape[0]:
         raise ValueError(f"x must have {layers[0].kernel.shape[0]} features (the model's input size); got {x.shape[1]}")
     # n: the public size that fixes the schedule (sampling rate and step count), not necessarily len(x).
-    n = len(x) if num_examples is None else _positive_int("num_examples", num_examples)
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size, maximum=n)
-    sigma = _nonnegative("noise_multiplier", noise_multiplier)
-    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    n = len(x) if num_examples is None else v.count("num_examples", num_examples)
+    epochs = v.count("epochs", epochs)
+    batch_size = v.count("batch_size", batch_size, maximum=n)
+    sigma = v.nonnegative("noise_multiplier", noise_multiplier)
+    lr = v.positive("learning_rate", learning_rate)
     if l2_norm_clip is None:
         if sigma != 0:
             raise ValueError(f"noise_multiplier must be 0 when l2_norm_clip is None (no clipping); got {noise_multiplier!r}")
         clip = None
     else:
-        clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
-    if sampling not in SAMPLING:
-        raise ValueError(f"sampling must be one of {', '.join(map(repr, SAMPLING))}; got {sampling!r}")
+        clip = v.positive("l2_norm_clip", l2_norm_clip)
+    v.choice("sampling", sampling, SAMPLING)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable progress(epoch_done, epochs) or None; got {type(progress).__name__}")
 
@@ -525,7 +503,7 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
              tf.constant(lr / batch_size, tf.float32), tf.constant(batch_size / n, tf.float32),
              tf.constant(batch_size, tf.int32))
     if seed is not None:
-        _positive_int("seed", seed, minimum=0)
+        v.integer("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)  # seed None: NumPy seeds it from OS entropy
     result = TrainResult(model, n, batch_size, epochs, 0, sampling, sigma, clip, lr)
     for epoch in range(epochs):
@@ -560,9 +538,9 @@ def check_microbatches(num_examples: int, batch_size: int, num_microbatches: int
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
-    n = _positive_int("num_examples", num_examples)
-    b = _positive_int("batch_size", batch_size, maximum=n)
-    m = _positive_int("num_microbatches", num_microbatches, maximum=b)
+    n = v.count("num_examples", num_examples)
+    b = v.count("batch_size", batch_size, maximum=n)
+    m = v.count("num_microbatches", num_microbatches, maximum=b)
     if b % m:
         raise ValueError(
             f"num_microbatches must divide batch_size: {b} examples cannot be split into {m} equal microbatches. "
@@ -612,17 +590,16 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
     """
     import tensorflow as tf
 
-    if optimizer not in TF_PRIVACY_OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(map(repr, TF_PRIVACY_OPTIMIZERS))}; got {optimizer!r}")
+    v.choice("optimizer", optimizer, TF_PRIVACY_OPTIMIZERS)
     layers = dense_layers(model) if optimizer == "DPSequential" else None
     x, y = _features_labels(x, y)
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size, maximum=len(x))
-    clip = _nonnegative("l2_norm_clip", l2_norm_clip, allow_zero=False)
-    sigma = _nonnegative("noise_multiplier", noise_multiplier)
-    lr = _nonnegative("learning_rate", learning_rate, allow_zero=False)
+    epochs = v.count("epochs", epochs)
+    batch_size = v.count("batch_size", batch_size, maximum=len(x))
+    clip = v.positive("l2_norm_clip", l2_norm_clip)
+    sigma = v.nonnegative("noise_multiplier", noise_multiplier)
+    lr = v.positive("learning_rate", learning_rate)
     if seed is not None:
-        seed = _positive_int("seed", seed, minimum=0, maximum=2**31 - 1)
+        seed = v.integer("seed", seed, minimum=0, maximum=2**31 - 1)
     entropy = np.random.SeedSequence(seed)  # seed None: fresh entropy from the operating system
     order = np.random.default_rng(entropy).permutation(len(x))
     x, y = x[order], y[order]
@@ -665,25 +642,6 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
     return net
 
 
-def fit_plain_keras(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int,
-                    learning_rate: float, seed: int = 0) -> Any:
-    """Ordinary Keras SGD (mean loss, no clipping, no noise) on a copy of ``model``: the baseline.
-
-    Introduced in ``04-dp-sgd.ipynb``.
-    """
-    import tensorflow as tf
-
-    x, y = _features_labels(x, y)
-    tf.keras.utils.set_random_seed(seed)
-    net = tf.keras.models.clone_model(model)
-    net.set_weights(model.get_weights())
-    net.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=learning_rate),
-                loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    net.fit(x, y, epochs=_positive_int("epochs", epochs), batch_size=_positive_int("batch_size", batch_size),
-            shuffle=True, verbose=0)
-    return net
-
-
 # --------------------------------------------------------------------------------------------
 # The source document's "differential privacy": noise added to the inputs once
 # --------------------------------------------------------------------------------------------
@@ -700,7 +658,7 @@ def source_document_noise(data: np.ndarray, epsilon: float, rng: np.random.Gener
     Returns:
         ``(noisy_data, noise)`` with ``noise`` one value per row, as in the source.
     """
-    eps = _nonnegative("epsilon", epsilon, allow_zero=False)
+    eps = v.positive("epsilon", epsilon)
     data = np.asarray(data, dtype=np.float64)
     if data.ndim != 2:
         raise ValueError(f"data must be a 2-D array (rows x features); got shape {data.shape}")
@@ -749,6 +707,8 @@ class TradeoffConfig:
     ``l2_norm_clip``, learning rate ``learning_rate``, noise multiplier calibrated to each target
     epsilon at ``delta`` with the RDP accountant. The non-private reference: the same model and
     schedule without clipping or noise, at learning rate ``nonprivate_learning_rate``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
     """
 
     dataset: str = "digits"
@@ -771,14 +731,20 @@ class TradeoffConfig:
 
 
 def train_point(ds: Any, model: Any, target_epsilon: float | None, seed: int, cfg: TradeoffConfig,
-                 progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
-    from labkit import dp
+                progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
+    """Train ``model`` (re-initialised for ``seed``) on ``ds`` at one point of the trade-off sweep.
 
+    ``target_epsilon`` None trains the non-private reference. Returns ``(noise_multiplier,
+    test_accuracy)``. Shared by :func:`train_tradeoff_point` (one live point) and the ``make data``
+    builder of the sweep, which reuses one model so that TensorFlow traces the loop once.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
     reinitialize(model, seed)
     if target_epsilon is None:
         sigma, clip, lr = 0.0, None, cfg.nonprivate_learning_rate
     else:
-        sigma = dp.dpsgd_noise_multiplier(target_epsilon, len(ds.x_train), cfg.batch_size, cfg.epochs, cfg.delta,
+        sigma = dpsgd_noise_multiplier(target_epsilon, len(ds.x_train), cfg.batch_size, cfg.epochs, cfg.delta,
                                           accountant=cfg.accountant)
         clip, lr = cfg.l2_norm_clip, cfg.learning_rate
     train_dpsgd(model, ds.x_train, ds.y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, l2_norm_clip=clip,
@@ -799,14 +765,17 @@ def train_tradeoff_point(target_epsilon: float | None, seed: int, config: Tradeo
 
     cfg = config or TradeoffConfig()
     if target_epsilon is not None:
-        _nonnegative("target_epsilon", target_epsilon, allow_zero=False)
+        v.positive("target_epsilon", target_epsilon)
     ds = data.load(cfg.dataset)
     model = make_mlp(ds.num_features, ds.num_classes, cfg.hidden, seed=seed)
     return train_point(ds, model, target_epsilon, seed, cfg, progress)
 
 
 def load_tradeoff_sweep() -> dict[str, np.ndarray]:
-    """The precomputed sweep from ``data/sweeps/dpsgd_tradeoff.npz`` (verified against the manifest)."""
+    """The precomputed sweep from ``data/sweeps/dpsgd_tradeoff.npz`` (verified against the manifest).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
     from labkit.data import load_arrays
 
     return load_arrays(TRADEOFF_FILE)
@@ -820,6 +789,8 @@ class TradeoffPoint:
     log(epsilon) between the two nearest swept targets; ``low``/``high`` are mean -/+ one
     standard deviation over seeds (interpolated the same way). ``exact`` says the target is a
     swept point; ``num_seeds`` is how many seeds each swept point was trained with.
+
+    Introduced in ``04-dp-sgd.ipynb``.
     """
 
     target_epsilon: float
@@ -850,16 +821,11 @@ def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: Tra
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
-    from labkit import dp
-
     cfg = config or TradeoffConfig()
     eps_grid = np.asarray(sweep["target_epsilon"], dtype=np.float64)
-    if not isinstance(target_epsilon, (int, float, np.integer, np.floating)) or not (
-        eps_grid[0] * (1 - 1e-9) <= target_epsilon <= eps_grid[-1] * (1 + 1e-9)
-    ):
-        raise ValueError(f"target_epsilon must be between {eps_grid[0]:g} and {eps_grid[-1]:g} (the swept range); "
-                         f"got {target_epsilon!r}")
-    target = float(np.clip(target_epsilon, eps_grid[0], eps_grid[-1]))
+    # The swept range, with a relative slack of 1e-9 for a slider's rounding.
+    target = v.real("target_epsilon", target_epsilon, low=eps_grid[0] * (1 - 1e-9), high=eps_grid[-1] * (1 + 1e-9))
+    target = float(np.clip(target, eps_grid[0], eps_grid[-1]))
     acc = np.asarray(sweep["accuracy"], dtype=np.float64)
     mean, std = acc.mean(axis=1), acc.std(axis=1)
     x = np.log(eps_grid)
@@ -872,6 +838,6 @@ def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: Tra
     if exact:  # computed by the same call when the sweep was built
         sigma = float(sweep["noise_multiplier"][hit[0]])
     else:
-        sigma = dp.dpsgd_noise_multiplier(target, n, cfg.batch_size, cfg.epochs, cfg.delta, accountant=cfg.accountant)
+        sigma = dpsgd_noise_multiplier(target, n, cfg.batch_size, cfg.epochs, cfg.delta, accountant=cfg.accountant)
     return TradeoffPoint(target, float(sigma), m, m - sd, m + sd, float(np.mean(sweep["nonprivate_accuracy"])), exact,
                          acc.shape[1])

@@ -1,17 +1,32 @@
-"""Figures of the differential-privacy notebooks (01-03). Each helper takes an ``ax`` and returns it.
+"""Figures of the differential-privacy notebooks (01 to 05). Each helper takes an ``ax`` and returns it.
 
-Figures of ``04-dp-sgd.ipynb``: gradient norms against the clip, and the accuracy-privacy trade-off.
+In notebook order:
 
-Figures of ``05-auditing.ipynb``: attack ROC curves (log-log) and measured vs proven epsilon.
+* ``01-deidentification``: :func:`plot_unique_by_zip`.
+* ``02-dp-from-scratch``: :func:`plot_noise_calibration` (also drawn by the calibration widget)
+  and :func:`plot_log_ratio`.
+* ``03-gaussian-accounting``: :func:`plot_sigma_vs_epsilon`, :func:`plot_composition` and
+  :func:`plot_epsilon_over_steps` (also drawn by the accountant dashboard).
+* ``04-dp-sgd``: :func:`plot_gradient_norms` (per-example gradient norms against the clip) and
+  :func:`plot_tradeoff` / :func:`update_tradeoff` (the accuracy-privacy trade-off and its explorer).
+* ``05-auditing``: :func:`plot_roc` (attack ROC curves, log-log) and :func:`plot_epsilon_bounds`
+  (measured vs proven epsilon).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
-import numpy as np
-from labkit.style import PALETTE
-from typing import Sequence
 import math
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from labkit.dp.audit import dp_tpr_bound
+from labkit.style import PALETTE
+
+
+# --------------------------------------------------------------------------------------------
+# 01-deidentification
+# --------------------------------------------------------------------------------------------
 
 
 def plot_unique_by_zip(ax, zip_sizes, unique_share, theory_n=None, theory=None):
@@ -25,6 +40,11 @@ def plot_unique_by_zip(ax, zip_sizes, unique_share, theory_n=None, theory=None):
     ax.set_ylim(0, 1.02)
     ax.legend(loc="lower left")
     return ax
+
+
+# --------------------------------------------------------------------------------------------
+# 02-dp-from-scratch
+# --------------------------------------------------------------------------------------------
 
 
 def plot_noise_calibration(ax, calib):
@@ -50,6 +70,11 @@ def plot_log_ratio(ax, centres, log_ratios, epsilon, label="measured"):
     ax.set_ylabel("log P[M(D) in bin] / P[M(D') in bin]")
     ax.legend(loc="lower left", fontsize=8)
     return ax
+
+
+# --------------------------------------------------------------------------------------------
+# 03-gaussian-accounting
+# --------------------------------------------------------------------------------------------
 
 
 def plot_sigma_vs_epsilon(ax, epsilons, classic, analytic, delta):
@@ -95,8 +120,16 @@ def plot_epsilon_over_steps(ax, dashboard):
     return ax
 
 
+# --------------------------------------------------------------------------------------------
+# 04-dp-sgd
+# --------------------------------------------------------------------------------------------
+
+
 def plot_gradient_norms(ax, norms: np.ndarray, l2_norm_clip: float):
-    """Histogram of per-example gradient norms with the clipping norm marked; returns ``ax``."""
+    """Histogram of per-example gradient norms with the clipping norm marked; returns ``ax``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
     norms = np.asarray(norms)
     ax.hist(norms, bins=30, color=PALETTE[0], alpha=0.8)
     ax.axvline(l2_norm_clip, color=PALETTE[3], linestyle="--", label=f"clip C = {l2_norm_clip:g}")
@@ -113,6 +146,8 @@ def plot_tradeoff(ax, sweep: dict, point=None, live: Sequence[tuple[float, float
 
     The selected point and the live points can be moved afterwards with :func:`update_tradeoff`
     (the explorer redraws only those, which keeps a slider move fast).
+
+    Introduced in ``04-dp-sgd.ipynb``.
     """
     eps = np.asarray(sweep["target_epsilon"])
     acc = np.asarray(sweep["accuracy"])
@@ -134,7 +169,10 @@ def plot_tradeoff(ax, sweep: dict, point=None, live: Sequence[tuple[float, float
 
 
 def update_tradeoff(ax, point=None, live: Sequence[tuple[float, float]] = ()):
-    """Move the selected point and the live points of a :func:`plot_tradeoff` figure; returns ``ax``."""
+    """Move the selected point and the live points of a :func:`plot_tradeoff` figure; returns ``ax``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
     artists = {a.get_gid(): a for a in list(ax.lines) + list(ax.collections) if a.get_gid()}
     if point is None:
         artists["selected"].set_data([], [])
@@ -149,13 +187,19 @@ def update_tradeoff(ax, point=None, live: Sequence[tuple[float, float]] = ()):
     return ax
 
 
+# --------------------------------------------------------------------------------------------
+# 05-auditing
+# --------------------------------------------------------------------------------------------
+
+
 def plot_roc(ax, results: Sequence, *, epsilon: float | None = None, delta: float = 1e-5, title: str = ""):
     """ROC curves of :class:`labkit.dp.audit.AttackResult` objects on log-log axes (where the low-FPR
     regime is visible), the diagonal of guessing, and, given ``epsilon``, the DP bound no attack can cross.
 
-    Each curve's legend entry gives its AUC with the 95% DeLong interval and its TPR at 1% FPR."""
-    from labkit.dp.audit import dp_tpr_bound
+    Each curve's legend entry gives its AUC with the 95% DeLong interval and its TPR at 1% FPR.
 
+    Introduced in ``05-auditing.ipynb``.
+    """
     grid = np.logspace(-4, 0, 200)
     ax.plot(grid, grid, color=PALETTE[7], linestyle=":", label="guessing")
     if epsilon is not None and math.isfinite(epsilon):
@@ -172,7 +216,10 @@ def plot_roc(ax, results: Sequence, *, epsilon: float | None = None, delta: floa
 
 def plot_epsilon_bounds(ax, labels: Sequence[str], upper: Sequence[float], lower: Sequence[float],
                         point: Sequence[float] | None = None):
-    """Proven upper bound (the accountant) and measured lower bound (the audit) of each model, side by side."""
+    """Proven upper bound (the accountant) and measured lower bound (the audit) of each model, side by side.
+
+    Introduced in ``05-auditing.ipynb``.
+    """
     x = np.arange(len(labels))
     up = np.array([u if math.isfinite(u) else np.nan for u in upper])
     ax.bar(x - 0.2, np.nan_to_num(up, nan=0.0), width=0.4, color=PALETTE[0], label="proven upper bound (RDP)")

@@ -1,63 +1,86 @@
-"""Widgets of the differential-privacy notebooks: noise calibration (02) and the accountant dashboard (03).
+"""Widgets of the differential-privacy notebooks, in notebook order.
 
-The compute functions are :func:`labkit.dp.noise_calibration` and
-:func:`labkit.dp.accountant_dashboard` (pure, unit-tested, tens of milliseconds). Views are built
-from ``ipywidgets`` controls and an ``Output`` that is filled with
-``Output.append_display_data`` rather than captured: nothing is printed into the cell itself,
-so the stored notebook stays stable under nbval, and the view's text repr is a fixed sentence.
+* ``02-dp-from-scratch``: :func:`noise_calibration_widget` (epsilon and sensitivity -> the Laplace
+  release of a count); compute function :func:`labkit.dp.mechanisms.noise_calibration`.
+* ``03-gaussian-accounting``: :func:`accountant_widget` (q, sigma, steps, delta -> epsilon under
+  RDP and PLD, and over steps); compute function :func:`labkit.dp.accounting.accountant_dashboard`.
+* ``04-dp-sgd``: :func:`tradeoff_explorer` (target epsilon -> noise multiplier -> test accuracy,
+  and a button that trains the selected point live behind a progress bar); compute function
+  :func:`labkit.dp.dpsgd.tradeoff_at` (a lookup into the precomputed sweep
+  ``data/sweeps/dpsgd_tradeoff.npz`` and a cached accountant call, well under 100 ms).
 
-The accuracy-privacy trade-off explorer of ``04-dp-sgd.ipynb``.
-
-The compute function is :func:`labkit.dp.dpsgd.tradeoff_at` (pure, unit-tested: a lookup into the
-precomputed sweep ``data/sweeps/dpsgd_tradeoff.npz`` and a cached accountant call, well under
-100 ms). The view: a log-scale epsilon slider, a readout, the figure in an ``Output`` filled with
-``append_display_data`` (nothing printed into the cell), and a button that trains the selected
-point live behind an ``IntProgress`` bar and adds it to the figure. Its text repr is a fixed
-sentence, so nbval can compare the cell.
+The compute functions are pure and unit-tested. Each view is an ``ipywidgets.VBox`` whose text
+repr is a fixed sentence, so nbval can compare the cell; its figure goes into an ``Output`` filled
+with ``append_display_data`` rather than captured, so nothing is printed into the cell itself.
+Every view names its parts: ``view.controls[name]`` (the sliders and buttons, by parameter name),
+``view.status`` (the text readout), ``view.output`` (the figure) and, for the explorer,
+``view.readout`` and ``view.progress``. ipywidgets, Matplotlib and IPython are imported when a view
+is built, not when this module is imported.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-from typing import Any
+import io
+from typing import Any, Callable
+
+import numpy as np
+
+from labkit.dp.accounting import accountant_dashboard
+from labkit.dp.mechanisms import noise_calibration
+from labkit.dp.plots import plot_epsilon_over_steps, plot_noise_calibration, plot_tradeoff, update_tradeoff
+from labkit.style import new_axes
+
+
+# --------------------------------------------------------------------------------------------
+# Shared parts: a view with named accessors, and PNG figures
+# --------------------------------------------------------------------------------------------
+
+
+def _view(children: list, description: str, controls: dict[str, Any], output: Any, status: Any, **parts: Any) -> Any:
+    """An ``ipywidgets.VBox`` of ``children`` with a fixed repr and named accessors.
+
+    ``controls``, ``output`` and ``status`` (and any ``parts``) become attributes of the view, so
+    that code and tests reach a slider as ``view.controls["epsilon"]``, not by its position.
+    """
+    import ipywidgets as w
+
+    class DpView(w.VBox):
+        """A VBox whose text repr is a fixed description (stable for nbval)."""
+
+        def __repr__(self) -> str:
+            return description
+
+    view = DpView(children)
+    view.controls, view.output, view.status = dict(controls), output, status
+    for name, part in parts.items():
+        setattr(view, name, part)
+    return view
 
 
 def _figure_png(draw: Callable, figsize=(6.4, 3.0)):
+    """Draw on fresh axes, close the figure and return it as an ``IPython.display.Image``."""
     import matplotlib.pyplot as plt
     from IPython.display import Image
 
-    from labkit.style import new_axes
-
     fig, ax = new_axes(figsize=figsize)
     draw(ax)
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
     return Image(data=buf.getvalue(), format="png")
 
 
-def _view_class():
-    import ipywidgets as w
-
-    class DpView(w.VBox):
-        """A VBox whose text repr is a fixed description (stable for nbval)."""
-
-        description_text = ""
-
-        def __repr__(self) -> str:
-            return self.description_text
-
-    return DpView
+# --------------------------------------------------------------------------------------------
+# 02-dp-from-scratch: noise calibration
+# --------------------------------------------------------------------------------------------
 
 
 def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, true_count: int = 100):
-    """Sliders for epsilon and sensitivity -> the Laplace release of a count and its error (02)."""
-    import ipywidgets as w
+    """Sliders for epsilon and sensitivity -> the Laplace release of a count and its error.
 
-    from labkit.dp import noise_calibration
-    from labkit.dp.plots import plot_noise_calibration
+    Controls: ``"epsilon"`` and ``"sensitivity"``. Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    import ipywidgets as w
 
     eps = w.FloatLogSlider(value=epsilon, base=10, min=-1.3, max=1, step=0.05, description="epsilon",
                            continuous_update=False)
@@ -75,18 +98,24 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
     eps.observe(update, "value")
     sens.observe(update, "value")
     update()
-    view = _view_class()([w.HBox([eps, sens]), text, out])
-    view.description_text = "Noise-calibration widget (epsilon, sensitivity -> Laplace release of a count)"
-    return view
+    return _view([w.HBox([eps, sens]), text, out],
+                 "Noise-calibration widget (epsilon, sensitivity -> Laplace release of a count)",
+                 {"epsilon": eps, "sensitivity": sens}, out, text)
+
+
+# --------------------------------------------------------------------------------------------
+# 03-gaussian-accounting: the accountant dashboard
+# --------------------------------------------------------------------------------------------
 
 
 def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplier: float = 1.1,
                       steps: int = 14063, delta: float = 1e-5):
-    """Sliders for q, sigma, steps and delta -> epsilon under RDP and PLD, and over steps (03)."""
-    import ipywidgets as w
+    """Sliders for q, sigma, steps and delta -> epsilon under RDP and PLD, and over steps.
 
-    from labkit.dp import accountant_dashboard
-    from labkit.dp.plots import plot_epsilon_over_steps
+    Controls: ``"sampling_probability"``, ``"noise_multiplier"``, ``"steps"`` and ``"delta"``.
+    Introduced in ``03-gaussian-accounting.ipynb``.
+    """
+    import ipywidgets as w
 
     q = w.FloatLogSlider(value=sampling_probability, base=10, min=-4, max=0, step=0.05, description="q",
                          continuous_update=False)
@@ -107,9 +136,14 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
     for control in (q, sigma, k, d):
         control.observe(update, "value")
     update()
-    view = _view_class()([w.HBox([q, sigma]), w.HBox([k, d]), text, out])
-    view.description_text = "Accountant dashboard (q, sigma, steps, delta -> epsilon under RDP and PLD)"
-    return view
+    return _view([w.HBox([q, sigma]), w.HBox([k, d]), text, out],
+                 "Accountant dashboard (q, sigma, steps, delta -> epsilon under RDP and PLD)",
+                 {"sampling_probability": q, "noise_multiplier": sigma, "steps": k, "delta": d}, out, text)
+
+
+# --------------------------------------------------------------------------------------------
+# 04-dp-sgd: the accuracy-privacy trade-off explorer
+# --------------------------------------------------------------------------------------------
 
 
 class _BlitFigure:
@@ -134,9 +168,6 @@ class _BlitFigure:
             artist.set_visible(True)
 
     def png(self):
-        import io
-
-        import numpy as np
         from IPython.display import Image
         from PIL import Image as PILImage
 
@@ -152,19 +183,19 @@ class _BlitFigure:
 def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) -> Any:
     """A widget: target epsilon (log slider, 0.5 to 16 at delta = 1e-5) -> noise multiplier and accuracy.
 
-    Returns an ``ipywidgets.VBox`` subclass with two extra methods for scripted use:
+    Controls: ``"epsilon"`` (the slider) and ``"train"`` (the button); ``readout`` (noise
+    multiplier and expected accuracy), ``output`` (the figure), ``progress`` (the epochs bar) and
+    ``status`` (the live point's accuracy with its interval). Two methods for scripted use:
     ``set_epsilon(value)`` (what a slider move does) and ``train_point()`` (what the button does;
     returns ``(epsilon, noise_multiplier, test_accuracy)``).
+
+    Introduced in ``04-dp-sgd.ipynb``.
     """
     import ipywidgets as w
-    import numpy as np
+    import matplotlib.pyplot as plt
 
     from labkit.data import load as load_dataset
     from labkit.dp.dpsgd import TradeoffConfig, load_tradeoff_sweep, train_tradeoff_point, tradeoff_at
-    import matplotlib.pyplot as plt
-
-    from labkit.style import new_axes
-    from labkit.dp.plots import plot_tradeoff, update_tradeoff
 
     data = load_tradeoff_sweep() if sweep is None else sweep
     cfg = TradeoffConfig()
@@ -221,15 +252,10 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
     button.on_click(train)
     redraw()
 
-    class TradeoffExplorer(w.VBox):
-        def __repr__(self) -> str:
-            return "Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)"
+    def set_epsilon(value: float) -> None:
+        slider.value = value
 
-        def set_epsilon(self, value: float) -> None:
-            slider.value = value
-
-        def train_point(self) -> tuple[float, float, float]:
-            return train()
-
-    return TradeoffExplorer([slider, readout, out, w.HBox([button, bar]), status])
-
+    return _view([slider, readout, out, w.HBox([button, bar]), status],
+                 "Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)",
+                 {"epsilon": slider, "train": button}, out, status, readout=readout, progress=bar,
+                 set_epsilon=set_epsilon, train_point=train)

@@ -145,7 +145,7 @@ def test_notebook_01_no_longer_blames_populous_zip_codes_for_golle_vs_sweeney():
     import json
     from pathlib import Path
 
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01-deidentification.ipynb").read_text())
+    nb = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "01-deidentification.ipynb").read_text())
     text = " ".join(" ".join("".join(c["source"]).split()) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert "where ZIP codes are more populous" not in text and "barely helps" not in text
     assert "Revisiting the uniqueness of simple demographics" in text and "generally agree" in text
@@ -155,7 +155,7 @@ def test_notebook_01_prints_every_number_its_text_uses():
     import json
     from pathlib import Path
 
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01-deidentification.ipynb").read_text())
+    nb = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "01-deidentification.ipynb").read_text())
     outputs = " ".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"])
     assert "people living in ZIP codes of more than 10,000 people: 71%" in outputs
     assert "re-identified 36.0% (95% CI" in outputs

@@ -525,7 +525,7 @@ def _markdown(name: str) -> str:
     import json
     from pathlib import Path
 
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / name).read_text())
+    nb = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / name).read_text())
     return " ".join(" ".join("".join(c["source"]).split()) for c in nb["cells"] if c["cell_type"] == "markdown")
 
 
@@ -548,7 +548,7 @@ def test_notebook_02_prints_empirical_epsilons_with_intervals_and_names_replace_
     import json
     from pathlib import Path
 
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "02-dp-from-scratch.ipynb").read_text())
+    nb = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "02-dp-from-scratch.ipynb").read_text())
     outputs = [line for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
                for line in "".join(o.get("text", "")).splitlines()]
     measured = [line for line in outputs if "largest |log ratio|" in line or "measured on their average" in line]

@@ -44,13 +44,17 @@ def test_views_build_with_a_stable_repr_and_react_to_sliders():
 
     view = noise_calibration_widget()
     assert repr(view).startswith("Noise-calibration widget")
-    slider, text = view.children[0].children[0], view.children[1]
+    assert set(view.controls) == {"epsilon", "sensitivity"}
+    slider, text = view.controls["epsilon"], view.status
     before = text.value
     slider.value = 2.0
     assert text.value != before and "epsilon = 2" in text.value
-    assert len(view.children[2].outputs) == 1
+    assert len(view.output.outputs) == 1
 
     board = accountant_widget()
     assert repr(board).startswith("Accountant dashboard")
-    assert "2.6 (RDP)" in board.children[2].value
-    assert "2.39 (PLD)" in board.children[2].value  # PLD at discretisation 1e-3 (the report's 1e-4 gives 2.38)
+    assert set(board.controls) == {"sampling_probability", "noise_multiplier", "steps", "delta"}
+    assert "2.6 (RDP)" in board.status.value
+    assert "2.39 (PLD)" in board.status.value  # PLD at discretisation 1e-3 (the report's 1e-4 gives 2.38)
+    board.controls["steps"].value = 1000
+    assert "1,000 steps" in board.status.value and len(board.output.outputs) == 1

@@ -240,9 +240,10 @@ def test_dpsgd_trainer_gives_every_model_the_schedule_of_the_public_nominal_size
     audit.dpsgd_trainer(x, y, num_classes=2, hidden=(4,), epochs=2, batch_size=10, l2_norm_clip=1.0,
                         noise_multiplier=1.0, learning_rate=0.1, num_examples=80)(np.arange(30), 0)
     assert runs[-1][1].num_examples == 80 and runs[-1][1].steps == 16
-    for bad, match in ((0, "num_examples must be an integer"), (2.5, "num_examples must be an integer"),
-                       (5, "batch_size must be an integer from 1 to 5")):
-        with pytest.raises(ValueError, match=match):
+    for bad, error, match in ((0, ValueError, "num_examples must be an integer >= 1; got 0"),
+                              (2.5, TypeError, "num_examples must be an integer; got 2.5"),
+                              (5, ValueError, "batch_size must be an integer from 1 to 5")):
+        with pytest.raises(error, match=match):
             audit.dpsgd_trainer(x, y, num_classes=2, hidden=(4,), epochs=2, batch_size=10, l2_norm_clip=1.0,
                                 noise_multiplier=1.0, learning_rate=0.1, num_examples=bad)
 
