@@ -1,4 +1,11 @@
-"""TensorFlow Federated's local C++ runtime, without a ``worker_binary`` left behind.
+"""Everything TensorFlow Federated in labkit: its runtime without a leaked worker, and FedAvg,
+DP-FedAvg and secure aggregation run with TFF to cross-check :mod:`labkit.fl.fedavg` and
+:mod:`labkit.fl.dp_fedavg`.
+
+TFF, TensorFlow and this module's own imports of them load only when a function here is
+called; ``import labkit.fl`` does not import this module.
+
+**The runtime.**
 
 TFF 0.87 runs computations in a child process, ``tensorflow_federated/data/worker_binary``,
 started by ``local_cpp_executor_factory`` (``executor_stacks/executor_factory.py``) with
@@ -19,7 +26,7 @@ re-parented to init, keeps serving forever, and keeps the inherited stdout open,
 
 Use :func:`local_cpp_context` (or :func:`import_tff`) instead of ``import tensorflow_federated``;
 :func:`shutdown_workers` ends the workers now, and :func:`session` does it at the end of a
-``with`` block. The tests in ``tests/test_tff_runtime.py`` check each way of ending.
+``with`` block. The tests in ``tests/fl/test_tff_runtime.py`` check each way of ending.
 
 Introduced in ``06-federated-averaging.ipynb``.
 """
@@ -37,7 +44,11 @@ import sys
 import threading
 import time
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from labkit import _validate as v
 
 WORKER_NAME = "worker_binary"
 _PR_SET_PDEATHSIG = 1
@@ -45,7 +56,6 @@ _PR_SET_PDEATHSIG = 1
 _lock = threading.RLock()
 _tracked: list[subprocess.Popen] = []
 _installed = False
-_previous_sigterm: Any = None
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -198,7 +208,7 @@ def guard_workers() -> None:
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    global _installed, _previous_sigterm
+    global _installed
     with _lock:
         if _installed:
             return
@@ -213,7 +223,6 @@ def guard_workers() -> None:
         if threading.current_thread() is threading.main_thread():
             current = signal.getsignal(signal.SIGTERM)
             if current in (signal.SIG_DFL, None):
-                _previous_sigterm = current
                 signal.signal(signal.SIGTERM, _on_sigterm)
         _installed = True
 
@@ -253,8 +262,7 @@ def local_cpp_context(default_num_clients: int = 0, *, simulate_secure_sum: bool
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    if isinstance(default_num_clients, bool) or not isinstance(default_num_clients, int) or default_num_clients < 0:
-        raise ValueError(f"default_num_clients must be an integer >= 0; got {default_num_clients!r}")
+    v.count("default_num_clients", default_num_clients, minimum=0)
     tff = import_tff()
     _end_tracked(timeout=2.0)
     if simulate_secure_sum:
@@ -281,8 +289,7 @@ def shutdown_workers(timeout: float = 5.0) -> int:
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a number of seconds > 0; got {timeout!r}")
+    v.positive("timeout", timeout)
     if not _installed:
         return 0
     count = _end_tracked(timeout=float(timeout))
@@ -309,3 +316,232 @@ def session(default_num_clients: int = 0, *, simulate_secure_sum: bool = False) 
         yield tff
     finally:
         shutdown_workers()
+
+
+# --------------------------------------------------------------------------------------------
+# FedAvg, DP-FedAvg and secure aggregation with TFF (notebooks 06 and 07)
+# --------------------------------------------------------------------------------------------
+
+
+def client_datasets(clients: Sequence[Any], batch_size: int | None, epochs: int = 1,
+                    rng: np.random.Generator | None = None) -> list:
+    """One batched ``tf.data.Dataset`` of ``(x, y)`` per client, in :func:`labkit.fl.epoch_batches` order.
+
+    The batches are exactly those the from-scratch :func:`labkit.fl.local_sgd` visits with the
+    same ``rng`` state, which is what makes the TFF equality check possible.
+
+    Introduced in ``06-federated-averaging.ipynb``.
+    """
+    import tensorflow as tf
+
+    from labkit.fl.fedavg import check_clients, epoch_orders
+
+    check_clients(clients)
+    out = []
+    for cx, cy in clients:
+        size = len(cx) if batch_size is None else int(batch_size)
+        ds = None
+        for order in epoch_orders(len(cx), epochs, rng):  # batch each pass on its own
+            piece = tf.data.Dataset.from_tensor_slices((cx[order], cy[order])).batch(size)
+            ds = piece if ds is None else ds.concatenate(piece)
+        out.append(ds)
+    return out
+
+
+def _keras_softmax_regression(num_features: int, num_classes: int):
+    import tensorflow as tf
+
+    return tf.keras.Sequential([tf.keras.layers.InputLayer(input_shape=(num_features,)),
+                                tf.keras.layers.Dense(num_classes)])
+
+
+def _tff_model_fn(num_features: int, num_classes: int):
+    import tensorflow as tf
+
+    tff = import_tff()
+    spec = (tf.TensorSpec([None, num_features], tf.float32), tf.TensorSpec([None], tf.int64))
+
+    def model_fn():
+        return tff.learning.models.from_keras_model(
+            _keras_softmax_regression(num_features, num_classes), input_spec=spec,
+            loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    return model_fn
+
+
+@contextlib.contextmanager
+def _unseeded_random_ops_allowed() -> Iterator[None]:
+    """Lift TF op determinism while TFF builds and runs DP noise, then restore it.
+
+    tensorflow-privacy's GaussianSumQuery draws ``tf.random.normal`` without a seed, which
+    TF refuses while op determinism (set by ``labkit.setup``) is on. The noise of a TFF run is
+    therefore not reproducible; the noiseless path is deterministic either way.
+    """
+    from labkit._compat import tf_op_determinism
+
+    tf_config = tf_op_determinism()
+    was_on = tf_config.is_op_determinism_enabled()
+    if was_on:
+        tf_config.disable_op_determinism()
+    try:
+        yield
+    finally:
+        if was_on:
+            tf_config.enable_op_determinism()
+
+
+@contextlib.contextmanager
+def _tf_logger_silenced() -> Iterator[None]:
+    """Mute TF's Python logger: the secure aggregator's graph trips TF's 'Object was never
+    used' check, which TF logs at ERROR level though nothing is wrong."""
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], selections: Sequence[Sequence[int]], *,
+                   lr: float, epochs: int, batch_size: int | None, weighted: bool = True,
+                   aggregator: Callable[[ModuleType], Any] | None = None, simulate_secure_sum: bool = False,
+                   rng: np.random.Generator | None = None,
+                   context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> list[np.ndarray]:
+    """Build TFF's FedAvg process, set its weights to ``initial``, run one round per selection; return ``[W, b]``.
+
+    The one TFF build / initialise / loop sequence of labkit: ``build_weighted_fed_avg`` (or
+    ``build_unweighted_fed_avg``) of a Keras softmax regression, client SGD with ``lr``
+    (``tff.learning.optimizers.build_sgdm``), server SGD with learning rate 1 (the plain average
+    of client models), and ``model_aggregator=aggregator(tff)`` when given. Runs inside
+    :func:`session` (and ``context()``), so the worker ends when this returns, also on error.
+
+    Introduced in ``06-federated-averaging.ipynb``.
+    """
+    num_features, num_classes = np.shape(initial[0])
+    with session(simulate_secure_sum=simulate_secure_sum) as tff, context():
+        build = (tff.learning.algorithms.build_weighted_fed_avg if weighted
+                 else tff.learning.algorithms.build_unweighted_fed_avg)
+        extra = {} if aggregator is None else {"model_aggregator": aggregator(tff)}
+        process = build(_tff_model_fn(num_features, num_classes),
+                        client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=lr),
+                        server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0), **extra)
+        state = process.initialize()
+        state = process.set_model_weights(state, tff.learning.models.ModelWeights(
+            trainable=[np.asarray(a, np.float32) for a in initial], non_trainable=[]))
+        for selected in selections:
+            picked = [clients[k] for k in selected]
+            state = process.next(state, client_datasets(picked, batch_size, epochs, rng)).state
+        return [np.asarray(a, np.float32) for a in process.get_model_weights(state).trainable]
+
+
+def tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, rounds: int, lr: float, epochs: int = 1,
+               batch_size: int | None = 10, selections: Sequence[Sequence[int]] | None = None,
+               shuffle_seed: int | None = None) -> list[np.ndarray]:
+    """Run ``tff.learning.algorithms.build_weighted_fed_avg`` and return the final ``[W, b]``.
+
+    Client optimiser: SGD with ``lr`` (``tff.learning.optimizers.build_sgdm``); server: SGD
+    with learning rate 1 (the plain weighted average of client models). The worker process
+    ends when this returns, also on error.
+
+    Args:
+        clients, initial, rounds, lr, epochs, batch_size: as in :func:`labkit.fl.run_federated`.
+        selections: the clients of each round (default: all, every round).
+        shuffle_seed: shuffle local epochs with ``np.random.default_rng(shuffle_seed)`` in the
+            order :func:`labkit.fl.fedavg_round` uses; None keeps the stored order.
+
+    Introduced in ``06-federated-averaging.ipynb``.
+    """
+    from labkit.fl.fedavg import check_clients
+
+    check_clients(clients, int(initial[0].shape[0]))
+    v.count("rounds", rounds)
+    v.positive("lr", lr)
+    selections = [list(range(len(clients)))] * rounds if selections is None else list(selections)
+    if len(selections) != rounds:
+        raise ValueError(f"selections must list the clients of each of the {rounds} rounds; got {len(selections)}")
+    rng = None if shuffle_seed is None else np.random.default_rng(shuffle_seed)
+    return run_tff_fedavg(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size, rng=rng)
+
+
+def tff_dp_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, selections: Sequence[Sequence[int]],
+                  lr: float, clip: float, noise_multiplier: float, expected_clients: float, epochs: int = 1,
+                  batch_size: int | None = 10) -> list[np.ndarray]:
+    """DP-FedAvg with TFF: ``build_unweighted_fed_avg`` and
+    ``tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed`` (fixed clip, Gaussian
+    noise, fixed denominator ``expected_clients``). Returns the final ``[W, b]``.
+
+    ``tff.learning.model_update_aggregator.dp_aggregator`` is the same factory with adaptive
+    clipping (Andrew et al. 2021) and zeroing; the fixed clip keeps the comparison with
+    :func:`labkit.fl.dp_fedavg_round` exact when ``noise_multiplier`` is 0. The worker ends on return.
+
+    Introduced in ``07-private-federated-learning.ipynb``.
+    """
+    from labkit.fl.fedavg import check_clients
+
+    check_clients(clients, int(initial[0].shape[0]))
+    v.positive("clip", clip)
+    v.nonnegative("noise_multiplier", noise_multiplier)
+    if any(len(s) == 0 for s in selections):
+        raise ValueError("selections must not contain an empty round: TFF cannot run a round without clients")
+
+    def aggregator(tff: ModuleType) -> Any:
+        return tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
+            noise_multiplier=float(noise_multiplier), clients_per_round=float(expected_clients), clip=float(clip))
+
+    return run_tff_fedavg(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size, weighted=False,
+                          aggregator=aggregator, context=_unseeded_random_ops_allowed)
+
+
+def tff_secure_sum_demo(values: Sequence[int], bitwidth: int = 16) -> dict[str, int]:
+    """Sum client integers with ``tff.federated_secure_sum_bitwidth`` and ``tff.federated_sum``.
+
+    In TFF's simulation runtime the secure sum is executed as a plain sum: there is no
+    masking, no key agreement and no dropout recovery (notebook 09 builds those). Both
+    results are returned so the notebook can show they are equal. The worker ends on return.
+
+    Introduced in ``07-private-federated-learning.ipynb``.
+    """
+    values = [int(x) for x in values]
+    if not values:
+        raise ValueError("values must hold at least one client's integer; got none")
+    v.count("bitwidth", bitwidth)
+    if any(x < 0 or x >= 2 ** bitwidth for x in values):
+        raise ValueError(f"values must be integers in [0, 2**{bitwidth} - 1]; got {values}")
+    with session(simulate_secure_sum=True) as tff:
+        client_int = tff.FederatedType(np.int32, tff.CLIENTS)
+
+        @tff.federated_computation(client_int)
+        def secure_total(x):
+            return tff.federated_secure_sum_bitwidth(x, bitwidth)
+
+        @tff.federated_computation(client_int)
+        def plain_total(x):
+            return tff.federated_sum(x)
+
+        return {"secure_sum": int(secure_total(values)), "plain_sum": int(plain_total(values))}
+
+
+def tff_secure_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, rounds: int, lr: float,
+                      epochs: int = 1, batch_size: int | None = 10) -> list[np.ndarray]:
+    """Weighted FedAvg in TFF with ``tff.learning.secure_aggregator`` (no zeroing or clipping).
+
+    The secure aggregator quantises each update to integers within an adaptive bound and sums
+    them with ``federated_secure_sum_bitwidth``: in simulation a plain sum of the quantised
+    values, so the result matches plain FedAvg up to quantisation error.
+
+    Introduced in ``07-private-federated-learning.ipynb``.
+    """
+    from labkit.fl.fedavg import check_clients
+
+    check_clients(clients, int(initial[0].shape[0]))
+    v.count("rounds", rounds)
+
+    def aggregator(tff: ModuleType) -> Any:
+        return tff.learning.secure_aggregator(zeroing=False, clipping=False, weighted=True)
+
+    return run_tff_fedavg(clients, initial, [list(range(len(clients)))] * rounds, lr=lr, epochs=epochs,
+                          batch_size=batch_size, aggregator=aggregator, simulate_secure_sum=True,
+                          context=_tf_logger_silenced)

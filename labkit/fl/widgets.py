@@ -5,6 +5,10 @@ the precomputed grid ``data/sweeps/fl_noniid.npz`` (a lookup, :func:`labkit.fl.n
 a button recomputes the chosen setting live (:func:`labkit.fl.noniid_curve`, about a second)
 behind a progress bar. Figures go into an ``Output`` with ``append_display_data``, so nothing
 is printed into the cell, and the view's text repr is a fixed sentence (stable for nbval).
+The view names its parts: ``view.controls[name]`` (``"alpha"``, ``"num_clients"``, ``"epochs"``,
+``"recompute"``), ``view.progress`` (the rounds bar) and ``view.output`` (the figure).
+
+Introduced in ``06-federated-averaging.ipynb``.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5):
     """Build the non-IID explorer: alpha, clients and local epochs -> FedAvg convergence curves.
 
     The chosen setting is drawn beside the IID curve with the same clients and epochs.
+
+    Introduced in ``06-federated-averaging.ipynb``.
     """
     import ipywidgets as w
 
@@ -99,4 +105,7 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5):
         def __repr__(self) -> str:
             return "Non-IID explorer: Dirichlet alpha, clients and local epochs -> FedAvg test accuracy per round"
 
-    return NonIidExplorer([w.HBox([a_ctl, k_ctl, e_ctl]), w.HBox([button, bar]), out])
+    view = NonIidExplorer([w.HBox([a_ctl, k_ctl, e_ctl]), w.HBox([button, bar]), out])
+    view.controls = {"alpha": a_ctl, "num_clients": k_ctl, "epochs": e_ctl, "recompute": button}
+    view.progress, view.output = bar, out
+    return view

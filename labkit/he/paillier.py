@@ -20,7 +20,12 @@ Randomness: primes and the encryption randomness r come from the operating syste
 cryptographic generator (:mod:`secrets`) unless you pass ``rng`` (an ``np.random.Generator``),
 which only a reproducible demonstration should do.
 
-Introduced in ``08-homomorphic-encryption.ipynb``.
+Packing (:func:`pack`, :func:`unpack`, :func:`pack_slot_bits`): many fixed-point values in one
+plaintext, so an update of 31 parameters costs one ciphertext instead of 31 (BatchCrypt, Zhang et
+al. 2020); notebook 08's encrypted aggregation and notebook 10's Paillier configuration
+(:class:`labkit.fl.PaillierAggregation`) use it.
+
+Introduced in ``08-homomorphic-encryption.ipynb``; packing is used in ``10-capstone-hospitals.ipynb`` too.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import secrets
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
+
+from labkit import _validate as v
 
 try:  # gmpy2 makes modular exponentiation about 10x faster; python-paillier uses it too.
     import gmpy2 as _gmpy2
@@ -110,8 +117,7 @@ def is_probable_prime(n: int, rounds: int = MILLER_RABIN_ROUNDS, rng: np.random.
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     n = _as_int(n, "n")
-    if rounds < 1:
-        raise ValueError(f"rounds must be at least 1; got {rounds}")
+    v.count("rounds", rounds)
     if n < 2:
         return False
     if n in (2, 3):
@@ -149,8 +155,7 @@ def random_prime(bits: int, rng: np.random.Generator | None = None) -> int:
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    if bits < 8:
-        raise ValueError(f"bits must be at least 8; got {bits}")
+    v.count("bits", bits, minimum=8)
     top = (1 << (bits - 1)) | (1 << (bits - 2)) | 1
     while True:
         candidate = _randbits(bits, rng) | top
@@ -164,10 +169,12 @@ def random_prime(bits: int, rng: np.random.Generator | None = None) -> int:
 
 
 def _as_int(value: Any, name: str) -> int:
-    """``value`` as a Python int; a ValueError naming ``name`` for anything that is not an integer."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer; got {value!r} of type {type(value).__name__}")
-    return int(value)
+    """``value`` as a Python int (:func:`labkit._validate.integer`), but a ValueError, not a TypeError,
+    for anything that is not an integer: python-paillier raises ValueError there, and so do we."""
+    try:
+        return v.integer(name, value)
+    except TypeError as err:
+        raise ValueError(str(err)) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -611,8 +618,8 @@ def encrypt_vector(
         raise ValueError(f"values must be integers or floats; got dtype {arr.dtype}")
     items = arr.tolist()  # Python ints/floats
     out = []
-    for v in items:
-        m, exponent = public_key.encode(v, frac_bits)
+    for item in items:
+        m, exponent = public_key.encode(item, frac_bits)
         r = public_key.random_r(rng)
         if private_key is None:
             c = public_key.raw_encrypt(m, r)
@@ -623,30 +630,117 @@ def encrypt_vector(
 
 
 def decrypt_vector(private_key: PrivateKey, numbers_: Sequence[EncryptedNumber]) -> np.ndarray:
-    """Decrypt a list of :class:`EncryptedNumber` into a float64 array (int64 if all are integers)."""
+    """Decrypt a list of :class:`EncryptedNumber` into a float64 array (int64 if all are integers).
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
     values = [private_key.decrypt(x) for x in numbers_]
-    if all(isinstance(v, int) for v in values) and all(abs(v) < 2**63 for v in values):
+    if all(isinstance(x, int) for x in values) and all(abs(x) < 2**63 for x in values):
         return np.array(values, dtype=np.int64)
     return np.array(values, dtype=np.float64)
 
 
 def add_vectors(a: Sequence[EncryptedNumber], b: Sequence[EncryptedNumber]) -> list[EncryptedNumber]:
-    """Element-wise sum of two encrypted vectors of the same length."""
+    """Element-wise sum of two encrypted vectors of the same length.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
     if len(a) != len(b):
         raise ValueError(f"vectors must have the same length; got {len(a)} and {len(b)}")
     return [x + y for x, y in zip(a, b)]
 
 
 def sum_vectors(vectors: Sequence[Sequence[EncryptedNumber]]) -> list[EncryptedNumber]:
-    """Element-wise sum of several encrypted vectors (e.g. clients' model updates)."""
+    """Element-wise sum of several encrypted vectors (e.g. clients' model updates).
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
     if len(vectors) == 0:
         raise ValueError("vectors must hold at least one encrypted vector")
     total = list(vectors[0])
-    for v in vectors[1:]:
-        total = add_vectors(total, v)
+    for vec in vectors[1:]:
+        total = add_vectors(total, vec)
     return total
 
 
 def scale_vector(vector: Sequence[EncryptedNumber], k: Any) -> list[EncryptedNumber]:
-    """Multiply every element of an encrypted vector by the plaintext scalar ``k``."""
+    """Multiply every element of an encrypted vector by the plaintext scalar ``k``.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
     return [x * k for x in vector]
+
+
+# --------------------------------------------------------------------------------------------
+# Packing: many fixed-point values in one plaintext
+# --------------------------------------------------------------------------------------------
+
+PACK_FRAC_BITS = 32
+"""Fixed-point fractional bits of a packed slot."""
+PACK_VALUE_BITS = 64
+"""A slot value is round(x * 2^32) + 2^63, so |x| < 2^31."""
+
+
+def pack_slot_bits(num_summands: int) -> int:
+    """Bits per packed slot so that ``num_summands`` offset values add without carrying over.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
+    num_summands = v.count("num_summands", num_summands)
+    return PACK_VALUE_BITS + int(num_summands - 1).bit_length()
+
+
+def _slots_per_plaintext(key_bits: int, num_summands: int) -> tuple[int, int]:
+    width = pack_slot_bits(num_summands)
+    per = (v.count("key_bits", key_bits) - 1) // width
+    if per < 1:
+        raise ValueError(f"key_bits must exceed the slot width {width}; got {key_bits}")
+    return width, per
+
+
+def pack(values: Any, key_bits: int, num_summands: int) -> list[int]:
+    """Pack a float vector into as few plaintexts of a ``key_bits``-bit key as fit (slots of :func:`pack_slot_bits`).
+
+    Each value becomes the non-negative integer round(x * 2^32) + 2^63 in its own slot of a big
+    integer; adding up to ``num_summands`` such plaintexts adds every slot without overflow into
+    its neighbour. This is the batching idea of BatchCrypt (Zhang et al. 2020, USENIX ATC),
+    simplified: unsigned slots with an offset that :func:`unpack` removes.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D array; got shape {arr.shape}")
+    if not np.all(np.abs(arr) < 2.0 ** (PACK_VALUE_BITS - 1 - PACK_FRAC_BITS)):
+        raise ValueError(f"values must be finite with |x| < 2^{PACK_VALUE_BITS - 1 - PACK_FRAC_BITS}")
+    width, per = _slots_per_plaintext(key_bits, num_summands)
+    offset = 1 << (PACK_VALUE_BITS - 1)
+    ints = [int(round(x * 2**PACK_FRAC_BITS)) + offset for x in arr.tolist()]
+    out = []
+    for start in range(0, len(ints), per):
+        m = 0
+        for j, a in enumerate(ints[start:start + per]):
+            m |= a << (width * j)
+        out.append(m)
+    return out
+
+
+def unpack(plaintexts: Sequence[int], length: int, num_summands: int, key_bits: int) -> np.ndarray:
+    """Inverse of :func:`pack` for the sum of ``num_summands`` packed vectors of ``length`` values.
+
+    Introduced in ``08-homomorphic-encryption.ipynb``.
+    """
+    width, per = _slots_per_plaintext(key_bits, num_summands)
+    length = v.count("length", length)
+    if len(plaintexts) != math.ceil(length / per):
+        raise ValueError(f"{length} values need {math.ceil(length / per)} plaintexts of {key_bits} bits; "
+                         f"got {len(plaintexts)}")
+    mask = (1 << width) - 1
+    offset = num_summands << (PACK_VALUE_BITS - 1)
+    out: list[float] = []
+    for m in plaintexts:
+        m = int(m)
+        for _ in range(min(per, length - len(out))):
+            out.append(((m & mask) - offset) / 2**PACK_FRAC_BITS)
+            m >>= width
+    return np.asarray(out)

@@ -324,7 +324,29 @@ def test_notebook_08_names_the_assumption_paillier_rests_on():
     import json
     from pathlib import Path
 
-    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "08-homomorphic-encryption.ipynb").read_text())
+    nb = json.loads((Path(__file__).parents[2] / "notebooks" / "08-homomorphic-encryption.ipynb").read_text())
     text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").replace("\n", " ")
     assert "rests on the hardness of factoring" not in text
     assert "security rests on the *decisional composite residuosity*" in text
+
+
+# -- packing (used by notebook 08's encrypted aggregation and notebook 10's Paillier configuration) ----------
+
+
+@settings(max_examples=20)
+@given(st.lists(st.lists(st.floats(-1000, 1000), min_size=31, max_size=31), min_size=2, max_size=5))
+def test_pack_unpack_roundtrip_of_sums(rows):
+    rows = np.asarray(rows)
+    k = len(rows)
+    packed = [P.pack(r, 2048, k) for r in rows]
+    summed = [sum(col) for col in zip(*packed)]
+    assert np.allclose(P.unpack(summed, 31, k, 2048), rows.sum(axis=0), atol=k * 2**-32)
+
+
+def test_pack_uses_few_plaintexts_and_rejects_out_of_range():
+    assert P.pack_slot_bits(4) == 66
+    assert len(P.pack(np.zeros(31), 2048, 4)) == 1 and len(P.pack(np.zeros(32), 2048, 4)) == 2
+    with pytest.raises(ValueError, match="2\\^31"):
+        P.pack(np.array([2.0**31]), 2048, 2)
+    with pytest.raises(ValueError, match="num_summands"):
+        P.pack_slot_bits(0)

@@ -22,9 +22,8 @@ from labkit.fl import tff as tff_runtime
 PY = sys.executable
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 
-GUARDED = textwrap.dedent(
+WORKER_CODE = textwrap.dedent(
     """
-    import os, sys
     from labkit.fl import tff as tff_runtime
     tff = tff_runtime.local_cpp_context()
     import tensorflow as tf
@@ -35,6 +34,12 @@ GUARDED = textwrap.dedent(
 
     assert add_one(41) == 42
     print("WORKER", *tff_runtime.live_workers(), flush=True)
+    """
+)
+"""Start a guarded worker and print its pid: run as a script (GUARDED) and in a Jupyter kernel."""
+
+GUARDED = "import os, sys\n" + WORKER_CODE + textwrap.dedent(
+    """
     mode = sys.argv[1]
     if mode == "exception":
         raise RuntimeError("the learner's code failed")
@@ -142,25 +147,9 @@ def shlex_quote(text: str) -> str:
     return shlex.quote(text)
 
 
-KERNEL_CODE = textwrap.dedent(
-    """
-    from labkit.fl import tff as tff_runtime
-    tff = tff_runtime.local_cpp_context()
-    import tensorflow as tf
-
-    @tff.tensorflow.computation(tf.int32)
-    def add_one(x):
-        return x + 1
-
-    assert add_one(1) == 2
-    print("WORKER", *tff_runtime.live_workers())
-    """
-)
-
-
 def kernel_worker(client) -> int:
     out: list[str] = []
-    reply = client.execute_interactive(KERNEL_CODE, timeout=120, output_hook=lambda msg: out.append(
+    reply = client.execute_interactive(WORKER_CODE, timeout=120, output_hook=lambda msg: out.append(
         msg["content"].get("text", "") if msg["msg_type"] == "stream" else ""))
     assert reply["content"]["status"] == "ok", reply["content"]
     pids = worker_pids("".join(out))

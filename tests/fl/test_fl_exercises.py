@@ -203,12 +203,15 @@ def test_noniid_lookup_is_fast_and_pure():
 
 
 def test_noniid_explorer_builds_with_a_stable_repr():
+    from labkit import fl
     from labkit.fl.widgets import noniid_explorer
 
     view = noniid_explorer()
     assert repr(view).startswith("Non-IID explorer")
-    sliders = view.children[0].children
+    sliders = [view.controls[name] for name in ("alpha", "num_clients", "epochs")]
     assert [s.description for s in sliders] == ["alpha", "clients", "local epochs"]
-    sliders[0].value = math.inf  # a slider move redraws from the stored grid without error
-    sliders[1].value = 50
-    assert sliders[1].value == 50
+    assert view.controls["recompute"].description == "recompute live"
+    assert view.progress.max == fl.NONIID_GRID["rounds"] and view.output is view.children[-1]
+    view.controls["alpha"].value = math.inf  # a slider move redraws from the stored grid without error
+    view.controls["num_clients"].value = 50
+    assert view.controls["num_clients"].value == 50

@@ -55,7 +55,7 @@ def test_run_federated_rejects_bad_settings(clients, digits):
     test = (digits.x_test, digits.y_test)
     with pytest.raises(ValueError, match="algorithm"):
         fl.run_federated(clients, test, rounds=1, lr=0.1, algorithm="fedprox")
-    with pytest.raises(ValueError, match="clients_per_round must be from 1 to 10"):
+    with pytest.raises(ValueError, match="clients_per_round must be an integer from 1 to 10; got 11"):
         fl.run_federated(clients, test, rounds=1, lr=0.1, clients_per_round=11)
     with pytest.raises(ValueError, match="lr"):
         fl.run_federated(clients, test, rounds=1, lr=0.0)
@@ -253,7 +253,7 @@ def test_user_level_epsilon_refuses_a_delta_that_is_not_far_below_one_over_k():
 
     with pytest.raises(ValueError, match=r"delta must be at most 1 / \(100 K\) = 1e-04 for K = 100"):
         fl.user_level_epsilon(0.2, 1.0, 50, 1e-3, 100)
-    with pytest.raises(ValueError, match="delta must be a number in"):
+    with pytest.raises(ValueError, match=r"delta must be in \(0, 1\); got 0.0"):
         fl.user_level_epsilon(0.2, 1.0, 50, 0.0, 100)
     with pytest.raises(ValueError, match="num_users"):
         fl.check_user_delta(1e-5, 0)
@@ -265,7 +265,7 @@ def _notebook(name):
     import json
     from pathlib import Path
 
-    nb = json.loads((Path(__file__).parents[1] / "notebooks" / name).read_text())
+    nb = json.loads((Path(__file__).parents[2] / "notebooks" / name).read_text())
     return [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
 
 
@@ -331,3 +331,89 @@ def test_notebook_06_does_not_rank_one_seed_rows_of_its_table_2():
     assert "our model is convex, the CNN is not" not in text  # an untested cause
     assert "rounds_over_seeds(" in code and "indistinguishable" in text
     assert "noniid_curve(alpha, 10, 5, seed=s)" in code  # the non-IID gap over seeds, not seed 0 alone
+
+
+# ---------------------------------------------------------------------------- the shared federated core
+
+
+@pytest.mark.parametrize("model", [fl.SoftmaxRegression(5, 3), fl.LogisticRegression(5)])
+def test_models_share_one_flat_interface(model):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 5)).astype(model.dtype)
+    y = rng.integers(0, 3 if isinstance(model, fl.SoftmaxRegression) else 2, size=12)
+    params = model.init(rng) + rng.normal(scale=0.1, size=model.num_params).astype(model.dtype)
+    assert params.shape == (model.num_params,) and params.dtype == model.dtype
+    assert np.array_equal(model.flatten(model.layers(params)), params)
+    loss, grad = model.loss_and_gradient(params, x, y)
+    assert grad.shape == params.shape and loss > 0
+    per_example = model.per_example_gradients(params, x, y)
+    mean = model.flatten([g.mean(axis=0) for g in per_example])
+    assert np.allclose(mean, grad, atol=1e-5)
+    eps = 1e-3 if model.dtype == np.float32 else 1e-6
+    for i in (0, model.num_params - 1):  # a weight and a bias, by central differences
+        step = np.zeros(model.num_params, model.dtype)
+        step[i] = eps
+        numeric = (model.loss_and_gradient(params + step, x, y)[0] - model.loss_and_gradient(params - step, x, y)[0]) / (2 * eps)
+        assert numeric == pytest.approx(float(grad[i]), abs=5e-3)
+    assert 0 <= model.accuracy(params, x, y) <= 1
+
+
+def test_epoch_batches_with_steps_cuts_the_last_pass_short():
+    batches = fl.epoch_batches(10, 4, 1, np.random.default_rng(0), steps=5)
+    assert [len(b) for b in batches] == [4, 4, 2, 4, 4]
+    again = fl.epoch_batches(10, 4, 2, np.random.default_rng(0))
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again))
+    assert fl.epoch_batches(10, 4, 1, steps=0) == []
+
+
+def test_federated_round_is_the_weighted_average_of_local_models(clients):
+    model = fl.SoftmaxRegression(64, 10)
+    params = model.init(np.random.default_rng(0))
+    local = fl.LocalSGD(0.3, 1, 20, shuffle=False)
+    selected = [0, 2, 5]
+    result = fl.federated_round(model, params, clients, selected, local, client_weights=[len(clients[k][1]) for k in selected])
+    models = [model.layers(params + local(model, params, *clients[k]).update) for k in selected]
+    want = fl.weighted_average(models, [len(clients[k][1]) for k in selected])
+    assert np.allclose(result.params, model.flatten(want), atol=1e-6)
+    assert result.aggregate.bytes_up == 3 * fl.bytes_per_round(params, 1)["per_client_up"]
+    assert result.noisy_steps == [0, 0, 0]
+
+
+def test_bytes_per_round_counts_the_parameters_dtype():
+    assert fl.bytes_per_round(np.zeros(31), 4)["total"] == 2 * 31 * 8 * 4  # float64: notebook 10
+    assert fl.bytes_per_round([np.zeros((64, 10), np.float32), np.zeros(10, np.float32)], 5)["total"] == 26_000
+
+
+def test_record_dpsgd_counts_every_noisy_step_and_adds_the_calibrated_noise():
+    model = fl.LogisticRegression(3)
+    x, y = np.zeros((40, 3)), np.ones(40)
+    update = fl.RecordDPSGD(lr=1.0, steps=25, expected_batch_size=5, q=0.125, noise_multiplier=2.0, l2_norm_clip=1.0)
+    results = [update(model, model.init(), x, y, np.random.default_rng(s)) for s in range(40)]
+    assert all(r.noisy_steps == 25 for r in results)
+    # x = 0: the weights move by noise only, 25 steps of N(0, (2 x 1 / 5)^2) each.
+    std = np.std([r.update[:-1] for r in results])
+    assert 0.85 * 2.0 < std < 1.15 * 2.0
+
+
+def test_gaussian_sum_divides_by_the_expected_clients():
+    agg = fl.GaussianSum(0.0, 1.0, 4.0)([np.ones(3, np.float32)] * 2, np.zeros(3, np.float32))
+    assert np.array_equal(agg.total, np.full(3, 0.5, np.float32))
+    empty = fl.GaussianSum(1.0, 1.0, 4.0, np.random.default_rng(0))([], np.zeros(3, np.float32))
+    assert empty.total.shape == (3,) and np.any(empty.total != 0)
+
+
+def test_labkit_has_one_local_sgd_loop_and_one_federated_round():
+    import re
+    from pathlib import Path
+
+    import labkit
+
+    root = Path(labkit.__file__).parent
+    sources = {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*.py")}
+    sgd_steps = [name for name, text in sources.items() if re.search(r"^\s+\w+ -= \w+ \* ", text, re.M)]
+    assert sgd_steps == ["fl/fedavg.py"]
+    rounds = [name for name, text in sources.items() if "+ agg.total" in text or ".total for" in text]
+    assert rounds == ["fl/fedavg.py"]
+    capstone = "".join(text for name, text in sources.items() if name.startswith("capstone/"))
+    for own in ("def logistic_gradients", "def pack", "def unpack", "raw_encrypt", "def aggregate_", "for start in range(0, n"):
+        assert own not in capstone

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from labkit import capstone as cs
+from labkit import fl
+from labkit.fl.aggregation import SHAMIR_SHARE_BYTES
+from labkit.he import paillier
 from labkit.data import load
 
 
@@ -76,10 +79,10 @@ def test_logistic_gradients_match_finite_differences(ds):
     x, y = ds.x_train[:5].astype(np.float64), ds.y_train[:5]
 
     def loss(p):
-        z = cs.logits(p, x)
+        z = fl.LogisticRegression(30).logits(p, x)
         return np.sum(np.logaddexp(0, z) - y * z)
 
-    gw, gb = cs.logistic_gradients(w, x, y)
+    gw, gb = fl.LogisticRegression(30).per_example_gradients(w, x, y)
     analytic = np.r_[gw.sum(axis=0), gb.sum()]
     numeric = np.array([(loss(w + e) - loss(w - e)) / 2e-6 for e in np.eye(31) * 1e-6])
     assert np.allclose(analytic, numeric, atol=1e-5)
@@ -89,14 +92,14 @@ def test_two_class_logits_give_sigmoid_probabilities(ds):
     w = np.linspace(-1, 1, 31)
     two = cs.two_class_logits(w, ds.x_test)
     p = np.exp(two[:, 1]) / np.exp(two).sum(axis=1)
-    assert np.allclose(p, 1 / (1 + np.exp(-cs.logits(w, ds.x_test))))
+    assert np.allclose(p, 1 / (1 + np.exp(-fl.LogisticRegression(30).logits(w, ds.x_test))))
 
 
 def test_local_update_learns_and_dp_noise_is_calibrated(hospitals, ds):
     h = hospitals[0]
     tr = cs.LocalTraining(epochs=2, batch_size=8, learning_rate=0.1)
     w = cs.local_update(np.zeros(31), h, tr, np.random.default_rng(0))
-    assert cs.accuracy(w, ds.x_test, ds.y_test) > 0.85
+    assert fl.LogisticRegression(30).accuracy(w, ds.x_test, ds.y_test) > 0.85
     # With gradients that vanish (learning rate scaled out) the DP update is pure noise of the right size.
     start = np.zeros(31)
     steps = math.ceil(tr.epochs * h.size / tr.batch_size)
@@ -122,8 +125,8 @@ def test_local_training_rejects_bad_settings():
 
 def test_secagg_equals_plain_sum_and_counts_bytes():
     updates = np.random.default_rng(1).normal(scale=0.05, size=(4, 31))
-    plain = cs.aggregate_plain(updates)
-    secure = cs.aggregate_secagg(updates)  # OS entropy: the sum does not depend on the masks
+    plain = fl.plain_sum(updates)
+    secure = fl.SecureAggregation()(updates)  # OS entropy: the sum does not depend on the masks
     assert np.allclose(secure.total, plain.total, atol=4 * 2**-16)
     assert plain.bytes_up == 4 * 31 * 8 and plain.bytes_down == 0
     assert "masked" in secure.server_held
@@ -139,12 +142,12 @@ def test_secagg_bytes_count_what_the_protocol_sent():
     run = secure_aggregate_run(updates)
     relayed = run.transcript.server_relayed
     assert len(relayed) == 4 * 3  # a client's own share stays on the device
-    assert all(len(c) >= 2 * cs.SHAMIR_SHARE_BYTES + 16 for c in relayed.values())
-    keys = 4 * 2 * cs.X25519_KEY_BYTES
-    up, down = cs.secagg_bytes(run)
-    assert up == keys + sum(map(len, relayed.values())) + 4 * 31 * 8 + 16 * cs.SHAMIR_SHARE_BYTES
+    assert all(len(c) >= 2 * SHAMIR_SHARE_BYTES + 16 for c in relayed.values())
+    keys = 4 * 2 * 32  # two 32-byte X25519 public keys per hospital
+    up, down = fl.secagg_bytes(run)
+    assert up == keys + sum(map(len, relayed.values())) + 4 * 31 * 8 + 16 * SHAMIR_SHARE_BYTES
     assert down == 4 * keys + sum(map(len, relayed.values()))
-    secure = cs.aggregate_secagg(updates)
+    secure = fl.SecureAggregation()(updates)
     assert (secure.bytes_up, secure.bytes_down) == (up, down)  # the sizes do not depend on the randomness
 
 
@@ -161,31 +164,12 @@ def test_secagg_threat_model_of_the_notebook():
     assert attack.succeeded and np.allclose(attack.recovered, updates[0], atol=2**-16)
 
 
-@settings(max_examples=20)
-@given(st.lists(st.lists(st.floats(-1000, 1000), min_size=31, max_size=31), min_size=2, max_size=5))
-def test_pack_unpack_roundtrip_of_sums(rows):
-    rows = np.asarray(rows)
-    k = len(rows)
-    packed = [cs.pack(r, 2048, k) for r in rows]
-    summed = [sum(col) for col in zip(*packed)]
-    assert np.allclose(cs.unpack(summed, 31, k, 2048), rows.sum(axis=0), atol=k * 2**-32)
-
-
-def test_pack_uses_few_plaintexts_and_rejects_out_of_range():
-    assert cs.pack_slot_bits(4) == 66
-    assert len(cs.pack(np.zeros(31), 2048, 4)) == 1 and len(cs.pack(np.zeros(32), 2048, 4)) == 2
-    with pytest.raises(ValueError, match="2\\^31"):
-        cs.pack(np.array([2.0**31]), 2048, 2)
-    with pytest.raises(ValueError, match="num_summands"):
-        cs.pack_slot_bits(0)
-
-
 def test_paillier_aggregation_equals_plain_sum(small_keys):
     pk, sk = small_keys
     updates = np.random.default_rng(2).normal(scale=0.05, size=(4, 31))
-    agg = cs.aggregate_paillier(updates, pk, sk)
+    agg = fl.PaillierAggregation(pk, sk)(updates)
     assert np.allclose(agg.total, updates.sum(axis=0), atol=4 * 2**-32)
-    per = len(cs.pack(updates[0], pk.bits, 4))
+    per = len(paillier.pack(updates[0], pk.bits, 4))
     ct = (pk.nsquare.bit_length() + 7) // 8
     assert agg.bytes_up == 4 * per * ct + 31 * 8 and agg.bytes_down == per * ct
 
@@ -321,7 +305,7 @@ def test_membership_audit_and_cost_table(hospitals, ds):
 
 # -- the notebook's prose agrees with its stored outputs ------------------------------------------
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "10-capstone-hospitals.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "10-capstone-hospitals.ipynb"
 
 
 def _notebook_text() -> tuple[str, str, str]:

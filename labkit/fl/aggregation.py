@@ -1,0 +1,154 @@
+"""Server-side aggregators: how the server gets the sum of the clients' (weighted) updates, and what it sees.
+
+An aggregator is a callable ``aggregator(updates, params) -> Aggregate``: ``updates`` are the
+clients' flat, already weighted updates, ``params`` the current global model (for the shape and
+dtype of an empty sum). It returns the sum, the bytes it took and a description of what the
+server held, in the spirit of TensorFlow Federated's aggregation factories
+(``tff.aggregators``) and Flower's strategies:
+
+- :func:`plain_sum`: the server receives every update in the clear (FedAvg, notebooks 06 and 10);
+- :class:`SecureAggregation`: Bonawitz et al. (2017) secure aggregation of
+  :func:`labkit.smpc.secure_aggregate_run`; the server gets masked vectors and the sum;
+- :class:`PaillierAggregation`: updates packed many to a plaintext
+  (:func:`labkit.he.paillier.pack`) and encrypted under a key whose private half a separate key
+  holder keeps; the server multiplies ciphertexts, the key holder decrypts only the sum;
+- DP-FedAvg's noisy sum is :class:`labkit.fl.dp_fedavg.GaussianSum`.
+
+Bytes: an update entry travels at its dtype's size (float32: 4 bytes, float64: 8), as
+:func:`labkit.fl.bytes_per_round` counts the model's broadcast.
+
+Introduced in ``10-capstone-hospitals.ipynb`` (the plain sum in ``06-federated-averaging.ipynb``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+SHAMIR_SHARE_BYTES = math.ceil(521 / 8)
+"""One Shamir share value in secure aggregation's field 2^521 - 1 (66 bytes)."""
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One round's aggregation: the sum, the bytes it took, and what the server held.
+
+    Attributes:
+        total: the decoded sum of the clients' (weighted) updates.
+        bytes_up: bytes sent by clients (and, for HE, the key holder) to the server.
+        bytes_down: bytes the server sent out (public keys, relayed shares, ciphertexts to the
+            key holder), not counting the new model's broadcast.
+        server_held: a description of the values the server received.
+    """
+
+    total: np.ndarray
+    bytes_up: int
+    bytes_down: int
+    server_held: str
+
+
+def _stack(updates: Sequence[np.ndarray], params: np.ndarray | None) -> list[np.ndarray]:
+    if len(updates) == 0 and params is None:
+        raise ValueError("updates must hold at least one client update; got none")
+    return [np.asarray(u) for u in updates]
+
+
+def plain_sum(updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
+    """The server receives every update in the clear and adds them, in order, in their dtype.
+
+    Introduced in ``06-federated-averaging.ipynb``; in ``10-capstone-hospitals.ipynb`` it is
+    configuration (a).
+    """
+    u = _stack(updates, params)
+    if not u:
+        return Aggregate(np.zeros_like(params), 0, 0, "no updates")
+    total = u[0]
+    for x in u[1:]:
+        total = total + x
+    size = int(total.size)
+    return Aggregate(total, len(u) * size * total.dtype.itemsize, 0,
+                     f"{len(u)} updates of {size} floats in the clear")
+
+
+def secagg_bytes(run: Any) -> tuple[int, int]:
+    """Bytes of one secure-aggregation round, counted from what a :class:`labkit.smpc.SecAggRun` sent.
+
+    Up: each client's two 32-byte X25519 public keys (masking, share encryption); the
+    ChaCha20-Poly1305 ciphertexts of its Shamir share pairs, one per other share holder, at their
+    real length (:attr:`labkit.smpc.Transcript.server_relayed`); its masked vector (8 bytes per
+    entry); and in the unmasking round every share the survivors answered with (66 bytes each,
+    :attr:`labkit.smpc.Transcript.server_collected`). Down: the server broadcasts every public key
+    to every client and relays every encrypted share pair. Signatures (not implemented), the
+    survivor list and message headers are not counted.
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+    n = len(run.graph)
+    tr = run.transcript
+    keys_up = sum(len(k) for k in run.public_keys.values()) + sum(len(k) for k in run.encryption_public_keys.values())
+    shares = sum(len(c) for c in tr.server_relayed.values())
+    masked = sum(int(v.nbytes) for v in tr.server_received.values())
+    unmask = SHAMIR_SHARE_BYTES * sum(len(kinds["key"]) + len(kinds["seed"]) for kinds in tr.server_collected.values())
+    keys_down = n * keys_up
+    return keys_up + shares + masked + unmask, keys_down + shares
+
+
+@dataclass(frozen=True)
+class SecureAggregation:
+    """Sum the updates with :func:`labkit.smpc.secure_aggregate_run` (all pairs, no dropout).
+
+    Keys and masks come from OS entropy unless ``rng`` is given; the sum is the same either way
+    (fixed point with 16 fractional bits).
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+
+    rng: np.random.Generator | None = None
+
+    def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
+        from labkit.smpc import secure_aggregate_run
+
+        u = np.asarray(updates, dtype=np.float64)
+        run = secure_aggregate_run(u, rng=self.rng)
+        up, down = secagg_bytes(run)
+        return Aggregate(np.asarray(run.total), up, down,
+                         f"{len(run.transcript.server_received)} masked vectors (uniform mod 2^64) and their sum")
+
+
+@dataclass(frozen=True)
+class PaillierAggregation:
+    """Sum packed, Paillier-encrypted updates; only the key holder (not the server) decrypts.
+
+    Each client packs its update (:func:`labkit.he.paillier.pack`) and encrypts each plaintext
+    with ``public_key.raw_encrypt`` (fresh r from OS entropy unless ``rng``); the server
+    multiplies the ciphertexts (``raw_add``) and sends the encrypted sum to the key holder, who
+    decrypts it with ``private_key.raw_decrypt`` and returns the plaintext sum. A ciphertext
+    travels as ceil(bits(n^2) / 8) bytes, the plaintext sum at its dtype's size.
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+
+    public_key: Any
+    private_key: Any
+    rng: np.random.Generator | None = None
+
+    def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
+        from labkit.he.paillier import pack, unpack
+
+        pk, sk = self.public_key, self.private_key
+        u = np.asarray(updates, dtype=np.float64)
+        k, d = u.shape
+        cts = [[pk.raw_encrypt(m, rng=self.rng) for m in pack(row, pk.bits, k)] for row in u]
+        total = cts[0]
+        for row in cts[1:]:
+            total = [pk.raw_add(a, b) for a, b in zip(total, row)]
+        summed = unpack([sk.raw_decrypt(c) for c in total], d, k, pk.bits)
+        ct_bytes = (pk.nsquare.bit_length() + 7) // 8
+        per_client = len(cts[0])
+        up = k * per_client * ct_bytes + d * u.dtype.itemsize  # clients' ciphertexts, key holder's plaintext sum
+        down = per_client * ct_bytes  # the encrypted sum to the key holder
+        return Aggregate(summed, up, down,
+                         f"{k * per_client} ciphertexts ({per_client} per hospital); the key holder sees the sum")
