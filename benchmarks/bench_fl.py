@@ -95,7 +95,7 @@ def _slider_ms() -> float:
     use_style()
     with contextlib.redirect_stdout(io.StringIO()):  # Output.clear_output prints escapes outside a kernel
         view = noniid_explorer()
-        alpha, clients, _ = view.children[0].children
+        alpha, clients = view.controls["alpha"], view.controls["num_clients"]
         times = []
         for k in (10, 20):
             clients.value = k  # untimed: only the alpha moves are measured
