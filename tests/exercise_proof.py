@@ -62,3 +62,10 @@ def constant_for(value):
 
     returns_constant.__name__ = f"returns_constant_{value!r}"
     return returns_constant
+
+
+def assert_hints(table) -> None:
+    """Each ``(exercise, wrong answer, words)`` row: the check rejects the answer with feedback containing ``words``."""
+    for exercise, answer, words in table:
+        result = check(exercise, answer)
+        assert not result.passed and words in result.feedback, (exercise, answer.__name__, result.feedback)
