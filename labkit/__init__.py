@@ -19,7 +19,7 @@ notebook's code is in one place (each package's docstring lists the notebooks th
 * :mod:`labkit.capstone` (10): ``federation``, ``plots``, ``checks``.
 
 Shared modules: :mod:`labkit.runtime` (:func:`setup`: seeds, quiet logs, plot style, versions; 00),
-:mod:`labkit.data` (the datasets, client partitions and verified files under ``data/``; 00, 06),
+:mod:`labkit.data` (the datasets every notebook loads, client partitions (06) and the verified files under ``data/``),
 :mod:`labkit.style` (palette, plot style, ``new_axes``), :mod:`labkit.exercises` (``check``,
 ``Hint``, the registry of each track's checks), :mod:`labkit.curriculum` (the lab's map in 00),
 :mod:`labkit._validate` (the argument checks: "name must be ...; got ...") and

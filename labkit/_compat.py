@@ -64,3 +64,12 @@ def tff_set_inert_default_context() -> None:
 def mpyc_event_loop(runtime: Any) -> Any:
     """The asyncio event loop of an MPyC runtime (``mpc._loop``; MPyC 0.11 has no public getter)."""
     return runtime._loop
+
+
+def tff_adaptive_clip_noise_params(noise_multiplier: float, expected_clients_per_round: float) -> tuple[float, float]:
+    """TFF's split of one noise multiplier between the clipped updates and the clip-count estimate
+    (``differential_privacy.adaptive_clip_noise_params``; not exported at the top level), used to
+    cross-check :func:`labkit.fl.adaptive_clip_value_noise`."""
+    from tensorflow_federated.python.aggregators.differential_privacy import adaptive_clip_noise_params
+
+    return adaptive_clip_noise_params(noise_multiplier, expected_clients_per_round)

@@ -28,13 +28,23 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
+def is_real(value: Any) -> bool:
+    """True for a Python or NumPy real number that is not a bool (the test behind :func:`real`)."""
+    return not _is_bool(value) and isinstance(value, numbers.Real)
+
+
+def is_integer(value: Any) -> bool:
+    """True for a Python or NumPy integer that is not a bool (the test behind :func:`integer`)."""
+    return not _is_bool(value) and isinstance(value, numbers.Integral)
+
+
 def real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
          low_open: bool = False, high_open: bool = False, finite: bool = True) -> float:
     """``value`` as a float: a real number, not NaN, finite unless ``finite=False``, within the bounds.
 
     ``low`` / ``high`` are inclusive unless ``low_open`` / ``high_open``.
     """
-    if _is_bool(value) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"{name} must be a real number; got {_got(value)} ({type(value).__name__})")
     v = float(value)
     if math.isnan(v):
@@ -68,7 +78,7 @@ def probability(name: str, value: Any, *, zero: bool = False, one: bool = False)
 
 def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """``value`` as an int: a Python or NumPy integer (not a bool, not a float), within the bounds."""
-    if _is_bool(value) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"{name} must be an integer; got {_got(value)} ({type(value).__name__})")
     v = int(value)
     if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
@@ -105,7 +115,7 @@ def generator(rng: Any, name: str = "rng") -> np.random.Generator:
         return np.random.default_rng()
     if isinstance(rng, np.random.Generator):
         return rng
-    if not _is_bool(rng) and isinstance(rng, numbers.Integral):
+    if is_integer(rng):
         if rng < 0:
             raise ValueError(f"{name} must be a numpy.random.Generator, an integer seed >= 0 or None; got {int(rng)}")
         return np.random.default_rng(int(rng))

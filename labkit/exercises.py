@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import numbers
 import re
 from dataclasses import dataclass
 from html import escape
@@ -116,8 +115,7 @@ def require_number(got: Any, what: str) -> float:
     import numpy as np
 
     require(got is not None, f"return {what} as one number; your function returned None")
-    ok = isinstance(got, numbers.Real) and not isinstance(got, (bool, np.bool_))
-    ok = ok or (isinstance(got, np.ndarray) and got.ndim == 0 and np.issubdtype(got.dtype, np.number))
+    ok = v.is_real(got) or (isinstance(got, np.ndarray) and got.ndim == 0 and np.issubdtype(got.dtype, np.number))
     require(ok, f"return {what} as one number; got {type(got).__name__}"
                 + (f" of shape {np.shape(got)}" if isinstance(got, np.ndarray) else ""))
     value = float(got)

@@ -67,3 +67,18 @@ def test_mpyc_event_loop_is_the_runtimes_asyncio_loop():
     from mpyc.runtime import mpc
 
     assert isinstance(_compat.mpyc_event_loop(mpc), asyncio.AbstractEventLoop)
+
+
+def test_tff_adaptive_clip_noise_params_splits_one_noise_multiplier_in_two():
+    code = (
+        "import os; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
+        "from labkit._compat import tff_adaptive_clip_noise_params\n"
+        "value_z, clip_stddev = tff_adaptive_clip_noise_params(1.0, 20.0)\n"
+        "print(round(value_z, 4), round(clip_stddev, 4))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    value_z, clip_stddev = map(float, out.stdout.split())
+    # With z = 1 and 20 expected clients, TFF puts z = 1.155 on the updates and spends the rest on the
+    # noisy clip count (Andrew et al. 2021), the numbers notebook 07 prints.
+    assert abs(value_z - 1.1547) < 1e-3, out.stderr[-1500:]
+    assert clip_stddev > 0

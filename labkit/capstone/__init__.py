@@ -4,7 +4,8 @@ Used by ``10-capstone-hospitals.ipynb``. The hospitals train logistic regression
 under four configurations (plain, secure aggregation, packed Paillier, secure aggregation with
 record-level DP) and the notebook sets what each costs beside what it protects. The training loop,
 the FedAvg round, the model, the aggregators and the Paillier packing are those of
-:mod:`labkit.fl` and :mod:`labkit.he.paillier`; this package keeps only what is the capstone's own.
+:mod:`labkit.fl`, :mod:`labkit.he.paillier` and :mod:`labkit.smpc.secagg` (through
+:class:`labkit.fl.SecureAggregation`); this package keeps only what is the capstone's own.
 
 Modules:
 

@@ -1,8 +1,9 @@
 """Differential privacy: de-identification, mechanisms, accounting, DP-SGD and auditing.
 
 Used by notebooks ``01-deidentification``, ``02-dp-from-scratch``, ``03-gaussian-accounting``,
-``04-dp-sgd`` and ``05-auditing`` (its checks also serve ``00``); ``07-private-federated-learning``
-and ``10-capstone-hospitals`` use its accountants, DP-SGD steps and attacks.
+``04-dp-sgd`` and ``05-auditing`` (its checks also serve ``00``); ``07-private-federated-learning``,
+``09-secure-computation`` and ``10-capstone-hospitals`` use its accountants, DP-SGD steps and attack
+statistics.
 
 Modules:
 

@@ -1,6 +1,7 @@
 """Privacy auditing: membership-inference attacks and an empirical lower bound on epsilon.
 
-Introduced in ``05-auditing.ipynb`` (the loss-threshold attack is previewed in ``04-dp-sgd.ipynb``).
+Introduced in ``05-auditing.ipynb`` (the loss-threshold attack is previewed in ``04-dp-sgd.ipynb``); its
+intervals are used in ``09-secure-computation.ipynb`` and ``10-capstone-hospitals.ipynb``.
 tensorflow-privacy 0.9.0's wheel ships no ``privacy_tests`` package, so the attacks are written
 here, on NumPy arrays of model outputs; the models themselves come from :mod:`labkit.dp.dpsgd`.
 

@@ -27,6 +27,7 @@ import numpy as np
 from labkit.dp.accounting import dpsgd_epsilon
 from labkit.dp.audit import roc_curve, tpr_at_fpr
 from labkit.dp.calibration import gaussian_delta
+from labkit._validate import is_integer
 from labkit.exercises import require, require_number
 
 
@@ -197,7 +198,7 @@ def _valid_microbatches(fn) -> str:
         got = fn(n, b)
         is_int_array = isinstance(got, np.ndarray) and got.ndim == 1 and np.issubdtype(got.dtype, np.integer)
         require(isinstance(got, (list, tuple)) or is_int_array, f"return a list of integers; got {type(got).__name__}")
-        require(all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) for m in got),
+        require(all(is_integer(m) for m in got),
                 "return a list of integers (the microbatch counts)")
         got = sorted(int(m) for m in got)
         want = _reference_microbatches(n, b)

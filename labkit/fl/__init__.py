@@ -19,7 +19,7 @@ Modules:
   DP-SGD as a client update, user-level accounting, adaptive-clip noise;
 - :mod:`labkit.fl.aggregation`: server aggregators (plain sum, secure aggregation, packed Paillier);
 - :mod:`labkit.fl.tff`: TensorFlow Federated (the worker guard, and FedAvg, DP-FedAvg and secure
-  aggregation run with TFF); loaded only when a TFF function is called;
+  aggregation run with TFF); TensorFlow Federated itself loads only when a TFF function is called;
 - :mod:`labkit.fl.sweeps`: the precomputed sweeps of notebook 06 (``make data``);
 - :mod:`labkit.fl.plots`, :mod:`labkit.fl.widgets`: figures and the non-IID explorer;
 - :mod:`labkit.fl.checks`: the exercise checks of notebooks 06 and 07.

@@ -148,7 +148,7 @@ class PaillierAggregation:
         summed = unpack([sk.raw_decrypt(c) for c in total], d, k, pk.bits)
         ct_bytes = (pk.nsquare.bit_length() + 7) // 8
         per_client = len(cts[0])
-        up = k * per_client * ct_bytes + d * u.dtype.itemsize  # clients' ciphertexts, key holder's plaintext sum
+        up = k * per_client * ct_bytes + d * np.asarray(updates[0]).dtype.itemsize  # clients' ciphertexts, key holder's plaintext sum
         down = per_client * ct_bytes  # the encrypted sum to the key holder
         return Aggregate(summed, up, down,
                          f"{k * per_client} ciphertexts ({per_client} per hospital); the key holder sees the sum")

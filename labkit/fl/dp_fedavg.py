@@ -34,8 +34,8 @@ def clip_update(update: Weights, clip: float) -> Weights:
     """
     v.positive("clip", clip)
     norm = float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in update)))
-    scale = np.float32(min(1.0, clip / norm)) if norm > 0 else np.float32(1.0)
-    return [(a * scale).astype(np.float32) for a in update]
+    scale = min(1.0, clip / norm) if norm > 0 else 1.0
+    return [np.asarray(a) * np.asarray(a).dtype.type(scale) for a in update]  # keeps each layer's dtype
 
 
 def poisson_sample(num_clients: int, q: float, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -461,7 +461,7 @@ def fedavg_round(weights: Weights, clients: Sequence[Client], selected: Sequence
     model = softmax_model(weights)
     selected = list(selected)
     if not selected:
-        raise ValueError("models must hold at least one client model; got none")
+        raise ValueError("selected must name at least one client; got none")
     result = federated_round(model, model.flatten(weights), clients, selected,
                              LocalSGD(lr, epochs, batch_size, shuffle=rng is not None), rng=rng,
                              client_weights=[len(clients[k][1]) for k in selected])

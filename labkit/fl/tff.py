@@ -2,8 +2,8 @@
 DP-FedAvg and secure aggregation run with TFF to cross-check :mod:`labkit.fl.fedavg` and
 :mod:`labkit.fl.dp_fedavg`.
 
-TFF, TensorFlow and this module's own imports of them load only when a function here is
-called; ``import labkit.fl`` does not import this module.
+TFF and TensorFlow load only when a function here is called; importing this module (which
+``import labkit.fl`` does) loads only the standard library and NumPy.
 
 **The runtime.**
 
@@ -28,7 +28,8 @@ Use :func:`local_cpp_context` (or :func:`import_tff`) instead of ``import tensor
 :func:`shutdown_workers` ends the workers now, and :func:`session` does it at the end of a
 ``with`` block. The tests in ``tests/fl/test_tff_runtime.py`` check each way of ending.
 
-Introduced in ``06-federated-averaging.ipynb``.
+Introduced in ``06-federated-averaging.ipynb``; DP and secure aggregators in
+``07-private-federated-learning.ipynb``.
 """
 
 from __future__ import annotations

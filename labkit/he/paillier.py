@@ -301,7 +301,7 @@ class PublicKey:
             ValueError: a non-finite float, a value whose encoding exceeds ``max_int``, or a type
                 that is not a real number.
         """
-        if isinstance(value, (bool, np.bool_)):
+        if not v.is_real(value):
             raise ValueError(f"value must be an int or float; got {value!r}")
         if isinstance(value, numbers.Integral):
             scaled, exponent = int(value), 0
@@ -545,7 +545,7 @@ class EncryptedNumber:
             e = max(self.exponent, other.exponent)
             a, b = self._with_exponent(e), other._with_exponent(e)
             return EncryptedNumber(pk, pk.raw_add(a.ciphertext, b.ciphertext), e)
-        if isinstance(other, (bool, np.bool_)) or not isinstance(other, numbers.Real):
+        if not v.is_real(other):
             raise ValueError(f"can add an EncryptedNumber, int or float; got {type(other).__name__}")
         a = self if isinstance(other, numbers.Integral) or self.exponent else self._with_exponent(FRAC_BITS)
         m, _ = pk.encode(int(other) * 2**a.exponent if isinstance(other, numbers.Integral) else round(float(other) * 2**a.exponent))
@@ -566,7 +566,7 @@ class EncryptedNumber:
         pk = self.public_key
         if isinstance(other, EncryptedNumber):
             raise ValueError("Paillier cannot multiply two ciphertexts; multiply by a plaintext scalar instead")
-        if isinstance(other, (bool, np.bool_)) or not isinstance(other, numbers.Real):
+        if not v.is_real(other):
             raise ValueError(f"scalar must be an int or float; got {other!r} of type {type(other).__name__}")
         k, exponent = pk.encode(other)
         signed = k if k <= pk.max_int else k - pk.n
@@ -575,7 +575,7 @@ class EncryptedNumber:
     __rmul__ = __mul__
 
     def __truediv__(self, other: Any) -> EncryptedNumber:
-        if isinstance(other, (bool, np.bool_)) or not isinstance(other, numbers.Real) or other == 0:
+        if not v.is_real(other) or other == 0:
             raise ValueError(f"divisor must be a non-zero int or float; got {other!r}")
         return self * (1.0 / float(other))
 

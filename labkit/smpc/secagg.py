@@ -39,7 +39,8 @@ the malicious-secure version, which make a lying server detectable.
 Keys, seeds and shares come from OS entropy unless a seeded ``rng`` is passed for a
 reproducible demonstration; a published seed gives no privacy to whoever holds it.
 
-Introduced in ``09-secure-computation.ipynb``.
+Introduced in ``09-secure-computation.ipynb``; notebook 10's secure aggregation runs it through
+:class:`labkit.fl.SecureAggregation`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ import pytest
 
 from exercise_proof import assert_accepted, assert_check_proven, assert_hints
 
-from labkit.exercises import check
 
 # --- 04.1 clip_rows(grads, clip) ------------------------------------------------------------
 

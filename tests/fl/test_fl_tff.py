@@ -92,7 +92,7 @@ def test_tff_helpers_reject_bad_input_before_starting_tff(setup):
 def test_adaptive_clipping_noise_matches_tff_and_pays_for_the_quantile():
     """fl.adaptive_clip_value_noise is TFF's rule: the update noise is raised so that, together
     with the noisy clipped count, the pair costs exactly one Gaussian mechanism at the total z."""
-    from tensorflow_federated.python.aggregators.differential_privacy import adaptive_clip_noise_params
+    from labkit._compat import tff_adaptive_clip_noise_params as adaptive_clip_noise_params
 
     for z, m in [(1.0, 20.0), (0.5, 100.0), (1.5, 40.0)]:
         ours = fl.adaptive_clip_value_noise(z, m)
