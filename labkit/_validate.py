@@ -28,6 +28,11 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
+def is_bool(value: Any) -> bool:
+    """True for a Python or NumPy bool (the test behind :func:`flag`)."""
+    return _is_bool(value)
+
+
 def is_real(value: Any) -> bool:
     """True for a Python or NumPy real number that is not a bool (the test behind :func:`real`)."""
     return not _is_bool(value) and isinstance(value, numbers.Real)
@@ -97,6 +102,13 @@ def count(name: str, value: Any, *, minimum: int = 1, maximum: int | None = None
     return integer(name, value, minimum=minimum, maximum=maximum)
 
 
+def flag(name: str, value: Any) -> bool:
+    """A switch: ``True`` or ``False`` (a NumPy bool too), never a number, a string or ``None``."""
+    if not is_bool(value):
+        raise TypeError(f"{name} must be True or False; got {_got(value)} ({type(value).__name__})")
+    return bool(value)
+
+
 def choice(name: str, value: Any, options: Iterable[Any]) -> Any:
     """One of ``options``."""
     options = tuple(options)
@@ -148,3 +160,43 @@ def same_length(**arrays: Any) -> int:
         listed = ", ".join(f"{k} has {n}" for k, n in lengths.items())
         raise ValueError(f"{' and '.join(lengths)} must have the same length; got {listed}")
     return next(iter(lengths.values()), 0)
+
+
+# Miller-Rabin with these bases is exact below 3.3 * 10**24 (Sorenson & Webster 2015); above, a
+# composite passes all of them with probability below 4**-24.
+_PRIME_BASES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89)
+
+
+def _is_probable_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    for p in _PRIME_BASES:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in _PRIME_BASES:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def prime(name: str, value: Any, *, minimum: int = 2, maximum_bits: int = 2048) -> int:
+    """``value`` as an int: a prime >= ``minimum`` of at most ``maximum_bits`` bits.
+
+    The bound keeps the check fast (a 2048-bit prime takes about half a second to confirm).
+    """
+    v = integer(name, value, minimum=minimum)
+    if v.bit_length() > maximum_bits:
+        raise ValueError(f"{name} must be a prime of at most {maximum_bits} bits; got a number of {v.bit_length()} bits")
+    if not _is_probable_prime(v):
+        raise ValueError(f"{name} must be a prime; got {_got(value)}")
+    return v

@@ -5,6 +5,7 @@ Introduced in ``00-index.ipynb``, which displays :func:`lab_map`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -76,7 +77,17 @@ class LabMap:
 
 
 def lab_map(notebooks_dir: str | Path = ".") -> LabMap:
-    """The curriculum with each notebook marked ``ready`` (present in ``notebooks_dir``) or ``coming``."""
+    """The curriculum with each notebook marked ``ready`` (present in ``notebooks_dir``) or ``coming``.
+
+    Raises:
+        TypeError: ``notebooks_dir`` is not a path (a ``str`` or ``os.PathLike``).
+        ValueError: ``notebooks_dir`` is not an existing folder.
+    """
+    if not isinstance(notebooks_dir, (str, os.PathLike)):
+        raise TypeError(f"notebooks_dir must be a folder path (a str or os.PathLike); got {notebooks_dir!r} "
+                        f"({type(notebooks_dir).__name__})")
+    if not Path(notebooks_dir).is_dir():
+        raise ValueError(f"notebooks_dir must be an existing folder; got {str(notebooks_dir)!r}")
     present = frozenset(p.name for p in Path(notebooks_dir).glob("*.ipynb"))
     return LabMap(entries=CURRICULUM, available=present)
 

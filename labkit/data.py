@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +46,42 @@ def manifest_path() -> Path:
 
 
 def read_manifest() -> dict:
-    """The manifest: ``{"files": {relative_path: {"sha256", "provenance", "builder"}}}``."""
+    """The manifest: ``{"files": {relative_path: {"sha256", "provenance", "builder"}}}``.
+
+    Raises:
+        DataFileError: naming ``data/manifest.json`` and ``make data`` when the manifest is missing,
+            unreadable, not valid JSON, or not of that shape (an entry without its SHA-256...).
+    """
     path = manifest_path()
+    name = f"data/{path.name}"
     if not path.is_file():
         raise DataFileError(f"data manifest {path.name} is missing from data/; run `{REGENERATE}` to rebuild it")
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataFileError(f"{name} cannot be read ({type(err).__name__}: {err}); run `{REGENERATE}` to rebuild it") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise DataFileError(f"{name} is damaged: it has no \"files\" table; run `{REGENERATE}` to rebuild it")
+    for relative, entry in files.items():
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            raise DataFileError(f"{name} is damaged: the entry of data/{relative} has no valid SHA-256 "
+                                f"(got {digest!r}); run `{REGENERATE}` to rebuild it")
+    return manifest
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: str | os.PathLike) -> str:
+    """The SHA-256 (hex) of the file at ``path``.
+
+    Raises:
+        TypeError: ``path`` is not a path (a ``str`` or ``os.PathLike``; a number would be read as
+            a file descriptor, ``0`` as standard input).
+        ValueError: ``path`` is not an existing file.
+    """
+    path = _file_path("path", path)
+    if not path.is_file():
+        raise ValueError(f"path must be an existing file; got {str(path)!r}")
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -60,20 +89,38 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _file_path(name: str, value) -> Path:
+    """``value`` as a ``Path``: a ``str`` or ``os.PathLike`` (never a number: that is a file descriptor)."""
+    if not isinstance(value, (str, os.PathLike)) or (isinstance(value, str) and not value):
+        raise TypeError(f"{name} must be a file path (a non-empty str or os.PathLike); got {value!r} "
+                        f"({type(value).__name__})")
+    return Path(value)
+
+
 def verified_path(relative: str) -> Path:
     """Return the path of a data file after checking it against the manifest.
 
     Raises:
-        DataFileError: naming the file and the command that regenerates it, when the file is
-            not in the manifest, is missing, or its SHA-256 differs.
+        TypeError: ``relative`` is not a string.
+        DataFileError: naming the file and the command that regenerates it, when the manifest is
+            missing or damaged, or the file is not in the manifest, is missing, unreadable or its
+            SHA-256 differs.
     """
-    entry = read_manifest()["files"].get(relative)
+    if not isinstance(relative, str):
+        raise TypeError(f"relative must be a path under data/ (a str such as 'splits/digits.npz'); got "
+                        f"{relative!r} ({type(relative).__name__})")
+    files = read_manifest()["files"]
+    entry = files.get(relative)
     if entry is None:
-        raise DataFileError(f"data/{relative} is not listed in data/manifest.json; run `{REGENERATE}`")
+        raise DataFileError(f"data/{relative} is not listed in data/manifest.json (relative must be one of "
+                            f"{', '.join(map(repr, sorted(files)))}); run `{REGENERATE}` if the manifest is out of date")
     path = data_dir() / relative
     if not path.is_file():
         raise DataFileError(f"data/{relative} is missing; run `{REGENERATE}` to regenerate it")
-    actual = sha256_of(path)
+    try:
+        actual = sha256_of(path)
+    except OSError as err:
+        raise DataFileError(f"data/{relative} cannot be read ({err.strerror or err}); run `{REGENERATE}` to regenerate it") from None
     if actual != entry["sha256"]:
         raise DataFileError(
             f"data/{relative} is corrupted or out of date (SHA-256 {actual[:12]}... but the manifest "
@@ -82,27 +129,63 @@ def verified_path(relative: str) -> Path:
     return path
 
 
-def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    """Write arrays as an ``.npz`` whose bytes depend only on the arrays (fixed zip timestamps)."""
+def save_arrays(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """Write arrays as an ``.npz`` whose bytes depend only on the arrays (fixed zip timestamps).
+
+    Raises:
+        TypeError: ``path`` is not a path, or an array is not one of numbers or text (an object
+            array, ``None``).
+        ValueError: ``path`` does not end in ``.npz``, or no array is given.
+    """
+    path = _file_path("path", path)
+    if path.suffix != ".npz":
+        raise ValueError(f"path must end in .npz; got {str(path)!r}")
+    if not arrays:
+        raise ValueError("arrays must name at least one array (save_arrays(path, x=...)); got none")
+    checked = {}
+    for name in sorted(arrays):
+        arr = np.asarray(arrays[name]) if arrays[name] is not None else None
+        if arr is None or arr.dtype == object:
+            raise TypeError(f"{name} must be an array of numbers or text; got {arrays[name]!r}"[:200])
+        checked[name] = arr
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
+        for name, arr in checked.items():
             buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.asarray(arrays[name]), allow_pickle=False)
+            np.lib.format.write_array(buf, arr, allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, buf.getvalue())
 
 
 def load_arrays(relative: str) -> dict[str, np.ndarray]:
-    """Read a verified ``.npz`` under ``data/`` into a dict of arrays."""
-    with np.load(verified_path(relative), allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+    """Read a verified ``.npz`` under ``data/`` into a dict of arrays.
+
+    Raises:
+        DataFileError: as :func:`verified_path`, and when the file (whose hash matches a damaged
+            manifest) is not a readable ``.npz``.
+    """
+    path = verified_path(relative)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except Exception as err:  # zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError...
+        raise DataFileError(f"data/{relative} is not a readable .npz file ({type(err).__name__}: {err}); "
+                            f"run `{REGENERATE}` to regenerate it") from None
 
 
 def load_json(relative: str):
-    """Read a verified JSON file under ``data/``."""
-    return json.loads(verified_path(relative).read_text())
+    """Read a verified JSON file under ``data/``.
+
+    Raises:
+        DataFileError: as :func:`verified_path`, and when the file is not valid UTF-8 JSON.
+    """
+    path = verified_path(relative)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataFileError(f"data/{relative} is not valid JSON ({type(err).__name__}: {err}); "
+                            f"run `{REGENERATE}` to regenerate it") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,12 +258,7 @@ def load(name: str) -> Dataset:
     raw = _sklearn_raw(name)
     x = np.asarray(raw.data, dtype=np.float64)
     y = np.asarray(raw.target)
-    if len(x) != int(split["num_rows"]):
-        raise DataFileError(
-            f"data/splits/{name}.npz expects {int(split['num_rows'])} rows but scikit-learn's {name} has "
-            f"{len(x)}; run `{REGENERATE}`"
-        )
-    train, test = split["train"], split["test"]
+    train, test = _checked_split(name, split, len(x))
     x_train, x_test = x[train], x[test]
     if name == "digits":
         x_train, x_test = x_train / 16.0, x_test / 16.0
@@ -209,8 +287,33 @@ def load(name: str) -> Dataset:
     )
 
 
+def _checked_split(name: str, split: dict, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The train and test index arrays of a split file, after checking that they fit ``rows`` examples."""
+    where = f"data/splits/{name}.npz"
+    missing = [k for k in ("train", "test", "num_rows") if k not in split]
+    if missing:
+        raise DataFileError(f"{where} lacks the arrays {', '.join(missing)}; run `{REGENERATE}` to regenerate it")
+    train, test, num_rows = split["train"], split["test"], split["num_rows"]
+    if num_rows.shape != () or not np.issubdtype(num_rows.dtype, np.integer):
+        raise DataFileError(f"{where} is damaged: num_rows is not one integer; run `{REGENERATE}` to regenerate it")
+    if int(num_rows) != rows:
+        raise DataFileError(f"{where} expects {int(num_rows)} rows but scikit-learn's {name} has {rows}; "
+                            f"run `{REGENERATE}`")
+    for key, idx in (("train", train), ("test", test)):
+        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) or \
+                idx.min() < 0 or idx.max() >= rows:
+            raise DataFileError(f"{where} is damaged: its {key} indices are not row numbers from 0 to {rows - 1}; "
+                                f"run `{REGENERATE}` to regenerate it")
+    return train, test
+
+
 def build_split(name: str) -> dict[str, np.ndarray]:
-    """Compute the fixed split of ``name`` (what ``make data`` stores in ``data/splits``)."""
+    """Compute the fixed split of ``name`` (what ``make data`` stores in ``data/splits``).
+
+    Raises:
+        ValueError: for an unknown ``name``.
+    """
+    v.choice("name", name, DATASETS)
     from sklearn.model_selection import train_test_split
 
     raw = _sklearn_raw(name)

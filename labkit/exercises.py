@@ -63,7 +63,16 @@ CHECK_MODULES: dict[str, str] = {
 
 
 def exercise_ids(notebook: str) -> list[str]:
-    """The exercise ids registered for a notebook number such as ``"02"`` (empty if it has none)."""
+    """The exercise ids registered for a notebook number such as ``"02"`` (empty if it has none).
+
+    Raises:
+        TypeError, ValueError: ``notebook`` is not two digits such as ``"02"``.
+    """
+    if not isinstance(notebook, str):
+        raise TypeError(f"notebook must be a notebook number of two digits such as '02'; got {notebook!r} "
+                        f"({type(notebook).__name__})")
+    if not re.fullmatch(r"\d\d", notebook):
+        raise ValueError(f"notebook must be a notebook number of two digits such as '02'; got {notebook!r}")
     if notebook not in CHECK_MODULES:
         return []
     checks = importlib.import_module(CHECK_MODULES[notebook]).CHECKS
@@ -101,7 +110,19 @@ def check(exercise: str, answer: Any) -> ExerciseResult:
 
 
 def require(condition: bool, hint: str) -> None:
-    """Raise :class:`Hint` with ``hint`` unless ``condition`` holds (for writing checkers)."""
+    """Raise :class:`Hint` with ``hint`` unless ``condition`` holds (for writing checkers).
+
+    ``condition`` is a bool (a NumPy bool, or a one-element boolean array, too); anything else is a
+    checker's mistake (a string or a number is always "true") and raises TypeError, as does a
+    ``hint`` that is not a string.
+    """
+    import numpy as np
+
+    if not isinstance(hint, str):
+        raise TypeError(f"hint must be a sentence (a str); got {hint!r} ({type(hint).__name__})")
+    if not (v.is_bool(condition) or (isinstance(condition, np.ndarray) and condition.dtype == bool
+                                     and condition.size == 1)):
+        raise TypeError(f"condition must be True or False; got {condition!r} ({type(condition).__name__})"[:200])
     if not condition:
         raise Hint(hint)
 
@@ -114,6 +135,8 @@ def require_number(got: Any, what: str) -> float:
     """
     import numpy as np
 
+    if not isinstance(what, str):
+        raise TypeError(f"what must name the expected number (a str); got {what!r} ({type(what).__name__})")
     require(got is not None, f"return {what} as one number; your function returned None")
     ok = v.is_real(got) or (isinstance(got, np.ndarray) and got.ndim == 0 and np.issubdtype(got.dtype, np.number))
     require(ok, f"return {what} as one number; got {type(got).__name__}"

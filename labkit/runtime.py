@@ -73,6 +73,11 @@ class VersionsTable:
         return f"<table><thead><tr><th>component</th><th>version</th></tr></thead><tbody>{body}</tbody></table>"
 
 
+def _seed(seed) -> int:
+    """The global seed: an integer from 0 to 2**32 - 1 (a Generator cannot seed Python, NumPy and TF)."""
+    return v.integer("seed", seed, minimum=0, maximum=2**32 - 1)
+
+
 def quiet_environment() -> None:
     """Set the environment variables that keep TensorFlow's C++ logging quiet.
 
@@ -109,7 +114,13 @@ def silence_python_noise() -> None:
 
 
 def package_version(name: str) -> str:
-    """Installed version of a distribution, or ``"not installed"``; imports nothing."""
+    """Installed version of a distribution, or ``"not installed"``; imports nothing.
+
+    Raises:
+        TypeError: ``name`` is not a string.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a distribution name (a non-empty str); got {name!r} ({type(name).__name__})")
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -117,14 +128,26 @@ def package_version(name: str) -> str:
 
 
 def versions_table(seed: int) -> VersionsTable:
-    """Build the table shown by the Setup cell, without importing the packages."""
+    """Build the table shown by the Setup cell, without importing the packages.
+
+    Raises:
+        TypeError, ValueError: ``seed`` is not an integer from 0 to 2**32 - 1.
+    """
+    seed = _seed(seed)
     rows = [("python", platform.python_version()), ("seed", str(seed))]
     rows += [(name, package_version(name)) for name in REPORTED_PACKAGES]
     return VersionsTable(seed=seed, rows=tuple(rows))
 
 
 def seed_everything(seed: int, *, tensorflow: bool = True) -> None:
-    """Seed Python, NumPy and (optionally) TensorFlow, and make TF ops deterministic."""
+    """Seed Python, NumPy and (optionally) TensorFlow, and make TF ops deterministic.
+
+    Raises:
+        TypeError, ValueError: ``seed`` is not an integer from 0 to 2**32 - 1 (what NumPy's global
+            seed takes), or ``tensorflow`` is not True or False.
+    """
+    seed = _seed(seed)
+    tensorflow = v.flag("tensorflow", tensorflow)
     random.seed(seed)
     import numpy as np
 
@@ -157,12 +180,14 @@ def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: 
         A :class:`VersionsTable` (HTML in a notebook).
 
     Raises:
-        TypeError: if ``seed`` is not an integer (a bool, a float, a string).
+        TypeError: if ``seed`` is not an integer (a bool, a float, a string), or ``quiet``, ``plots``
+            or ``tensorflow`` is not True or False.
         ValueError: if ``seed`` is outside [0, 2**32 - 1].
 
     Introduced in ``00-index.ipynb``.
     """
-    seed = v.integer("seed", seed, minimum=0, maximum=2**32 - 1)
+    seed = _seed(seed)
+    quiet, plots, tensorflow = v.flag("quiet", quiet), v.flag("plots", plots), v.flag("tensorflow", tensorflow)
     if quiet:
         if "tensorflow" in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
             warnings.warn(

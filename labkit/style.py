@@ -23,6 +23,10 @@ PALETTE: tuple[str, ...] = (
     "#000000",  # black
 )
 
+# The most columns (and rows) of axes new_axes draws: beyond this a figure is unreadable, and a
+# mistaken huge count would take minutes to lay out.
+MAX_AXES = 20
+
 
 def use_style() -> None:
     """Apply the lab's Matplotlib style: palette, readable sizes, light grid."""
@@ -50,10 +54,10 @@ def new_axes(ncols: int = 1, nrows: int = 1, **kwargs: Any):
     """Create a figure and axes in the lab style (``plt.subplots`` with a tight layout).
 
     Raises:
-        TypeError, ValueError: ``ncols`` or ``nrows`` is not a count (an integer >= 1).
+        TypeError, ValueError: ``ncols`` or ``nrows`` is not a count from 1 to :data:`MAX_AXES`.
     """
     import matplotlib.pyplot as plt
 
-    ncols, nrows = v.count("ncols", ncols), v.count("nrows", nrows)
+    ncols, nrows = v.count("ncols", ncols, maximum=MAX_AXES), v.count("nrows", nrows, maximum=MAX_AXES)
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, **kwargs)

@@ -125,12 +125,17 @@ def _build(value: Any) -> Any:
     return value.make() if isinstance(value, Fresh) else value
 
 
-def _run_one(call: Call, param: str | None, kind: str | None) -> tuple[str, str]:
-    """Run ``call`` with ``param`` replaced by the bad value ``kind``; return (exception type or "", message)."""
+_KIND_VALUE = object()
+
+
+def _run_one(call: Call, param: str | None, kind: str | None, value: Any = _KIND_VALUE) -> tuple[str, str]:
+    """Run ``call`` with ``param`` replaced by the bad value ``kind`` (or by ``value``, a drawn example of
+    that kind); return (exception type or "", message)."""
     kwargs = {k: _build(v) for k, v in call.kwargs.items()}
     if param is not None:
         fam = call.kinds.get(param) or family(kwargs[param])
-        kwargs[param] = bad_value(kwargs[param], kind, KINDS[fam][kind])
+        template = KINDS[fam][kind] if value is _KIND_VALUE else value
+        kwargs[param] = bad_value(kwargs[param], kind, template)
     target = call.target
     module, _, name = target.partition(":")
     if "." in name and call.self_kwargs is not None and name.split(".")[0][:1].isupper() and call.self_kwargs:
@@ -163,9 +168,9 @@ def _worker(conn, specs_modules: list[str]) -> None:  # pragma: no cover - runs 
         msg = conn.recv()
         if msg is None:
             return
-        module, index, param, kind = msg
+        module, index, param, kind, *value = msg
         try:
-            conn.send(_run_one(specs[module][index], param, kind))
+            conn.send(_run_one(specs[module][index], param, kind, *value))
         except BaseException as err:  # the spec itself failed
             conn.send(("SpecError", "".join(traceback.format_exception_only(type(err), err)).strip()))
 
@@ -198,8 +203,9 @@ class Runner:
         self.proc.join(5)
         self._start()
 
-    def run(self, module: str, index: int, param: str | None, kind: str | None, timeout: float) -> tuple[str, str] | None:
-        self.conn.send((module, index, param, kind))
+    def run(self, module: str, index: int, param: str | None, kind: str | None, timeout: float,
+            *value: Any) -> tuple[str, str] | None:
+        self.conn.send((module, index, param, kind, *value))
         if not self.conn.poll(timeout):
             self._restart()
             return None

@@ -143,3 +143,167 @@ def test_partition_bad_input(kwargs, message):
 def test_partition_wrong_kind(kwargs, message):
     with pytest.raises(TypeError, match=message):
         data.partition(np.arange(10) % 3, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Every way a data file or the manifest can be wrong: a DataFileError naming the file and `make data`
+# --------------------------------------------------------------------------------------------
+
+
+def _set_manifest(data_copy, change):
+    path = data_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+def _rehash(data_copy, relative):
+    """Make the manifest agree with a damaged file (a damaged manifest that matches it)."""
+    digest = data.sha256_of(data_copy / relative)
+    _set_manifest(data_copy, lambda m: m["files"][relative].update(sha256=digest))
+
+
+def _damage_manifest(how):
+    def damage(data_copy):
+        path = data_copy / "manifest.json"
+        if how == "missing":
+            path.unlink()
+        elif how == "not json":
+            path.write_text(path.read_text()[:-20])
+        elif how == "not utf-8":
+            path.write_bytes(b"\xff\xfe" + path.read_bytes())
+        elif how == "a list":
+            path.write_text("[]")
+        elif how == "no files table":
+            path.write_text('{"regenerate": "make data"}')
+        elif how == "entry without hash":
+            _set_manifest(data_copy, lambda m: m["files"]["splits/digits.npz"].pop("sha256"))
+        elif how == "hash not a string":
+            _set_manifest(data_copy, lambda m: m["files"]["splits/digits.npz"].update(sha256=None))
+        elif how == "entry not a table":
+            _set_manifest(data_copy, lambda m: m["files"].update({"splits/digits.npz": "abc"}))
+    return damage
+
+
+@pytest.mark.parametrize("how", ["missing", "not json", "not utf-8", "a list", "no files table", "entry without hash",
+                                 "hash not a string", "entry not a table"])
+def test_a_damaged_manifest_names_the_manifest_and_make_data(data_copy, how):
+    _damage_manifest(how)(data_copy)
+    with pytest.raises(data.DataFileError, match=r"manifest\.json.*make data"):
+        data.load("digits")
+    with pytest.raises(data.DataFileError, match=r"manifest\.json.*make data"):
+        data.read_manifest()
+
+
+def _write(data_copy, relative, content: bytes):
+    (data_copy / relative).write_bytes(content)
+    _rehash(data_copy, relative)
+
+
+@pytest.mark.parametrize("how", ["truncated zip", "not a zip", "empty", "damaged deflate stream"])
+def test_a_damaged_npz_whose_hash_matches_a_damaged_manifest_is_a_data_file_error(data_copy, how):
+    relative = "splits/digits.npz"
+    raw = (data_copy / relative).read_bytes()
+    if how == "truncated zip":
+        content = raw[: len(raw) // 2]
+    elif how == "not a zip":
+        content = b"this is not an npz file"
+    elif how == "empty":
+        content = b""
+    else:  # flip bytes inside the first member's compressed data, keep the zip directory intact
+        content = raw[:60] + bytes(b ^ 0xFF for b in raw[60:200]) + raw[200:]
+    _write(data_copy, relative, content)
+    with pytest.raises(data.DataFileError, match=r"data/splits/digits\.npz .*make data"):
+        data.load_arrays(relative)
+    with pytest.raises(data.DataFileError, match=r"data/splits/digits\.npz .*make data"):
+        data.load("digits")
+
+
+@pytest.mark.parametrize("arrays,message", [
+    (dict(train=np.arange(10), test=np.arange(10, 20)), r"lacks the arrays num_rows"),
+    (dict(train=np.arange(10), test=np.arange(10, 20), num_rows=np.float64(1797)), r"num_rows is not one integer"),
+    (dict(train=np.arange(10), test=np.arange(10, 20), num_rows=np.int64(5)), r"expects 5 rows"),
+    (dict(train=np.arange(10), test=np.array([1796, 5000]), num_rows=np.int64(1797)), r"test indices are not row numbers"),
+    (dict(train=np.array([-1, 3]), test=np.arange(3), num_rows=np.int64(1797)), r"train indices are not row numbers"),
+    (dict(train=np.array([0.5, 3.0]), test=np.arange(3), num_rows=np.int64(1797)), r"train indices are not row numbers"),
+])
+def test_a_split_file_with_wrong_contents_is_a_data_file_error(data_copy, arrays, message):
+    data.save_arrays(data_copy / "splits" / "digits.npz", **arrays)
+    _rehash(data_copy, "splits/digits.npz")
+    with pytest.raises(data.DataFileError, match=rf"data/splits/digits\.npz.*{message}.*make data"):
+        data.load("digits")
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe\x00", b""])
+def test_a_damaged_json_file_whose_hash_matches_is_a_data_file_error(data_copy, content):
+    _write(data_copy, "sweeps/fl_table2.json", content)
+    with pytest.raises(data.DataFileError, match=r"data/sweeps/fl_table2\.json is not valid JSON.*make data"):
+        data.load_json("sweeps/fl_table2.json")
+
+
+def test_a_folder_in_place_of_a_file_is_missing(data_copy):
+    target = data_copy / "splits" / "digits.npz"
+    target.unlink()
+    target.mkdir()
+    with pytest.raises(data.DataFileError, match=r"data/splits/digits\.npz is missing.*make data"):
+        data.load("digits")
+
+
+def test_an_unlisted_file_names_the_argument_the_listed_files_and_make_data(data_copy):
+    with pytest.raises(data.DataFileError, match=r"data/splits/mnist\.npz is not listed.*relative must be one of "
+                                                 r".*'splits/digits\.npz'.*make data"):
+        data.load_arrays("splits/mnist.npz")
+
+
+@pytest.mark.parametrize("relative", [None, 3, b"splits/digits.npz", ["splits/digits.npz"]])
+def test_relative_must_be_a_string(relative):
+    for fn in (data.verified_path, data.load_arrays, data.load_json):
+        with pytest.raises(TypeError, match=r"^relative must be a path under data/"):
+            fn(relative)
+
+
+def test_make_data_repairs_a_damaged_manifest(data_copy):
+    (data_copy / "manifest.json").write_text("{not json")
+    build_data.rebuild(["splits/digits.npz"], verbose=False)
+    for relative in data.read_manifest()["files"]:
+        data.verified_path(relative)
+    assert set(data.read_manifest()["files"]) == set(build_data.DERIVED)
+    _set_manifest(data_copy, lambda m: m["files"].update({"splits/digits.npz": "abc"}))
+    build_data.rebuild(["splits/digits.npz"], verbose=False)
+    data.load("digits")
+
+
+@pytest.mark.parametrize("path", [0, 1, 3, None, b"data/manifest.json", 2.5, ""])
+def test_sha256_of_takes_only_a_path(path):
+    # 0 used to read standard input (a file descriptor) and wait forever
+    with pytest.raises(TypeError, match=r"^path must be a file path \(a non-empty str or os.PathLike\); got "):
+        data.sha256_of(path)
+
+
+def test_sha256_of_a_missing_file_or_a_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"^path must be an existing file; got '.*nothing-here'$"):
+        data.sha256_of(tmp_path / "nothing-here")
+    with pytest.raises(ValueError, match=r"^path must be an existing file"):
+        data.sha256_of(tmp_path)
+    (tmp_path / "f").write_bytes(b"abc")
+    assert data.sha256_of(str(tmp_path / "f")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_save_arrays_checks_the_path_and_the_arrays(tmp_path):
+    with pytest.raises(TypeError, match=r"^path must be a file path"):
+        data.save_arrays(None, x=np.arange(3))
+    with pytest.raises(ValueError, match=r"^path must end in \.npz; got '.*abc'$"):
+        data.save_arrays(tmp_path / "abc", x=np.arange(3))
+    with pytest.raises(ValueError, match=r"^arrays must name at least one array"):
+        data.save_arrays(tmp_path / "a.npz")
+    with pytest.raises(TypeError, match=r"^x must be an array of numbers or text; got None"):
+        data.save_arrays(tmp_path / "a.npz", x=None)
+    with pytest.raises(TypeError, match=r"^y must be an array of numbers or text"):
+        data.save_arrays(tmp_path / "a.npz", y=[object()])
+    data.save_arrays(str(tmp_path / "a.npz"), x=np.arange(3))
+    assert (tmp_path / "a.npz").is_file()
+
+
+def test_build_split_rejects_unknown_name():
+    with pytest.raises(ValueError, match=r"^name must be one of 'digits', 'breast_cancer', 'diabetes'; got 'mnist'$"):
+        data.build_split("mnist")

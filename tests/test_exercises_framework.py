@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from labkit import exercises
@@ -81,3 +82,41 @@ def _all_exercises() -> list[str]:
 def test_no_check_passes_an_answer_that_ignores_its_input(exercise):
     accepted = [name for name, answer in _DEGENERATE.items() if exercises.check(exercise, answer)]
     assert not accepted, f"exercise {exercise} accepts an answer that {', '.join(accepted)}"
+
+
+@pytest.mark.parametrize("notebook, error", [(2, TypeError), (None, TypeError), ("2", ValueError), ("002", ValueError),
+                                             ("no-such-notebook", ValueError)])
+def test_exercise_ids_takes_a_two_digit_notebook_number(notebook, error):
+    with pytest.raises(error, match=r"^notebook must be a notebook number of two digits such as '02'; got "):
+        exercises.exercise_ids(notebook)
+    assert exercises.exercise_ids("99") == []  # a notebook without exercises: documented empty list
+
+
+@pytest.mark.parametrize("condition", [None, "abc", "", 1, 0, 2.5, [True], np.array([True, False])])
+def test_require_takes_a_bool_condition(condition):
+    # a string or a number is always "true" (or always "false"): a checker's mistake, never a pass
+    with pytest.raises(TypeError, match=r"^condition must be True or False; got "):
+        exercises.require(condition, "hint")
+
+
+def test_require_takes_numpy_bools_and_a_text_hint():
+    exercises.require(np.bool_(True), "hint")
+    exercises.require(np.array([True]), "hint")
+    with pytest.raises(exercises.Hint, match="^why$"):
+        exercises.require(np.float64(1.0) > 2, "why")
+    with pytest.raises(TypeError, match=r"^hint must be a sentence \(a str\); got None"):
+        exercises.require(True, None)
+
+
+@pytest.mark.parametrize("got", [None, True, np.bool_(False), "1.5", [1.5], np.array([1.5, 2.0]), float("nan"),
+                                 float("inf"), -float("inf"), np.float32("nan"), 1 + 2j])
+def test_require_number_gives_a_hint_for_every_bad_answer(got):
+    with pytest.raises(exercises.Hint, match=r"return the mean as (one|a finite) number"):
+        exercises.require_number(got, "the mean")
+
+
+def test_require_number_takes_numbers_and_a_text_what():
+    assert exercises.require_number(np.int64(3), "x") == 3.0
+    assert exercises.require_number(np.array(2.5, dtype=np.float32), "x") == 2.5
+    with pytest.raises(TypeError, match=r"^what must name the expected number \(a str\); got 3"):
+        exercises.require_number(1.0, 3)

@@ -91,7 +91,7 @@ def test_labkit_deprecations_fail_the_suite():
 def test_new_axes_takes_counts_of_columns_and_rows():
     from labkit.style import new_axes
 
-    with pytest.raises(ValueError, match=r"^ncols must be an integer >= 1; got 0$"):
+    with pytest.raises(ValueError, match=r"^ncols must be an integer from 1 to 20; got 0$"):
         new_axes(ncols=0)
     with pytest.raises(TypeError, match=r"^nrows must be an integer; got 1.5 \(float\)$"):
         new_axes(nrows=1.5)
@@ -111,3 +111,80 @@ def test_labkit_never_imports_the_lab_tooling():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
             found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("tools", "benchmarks")]
     assert found == []
+
+
+@pytest.mark.parametrize("fn", ["versions_table", "seed_everything"])
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (2**32, ValueError), (1.5, TypeError), (float("nan"), TypeError),
+                                         ("0", TypeError), (True, TypeError), (None, TypeError)])
+def test_every_global_seed_is_an_integer_from_0_to_2_32(fn, seed, error):
+    from labkit import runtime
+
+    kwargs = {"tensorflow": False} if fn == "seed_everything" else {}
+    with pytest.raises(error, match=r"^seed must be an integer( from 0 to 4294967295)?; got "):
+        getattr(runtime, fn)(seed, **kwargs)
+
+
+@pytest.mark.parametrize("switch", ["quiet", "plots", "tensorflow"])
+@pytest.mark.parametrize("value", [None, "yes", 1, 0])
+def test_setup_switches_are_true_or_false(switch, value):
+    import labkit
+
+    with pytest.raises(TypeError, match=rf"^{switch} must be True or False; got "):
+        labkit.setup(0, **{switch: value})
+
+
+def test_seed_everything_tensorflow_is_true_or_false():
+    from labkit.runtime import seed_everything
+
+    with pytest.raises(TypeError, match=r"^tensorflow must be True or False; got 'no' \(str\)$"):
+        seed_everything(0, tensorflow="no")  # a string would have been true: TensorFlow imported
+
+
+def test_package_version_takes_a_name():
+    from labkit.runtime import package_version
+
+    assert package_version("no-such-distribution-xyz") == "not installed"
+    for name in (None, 3, ""):
+        with pytest.raises(TypeError, match=r"^name must be a distribution name"):
+            package_version(name)
+
+
+def test_new_axes_has_an_upper_bound():
+    from labkit.style import new_axes
+
+    # 10**9 columns used to lay out for minutes
+    with pytest.raises(ValueError, match=r"^ncols must be an integer from 1 to 20; got 1000000000$"):
+        new_axes(ncols=10**9)
+    with pytest.raises(ValueError, match=r"^nrows must be an integer from 1 to 20; got 21$"):
+        new_axes(nrows=21)
+
+
+def test_lab_map_takes_an_existing_folder(tmp_path):
+    from labkit.curriculum import lab_map
+
+    (tmp_path / "02-dp-from-scratch.ipynb").write_text("{}")
+    assert lab_map(tmp_path).status(lab_map(tmp_path).entries[1]) == "ready"
+    with pytest.raises(ValueError, match=r"^notebooks_dir must be an existing folder; got '.*nothing-here'$"):
+        lab_map(tmp_path / "nothing-here")
+    for bad in (None, 3):
+        with pytest.raises(TypeError, match=r"^notebooks_dir must be a folder path"):
+            lab_map(bad)
+
+
+def test_validate_flag_and_prime():
+    # helpers added to labkit._validate for the bad-input issue (switches; primes for smpc and he)
+    from labkit import _validate as v
+
+    assert v.flag("quiet", True) is True and v.flag("quiet", __import__("numpy").bool_(False)) is False
+    for bad in (1, None, "True"):
+        with pytest.raises(TypeError, match=r"^quiet must be True or False; got "):
+            v.flag("quiet", bad)
+    assert [n for n in range(30) if v._is_probable_prime(n)] == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]
+    assert v.prime("prime", 2**127 - 1) == 2**127 - 1
+    for composite in (561, 3215031751, 2**61, (2**61 - 1) * (2**31 - 1)):  # Carmichael, strong pseudoprime...
+        with pytest.raises(ValueError, match=r"^prime must be a prime; got "):
+            v.prime("prime", composite)
+    with pytest.raises(TypeError, match=r"^prime must be an integer; got True \(bool\)$"):
+        v.prime("prime", True)
+    with pytest.raises(ValueError, match=r"^prime must be a prime of at most 2048 bits; got a number of 2049 bits$"):
+        v.prime("prime", 2**2048 + 1)

@@ -221,6 +221,29 @@ DERIVED: dict[str, tuple[Callable[[Path], None], str]] = {
 }
 
 
+def _readable_manifest(path: Path, verbose: bool) -> dict:
+    """The manifest to update: the one on disk, or a fresh one when it is missing or damaged.
+
+    A damaged manifest (not JSON, no ``files`` table) is replaced; entries that are not tables
+    with a provenance are dropped, and :func:`rebuild` records every derived file present again.
+    """
+    if not path.is_file():
+        return {"files": {}}
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        manifest, why = None, f"{type(err).__name__}: {err}"
+    else:
+        why = 'no "files" table'
+    if not (isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)):
+        if verbose:
+            print(f"data/{path.name} is damaged ({why}): writing a new one", flush=True)
+        return {"files": {}}
+    manifest["files"] = {rel: entry for rel, entry in manifest["files"].items()
+                         if isinstance(entry, dict) and isinstance(entry.get("provenance"), str)}
+    return manifest
+
+
 def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
     """Regenerate derived files (all, or those named in ``only``) and rewrite the manifest.
 
@@ -229,7 +252,7 @@ def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
     """
     root = data_dir()
     path = manifest_path()
-    manifest = json.loads(path.read_text()) if path.is_file() else {"files": {}}
+    manifest = _readable_manifest(path, verbose)
     targets = list(DERIVED) if only is None else list(only)
     unknown = [t for t in targets if t not in DERIVED]
     if unknown:
@@ -246,6 +269,10 @@ def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
     for rel, entry in manifest["files"].items():
         if (root / rel).is_file():
             entry["sha256"] = sha256_of(root / rel)
+    for rel, (build, provenance) in DERIVED.items():  # entries a damaged manifest lost
+        if rel not in manifest["files"] and (root / rel).is_file():
+            manifest["files"][rel] = {"sha256": sha256_of(root / rel), "provenance": provenance,
+                                      "builder": f"tools.build_data:{build.__name__}"}
     manifest["files"] = dict(sorted(manifest["files"].items()))
     manifest["regenerate"] = REGENERATE
     path.write_text(json.dumps(manifest, indent=2) + "\n")
