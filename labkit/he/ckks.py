@@ -72,15 +72,22 @@ def parse_bit_sizes(text: str | Sequence[int]) -> tuple[int, ...]:
 
     Introduced in ``08-homomorphic-encryption.ipynb`` (the CKKS parameter explorer).
     """
+    return _parse_bit_sizes(text, "text")
+
+
+def _parse_bit_sizes(text: Any, name: str) -> tuple[int, ...]:
     if isinstance(text, str):
         parts = [p for p in re.split(r"[\s,;]+", text.strip().strip("[]()")) if p]
         out = []
         for p in parts:
             if not re.fullmatch(r"[+-]?\d+", p):
-                raise ValueError(f"coefficient modulus bit sizes must be whole numbers separated by commas; got {p!r}")
+                raise ValueError(f"{name} (coefficient modulus bit sizes) must be whole numbers separated by commas; got {p!r}")
             out.append(int(p))
         return tuple(out)
-    return tuple(v.integer(f"coeff_mod_bit_sizes[{i}]", b) for i, b in enumerate(text))
+    if isinstance(text, (bytes, dict, set)) or not hasattr(text, "__iter__") or getattr(text, "ndim", 1) != 1:
+        raise TypeError(f"{name} must be a string such as '60, 40, 40, 60' or a sequence of integers; "
+                        f"got {text!r} ({type(text).__name__})")
+    return tuple(v.integer(f"{name}[{i}]", b) for i, b in enumerate(text))
 
 
 @functools.lru_cache(maxsize=512)
@@ -204,8 +211,11 @@ def check_params(
     Introduced in ``08-homomorphic-encryption.ipynb`` (the CKKS parameter explorer).
     """
     problems: list[str] = []
+    if sweep is not None and not (isinstance(sweep, dict) and isinstance(sweep.get("degrees", {}), dict)):
+        return CkksReport(poly_modulus_degree, (), scale_bits, False,
+                          (f"sweep must be None or the dict that load_sweep() returns; got {type(sweep).__name__}.",))
     try:
-        bits = parse_bit_sizes(coeff_mod_bit_sizes)
+        bits = _parse_bit_sizes(coeff_mod_bit_sizes, "coeff_mod_bit_sizes")
     except (TypeError, ValueError) as err:
         return CkksReport(poly_modulus_degree, (), scale_bits, False, (f"{err}.",))
     try:
@@ -365,7 +375,11 @@ def precision_bits(expected: np.ndarray, decrypted: Sequence[float]) -> float:
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    err = float(np.max(np.abs(np.asarray(decrypted)[: len(expected)] - np.asarray(expected))))
+    expected = v.finite_array("expected", expected, ndim=1)
+    decrypted = v.finite_array("decrypted", decrypted, ndim=1)
+    if len(decrypted) < len(expected):
+        raise ValueError(f"decrypted must hold at least as many values as expected ({len(expected)}); got {len(decrypted)}")
+    err = float(np.max(np.abs(decrypted[: len(expected)] - expected)))
     return float("inf") if err == 0 else -math.log2(err)
 
 
@@ -379,14 +393,19 @@ def measure_noise_bits(ctx, scale_bits: int, depth: int, rng: np.random.Generato
     """
     import tenseal as ts
 
+    _check_ctx(ctx)
     scale_bits = v.integer("scale_bits", scale_bits, minimum=1, maximum=120)
-    depth = v.count("depth", depth, minimum=0)
+    depth = v.count("depth", depth, minimum=0, maximum=MAX_DEPTH)
     x = v.generator(rng).uniform(-1.0, 1.0, size=256)
     enc = ts.ckks_vector(ctx, x.tolist())
     ref = x.copy()
     out = [scale_bits - precision_bits(ref, enc.decrypt())]
-    for _ in range(depth):
-        enc = enc * enc
+    for i in range(depth):
+        try:
+            enc = enc * enc
+        except ValueError as err:
+            raise ValueError(f"depth={depth} multiplications exceed what ctx's coefficient modulus allows "
+                             f"(the {i + 1}th failed: {err})") from None
         ref = ref * ref
         out.append(scale_bits - precision_bits(ref, enc.decrypt()))
     return out
@@ -395,6 +414,12 @@ def measure_noise_bits(ctx, scale_bits: int, depth: int, rng: np.random.Generato
 # --------------------------------------------------------------------------------------------
 # Encrypted logistic-regression inference
 # --------------------------------------------------------------------------------------------
+
+
+MAX_DEPTH = 60
+"""Most multiplications :func:`measure_noise_bits` attempts (no SEAL modulus allows more)."""
+MAX_SIGMOID_BOUND = 1000.0
+"""Largest fitting interval of :func:`fit_sigmoid_polynomial` (the sigmoid is flat long before)."""
 
 
 def fit_sigmoid_polynomial(degree: int = 3, bound: float = 16.0, num: int = 2001) -> np.ndarray:
@@ -407,8 +432,8 @@ def fit_sigmoid_polynomial(degree: int = 3, bound: float = 16.0, num: int = 2001
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     degree = v.integer("degree", degree, minimum=1, maximum=15)
-    bound = v.positive("bound", bound)
-    num = v.count("num", num, minimum=degree + 1)
+    bound = v.real("bound", bound, low=0.0, high=MAX_SIGMOID_BOUND, low_open=True)
+    num = v.count("num", num, minimum=degree + 1, maximum=1_000_000)
     z = np.linspace(-bound, bound, num)
     return np.polynomial.polynomial.polyfit(z, 1.0 / (1.0 + np.exp(-z)), degree)
 
@@ -418,7 +443,16 @@ def slot_count(ctx) -> int:
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
+    _check_ctx(ctx)
     return ctx.seal_context().data.first_context_data().parms().poly_modulus_degree() // 2
+
+
+def _check_ctx(ctx: Any) -> None:
+    """A TypeError naming ``ctx`` unless it is a TenSEAL context."""
+    import tenseal as ts
+
+    if not isinstance(ctx, ts.Context):
+        raise TypeError(f"ctx must be a tenseal.Context (see make_context); got {type(ctx).__name__}")
 
 
 def encrypt_columns(ctx, x: np.ndarray) -> list:
@@ -446,14 +480,22 @@ def encrypted_logits(columns: Sequence, weights: np.ndarray, bias: float):
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    weights = v.finite_array("weights", weights).ravel()
+    import tenseal as ts
+
+    if isinstance(columns, (str, bytes)) or not hasattr(columns, "__len__") or len(columns) == 0 or \
+            not all(isinstance(c, ts.CKKSVector) for c in columns):
+        raise TypeError(f"columns must be a non-empty list of CKKS vectors (see encrypt_columns); got {type(columns).__name__}")
+    weights = v.finite_array("weights", weights, ndim=1)
     bias = v.real("bias", bias)
     if len(weights) != len(columns):
         raise ValueError(f"weights must have one entry per encrypted column ({len(columns)}); got {len(weights)}")
     total = columns[0] * float(weights[0])
     for col, w in zip(columns[1:], weights[1:]):
         total += col * float(w)
-    return total + bias
+    try:
+        return total + bias
+    except ValueError as err:  # SEAL: "encoded value is too large"
+        raise ValueError(f"bias={bias!r} is too large for the context's scale and modulus ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -471,6 +513,13 @@ class InferenceResult:
         return (self.probabilities > 0.5).astype(np.int64)
 
 
+def _check_weights(weights: Any, x: np.ndarray) -> np.ndarray:
+    w = v.finite_array("weights", weights, ndim=1)
+    if len(w) != x.shape[1]:
+        raise ValueError(f"weights must have one entry per feature of x ({x.shape[1]}); got {len(w)}")
+    return w
+
+
 def infer_packed(ctx, x: np.ndarray, weights: np.ndarray, bias: float, sigmoid_coef: np.ndarray) -> InferenceResult:
     """Encrypted logistic-regression inference with SIMD packing (feature columns), end to end.
 
@@ -479,7 +528,9 @@ def infer_packed(ctx, x: np.ndarray, weights: np.ndarray, bias: float, sigmoid_c
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
+    _check_ctx(ctx)
     x = v.finite_array("x", x, ndim=2)
+    _check_weights(weights, x)
     coef = [float(c) for c in v.finite_array("sigmoid_coef", sigmoid_coef, ndim=1)]
     slots = slot_count(ctx)
     logits, probs = [], []
@@ -502,13 +553,17 @@ def infer_per_sample(ctx, x: np.ndarray, weights: np.ndarray, bias: float, sigmo
     """
     import tenseal as ts
 
+    _check_ctx(ctx)
     x = v.finite_array("x", x, ndim=2)
-    w = v.finite_array("weights", weights).ravel().tolist()
+    w = _check_weights(weights, x).tolist()
     bias = v.real("bias", bias)
     coef = [float(c) for c in v.finite_array("sigmoid_coef", sigmoid_coef, ndim=1)]
     logits, probs = [], []
     for row in x:
-        enc_z = ts.ckks_vector(ctx, row.tolist()).dot(w) + bias
+        try:
+            enc_z = ts.ckks_vector(ctx, row.tolist()).dot(w) + bias
+        except ValueError as err:  # SEAL: "encoded value is too large"
+            raise ValueError(f"bias={bias!r} or x is too large for the context's scale and modulus ({err})") from None
         logits.append(enc_z.decrypt()[0])
         probs.append(enc_z.polyval(coef).decrypt()[0])
     return InferenceResult(np.array(logits), np.array(probs))

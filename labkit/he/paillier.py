@@ -72,6 +72,15 @@ FRAC_BITS = 32
 (about 2.3e-10); integers are encoded exactly."""
 MILLER_RABIN_ROUNDS = 40
 """Rounds for random candidates: a composite survives with probability below 4**-40."""
+MAX_BITS = 16384
+"""Largest modulus :func:`generate_keypair` (and the packing helpers) accept: 8192-bit primes take
+minutes already; larger sizes would run for hours."""
+MAX_ROUNDS = 1000
+"""Most Miller-Rabin rounds :func:`is_probable_prime` accepts (4**-1000 is far below any real risk)."""
+MAX_EXPONENT = 1 << 20
+"""Largest fixed-point exponent (fractional bits) of an encoded number."""
+MAX_FRAC_BITS = 512
+"""Largest ``frac_bits`` of the float encoding (2**512 times a float stays finite for |x| < 2**511)."""
 
 _SMALL_PRIMES = tuple(p for p in range(3, 2000, 2) if all(p % d for d in range(3, int(p**0.5) + 1, 2)))
 _SMALL_PRODUCT = math.prod(_SMALL_PRIMES)
@@ -80,6 +89,12 @@ _SMALL_PRODUCT = math.prod(_SMALL_PRIMES)
 # --------------------------------------------------------------------------------------------
 # Randomness and primes
 # --------------------------------------------------------------------------------------------
+
+
+def _rng(rng: Any) -> np.random.Generator | None:
+    """``None`` stays ``None`` (OS entropy through :mod:`secrets`); a Generator or a seed becomes a
+    Generator (:func:`labkit._validate.generator`) for a reproducible demonstration."""
+    return None if rng is None else v.generator(rng)
 
 
 def _randbits(bits: int, rng: np.random.Generator | None) -> int:
@@ -117,7 +132,8 @@ def is_probable_prime(n: int, rounds: int = MILLER_RABIN_ROUNDS, rng: np.random.
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     n = _as_int(n, "n")
-    v.count("rounds", rounds)
+    rounds = v.count("rounds", rounds, maximum=MAX_ROUNDS)
+    rng = _rng(rng)
     if n < 2:
         return False
     if n in (2, 3):
@@ -155,7 +171,8 @@ def random_prime(bits: int, rng: np.random.Generator | None = None) -> int:
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    v.count("bits", bits, minimum=8)
+    bits = v.count("bits", bits, minimum=8, maximum=MAX_BITS // 2)
+    rng = _rng(rng)
     top = (1 << (bits - 1)) | (1 << (bits - 2)) | 1
     while True:
         candidate = _randbits(bits, rng) | top
@@ -222,6 +239,7 @@ class PublicKey:
     # raw scheme -------------------------------------------------------------------------
     def random_r(self, rng: np.random.Generator | None = None) -> int:
         """A random r in [1, n) coprime to n (OS entropy unless ``rng`` is given)."""
+        rng = _rng(rng)
         while True:
             r = _randbelow(self.n, rng, lower=1)
             if math.gcd(r, self.n) == 1:
@@ -233,16 +251,17 @@ class PublicKey:
             raise ValueError(f"r must be in [1, n) and coprime to n (n has {self.bits} bits); got {r}")
         return r
 
-    def _check_plaintext(self, m: Any) -> int:
-        m = _as_int(m, "plaintext")
+    def _check_plaintext(self, m: Any, name: str = "plaintext") -> int:
+        m = _as_int(m, name)
         if not 0 <= m < self.n:
-            raise ValueError(f"plaintext must be in [0, n) for this {self.bits}-bit key; got {m}")
+            raise ValueError(f"{name} must be in [0, n) (a plaintext of this {self.bits}-bit key); got {m}")
         return m
 
-    def _check_ciphertext(self, c: Any) -> int:
-        c = _as_int(c, "ciphertext")
+    def _check_ciphertext(self, c: Any, name: str = "ciphertext") -> int:
+        c = _as_int(c, name)
         if not 0 < c < self.nsquare:
-            raise ValueError(f"ciphertext must be in (0, n**2) for this {self.bits}-bit key; got a {c.bit_length()}-bit value")
+            raise ValueError(f"{name} must be in (0, n**2) (a ciphertext of this {self.bits}-bit key); "
+                             f"got a {c.bit_length()}-bit value")
         return c
 
     def raw_encrypt(self, m: int, r: int | None = None, *, rng: np.random.Generator | None = None) -> int:
@@ -260,18 +279,19 @@ class PublicKey:
         Raises:
             ValueError: m outside [0, n), a non-integer m, or an r that is out of range.
         """
-        m = self._check_plaintext(m)
+        m = self._check_plaintext(m, "m")
+        rng = _rng(rng)
         r = self.random_r(rng) if r is None else self._check_r(r)
         return (self.n * m + 1) * _powmod(r, self.n, self.nsquare) % self.nsquare
 
     def raw_add(self, c1: int, c2: int) -> int:
         """Ciphertext of m1 + m2 (mod n): the product c1 * c2 mod n**2."""
-        return self._check_ciphertext(c1) * self._check_ciphertext(c2) % self.nsquare
+        return self._check_ciphertext(c1, "c1") * self._check_ciphertext(c2, "c2") % self.nsquare
 
     def raw_add_plain(self, c: int, m: int) -> int:
         """Ciphertext of m_c + m (mod n): c * g**m = c * (1 + m*n) mod n**2 (m in [0, n))."""
-        m = self._check_plaintext(m)
-        return self._check_ciphertext(c) * (1 + m * self.n) % self.nsquare
+        m = self._check_plaintext(m, "m")
+        return self._check_ciphertext(c, "c") * (1 + m * self.n) % self.nsquare
 
     def raw_mul(self, c: int, k: int) -> int:
         """Ciphertext of k * m_c (mod n): c**k mod n**2, for an integer scalar k (negative allowed).
@@ -279,7 +299,7 @@ class PublicKey:
         Raises:
             ValueError: if ``k`` is not an integer (encode a float first: see :class:`EncryptedNumber`).
         """
-        c = self._check_ciphertext(c)
+        c = self._check_ciphertext(c, "c")
         k = _as_int(k, "scalar k")
         if k < 0:  # c**(-k) = (c**-1)**|k|: a short exponent instead of n - |k|
             return _powmod(_invert(c, self.nsquare), -k, self.nsquare)
@@ -287,7 +307,7 @@ class PublicKey:
 
     def rerandomize(self, c: int, rng: np.random.Generator | None = None) -> int:
         """The same plaintext under fresh randomness: c * r**n mod n**2."""
-        return self._check_ciphertext(c) * _powmod(self.random_r(rng), self.n, self.nsquare) % self.nsquare
+        return self._check_ciphertext(c, "c") * _powmod(self.random_r(rng), self.n, self.nsquare) % self.nsquare
 
     # encoded numbers --------------------------------------------------------------------
     def encode(self, value: Any, frac_bits: int = FRAC_BITS) -> tuple[int, int]:
@@ -301,6 +321,9 @@ class PublicKey:
             ValueError: a non-finite float, a value whose encoding exceeds ``max_int``, or a type
                 that is not a real number.
         """
+        frac_bits = _as_int(frac_bits, "frac_bits")
+        if not 0 <= frac_bits <= MAX_FRAC_BITS:
+            raise ValueError(f"frac_bits must be an integer from 0 to {MAX_FRAC_BITS}; got {frac_bits}")
         if not v.is_real(value):
             raise ValueError(f"value must be an int or float; got {value!r}")
         if isinstance(value, numbers.Integral):
@@ -309,7 +332,10 @@ class PublicKey:
             value = float(value)
             if not math.isfinite(value):
                 raise ValueError(f"value must be finite; got {value}")
-            scaled, exponent = round(value * 2**frac_bits), frac_bits
+            scaled_float = math.ldexp(value, frac_bits) if abs(value) < 2.0**(1023 - frac_bits) else math.inf
+            if not math.isfinite(scaled_float):
+                raise ValueError(f"value {value!r} is out of range: value * 2**frac_bits overflows a float")
+            scaled, exponent = round(scaled_float), frac_bits
         else:
             raise ValueError(f"value must be an int or float; got {value!r} of type {type(value).__name__}")
         if abs(scaled) > self.max_int:
@@ -326,6 +352,12 @@ class PublicKey:
             ValueError: when m lies in the overflow band (max_int, n - max_int): the result of a
                 computation left the representable range.
         """
+        m = _as_int(m, "m")
+        exponent = _as_int(exponent, "exponent")
+        if not 0 <= m < self.n:
+            raise ValueError(f"m must be a decrypted plaintext in [0, n) for this {self.bits}-bit key; got {m}")
+        if not 0 <= exponent <= MAX_EXPONENT:
+            raise ValueError(f"exponent must be an integer from 0 to {MAX_EXPONENT}; got {exponent}")
         if m <= self.max_int:
             signed = m
         elif m >= self.n - self.max_int:
@@ -340,12 +372,14 @@ class PublicKey:
     def encrypt(self, value: Any, *, frac_bits: int = FRAC_BITS, rng: np.random.Generator | None = None) -> EncryptedNumber:
         """Encrypt an int (exactly) or a float (fixed point, ``frac_bits`` fractional bits), negatives included."""
         m, exponent = self.encode(value, frac_bits)
-        return EncryptedNumber(self, self.raw_encrypt(m, rng=rng), exponent)
+        return EncryptedNumber(self, self.raw_encrypt(m, rng=_rng(rng)), exponent)
 
     # python-paillier interop ------------------------------------------------------------
     @classmethod
     def from_phe(cls, key: "phe.PaillierPublicKey") -> PublicKey:
         """The same key from a ``phe.paillier.PaillierPublicKey``."""
+        if type(key).__name__ != "PaillierPublicKey" or not hasattr(key, "n"):
+            raise TypeError(f"key must be a phe.paillier.PaillierPublicKey; got {type(key).__name__}")
         return cls(key.n)
 
     def to_phe(self) -> "phe.PaillierPublicKey":
@@ -403,7 +437,7 @@ class PrivateKey:
 
     def raw_decrypt(self, c: int) -> int:
         """Decrypt a raw ciphertext to the integer m in [0, n), by the CRT (as phe's ``raw_decrypt``)."""
-        c = self.public_key._check_ciphertext(c)
+        c = self.public_key._check_ciphertext(c, "c")
         mp = _l_function(_powmod(c, self.p - 1, self.psquare), self.p) * self.hp % self.p
         mq = _l_function(_powmod(c, self.q - 1, self.qsquare), self.q) * self.hq % self.q
         return _crt(mp, mq, self.p, self.q, self.p_inverse)
@@ -415,7 +449,8 @@ class PrivateKey:
         mod q**2, then recombined. Only the key holder can do this (for example a party that
         encrypts its own data under its own key before sending it out)."""
         pk = self.public_key
-        m = pk._check_plaintext(m)
+        m = pk._check_plaintext(m, "m")
+        rng = _rng(rng)
         r = pk.random_r(rng) if r is None else pk._check_r(r)
         return (pk.n * m + 1) * self._r_pow_n(r) % pk.nsquare
 
@@ -440,6 +475,8 @@ class PrivateKey:
     @classmethod
     def from_phe(cls, key: "phe.PaillierPrivateKey") -> PrivateKey:
         """The same key from a ``phe.paillier.PaillierPrivateKey``."""
+        if type(key).__name__ != "PaillierPrivateKey" or not hasattr(key, "public_key"):
+            raise TypeError(f"key must be a phe.paillier.PaillierPrivateKey; got {type(key).__name__}")
         return cls(PublicKey(key.public_key.n), key.p, key.q)
 
     def to_phe(self) -> "phe.PaillierPrivateKey":
@@ -477,6 +514,9 @@ def generate_keypair(
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
     bits = _as_int(bits, "bits")
+    if bits > MAX_BITS:
+        raise ValueError(f"bits must be at most {MAX_BITS} (larger keys take hours to generate); got {bits}")
+    rng = _rng(rng)
     if bits % 2:
         raise ValueError(f"bits must be even (two primes of bits // 2 each); got {bits}")
     if bits < MIN_SECURE_BITS and not insecure_demo:
@@ -522,6 +562,8 @@ class EncryptedNumber:
         self.public_key = public_key
         self.ciphertext = public_key._check_ciphertext(ciphertext)
         self.exponent = _as_int(exponent, "exponent")
+        if not 0 <= self.exponent <= MAX_EXPONENT:
+            raise ValueError(f"exponent must be an integer from 0 to {MAX_EXPONENT}; got {self.exponent}")
 
     def __repr__(self) -> str:
         return f"EncryptedNumber(under a {self.public_key.bits}-bit key, {self.exponent} fractional bits)"
@@ -581,7 +623,7 @@ class EncryptedNumber:
 
     def rerandomize(self, rng: np.random.Generator | None = None) -> EncryptedNumber:
         """The same value under fresh randomness (do this before sending a computed ciphertext)."""
-        return EncryptedNumber(self.public_key, self.public_key.rerandomize(self.ciphertext, rng), self.exponent)
+        return EncryptedNumber(self.public_key, self.public_key.rerandomize(self.ciphertext, _rng(rng)), self.exponent)
 
 
 # --------------------------------------------------------------------------------------------
@@ -609,17 +651,32 @@ def encrypt_vector(
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
+    if not isinstance(public_key, PublicKey):
+        raise TypeError(f"public_key must be a labkit PublicKey; got {type(public_key).__name__}")
+    if private_key is not None and not isinstance(private_key, PrivateKey):
+        raise TypeError(f"private_key must be a labkit PrivateKey or None; got {type(private_key).__name__}")
     if private_key is not None and private_key.public_key != public_key:
         raise ValueError("private_key does not belong to public_key")
+    if values is None or isinstance(values, (str, bytes)):
+        raise TypeError(f"values must be a 1-D sequence of numbers; got {values!r}")
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"values must be one-dimensional; got shape {arr.shape}")
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"values must be integers or floats; got dtype {arr.dtype}")
+    if arr.size == 0:
+        raise ValueError("values must not be empty: an encrypted vector holds at least one number")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"values must hold only finite numbers; got {int(np.sum(~np.isfinite(arr)))} NaN or inf")
+    public_key.encode(0.0, frac_bits)  # checks frac_bits once, naming it
+    rng = _rng(rng)
     items = arr.tolist()  # Python ints/floats
     out = []
-    for item in items:
-        m, exponent = public_key.encode(item, frac_bits)
+    for i, item in enumerate(items):
+        try:
+            m, exponent = public_key.encode(item, frac_bits)
+        except ValueError as err:
+            raise ValueError(f"values[{i}]: {err}") from None
         r = public_key.random_r(rng)
         if private_key is None:
             c = public_key.raw_encrypt(m, r)
@@ -634,6 +691,9 @@ def decrypt_vector(private_key: PrivateKey, numbers_: Sequence[EncryptedNumber])
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
+    if not isinstance(private_key, PrivateKey):
+        raise TypeError(f"private_key must be a labkit PrivateKey; got {type(private_key).__name__}")
+    _check_encrypted_vector("numbers_", numbers_)
     values = [private_key.decrypt(x) for x in numbers_]
     if all(isinstance(x, int) for x in values) and all(abs(x) < 2**63 for x in values):
         return np.array(values, dtype=np.int64)
@@ -645,9 +705,19 @@ def add_vectors(a: Sequence[EncryptedNumber], b: Sequence[EncryptedNumber]) -> l
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    if len(a) != len(b):
-        raise ValueError(f"vectors must have the same length; got {len(a)} and {len(b)}")
+    _check_encrypted_vector("a", a)
+    _check_encrypted_vector("b", b)
+    v.same_length(a=a, b=b)
     return [x + y for x, y in zip(a, b)]
+
+
+def _check_encrypted_vector(name: str, vector: Any) -> None:
+    """A TypeError naming ``name`` unless ``vector`` is a sequence of :class:`EncryptedNumber`."""
+    if isinstance(vector, (str, bytes, EncryptedNumber)) or not hasattr(vector, "__len__"):
+        raise TypeError(f"{name} must be a list of EncryptedNumber; got {type(vector).__name__}")
+    for i, x in enumerate(vector):
+        if not isinstance(x, EncryptedNumber):
+            raise TypeError(f"{name}[{i}] must be an EncryptedNumber; got {type(x).__name__}")
 
 
 def sum_vectors(vectors: Sequence[Sequence[EncryptedNumber]]) -> list[EncryptedNumber]:
@@ -655,8 +725,15 @@ def sum_vectors(vectors: Sequence[Sequence[EncryptedNumber]]) -> list[EncryptedN
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
+    if isinstance(vectors, (str, bytes)) or not hasattr(vectors, "__len__"):
+        raise TypeError(f"vectors must be a list of encrypted vectors; got {type(vectors).__name__}")
     if len(vectors) == 0:
         raise ValueError("vectors must hold at least one encrypted vector")
+    for i, vec in enumerate(vectors):
+        _check_encrypted_vector(f"vectors[{i}]", vec)
+        if len(vec) != len(vectors[0]):
+            raise ValueError(f"vectors must all have the same length; vectors[0] has {len(vectors[0])}, "
+                             f"vectors[{i}] has {len(vec)}")
     total = list(vectors[0])
     for vec in vectors[1:]:
         total = add_vectors(total, vec)
@@ -668,7 +745,13 @@ def scale_vector(vector: Sequence[EncryptedNumber], k: Any) -> list[EncryptedNum
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    return [x * k for x in vector]
+    _check_encrypted_vector("vector", vector)
+    if not v.is_integer(k):
+        v.real("k", k)  # a finite real number (not a bool); integers stay exact
+    try:
+        return [x * k for x in vector]
+    except ValueError as err:
+        raise ValueError(f"k={k!r} cannot be encoded: {err}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -677,6 +760,8 @@ def scale_vector(vector: Sequence[EncryptedNumber], k: Any) -> list[EncryptedNum
 
 PACK_FRAC_BITS = 32
 """Fixed-point fractional bits of a packed slot."""
+MAX_SUMMANDS = 1_000_000
+"""Most packed vectors a sum may hold (parties or clients of one aggregation)."""
 PACK_VALUE_BITS = 64
 """A slot value is round(x * 2^32) + 2^63, so |x| < 2^31."""
 
@@ -686,13 +771,13 @@ def pack_slot_bits(num_summands: int) -> int:
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    num_summands = v.count("num_summands", num_summands)
+    num_summands = v.count("num_summands", num_summands, maximum=MAX_SUMMANDS)
     return PACK_VALUE_BITS + int(num_summands - 1).bit_length()
 
 
 def _slots_per_plaintext(key_bits: int, num_summands: int) -> tuple[int, int]:
     width = pack_slot_bits(num_summands)
-    per = (v.count("key_bits", key_bits) - 1) // width
+    per = (v.count("key_bits", key_bits, maximum=MAX_BITS) - 1) // width
     if per < 1:
         raise ValueError(f"key_bits must exceed the slot width {width}; got {key_bits}")
     return width, per
@@ -708,9 +793,7 @@ def pack(values: Any, key_bits: int, num_summands: int) -> list[int]:
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D array; got shape {arr.shape}")
+    arr = v.finite_array("values", values, ndim=1)
     if not np.all(np.abs(arr) < 2.0 ** (PACK_VALUE_BITS - 1 - PACK_FRAC_BITS)):
         raise ValueError(f"values must be finite with |x| < 2^{PACK_VALUE_BITS - 1 - PACK_FRAC_BITS}")
     width, per = _slots_per_plaintext(key_bits, num_summands)
@@ -732,9 +815,12 @@ def unpack(plaintexts: Sequence[int], length: int, num_summands: int, key_bits: 
     """
     width, per = _slots_per_plaintext(key_bits, num_summands)
     length = v.count("length", length)
+    if isinstance(plaintexts, (str, bytes)) or not hasattr(plaintexts, "__len__"):
+        raise TypeError(f"plaintexts must be a list of integers; got {type(plaintexts).__name__}")
+    plaintexts = [v.integer(f"plaintexts[{i}]", m, minimum=0) for i, m in enumerate(plaintexts)]
     if len(plaintexts) != math.ceil(length / per):
-        raise ValueError(f"{length} values need {math.ceil(length / per)} plaintexts of {key_bits} bits; "
-                         f"got {len(plaintexts)}")
+        raise ValueError(f"length={length} values need {math.ceil(length / per)} plaintexts of {key_bits} bits; "
+                         f"got {len(plaintexts)} plaintexts")
     mask = (1 << width) - 1
     offset = num_summands << (PACK_VALUE_BITS - 1)
     out: list[float] = []

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from labkit import _validate as v
 from labkit.style import PALETTE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,6 +29,12 @@ def plot_sigmoid_approximation(ax, coef: Sequence[float], bound: float, logits: 
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
+    coef = v.finite_array("coef", coef, ndim=1)
+    from labkit.he.ckks import MAX_SIGMOID_BOUND
+
+    bound = v.real("bound", bound, low=0.0, high=MAX_SIGMOID_BOUND, low_open=True)
+    if logits is not None:
+        logits = v.finite_array("logits", logits, ndim=1)
     z = np.linspace(-1.5 * bound, 1.5 * bound, 601)
     exact = 1.0 / (1.0 + np.exp(-z))
     approx = np.polynomial.polynomial.polyval(z, coef)
@@ -57,6 +64,10 @@ def plot_modulus_budget(ax, report: "CkksReport"):
 
     Introduced in ``08-homomorphic-encryption.ipynb``.
     """
+    from labkit.he.ckks import CkksReport
+
+    if not isinstance(report, CkksReport):
+        raise TypeError(f"report must be a CkksReport (see labkit.he.ckks.check_params); got {type(report).__name__}")
     bits = list(report.coeff_mod_bit_sizes)
     left = 0
     for i, b in enumerate(bits):

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import io
 
+from labkit import _validate as v
 from labkit.he.ckks import check_params, load_sweep
+
+DEGREES = (1024, 2048, 4096, 8192, 16384, 32768)
+SCALE_RANGE = (10, 60)
 
 
 def _figure_png(report) -> bytes:
@@ -31,7 +35,9 @@ def ckks_explorer(poly_modulus_degree: int = 8192, coeff_mod_bit_sizes: str = "6
     """A widget: N (dropdown), coefficient modulus bit sizes (text), scale bits (slider) -> report and figure.
 
     Invalid combinations are explained in words (see :func:`labkit.he.ckks.check_params`),
-    never raised.
+    never raised. The starting values themselves are checked: an N that is not in the dropdown,
+    ``coeff_mod_bit_sizes`` that is not a string, or ``scale_bits`` outside the slider's 10 to 60
+    raise a ValueError or TypeError naming the argument (the widget never clamps them silently).
 
     Returns:
         An ``ipywidgets.VBox`` with two named accessors for scripted use and tests:
@@ -44,11 +50,15 @@ def ckks_explorer(poly_modulus_degree: int = 8192, coeff_mod_bit_sizes: str = "6
     import ipywidgets as w
     from IPython.display import Image
 
+    v.choice("poly_modulus_degree", poly_modulus_degree, DEGREES)
+    if not isinstance(coeff_mod_bit_sizes, str):
+        raise TypeError(f"coeff_mod_bit_sizes must be a string such as '60, 40, 40, 60'; got {coeff_mod_bit_sizes!r}")
+    v.integer("scale_bits", scale_bits, minimum=SCALE_RANGE[0], maximum=SCALE_RANGE[1])
     sweep = load_sweep()
-    degree = w.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=poly_modulus_degree,
+    degree = w.Dropdown(options=list(DEGREES), value=poly_modulus_degree,
                         description="N")
     bits = w.Text(value=coeff_mod_bit_sizes, description="bit sizes", continuous_update=False)
-    scale = w.IntSlider(value=scale_bits, min=10, max=60, step=1, description="scale bits", continuous_update=False)
+    scale = w.IntSlider(value=scale_bits, min=SCALE_RANGE[0], max=SCALE_RANGE[1], step=1, description="scale bits", continuous_update=False)
     out = w.Output()
 
     def render(_change=None) -> None:

@@ -17,10 +17,30 @@ from typing import Sequence
 import numpy as np
 
 from labkit import _validate
-from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode, random_ring, rng_or_entropy
+from labkit.smpc.ring import FRAC_BITS, _encode, check_frac_bits, decode, encode, random_ring, ring_array, rng_or_entropy
 
 MAX_PARTIES = 10_000
 """The most parties a sharing here accepts (n_parties from 2 to this)."""
+
+
+def check_shares(name: str, shares, n_parties: int | None = None) -> list[np.ndarray]:
+    """``shares`` as a list of at least 2 ``uint64`` arrays of one shape (``n_parties`` of them if given).
+
+    A TypeError or ValueError naming ``name`` otherwise.
+    """
+    if n_parties is not None:
+        n_parties = _validate.count("n_parties", n_parties, minimum=2, maximum=MAX_PARTIES)
+    if isinstance(shares, (np.ndarray, str, bytes)) or not isinstance(shares, Sequence):
+        raise TypeError(f"{name} must be a list of share arrays (one per party); got {type(shares).__name__}")
+    if len(shares) < 2:
+        raise ValueError(f"{name} must be a list of at least 2 share arrays (one per party); got {len(shares)}")
+    if n_parties is not None and len(shares) != n_parties:
+        raise ValueError(f"{name} must hold one share per party ({n_parties}); got {len(shares)}")
+    out = [ring_array(f"{name}[{i}]", s) for i, s in enumerate(shares)]
+    for i, s in enumerate(out[1:], 1):
+        if s.shape != out[0].shape:
+            raise ValueError(f"{name} must all have the same shape; got {out[0].shape} and {s.shape} ({name}[{i}])")
+    return out
 
 
 def share_encoded(v: np.ndarray, n_parties: int, rng: np.random.Generator | int | None = None) -> list[np.ndarray]:
@@ -33,7 +53,7 @@ def share_encoded(v: np.ndarray, n_parties: int, rng: np.random.Generator | int 
     """
     n = _validate.count("n_parties", n_parties, minimum=2, maximum=MAX_PARTIES)
     rng = rng_or_entropy(rng)
-    v = np.asarray(v, dtype=np.uint64)
+    v = ring_array("v", v)
     shares = [random_ring(v.shape, rng) for _ in range(n - 1)]
     last = v.copy()
     for s in shares:
@@ -75,14 +95,9 @@ def reconstruct_encoded(shares: Sequence[np.ndarray]) -> np.ndarray:
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    if isinstance(shares, np.ndarray) or len(shares) < 2:
-        raise ValueError(f"shares must be a list of at least 2 share arrays; got {len(shares) if not isinstance(shares, np.ndarray) else 'one array'}")
-    first = np.asarray(shares[0], dtype=np.uint64)
-    total = first.copy()
+    shares = check_shares("shares", shares)
+    total = shares[0].copy()
     for s in shares[1:]:
-        s = np.asarray(s, dtype=np.uint64)
-        if s.shape != first.shape:
-            raise ValueError(f"shares must all have the same shape; got {first.shape} and {s.shape}")
         total += s
     return total
 
@@ -105,8 +120,9 @@ def add(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray]) -> list[
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    x_shares, y_shares = check_shares("x_shares", x_shares), check_shares("y_shares", y_shares)
     _validate.same_length(x_shares=x_shares, y_shares=y_shares)
-    return [np.asarray(a, np.uint64) + np.asarray(b, np.uint64) for a, b in zip(x_shares, y_shares)]
+    return [a + b for a, b in zip(x_shares, y_shares)]
 
 
 def add_public(x_shares: Sequence[np.ndarray], c: np.ndarray | float, *, frac_bits: int = FRAC_BITS) -> list[np.ndarray]:
@@ -114,8 +130,15 @@ def add_public(x_shares: Sequence[np.ndarray], c: np.ndarray | float, *, frac_bi
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    out = [np.asarray(s, np.uint64).copy() for s in x_shares]
-    out[0] = out[0] + encode(c, frac_bits)
+    out = [s.copy() for s in check_shares("x_shares", x_shares)]
+    enc = _encode(c, frac_bits, None, "c")
+    try:
+        shape = np.broadcast_shapes(out[0].shape, enc.shape)
+    except ValueError:
+        shape = None
+    if shape != out[0].shape:
+        raise ValueError(f"c must be a number or have the shares' shape {out[0].shape}; got shape {enc.shape}")
+    out[0] = out[0] + enc
     return out
 
 
@@ -125,5 +148,5 @@ def scale_public_int(x_shares: Sequence[np.ndarray], k: int) -> list[np.ndarray]
     Introduced in ``09-secure-computation.ipynb``.
     """
     kk = np.asarray(_validate.integer("k", k, minimum=-(2**63), maximum=2**63 - 1), dtype=np.int64).view(np.uint64)
-    return [np.asarray(s, np.uint64) * kk for s in x_shares]
+    return [s * kk for s in check_shares("x_shares", x_shares)]
 

@@ -33,8 +33,11 @@ from typing import Sequence
 import numpy as np
 
 from labkit import _validate
-from labkit.smpc.additive import MAX_PARTIES, reconstruct, reconstruct_encoded, share, share_encoded
-from labkit.smpc.ring import FRAC_BITS, check_frac_bits, random_ring, ring_matmul, rng_or_entropy, to_signed
+from labkit.smpc.additive import MAX_PARTIES, check_shares, reconstruct, reconstruct_encoded, share, share_encoded
+from labkit.smpc.ring import FRAC_BITS, MAX_ABS, check_frac_bits, check_shape, random_ring, ring_matmul, rng_or_entropy, to_signed
+
+MAX_PREPARED = 10_000
+"""Most triples :meth:`TrustedDealer.prepare_matmul` makes in one call."""
 
 Shares = list[np.ndarray]
 
@@ -71,6 +74,11 @@ class TrustedDealer:
 
         :func:`beaver_matmul` then uses them first, so its online phase is what is left.
         """
+        shape_a, shape_b = check_shape("shape_a", shape_a), check_shape("shape_b", shape_b)
+        if len(shape_a) != 2 or len(shape_b) != 2 or shape_a[1] != shape_b[0]:
+            raise ValueError(f"shape_a and shape_b must be matrix shapes with matching inner dimensions; got {shape_a} and {shape_b}")
+        count = _validate.count("count", count, maximum=MAX_PREPARED)
+        frac_bits = check_frac_bits(frac_bits)
         shape_out = (shape_a[0], shape_b[1])
         for _ in range(count):
             self._stock.setdefault(("matmul", tuple(shape_a), tuple(shape_b)), []).append(self._make_triple(shape_a, shape_b, True))
@@ -81,7 +89,12 @@ class TrustedDealer:
 
     def triple(self, shape_a: tuple[int, ...], shape_b: tuple[int, ...] | None = None, *, matmul: bool = False) -> tuple[Shares, Shares, Shares]:
         """Shares of a random (a, b, c) with c = a * b (elementwise) or c = a @ b (``matmul=True``)."""
-        shape_b = tuple(shape_a if shape_b is None else shape_b)
+        shape_a = check_shape("shape_a", shape_a)
+        shape_b = shape_a if shape_b is None else check_shape("shape_b", shape_b)
+        if matmul and (len(shape_a) != 2 or len(shape_b) != 2 or shape_a[1] != shape_b[0]):
+            raise ValueError(f"shape_a and shape_b must be matrix shapes with matching inner dimensions; got {shape_a} and {shape_b}")
+        if not matmul and shape_a != shape_b:
+            raise ValueError(f"shape_a and shape_b must be equal for an elementwise triple; got {shape_a} and {shape_b}")
         self.triples_used += 1
         stock = self._stock.get(("matmul" if matmul else "mul", tuple(shape_a), shape_b))
         return stock.pop() if stock else self._make_triple(shape_a, shape_b, matmul)
@@ -93,6 +106,8 @@ class TrustedDealer:
 
     def truncation_pair(self, shape: tuple[int, ...], frac_bits: int = FRAC_BITS) -> tuple[Shares, Shares]:
         """Shares of a random r and of r >> frac_bits (arithmetic shift of r read as signed)."""
+        shape = check_shape("shape", shape)
+        frac_bits = check_frac_bits(frac_bits)
         self.pairs_used += 1
         stock = self._stock.get(("trunc", tuple(shape), frac_bits))
         return stock.pop() if stock else self._make_pair(shape, frac_bits)
@@ -110,13 +125,22 @@ def _open(shares: Sequence[np.ndarray], transcript: list | None, label: str) -> 
     return value
 
 
-def _check(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray], dealer: TrustedDealer) -> None:
+def _check_dealer(dealer: TrustedDealer) -> None:
     if not isinstance(dealer, TrustedDealer):
         raise TypeError(f"dealer must be a TrustedDealer; got {type(dealer).__name__}")
-    if len(x_shares) != dealer.n_parties or len(y_shares) != dealer.n_parties:
-        raise ValueError(
-            f"x_shares and y_shares must hold one share per party ({dealer.n_parties}); got {len(x_shares)} and {len(y_shares)}"
-        )
+
+
+def _check_transcript(transcript: list | None) -> None:
+    if transcript is not None and not isinstance(transcript, list):
+        raise TypeError(f"transcript must be a list (opened values are appended to it) or None; got {type(transcript).__name__}")
+
+
+def _check(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray], dealer: TrustedDealer,
+           names: tuple[str, str] = ("x_shares", "y_shares")) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    _check_dealer(dealer)
+    x = check_shares(names[0], x_shares, dealer.n_parties)
+    y = check_shares(names[1], y_shares, dealer.n_parties)
+    return x, y
 
 
 def truncate(z_shares: Sequence[np.ndarray], dealer: TrustedDealer, frac_bits: int = FRAC_BITS, *,
@@ -133,10 +157,11 @@ def truncate(z_shares: Sequence[np.ndarray], dealer: TrustedDealer, frac_bits: i
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    _check_dealer(dealer)
+    z_shares = check_shares("z_shares", z_shares, dealer.n_parties)
     frac_bits = check_frac_bits(frac_bits)
-    if len(z_shares) != dealer.n_parties:
-        raise ValueError(f"z_shares must hold one share per party ({dealer.n_parties}); got {len(z_shares)}")
-    shape = np.shape(z_shares[0])
+    _check_transcript(transcript)
+    shape = z_shares[0].shape
     r, r_shift = dealer.truncation_pair(shape, frac_bits)
     c = _open([np.asarray(z, np.uint64) - ri for z, ri in zip(z_shares, r)], transcript, "open z - r")
     out = [s.copy() for s in r_shift]
@@ -159,6 +184,12 @@ def truncation_failure_probability(x: np.ndarray | float, y: np.ndarray | float,
     Introduced in ``09-secure-computation.ipynb``.
     """
     frac_bits = check_frac_bits(frac_bits)
+    x = _validate.finite_array("x", x)
+    y = _validate.finite_array("y", y)
+    try:
+        np.broadcast(x, y)
+    except ValueError:
+        raise ValueError(f"x and y must have shapes that broadcast together; got {x.shape} and {y.shape}") from None
     ex = np.rint(np.multiply(x, float(2**frac_bits), dtype=np.float64))
     ey = np.rint(np.multiply(y, float(2**frac_bits), dtype=np.float64))
     zs = [int(a) * int(b) for a, b in np.broadcast(ex, ey)]
@@ -184,7 +215,9 @@ def beaver_mul(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray], d
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    _check(x_shares, y_shares, dealer)
+    x_shares, y_shares = _check(x_shares, y_shares, dealer)
+    _check_transcript(transcript)
+    frac_bits = check_frac_bits(frac_bits)
     shape = np.shape(x_shares[0])
     if np.shape(y_shares[0]) != shape:
         raise ValueError(f"x_shares and y_shares must have the same shape; got {shape} and {np.shape(y_shares[0])}")
@@ -205,7 +238,9 @@ def beaver_matmul(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray]
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    _check(x_shares, y_shares, dealer)
+    x_shares, y_shares = _check(x_shares, y_shares, dealer)
+    _check_transcript(transcript)
+    frac_bits = check_frac_bits(frac_bits)
     sx, sy = np.shape(x_shares[0]), np.shape(y_shares[0])
     if len(sx) != 2 or len(sy) != 2 or sx[1] != sy[0]:
         raise ValueError(f"x_shares and y_shares must be matrices with matching inner dimensions; got {sx} and {sy}")
@@ -228,6 +263,9 @@ def secure_dot(x_shares: Sequence[np.ndarray], w_shares: Sequence[np.ndarray], d
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    x_shares, w_shares = _check(x_shares, w_shares, dealer, ("x_shares", "w_shares"))
+    if x_shares[0].shape != w_shares[0].shape:
+        raise ValueError(f"x_shares and w_shares must have the same shape; got {x_shares[0].shape} and {w_shares[0].shape}")
     z = beaver_mul(x_shares, w_shares, dealer, frac_bits=frac_bits, truncate_result=False, transcript=transcript)
     summed = [zi.sum(axis=-1, dtype=np.uint64) for zi in z]
     return truncate(summed, dealer, frac_bits, transcript=transcript)
@@ -243,6 +281,14 @@ def secure_linear(x_shares: Sequence[np.ndarray], w_shares: Sequence[np.ndarray]
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    x_shares, w_shares = _check(x_shares, w_shares, dealer, ("x_shares", "w_shares"))
+    b_shares = check_shares("b_shares", b_shares, dealer.n_parties)
+    k = np.atleast_2d(x_shares[0]).shape[1]
+    if w_shares[0].size != k:
+        raise ValueError(f"w_shares must hold one weight per column of x_shares ({k}); got shape {w_shares[0].shape}")
+    rows = np.atleast_2d(x_shares[0]).shape[0]
+    if b_shares[0].shape not in ((), (1,), (rows,)):
+        raise ValueError(f"b_shares must be shares of a scalar or of {rows} values; got shape {b_shares[0].shape}")
     x2 = [np.atleast_2d(np.asarray(x, np.uint64)) for x in x_shares]
     w2 = [np.asarray(w, np.uint64).reshape(-1, 1) for w in w_shares]
     z = beaver_matmul(x2, w2, dealer, frac_bits=frac_bits, transcript=transcript)
@@ -260,8 +306,13 @@ def secure_logistic_scores(x: np.ndarray, weights: np.ndarray, bias: float, n_pa
     Introduced in ``09-secure-computation.ipynb``.
     """
     rng = rng_or_entropy(rng)  # one generator for the dealer and the shares, even from a seed
-    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
-    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    x = np.atleast_2d(_validate.finite_array("x", x))
+    if x.ndim != 2:
+        raise ValueError(f"x must be one record or a 2-D array of records; got shape {x.shape}")
+    w = _validate.finite_array("weights", weights, ndim=1)
+    bias = _validate.real("bias", bias)
+    if not abs(bias) < MAX_ABS:
+        raise ValueError(f"bias must lie in (-{MAX_ABS:.4g}, {MAX_ABS:.4g}), the fixed-point range; got {bias:.4g}")
     if x.shape[1] != w.shape[0]:
         raise ValueError(f"x has {x.shape[1]} features but weights has {w.shape[0]}; they must match")
     dealer = TrustedDealer(n_parties, rng)

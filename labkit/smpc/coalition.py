@@ -14,7 +14,7 @@ import numpy as np
 
 from labkit import _validate
 from labkit.smpc.ring import rng_or_entropy
-from labkit.smpc.shamir import random_field_element, shamir_reconstruct, shamir_share
+from labkit.smpc.shamir import check_prime, random_field_element, shamir_reconstruct, shamir_share
 
 SMALL_PRIME = 257
 """A small field so that the widget's shares are readable numbers (real systems use >= 2^61)."""
@@ -78,10 +78,16 @@ def coalition_view(secret: int, n_parties: int, threshold: int, coalition: Itera
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    prime = _validate.integer("prime", prime, minimum=3)
+    prime = check_prime(prime)
     n_parties = _validate.count("n_parties", n_parties, minimum=2, maximum=12)
+    if n_parties >= prime:
+        raise ValueError(f"prime must exceed n_parties ({n_parties}); got {prime}")
     threshold = _validate.count("threshold", threshold, maximum=n_parties)
-    secret = _validate.integer("secret", secret, minimum=0, maximum=prime - 1)
+    secret = _validate.integer("secret", secret, minimum=0)
+    if secret >= prime:
+        raise ValueError(f"secret must be in [0, prime) = [0, {prime}); got {secret} (a larger prime would hold it)")
+    if isinstance(coalition, (str, bytes)) or not hasattr(coalition, "__iter__"):
+        raise TypeError(f"coalition must be a collection of party indices; got {coalition!r}")
     members = tuple(sorted({_validate.integer(f"coalition[{k}]", i, minimum=0, maximum=n_parties - 1)
                             for k, i in enumerate(coalition)}))
     rng = rng_or_entropy(rng)

@@ -64,6 +64,35 @@ def rng_or_entropy(rng: np.random.Generator | int | None) -> np.random.Generator
     return None if rng is None else _validate.generator(rng)
 
 
+MAX_ELEMENTS = 100_000_000
+"""Most ring elements one array here may hold (800 MB of ``uint64``)."""
+
+
+def check_shape(name: str, shape) -> tuple[int, ...]:
+    """``shape`` (an int or a sequence of ints >= 0) as a tuple, with at most :data:`MAX_ELEMENTS` entries."""
+    if _validate.is_integer(shape):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{name} must be an int or a tuple of ints; got {shape!r} ({type(shape).__name__})")
+    dims = tuple(_validate.integer(f"{name}[{i}]", d, minimum=0) for i, d in enumerate(shape))
+    size = 1
+    for d in dims:
+        size *= d
+    if size > MAX_ELEMENTS:
+        raise ValueError(f"{name} must describe at most {MAX_ELEMENTS:,} elements; got {dims} ({size:,})")
+    return dims
+
+
+def ring_array(name: str, value) -> np.ndarray:
+    """``value`` as a ``uint64`` array of ring elements; a TypeError naming ``name`` for anything else."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be ring elements (a uint64 array); got {value!r}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be ring elements (a uint64 array, see encode); got dtype {arr.dtype}")
+    return arr.astype(np.uint64, copy=False)
+
+
 def random_ring(shape: tuple[int, ...] | int, rng: np.random.Generator | int | None = None) -> np.ndarray:
     """Uniformly random elements of Z_(2^64) as a ``uint64`` array.
 
@@ -74,7 +103,7 @@ def random_ring(shape: tuple[int, ...] | int, rng: np.random.Generator | int | N
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = check_shape("shape", shape)
     size = int(np.prod(shape, dtype=np.int64))
     rng = rng_or_entropy(rng)
     if rng is None:
@@ -97,16 +126,30 @@ def encode(x: np.ndarray | float, frac_bits: int = FRAC_BITS, *, max_abs: float 
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    return _encode(x, frac_bits, max_abs, "x")
+
+
+def _encode(x, frac_bits: int, max_abs: float | None, name: str) -> np.ndarray:
+    """:func:`encode`, with errors about ``x`` naming ``name``."""
     frac_bits = check_frac_bits(frac_bits)
-    scaled = np.asarray(np.multiply(x, float(2**frac_bits), dtype=np.float64))
-    bound = float(2 ** (RING_BITS - 1 - frac_bits)) if max_abs is None else min(float(max_abs), 2.0 ** (RING_BITS - 1 - frac_bits))
+    if max_abs is not None:
+        max_abs = _validate.positive("max_abs", max_abs, finite=False)
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {x!r}")
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {type(x).__name__}") from None
+    scaled = np.asarray(np.multiply(arr, float(2**frac_bits), dtype=np.float64))
+    bound = float(2 ** (RING_BITS - 1 - frac_bits)) if max_abs is None else min(max_abs, 2.0 ** (RING_BITS - 1 - frac_bits))
     if scaled.size:
         biggest = float(np.max(np.abs(scaled))) / 2**frac_bits
         if not biggest < bound:  # also catches NaN and infinity
             if not np.isfinite(biggest):
-                raise ValueError("x must be finite; got NaN or infinity")
+                raise ValueError(f"{name} must be finite; got NaN or infinity")
+            which = "max_abs" if max_abs is not None and max_abs < 2.0 ** (RING_BITS - 1 - frac_bits) else f"frac_bits={frac_bits}"
             raise ValueError(
-                f"x must lie in (-{bound:.4g}, {bound:.4g}) with frac_bits={frac_bits}; "
+                f"{name} must lie in (-{bound:.4g}, {bound:.4g}) (set by {which}); "
                 f"got a value of magnitude {biggest:.4g}"
             )
     return np.rint(scaled, out=scaled).astype(np.int64).view(np.uint64)
@@ -118,7 +161,7 @@ def decode(v: np.ndarray, frac_bits: int = FRAC_BITS) -> np.ndarray:
     Introduced in ``09-secure-computation.ipynb``.
     """
     frac_bits = check_frac_bits(frac_bits)
-    signed = np.asarray(v, dtype=np.uint64).view(np.int64)
+    signed = ring_array("v", v).view(np.int64)
     return signed.astype(np.float64) / float(2**frac_bits)
 
 
@@ -127,7 +170,7 @@ def to_signed(v: np.ndarray) -> np.ndarray:
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    return np.asarray(v, dtype=np.uint64).view(np.int64)
+    return ring_array("v", v).view(np.int64)
 
 
 def _limbs(a: np.ndarray) -> list[np.ndarray]:
@@ -144,8 +187,8 @@ def ring_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    a = np.asarray(a, dtype=np.uint64)
-    b = np.asarray(b, dtype=np.uint64)
+    a = ring_array("a", a)
+    b = ring_array("b", b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"a and b must be 2-D with matching inner dimensions; got {a.shape} and {b.shape}")
     if a.shape[1] > _MAX_EXACT_INNER:

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+from cryptography.exceptions import InvalidTag
 
 from labkit import _validate
 from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode, rng_or_entropy
@@ -66,6 +67,34 @@ MASK_NONCE = bytes(16)
 zeros) used for every mask: each seed keys one keystream only, so a fixed nonce is safe."""
 
 _SHARE_BYTES = (SECAGG_PRIME.bit_length() + 7) // 8  # 66 bytes per share value
+MAX_CLIENTS = 10_000
+"""Most clients :func:`neighbour_graph` (and so one aggregation round) accepts."""
+MAX_MASK_LENGTH = 50_000_000
+"""Longest mask :func:`expand_mask` makes (400 MB of ``uint64``)."""
+
+
+def _client_id(name: str, value) -> int:
+    """A client id as it travels in a message: an integer from 0 to 2^32 - 1."""
+    return _validate.integer(name, value, minimum=0, maximum=2**32 - 1)
+
+
+def _key_bytes(name: str, value) -> bytes:
+    if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
+        raise TypeError(f"{name} must be 32 bytes; got {type(value).__name__}"
+                        + (f" of length {len(value)}" if isinstance(value, (bytes, bytearray)) else ""))
+    return bytes(value)
+
+
+def _share_pair(name: str, value) -> tuple[int, int]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{name} must be a Shamir share (x, y) of two integers; got {value!r}")
+    return (_validate.integer(f"{name}[0]", value[0], minimum=0, maximum=2**32 - 1),
+            _validate.integer(f"{name}[1]", value[1], minimum=0, maximum=2**(8 * _SHARE_BYTES) - 1))
+
+
+class ShareDecryptionError(ValueError, InvalidTag):
+    """The share ciphertext does not authenticate: a wrong key, sender, recipient, or a changed
+    ciphertext. A ``ValueError`` and a ``cryptography.exceptions.InvalidTag`` both."""
 _PAIR_SEED_INFO = b"labkit secagg v2: pairwise mask seed"
 _SHARE_KEY_INFO = b"labkit secagg v2: share encryption key"
 _SHARE_AAD = b"labkit secagg v2: round 1 shares"
@@ -96,7 +125,7 @@ def expand_mask(seed: int | bytes, length: int) -> np.ndarray:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
     key = _seed_int(seed).to_bytes(32, "big")
-    nbytes = 8 * _validate.count("length", length, minimum=0)
+    nbytes = 8 * _validate.count("length", length, minimum=0, maximum=MAX_MASK_LENGTH)
     out = bytearray(nbytes)
     if nbytes:
         Cipher(algorithms.ChaCha20(key, MASK_NONCE), mode=None).encryptor().update_into(bytes(nbytes), out)
@@ -158,6 +187,9 @@ def encrypt_shares(key: bytes, sender: int, recipient: int, key_share: tuple[int
     """
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+    key = _key_bytes("key", key)
+    sender, recipient = _client_id("sender", sender), _client_id("recipient", recipient)
+    key_share, seed_share = _share_pair("key_share", key_share), _share_pair("seed_share", seed_share)
     plain = _pack_shares(sender, recipient, key_share, seed_share)
     return ChaCha20Poly1305(key).encrypt(_share_nonce(sender, recipient), plain, _SHARE_AAD)
 
@@ -166,14 +198,24 @@ def decrypt_shares(key: bytes, sender: int, recipient: int, ciphertext: bytes) -
     """Decrypt and check one share pair; raises ``cryptography.exceptions.InvalidTag`` for a wrong key.
 
     Raises:
-        cryptography.exceptions.InvalidTag: wrong key, or a ciphertext changed in transit.
+        ShareDecryptionError: (a ``ValueError`` and a ``cryptography.exceptions.InvalidTag``) wrong
+            key, sender or recipient, or a ciphertext changed in transit.
         ValueError: a valid ciphertext addressed from or to other clients (a replayed message).
 
     Introduced in ``09-secure-computation.ipynb``.
     """
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-    plain = ChaCha20Poly1305(key).decrypt(_share_nonce(sender, recipient), ciphertext, _SHARE_AAD)
+    key = _key_bytes("key", key)
+    sender, recipient = _client_id("sender", sender), _client_id("recipient", recipient)
+    if not isinstance(ciphertext, (bytes, bytearray)):
+        raise TypeError(f"ciphertext must be bytes (see encrypt_shares); got {type(ciphertext).__name__}")
+    try:
+        plain = ChaCha20Poly1305(key).decrypt(_share_nonce(sender, recipient), bytes(ciphertext), _SHARE_AAD)
+    except InvalidTag:
+        raise ShareDecryptionError(
+            f"the ciphertext does not authenticate as shares from sender {sender} to recipient {recipient} "
+            "under this key: a wrong key, sender or recipient, or a ciphertext changed in transit") from None
     s, r, key_share, seed_share = _unpack_shares(plain)
     if (s, r) != (sender, recipient):
         raise ValueError(f"the shares are addressed from {s} to {r}, not from {sender} to {recipient}")
@@ -191,14 +233,14 @@ def neighbour_graph(n_clients: int, k: int | None = None,
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    n = _validate.count("n_clients", n_clients)
+    n = _validate.count("n_clients", n_clients, maximum=MAX_CLIENTS)
+    rng = rng_or_entropy(rng)
     if k is not None:
-        k = _validate.integer("neighbours", k)
+        k = _validate.integer("neighbours k", k)
     if k is None or k >= n - 1:
         return {u: tuple(v for v in range(n) if v != u) for u in range(n)}
     if k < 2 or k % 2:
-        raise ValueError(f"neighbours must be an even integer from 2 to n_clients - 1 = {n - 1}, or None for all pairs; got {k}")
-    rng = rng_or_entropy(rng)
+        raise ValueError(f"neighbours k must be an even integer from 2 to n_clients - 1 = {n - 1}, or None for all pairs; got {k}")
     if rng is None:
         order = sorted(range(n), key=lambda _: os.urandom(8))
     else:
@@ -233,6 +275,9 @@ class Transcript:
     server_reconstructed: dict[int, str] = field(default_factory=dict)
 
     def log(self, round_name: str, party: str, what: str) -> None:
+        for name, value in (("round_name", round_name), ("party", party), ("what", what)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string; got {value!r} ({type(value).__name__})")
         self.events.append((round_name, party, what))
 
     def server_view(self) -> list[str]:
@@ -253,11 +298,11 @@ class SimulatedClient:
 
     def __init__(self, client_id: int, threshold: int, masking_key: bytes, encryption_key: bytes, self_seed: int):
         private_cls, _ = _x25519()
-        self.id = client_id
-        self.threshold = threshold
-        self.masking_key = private_cls.from_private_bytes(masking_key)
-        self.encryption_key = private_cls.from_private_bytes(encryption_key)
-        self.self_seed = self_seed
+        self.id = _client_id("client_id", client_id)
+        self.threshold = _validate.count("threshold", threshold, maximum=MAX_CLIENTS)
+        self.masking_key = private_cls.from_private_bytes(_key_bytes("masking_key", masking_key))
+        self.encryption_key = private_cls.from_private_bytes(_key_bytes("encryption_key", encryption_key))
+        self.self_seed = _validate.integer("self_seed", self_seed, minimum=0, maximum=2**SEED_BITS - 1)
         self.held: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}  # owner -> (key share, seed share)
 
     def receive(self, sender: int, ciphertext: bytes, sender_encryption_public: bytes, key: bytes | None = None) -> None:
@@ -323,6 +368,9 @@ class SecAggRun:
 
 
 def _check_vectors(client_vectors) -> list[np.ndarray]:
+    if client_vectors is None or isinstance(client_vectors, (str, bytes)) or not hasattr(client_vectors, "__iter__") \
+            or (isinstance(client_vectors, np.ndarray) and client_vectors.ndim == 0):
+        raise TypeError(f"client_vectors must be n vectors of equal length or an (n, d) array; got {client_vectors!r}")
     vecs = [_validate.finite_array(f"client_vectors[{i}]", vec, ndim=1) for i, vec in enumerate(client_vectors)]
     if not vecs:
         raise ValueError("client_vectors must hold at least one vector; got none")
@@ -544,6 +592,8 @@ def secure_aggregate_run(
     frac_bits = check_frac_bits(frac_bits)
     x = _check_vectors(client_vectors)
     n = len(x)
+    if dropped is None or isinstance(dropped, (str, bytes)) or not hasattr(dropped, "__iter__"):
+        raise TypeError(f"dropped must be a collection of client ids (empty for none); got {dropped!r}")
     dropped_set = {_validate.integer(f"dropped[{i}]", u, minimum=0, maximum=n - 1) for i, u in enumerate(dropped)}
     rng = rng_or_entropy(rng)
     graph = neighbour_graph(n, neighbours, rng)
@@ -661,6 +711,12 @@ def lying_server_attack(run: SecAggRun, target: int, colluders: Iterable[int] = 
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    if not isinstance(run, SecAggRun):
+        raise TypeError(f"run must be a SecAggRun (see secure_aggregate_run); got {type(run).__name__}")
+    for name, value in (("colluders", colluders), ("told_dropped", told_dropped)):
+        if (value is None and name == "colluders") or isinstance(value, (str, bytes)) or \
+                (value is not None and not hasattr(value, "__iter__")):
+            raise TypeError(f"{name} must be a collection of client ids; got {value!r}")
     n = len(run.graph)
     target = _validate.integer("target", target)
     if target not in run.transcript.server_received:

@@ -22,13 +22,35 @@ from labkit.smpc.ring import rng_or_entropy
 
 PRIME = 2**127 - 1
 """Default field: the Mersenne prime 2^127 - 1 (secrets must lie in [0, PRIME))."""
+MAX_PARTIES = 1_000_000
+"""Most shares :func:`shamir_share` makes (x = 1..n, one polynomial evaluation each)."""
+MAX_PRIME_BITS = 4096
+"""Largest field modulus, in bits."""
+
+
+def check_prime(prime, name: str = "prime") -> int:
+    """``prime`` as an int: a prime from 3 to 2**4096 (Miller-Rabin, error below 4**-40)."""
+    from labkit.he.paillier import is_probable_prime
+
+    prime = _validate.integer(name, prime, minimum=3)
+    if prime.bit_length() > MAX_PRIME_BITS:
+        raise ValueError(f"{name} must have at most {MAX_PRIME_BITS} bits; got a {prime.bit_length()}-bit number")
+    if not is_probable_prime(prime):
+        raise ValueError(f"{name} must be a prime (the shares live in the field of integers mod a prime); got {prime}, "
+                         "which is composite")
+    return prime
 
 
 def random_field_element(prime: int, rng: np.random.Generator | int | None = None) -> int:
     """A uniform element of [0, prime): from ``secrets`` (OS entropy) unless ``rng`` is given.
 
+    ``prime`` may be any modulus from 2 up (secure aggregation draws 256-bit seeds with 2**256).
+
     Introduced in ``09-secure-computation.ipynb``.
     """
+    prime = _validate.integer("prime", prime, minimum=2)  # any modulus works here (secagg draws 2**256)
+    if prime.bit_length() > MAX_PRIME_BITS + 1:
+        raise ValueError(f"prime must have at most {MAX_PRIME_BITS} bits; got a {prime.bit_length()}-bit number")
     rng = rng_or_entropy(rng)
     if rng is None:
         return secrets.randbelow(prime)
@@ -63,8 +85,10 @@ def shamir_share(
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    prime = _validate.integer("prime", prime, minimum=3)
-    n_parties = _validate.count("n_parties", n_parties, maximum=prime - 1)
+    prime = check_prime(prime)
+    n_parties = _validate.count("n_parties", n_parties, maximum=MAX_PARTIES)
+    if n_parties >= prime:
+        raise ValueError(f"prime must exceed n_parties ({n_parties}): each party needs its own non-zero x mod prime; got {prime}")
     threshold = _validate.count("threshold", threshold, maximum=n_parties)
     secret = _validate.integer("secret", secret, minimum=0, maximum=prime - 1)
     rng = rng_or_entropy(rng)
@@ -83,8 +107,12 @@ def lagrange_at_zero(xs: Sequence[int], prime: int = PRIME) -> list[int]:
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    prime = _validate.integer("prime", prime, minimum=3)
-    xs = [int(x) % prime for x in xs]
+    prime = check_prime(prime)
+    if isinstance(xs, (str, bytes)) or not hasattr(xs, "__iter__"):
+        raise TypeError(f"xs must be a sequence of integer x coordinates; got {xs!r}")
+    xs = [_validate.integer(f"xs[{i}]", x) % prime for i, x in enumerate(xs)]
+    if not xs:
+        raise ValueError("xs must hold at least one x coordinate; got none")
     if len(set(xs)) != len(xs) or 0 in xs:
         raise ValueError(f"points must have distinct, non-zero x coordinates; got {sorted(xs)}")
     coeffs = []
@@ -106,8 +134,14 @@ def shamir_reconstruct(points: Sequence[tuple[int, int]], *, prime: int = PRIME)
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    if isinstance(points, (str, bytes)) or not hasattr(points, "__len__"):
+        raise TypeError(f"points must be a list of (x, y) pairs; got {points!r}")
     if len(points) == 0:
         raise ValueError("points must hold at least one (x, y) pair; got none")
-    xs = [x for x, _ in points]
+    for i, pt in enumerate(points):
+        if isinstance(pt, (str, bytes)) or not hasattr(pt, "__len__") or len(pt) != 2:
+            raise TypeError(f"points[{i}] must be an (x, y) pair of integers; got {pt!r}")
+    xs = [_validate.integer(f"points[{i}][0]", x) for i, (x, _) in enumerate(points)]
+    ys = [_validate.integer(f"points[{i}][1]", y) for i, (_, y) in enumerate(points)]
     coeffs = lagrange_at_zero(xs, prime)
-    return sum(c * (int(y) % prime) for c, (_, y) in zip(coeffs, points)) % prime
+    return sum(c * (y % prime) for c, y in zip(coeffs, ys)) % prime

@@ -12,20 +12,37 @@ from __future__ import annotations
 def coalition_outputs(secret: int, n_parties: int, threshold: int, coalition, seed: int) -> tuple[dict, ...]:
     """The widget's content for one setting: a PNG of the Shamir shares and the verdict lines.
 
+    A threshold above ``n_parties`` is shown as ``n_parties``, and colluders whose index is not a
+    party are left out; either adjustment is said in a first "note:" line of the text (the widget
+    keeps its controls within range, so it happens only for direct calls). Anything that is not an
+    integer (or a seed that :func:`labkit._validate.generator` refuses) raises, naming the argument.
+
     Introduced in ``09-secure-computation.ipynb``.
     """
     import base64
     import io
 
     import matplotlib.pyplot as plt
-    import numpy as np
 
+    from labkit import _validate
     from labkit.style import new_axes
     from labkit.smpc.plots import plot_coalition
     from labkit.smpc import coalition_view
 
-    view = coalition_view(secret, n_parties, min(threshold, n_parties), [c for c in coalition if c < n_parties],
-                          np.random.default_rng(seed))
+    n_parties = _validate.count("n_parties", n_parties, minimum=2, maximum=12)
+    threshold = _validate.count("threshold", threshold)
+    if isinstance(coalition, (str, bytes)) or not hasattr(coalition, "__iter__"):
+        raise TypeError(f"coalition must be a collection of party indices; got {coalition!r}")
+    members = [_validate.integer(f"coalition[{k}]", c, minimum=0) for k, c in enumerate(coalition)]
+    rng = _validate.generator(seed, "seed")
+    notes = []
+    if threshold > n_parties:
+        notes.append(f"note: threshold {threshold} is more than the {n_parties} parties; shown with threshold {n_parties}.")
+        threshold = n_parties
+    outside = [c for c in members if c >= n_parties]
+    if outside:
+        notes.append(f"note: colluders {outside} are not among parties 0..{n_parties - 1}; left out.")
+    view = coalition_view(secret, n_parties, threshold, [c for c in members if c < n_parties], rng)
     fig, ax = new_axes(figsize=(6.4, 3.2))
     plot_coalition(ax, view)
     buf = io.BytesIO()
@@ -35,7 +52,7 @@ def coalition_outputs(secret: int, n_parties: int, threshold: int, coalition, se
     return (
         {"output_type": "display_data", "metadata": {},
          "data": {"image/png": png, "text/plain": "<Figure: Shamir shares of the secret>"}},
-        {"output_type": "stream", "name": "stdout", "text": "\n".join(view.lines()) + "\n"},
+        {"output_type": "stream", "name": "stdout", "text": "\n".join(notes + view.lines()) + "\n"},
     )
 
 
@@ -51,19 +68,56 @@ def coalition_widget(secret: int = 42, seed: int = 0):
         (``{"n_parties": IntSlider, "threshold": IntSlider, "coalition": SelectMultiple}``), and
         ``output`` (the ``Output`` holding the figure and the verdict).
 
+    The threshold slider's maximum and the colluders' options follow the number of parties: when
+    fewer parties leave the threshold or some colluders out of range, they are lowered or dropped,
+    and the verdict's first line says so ("note: ...").
+
     Introduced in ``09-secure-computation.ipynb``.
     """
     import ipywidgets as widgets
 
+    from labkit import _validate
+    from labkit.smpc.coalition import SMALL_PRIME
+
+    secret = _validate.integer("secret", secret, minimum=0, maximum=SMALL_PRIME - 1)
+    _validate.generator(seed, "seed")
     n = widgets.IntSlider(value=5, min=2, max=8, description="parties")
-    t = widgets.IntSlider(value=3, min=1, max=8, description="threshold")
-    who = widgets.SelectMultiple(options=list(range(8)), value=(0, 1), rows=8, description="colluders")
+    t = widgets.IntSlider(value=3, min=1, max=5, description="threshold")
+    who = widgets.SelectMultiple(options=list(range(5)), value=(0, 1), rows=8, description="colluders")
     out = widgets.Output()
+    state = {"busy": False, "notes": []}
 
     def update(_change=None) -> None:
-        out.outputs = coalition_outputs(secret, n.value, t.value, who.value, seed)
+        if state["busy"]:
+            return
+        outputs = coalition_outputs(secret, n.value, t.value, who.value, seed)
+        if state["notes"]:
+            text = "\n".join(state["notes"]) + "\n" + outputs[1]["text"]
+            outputs = (outputs[0], {**outputs[1], "text": text})
+            state["notes"] = []
+        out.outputs = outputs
 
-    for control in (n, t, who):
+    def follow_parties(change) -> None:
+        parties = change["new"]
+        state["busy"] = True  # one redraw after all controls are adjusted
+        try:
+            notes = []
+            if t.value > parties:
+                notes.append(f"note: the threshold was {t.value}, more than the {parties} parties; lowered to {parties}.")
+            dropped = [c for c in who.value if c >= parties]
+            if dropped:
+                notes.append(f"note: colluders {dropped} are no longer parties; removed.")
+            kept = tuple(c for c in who.value if c < parties)
+            t.max = parties
+            who.options = list(range(parties))
+            who.value = kept
+            state["notes"] = notes
+        finally:
+            state["busy"] = False
+        update()
+
+    n.observe(follow_parties, names="value")
+    for control in (t, who):
         control.observe(update, names="value")
     update()
     box = widgets.VBox([widgets.HBox([widgets.VBox([n, t]), who]), out])

@@ -259,15 +259,15 @@ def test_docstring_names_the_assumption_paillier_rests_on():
 
 def test_plaintext_out_of_range(small):
     pk, sk = small
-    with pytest.raises(ValueError, match=r"plaintext must be in \[0, n\)"):
+    with pytest.raises(ValueError, match=r"m must be in \[0, n\)"):
         pk.raw_encrypt(pk.n)
-    with pytest.raises(ValueError, match=r"plaintext must be in \[0, n\)"):
+    with pytest.raises(ValueError, match=r"m must be in \[0, n\)"):
         pk.raw_encrypt(-1)
     with pytest.raises(ValueError, match="out of range"):
         pk.encrypt(pk.n)
     with pytest.raises(ValueError, match="finite"):
         pk.encrypt(float("nan"))
-    with pytest.raises(ValueError, match="plaintext must be an integer"):
+    with pytest.raises(ValueError, match="m must be an integer"):
         pk.raw_encrypt(1.5)
 
 
@@ -314,7 +314,7 @@ def test_bad_keys_and_randomness(small):
         pk.raw_encrypt(1, r=sk.p)  # shares a factor with n
     with pytest.raises(ValueError, match="r must be in"):
         pk.raw_encrypt(1, r=0)
-    with pytest.raises(ValueError, match="ciphertext must be in"):
+    with pytest.raises(ValueError, match="c must be in"):
         sk.raw_decrypt(pk.nsquare)
     with pytest.raises(ValueError, match="does not belong"):
         P.encrypt_vector(pk, [1.0], private_key=P.generate_keypair(64, insecure_demo=True)[1])

@@ -400,7 +400,7 @@ def test_expand_mask_rejects_bad_seeds():
         smpc.expand_mask(-1, 4)
     with pytest.raises(ValueError, match="seed must be 32 bytes"):
         smpc.expand_mask(bytes(31), 4)
-    with pytest.raises(ValueError, match="length must be an integer >= 0; got -1"):
+    with pytest.raises(ValueError, match="length must be an integer from 0 to 50000000; got -1"):
         smpc.expand_mask(1, -1)
 
 
@@ -551,7 +551,7 @@ def test_secure_aggregate_rejects_bad_input():
         smpc.secure_aggregate(np.ones((3, 2)), dropped=[3])
     with pytest.raises(ValueError, match="threshold must be an integer from 1 to 3"):
         smpc.secure_aggregate(np.ones((3, 2)), threshold=4)
-    with pytest.raises(ValueError, match="neighbours must be an even integer"):
+    with pytest.raises(ValueError, match="neighbours k must be an even integer"):
         smpc.secure_aggregate(np.ones((6, 2)), neighbours=3)
     with pytest.raises(ValueError, match="equal length"):
         smpc.secure_aggregate([np.ones(2), np.ones(3)])

@@ -48,11 +48,16 @@ class MPyCResult:
                 f"maximum={self.maximum:.4f})")
 
 
+MAX_PORTS = 1000
+"""Most ports :func:`free_ports` reserves at once (and most parties the command lines describe)."""
+
+
 def free_ports(k: int) -> list[int]:
     """``k`` distinct TCP ports that are free on 127.0.0.1 right now (chosen by the OS).
 
     Introduced in ``09-secure-computation.ipynb``.
     """
+    k = _validate.count("k", k, maximum=MAX_PORTS)
     socks = []
     try:
         for _ in range(k):
@@ -73,9 +78,16 @@ def mpyc_command_lines(n_parties: int, rows: int, ports: Sequence[int], hosts: S
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    n_parties = _validate.count("n_parties", n_parties)
-    rows = _validate.count("rows", rows, minimum=0)
-    hosts = ["127.0.0.1"] * n_parties if hosts is None else list(hosts)
+    n_parties = _validate.count("n_parties", n_parties, maximum=MAX_PORTS)
+    rows = _validate.count("rows", rows, minimum=0, maximum=10_000_000)
+    if isinstance(ports, (str, bytes)) or not hasattr(ports, "__len__"):
+        raise TypeError(f"ports must be a list of {n_parties} TCP port numbers; got {ports!r}")
+    ports = [_validate.integer(f"ports[{i}]", p, minimum=1, maximum=65535) for i, p in enumerate(ports)]
+    if hosts is None:
+        hosts = ["127.0.0.1"] * n_parties
+    elif isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__len__") or not all(isinstance(h, str) for h in hosts):
+        raise TypeError(f"hosts must be None or a list of {n_parties} host names; got {hosts!r}")
+    hosts = list(hosts)
     if len(hosts) != n_parties or len(ports) != n_parties:
         raise ValueError(f"hosts and ports must hold one entry per party ({n_parties}); got {len(hosts)} and {len(ports)}")
     peers = [arg for h, p in zip(hosts, ports) for arg in ("-P", f"{h}:{p}")]
