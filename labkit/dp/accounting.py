@@ -36,6 +36,11 @@ _SIGMA_MIN = 1e-2
 _SIGMA_MAX = 1e4
 _SIGMA_RTOL = 1e-3  # the returned sigma is within 0.1% of the smallest one meeting the target
 
+# Upper bound on the number of composed steps (and on num_examples / batch_size products). Real
+# DP-SGD runs take at most a few million steps; dp-accounting's PLD accountant needs minutes for
+# 10^9, so larger counts are refused with a clear message instead of keeping a notebook busy.
+MAX_STEPS = 10**7
+
 
 # --------------------------------------------------------------------------------------------
 # DP-SGD schedules
@@ -52,9 +57,35 @@ def _dpsgd_shape(num_examples: object, batch_size: object, epochs: object) -> tu
 def dpsgd_steps(num_examples: int, batch_size: int, epochs: float) -> int:
     """Number of DP-SGD steps: ``ceil(epochs * num_examples / batch_size)``.
 
+    ``num_examples`` and ``batch_size`` are counts (``1 <= batch_size <= num_examples``),
+    ``epochs`` a finite number > 0 (fractions of an epoch are allowed). The result is at most
+    ``MAX_STEPS`` (10^7): an accountant composing more steps than that would keep a notebook
+    busy for minutes.
+
     Introduced in ``03-gaussian-accounting.ipynb``.
+
+    Raises:
+        ValueError / TypeError: naming the argument, its value and the valid range.
     """
-    return int(math.ceil(epochs * num_examples / batch_size - 1e-9))
+    n = v.count("num_examples", num_examples)
+    b = v.count("batch_size", batch_size, maximum=n)
+    e = v.positive("epochs", epochs)
+    steps = int(math.ceil(e * n / b - 1e-9))
+    if steps > MAX_STEPS:
+        raise ValueError(f"epochs must give at most {MAX_STEPS:,} steps (epochs * num_examples / batch_size); "
+                         f"got epochs={e:g}, num_examples={n}, batch_size={b}: {steps:,} steps")
+    return steps
+
+
+def _noise_multiplier(value: object) -> float:
+    """A noise multiplier in (0, 10^4]: beyond 10^4 epsilon is 0 to print precision and dp-accounting's RDP
+    computation breaks down numerically (it also bounds the noise-multiplier search)."""
+    return v.real("noise_multiplier", value, low=0.0, low_open=True, high=_SIGMA_MAX)
+
+
+def _steps(name: str, value: object) -> int:
+    """A number of composed steps: an integer from 1 to MAX_STEPS."""
+    return v.count(name, value, maximum=MAX_STEPS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,8 +171,8 @@ def poisson_gaussian_epsilon(sampling_probability: float, noise_multiplier: floa
         The epsilon (a float; ``inf`` when the accountant finds no finite bound).
     """
     q = v.probability("sampling_probability", sampling_probability, one=True)
-    sigma = v.positive("noise_multiplier", noise_multiplier)
-    k = v.count("steps", steps)
+    sigma = _noise_multiplier(noise_multiplier)
+    k = _steps("steps", steps)
     d = v.probability("delta", delta)
     interval = v.real("pld_discretization", pld_discretization, low=0.0, low_open=True, high=0.1)
     return _epsilon_cached(q, sigma, k, d, v.choice("accountant", accountant, ACCOUNTANTS), interval)
@@ -183,7 +214,7 @@ def noise_multiplier_for_epsilon(target_epsilon: float, sampling_probability: fl
     """
     target = v.positive("target_epsilon", target_epsilon)
     q = v.probability("sampling_probability", sampling_probability, one=True)
-    k = v.count("steps", steps)
+    k = _steps("steps", steps)
     d = v.probability("delta", delta)
     acc = v.choice("accountant", accountant, ACCOUNTANTS)
     return _calibrate(target, q, k, d, acc)
@@ -328,7 +359,7 @@ def basic_composition(epsilon: float, delta: float, k: int) -> tuple[float, floa
     """
     eps = v.positive("epsilon", epsilon)
     d = v.probability("delta", delta, zero=True)
-    n = v.count("k", k)
+    n = v.count("k", k, maximum=MAX_STEPS)
     return n * eps, min(n * d, 1.0)
 
 
@@ -341,8 +372,10 @@ def advanced_composition(epsilon: float, delta: float, k: int, delta_slack: floa
     """
     eps = v.positive("epsilon", epsilon)
     d = v.probability("delta", delta, zero=True)
-    n = v.count("k", k)
+    n = v.count("k", k, maximum=MAX_STEPS)
     slack = v.probability("delta_slack", delta_slack)
+    if eps > 700:  # e^epsilon overflows a float
+        raise ValueError(f"epsilon must be in (0, 700] for advanced composition; got {epsilon!r}")
     total = eps * math.sqrt(2 * n * math.log(1 / slack)) + n * eps * math.expm1(eps)
     return total, min(n * d + slack, 1.0)
 
@@ -357,11 +390,15 @@ def rdp_epsilon_curve(sampling_probability: float, noise_multiplier: float, step
     from dp_accounting.rdp.rdp_privacy_accountant import compute_epsilon
 
     q = v.probability("sampling_probability", sampling_probability, one=True)
-    sigma = v.positive("noise_multiplier", noise_multiplier)
+    sigma = _noise_multiplier(noise_multiplier)
     d = v.probability("delta", delta)
     ks = np.asarray(steps)
-    if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer) or np.any(ks < 1):
-        raise ValueError(f"steps must be a non-empty 1-D sequence of integers >= 1; got {steps!r}")
+    if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer) or np.any(ks < 1) \
+            or np.any(ks > MAX_STEPS):
+        raise ValueError(f"steps must be a non-empty 1-D sequence of integers from 1 to {MAX_STEPS:,}; "
+                         f"got {v._got(steps)}")
+    if ks.size > 100_000:
+        raise ValueError(f"steps must hold at most 100,000 points; got {ks.size:,}")
     orders, per_step = _rdp_vector_cached(q, sigma)
     return np.array([compute_epsilon(orders, per_step * int(k), d)[0] for k in ks])
 
@@ -385,8 +422,8 @@ def rdp_epsilon_old_conversion(sampling_probability: float, noise_multiplier: fl
     from this formula. Introduced in ``03-gaussian-accounting.ipynb``.
     """
     q = v.probability("sampling_probability", sampling_probability, one=True)
-    sigma = v.positive("noise_multiplier", noise_multiplier)
-    k = v.count("steps", steps)
+    sigma = _noise_multiplier(noise_multiplier)
+    k = _steps("steps", steps)
     d = v.probability("delta", delta)
     orders, per_step = _rdp_vector_cached(q, sigma)
     return float(np.min(per_step * k + math.log(1 / d) / (orders - 1)))
@@ -411,7 +448,7 @@ def epsilon_report(num_examples: int, batch_size: int, noise_multiplier: float, 
     Introduced in ``03-gaussian-accounting.ipynb``.
     """
     q, steps = _dpsgd_shape(num_examples, batch_size, epochs)
-    sigma = v.positive("noise_multiplier", noise_multiplier)
+    sigma = _noise_multiplier(noise_multiplier)
     d = v.probability("delta", delta)
     return {
         "rdp": poisson_gaussian_epsilon(q, sigma, steps, d, "rdp"),
@@ -454,10 +491,10 @@ def accountant_dashboard(sampling_probability: float, noise_multiplier: float, s
     than the default 1e-4 and within about 1% of it. Introduced in ``03-gaussian-accounting.ipynb``.
     """
     q = v.probability("sampling_probability", sampling_probability, one=True)
-    sigma = v.positive("noise_multiplier", noise_multiplier)
-    k = v.count("steps", steps)
+    sigma = _noise_multiplier(noise_multiplier)
+    k = _steps("steps", steps)
     d = v.probability("delta", delta)
-    m = v.count("num_points", num_points, minimum=2)
+    m = v.count("num_points", num_points, minimum=2, maximum=10_000)
     grid = np.unique(np.round(np.geomspace(1, k, m)).astype(np.int64))
     curve = rdp_epsilon_curve(q, sigma, grid, d)
     interval = min(1e-3, max(1e-5, 1e-3 * float(curve[-1])))

@@ -32,8 +32,30 @@ from labkit import _validate as v
 # --------------------------------------------------------------------------------------------
 
 
+def _rates(fpr, tpr) -> tuple[np.ndarray, np.ndarray]:
+    """A ROC curve: two 1-D arrays of rates in [0, 1], of one length (at least one point)."""
+    fpr = v.finite_array("fpr", fpr, ndim=1)
+    tpr = v.finite_array("tpr", tpr, ndim=1)
+    v.same_length(fpr=fpr, tpr=tpr)
+    for name, arr in (("fpr", fpr), ("tpr", tpr)):
+        if np.any(arr < 0) or np.any(arr > 1):
+            raise ValueError(f"{name} must hold rates in [0, 1]; got values from {arr.min():g} to {arr.max():g}")
+    return fpr, tpr
+
+
+def _interval(name: str, value) -> tuple[float, float]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{name} must be a confidence interval (low, high); got {v._got(value)}")
+    low, high = v.real(f"{name}[0]", value[0]), v.real(f"{name}[1]", value[1])
+    if low > high:
+        raise ValueError(f"{name} must be an interval (low, high) with low <= high; got {v._got(value)}")
+    return low, high
+
+
 def _logits_labels(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    logits = np.asarray(logits, dtype=np.float64)
+    logits = v.finite_array("logits", logits)
+    if labels is None or isinstance(labels, (str, bytes)):
+        raise TypeError(f"labels must be an array of integer class labels; got {v._got(labels)}")
     labels = np.asarray(labels)
     if logits.ndim < 2:
         raise ValueError(f"logits must have shape (..., examples, classes); got shape {logits.shape}")
@@ -79,10 +101,13 @@ def scaled_confidence(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def _scores_members(scores: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    members = np.asarray(members).ravel()
+    scores = v.finite_array("scores", scores)
+    if members is None or isinstance(members, (str, bytes)):
+        raise TypeError(f"members must be an array of booleans, one per score; got {v._got(members)}")
+    members = np.asarray(members)
     if members.shape != scores.shape:
-        raise ValueError(f"members must have one entry per score ({scores.size}); got {members.size}")
+        raise ValueError(f"members must have the shape of scores {scores.shape}; got {members.shape}")
+    scores, members = scores.ravel(), members.ravel()
     if members.dtype != bool:
         if not np.all(np.isin(members, (0, 1))):
             raise ValueError("members must be booleans (True = the example was in the training set)")
@@ -119,7 +144,7 @@ def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
 
     Introduced in ``05-auditing.ipynb``.
     """
-    fpr, tpr = np.asarray(fpr, dtype=np.float64), np.asarray(tpr, dtype=np.float64)
+    fpr, tpr = _rates(fpr, tpr)
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
@@ -160,6 +185,7 @@ def indistinguishable(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
+    a, b = _interval("a", a), _interval("b", b)
     return max(a[0], b[0]) <= min(a[1], b[1])
 
 
@@ -172,8 +198,11 @@ def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, max_fpr: float = 0.01) -> float
     Introduced in ``05-auditing.ipynb``.
     """
     v.probability("max_fpr", max_fpr, zero=True, one=True)
-    ok = np.asarray(fpr) <= max_fpr
-    return float(np.max(np.asarray(tpr)[ok]))
+    fpr, tpr = _rates(fpr, tpr)
+    ok = fpr <= max_fpr
+    if not ok.any():
+        raise ValueError(f"fpr must reach down to max_fpr={max_fpr:g} (a ROC curve starts at 0); got min {fpr.min():g}")
+    return float(np.max(tpr[ok]))
 
 
 @dataclass(frozen=True)
@@ -219,7 +248,12 @@ def loss_threshold_attack(logits: np.ndarray, labels: np.ndarray, members: np.nd
 
     Introduced in ``04-dp-sgd.ipynb``; studied in ``05-auditing.ipynb``.
     """
-    return AttackResult.from_scores(name, -cross_entropy(logits, labels), members)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string (the attack's label); got {v._got(name)}")
+    scores = -cross_entropy(logits, labels)
+    if members is not None and not isinstance(members, (str, bytes)) and np.shape(members) != scores.shape:
+        raise ValueError(f"members must have one entry per example of logits {scores.shape}; got shape {np.shape(members)}")
+    return AttackResult.from_scores(name, scores, members)
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,9 +286,16 @@ def lira_scores(target_conf: np.ndarray, shadow_conf: np.ndarray, shadow_in: np.
 
     Introduced in ``05-auditing.ipynb``.
     """
-    c = np.asarray(target_conf, dtype=np.float64)
-    s = np.asarray(shadow_conf, dtype=np.float64)
-    inn = np.asarray(shadow_in, dtype=bool)
+    c = v.finite_array("target_conf", target_conf)
+    s = v.finite_array("shadow_conf", shadow_conf)
+    if shadow_in is None or isinstance(shadow_in, (str, bytes)):
+        raise TypeError(f"shadow_in must be an array of booleans shaped like shadow_conf; got {v._got(shadow_in)}")
+    inn = np.asarray(shadow_in)
+    if inn.dtype != bool:
+        if not np.all(np.isin(inn, (0, 1))):
+            raise ValueError("shadow_in must hold booleans (True = the example was in that shadow model's training set)")
+        inn = inn.astype(bool)
+    global_variance = v.flag("global_variance", global_variance)
     if c.ndim != 1:
         raise ValueError(f"target_conf must be 1-D (one value per example); got shape {c.shape}")
     if s.ndim != 2 or s.shape[1] != c.size or s.shape[0] < 2:
@@ -319,10 +360,16 @@ def train_shadow_set(labels: np.ndarray, train_logits: Callable[[np.ndarray, int
 
     Introduced in ``05-auditing.ipynb``.
     """
+    if labels is None or isinstance(labels, (str, bytes)) or np.ndim(labels) != 1 or len(labels) == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array of class labels; got {v._got(labels)}")
     labels = np.asarray(labels)
     n = len(labels)
-    num_models = v.count("num_models", num_models, minimum=2)  # one target and at least one shadow
-    rng = np.random.default_rng(seed)
+    num_models = v.count("num_models", num_models, minimum=2, maximum=10_000)  # one target and at least one shadow
+    if not callable(train_logits):
+        raise TypeError(f"train_logits must be a callable train_logits(indices, seed); got {v._got(train_logits)}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable progress(done, total) or None; got {v._got(progress)}")
+    rng = v.generator(seed, "seed")
     members = np.zeros((num_models, n), dtype=bool)
     conf = np.zeros((num_models, n))
     loss = np.zeros((num_models, n))
@@ -344,6 +391,9 @@ def leave_one_out_attacks(shadows: ShadowSet, *, global_variance: bool = True) -
 
     Introduced in ``05-auditing.ipynb``.
     """
+    if not isinstance(shadows, ShadowSet):
+        raise TypeError(f"shadows must be a ShadowSet (train_shadow_set()); got {v._got(shadows)}")
+    global_variance = v.flag("global_variance", global_variance)
     k = shadows.num_models
     lira = np.zeros_like(shadows.conf)
     for i in range(k):
@@ -436,7 +486,7 @@ def empirical_epsilon(scores: np.ndarray, members: np.ndarray, delta: float, *, 
     scores, members = _scores_members(scores, members)
     v.probability("delta", delta)
     v.probability("alpha", alpha)
-    rng = np.random.default_rng(seed)
+    rng = v.generator(seed, "seed")
     pick = rng.random(scores.size) < 0.5
     sel_s, sel_m, ev_s, ev_m = scores[pick], members[pick], scores[~pick], members[~pick]
     if sel_m.all() or not sel_m.any() or ev_m.all() or not ev_m.any():
@@ -466,7 +516,13 @@ def dp_tpr_bound(fpr: np.ndarray, epsilon: float, delta: float) -> np.ndarray:
     """
     epsilon = v.nonnegative("epsilon", epsilon, finite=False)
     delta = v.probability("delta", delta, zero=True)
-    fpr = np.asarray(fpr, dtype=np.float64)
+    scalar = np.ndim(fpr) == 0 and not isinstance(fpr, np.ndarray)
+    if scalar:
+        fpr = np.float64(v.probability("fpr", fpr, zero=True, one=True))
+    else:
+        fpr = v.finite_array("fpr", fpr, allow_empty=True)
+        if np.any(fpr < 0) or np.any(fpr > 1):
+            raise ValueError(f"fpr must hold rates in [0, 1]; got values from {fpr.min():g} to {fpr.max():g}")
     if math.isinf(epsilon):
         return np.ones_like(fpr)
     a = np.exp(epsilon) * fpr + delta
@@ -496,10 +552,27 @@ def dpsgd_trainer(x: np.ndarray, y: np.ndarray, *, num_classes: int, hidden: tup
     """
     from labkit.dp import dpsgd
 
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y)
+    x, y = dpsgd._features_labels(x, y)
+    num_classes = v.count("num_classes", num_classes, minimum=2)
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"y must hold class labels from 0 to {num_classes - 1}; got labels from {y.min()} to {y.max()}")
+    v.count("epochs", epochs)
+    dpsgd._at_most_1e6("noise_multiplier", v.nonnegative("noise_multiplier", noise_multiplier))
+    dpsgd._at_most_1e6("learning_rate", v.positive("learning_rate", learning_rate))
+    if l2_norm_clip is not None:
+        dpsgd._at_most_1e6("l2_norm_clip", v.positive("l2_norm_clip", l2_norm_clip))
+    elif noise_multiplier != 0:
+        raise ValueError(f"noise_multiplier must be 0 when l2_norm_clip is None (no clipping); got {noise_multiplier!r}")
+    v.choice("sampling", sampling, dpsgd.SAMPLING)
     nominal = max(1, len(x) // 2) if num_examples is None else v.count("num_examples", num_examples)
     v.count("batch_size", batch_size, maximum=nominal)
+    from labkit.dp.accounting import dpsgd_steps
+
+    if sampling == "poisson":
+        dpsgd_steps(nominal, batch_size, epochs)  # refuses schedules of more than MAX_STEPS steps
+    elif epochs * math.ceil(nominal / batch_size) > 10**7:
+        raise ValueError(f"epochs must give at most 10,000,000 steps; got {epochs} epochs of "
+                         f"{math.ceil(nominal / batch_size):,} batches")
     model = dpsgd.make_mlp(x.shape[1], num_classes, hidden, seed=0)
 
     def train_logits(indices: np.ndarray, seed: int) -> np.ndarray:

@@ -95,6 +95,9 @@ def gaussian_epsilon(sigma: float, delta: float, sensitivity: float = 1.0) -> fl
     lo, hi = 0.0, 1.0
     while gaussian_delta(s, hi, sens) > d:
         lo, hi = hi, 2 * hi
+        if hi > 1e6:
+            raise ValueError(f"sensitivity / sigma must be small enough for a finite epsilon at delta={d:g}; got "
+                             f"sigma={s:g}, sensitivity={sens:g} (epsilon above 1e6)")
     while hi - lo > 1e-9 * hi:
         mid = 0.5 * (lo + hi)
         if gaussian_delta(s, mid, sens) <= d:

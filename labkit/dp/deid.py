@@ -121,7 +121,7 @@ def zip_prefix_sizes(population: Population) -> np.ndarray:
 
     Introduced in ``01-deidentification.ipynb``.
     """
-    return np.unique(population.zip_codes // 100, return_counts=True)[1]
+    return np.unique(_population(population).zip_codes // 100, return_counts=True)[1]
 
 
 def birth_year(birth_day: np.ndarray) -> np.ndarray:
@@ -129,7 +129,11 @@ def birth_year(birth_day: np.ndarray) -> np.ndarray:
 
     Introduced in ``01-deidentification.ipynb``.
     """
-    days = np.asarray(birth_day).astype("timedelta64[D]") + np.datetime64("1900-01-01")
+    if np.ndim(birth_day) == 0 and not isinstance(birth_day, np.ndarray):
+        day = v.integer("birth_day", birth_day, minimum=-(10**6), maximum=10**6)
+        return birth_year(np.array([day]))[0]
+    days = _int_codes("birth_day", birth_day, -(10**6), 10**6)
+    days = days.astype("timedelta64[D]") + np.datetime64("1900-01-01")
     return days.astype("datetime64[Y]").astype(np.int64) + 1970
 
 
@@ -144,20 +148,69 @@ def quasi_identifier_key(zip_code, birth_day, sex, *, zip_digits: int = 5, birth
     """
     v.choice("zip_digits", zip_digits, (0, 3, 5))
     v.choice("birth", birth, ("day", "year", "none"))
-    z = np.asarray(zip_code, dtype=np.int64) // 10 ** (5 - zip_digits) if zip_digits else np.zeros(np.shape(zip_code), np.int64)
-    b = np.asarray(birth_day, dtype=np.int64)
+    # Each field must stay in its own range, or keys of different people collide.
+    zips = _int_codes("zip_code", zip_code, 0, 99_999)
+    days = _int_codes("birth_day", birth_day, 0, 99_999)
+    sexes = _int_codes("sex", sex, 0, 1)
+    v.same_length(zip_code=zips, birth_day=days, sex=sexes)
+    z = zips // 10 ** (5 - zip_digits) if zip_digits else np.zeros(np.shape(zips), np.int64)
+    b = days
     if birth == "year":
         b = birth_year(b)
     elif birth == "none":
         b = np.zeros_like(b)
-    return (z * 100_000 + b) * 2 + np.asarray(sex, dtype=np.int64)
+    return (z * 100_000 + b) * 2 + sexes
+
+
+def _int_codes(name: str, value, low: int, high: int) -> np.ndarray:
+    """A 1-D array of integer codes from ``low`` to ``high`` (floats only when whole numbers)."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a 1-D array of integers from {low} to {high}; got {v._got(value)}")
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of integers from {low} to {high}; got shape {arr.shape}")
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must be a 1-D array of integers from {low} to {high}; got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+        raise ValueError(f"{name} must hold whole numbers from {low} to {high}; got NaN, inf or a fraction")
+    if arr.size and (arr.min() < low or arr.max() > high):
+        raise ValueError(f"{name} must hold integers from {low} to {high}; got values from {arr.min()} to {arr.max()}")
+    return arr.astype(np.int64)
+
+
+def _keys(keys) -> np.ndarray:
+    """Record keys (quasi_identifier_key's output): a non-empty 1-D array of integers."""
+    if keys is None or isinstance(keys, (str, bytes)):
+        raise TypeError(f"keys must be a 1-D array of integer keys (quasi_identifier_key); got {v._got(keys)}")
+    arr = np.asarray(keys)
+    if arr.ndim != 1:
+        raise ValueError(f"keys must be a 1-D array of integer keys (quasi_identifier_key); got shape {arr.shape}")
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if arr.size and not np.issubdtype(arr.dtype, np.floating):
+            raise TypeError(f"keys must be a 1-D array of integer keys; got dtype {arr.dtype}")
+        if arr.size and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+            raise ValueError("keys must hold integer keys; got NaN, inf or a fraction")
+    if arr.size == 0:
+        raise ValueError("keys must not be empty")
+    return arr
+
+
+def _population(population) -> "Population":
+    if not isinstance(population, Population):
+        raise TypeError(f"population must be a Population (synthetic_population()); got {v._got(population)}")
+    return population
+
+
+def _table(name: str, table, columns: tuple[str, ...]) -> "Table":
+    if not isinstance(table, Table) or not set(columns) <= set(table.columns):
+        raise TypeError(f"{name} must be a Table with columns {', '.join(columns)} (medical_records() or "
+                        f"voter_list()); got {v._got(table)}")
+    return table
 
 
 def unique_share(keys) -> float:
     """Share of records whose key no other record has. Introduced in ``01-deidentification.ipynb``."""
-    arr = np.asarray(keys).ravel()
-    if arr.size == 0:
-        raise ValueError("keys must not be empty")
+    arr = _keys(keys)
     _, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
     return float(np.mean(counts[inverse] == 1))
 
@@ -167,7 +220,7 @@ def group_sizes(keys) -> np.ndarray:
 
     Introduced in ``01-deidentification.ipynb``.
     """
-    arr = np.asarray(keys).ravel()
+    arr = _keys(keys)
     _, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
     return counts[inverse]
 
@@ -177,6 +230,7 @@ def unique_share_by_zip(population: Population) -> tuple[np.ndarray, np.ndarray]
 
     Introduced in ``01-deidentification.ipynb``.
     """
+    _population(population)
     sizes = group_sizes(quasi_identifier_key(population.zip_code, population.birth_day, population.sex))
     per_zip = np.bincount(np.searchsorted(population.zip_codes, population.zip_code), weights=(sizes == 1),
                           minlength=population.zip_codes.size)
@@ -207,9 +261,15 @@ def expected_unique_share(zip_population) -> np.ndarray:
     the real age distribution is less uniform, so collisions come sooner.
     Introduced in ``01-deidentification.ipynb``.
     """
-    n = np.atleast_1d(np.asarray(zip_population, dtype=float))
-    if np.any(n < 1):
-        raise ValueError("zip_population must be >= 1")
+    if np.ndim(zip_population) == 0:
+        n = np.array([v.real("zip_population", zip_population, low=1.0, high=1e9)])
+    else:
+        n = v.finite_array("zip_population", zip_population, ndim=1)
+        if np.any(n < 1) or np.any(n > 1e9):
+            raise ValueError(f"zip_population must hold numbers of people from 1 to 1e9; got values from "
+                             f"{n.min():g} to {n.max():g}")
+        if n.size > 10_000:
+            raise ValueError(f"zip_population must hold at most 10,000 values; got {n.size:,}")
     p = cell_probabilities()
     out = np.array([float(np.sum(p * np.exp((k - 1) * np.log1p(-p)))) for k in n])
     return out if np.ndim(zip_population) else out[:1].item()
@@ -272,7 +332,8 @@ def format_day(day) -> str:
 
     Introduced in ``01-deidentification.ipynb``.
     """
-    return str(np.datetime64("1900-01-01") + np.timedelta64(int(day), "D"))
+    day = v.integer("day", day, minimum=-(10**6), maximum=10**6)
+    return str(np.datetime64("1900-01-01") + np.timedelta64(day, "D"))
 
 
 def medical_records(population: Population, num_records: int, seed: int | np.random.Generator = 0) -> tuple[Table, np.ndarray]:
@@ -283,7 +344,7 @@ def medical_records(population: Population, num_records: int, seed: int | np.ran
 
     Introduced in ``01-deidentification.ipynb``.
     """
-    num_records = v.count("num_records", num_records, maximum=len(population))
+    num_records = v.count("num_records", num_records, maximum=len(_population(population)))
     rng = v.generator(seed, "seed")
     who = np.sort(rng.choice(len(population), size=num_records, replace=False))
     diagnosis = np.array(DIAGNOSES)[rng.integers(len(DIAGNOSES), size=num_records)]
@@ -303,6 +364,7 @@ def voter_list(population: Population, coverage: float = 0.6, seed: int | np.ran
     Introduced in ``01-deidentification.ipynb``.
     """
     v.probability("coverage", coverage, one=True)
+    _population(population)
     rng = v.generator(seed, "seed")
     adults = np.flatnonzero(population.age >= 18)
     who = np.sort(adults[rng.random(adults.size) < coverage])
@@ -357,6 +419,14 @@ def link(records: Table, voters: Table, record_truth: np.ndarray, voter_truth: n
     ``record_truth`` and ``voter_truth`` (hidden person indices) are used only for scoring.
     Introduced in ``01-deidentification.ipynb``.
     """
+    _table("records", records, ("zip", "birth_date", "sex"))
+    _table("voters", voters, ("zip", "birth_date", "sex"))
+    record_truth = _int_codes("record_truth", record_truth, 0, 10**9)
+    voter_truth = _int_codes("voter_truth", voter_truth, 0, 10**9)
+    if len(record_truth) != len(records):
+        raise ValueError(f"record_truth must have one entry per row of records ({len(records)}); got {len(record_truth)}")
+    if len(voter_truth) != len(voters):
+        raise ValueError(f"voter_truth must have one entry per row of voters ({len(voters)}); got {len(voter_truth)}")
     rk = quasi_identifier_key(records.columns["zip"], records.columns["birth_date"], records.columns["sex"])
     vk = quasi_identifier_key(voters.columns["zip"], voters.columns["birth_date"], voters.columns["sex"])
     order = np.argsort(vk, kind="stable")

@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from labkit import _validate as v
-from labkit.dp.accounting import dpsgd_epsilon, dpsgd_noise_multiplier, poisson_gaussian_epsilon
+from labkit.dp.accounting import MAX_STEPS, dpsgd_epsilon, dpsgd_noise_multiplier, dpsgd_steps, poisson_gaussian_epsilon
 
 SAMPLING: tuple[str, ...] = ("poisson", "shuffle")
 TF_PRIVACY_OPTIMIZERS: tuple[str, ...] = ("DPKerasSGDOptimizer", "DPSequential")
@@ -49,15 +49,59 @@ TF_PRIVACY_OPTIMIZERS: tuple[str, ...] = ("DPKerasSGDOptimizer", "DPSequential")
 
 
 def _features_labels(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(x, dtype=np.float32)
+    if x is None or isinstance(x, (str, bytes)) or np.ndim(x) != 2:
+        raise ValueError(f"x must be a 2-D array (examples x features); got {v._got(x) if np.ndim(x) == 0 else f'shape {np.shape(x)}'}")
+    x = v.finite_array("x", x, ndim=2, dtype=np.float32)
+    if y is None or isinstance(y, (str, bytes)):
+        raise TypeError(f"y must be a 1-D array of integer class labels; got {v._got(y)}")
     y = np.asarray(y)
-    if x.ndim != 2:
-        raise ValueError(f"x must be a 2-D array (examples x features); got shape {x.shape}")
     if y.shape != (len(x),):
         raise ValueError(f"y must be a 1-D array with one label per row of x ({len(x)}); got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"y must hold integer class labels; got dtype {y.dtype}")
     return x, y.astype(np.int64)
+
+
+def _at_most_1e6(name: str, value: float) -> float:
+    """TensorFlow trains in float32: hyperparameters above 10^6 overflow it (and no sensible run needs them)."""
+    if value > 1e6:
+        raise ValueError(f"{name} must be at most 1e6 (TensorFlow trains in float32); got {value:g}")
+    return value
+
+
+def _keras_model(model: Any) -> None:
+    import tensorflow as tf
+
+    if not isinstance(model, tf.keras.Model):
+        raise TypeError(f"model must be a tf.keras model that outputs logits; got {v._got(model)} ({type(model).__name__})")
+
+
+def _check_labels(y: np.ndarray, model: Any) -> None:
+    """Labels must index the model's logits (TensorFlow fails deep inside otherwise)."""
+    try:
+        k = int(model.output_shape[-1])
+    except (AttributeError, TypeError, IndexError):
+        return
+    if y.size and (y.min() < 0 or y.max() >= k):
+        raise ValueError(f"y must hold class labels from 0 to {k - 1} (the model has {k} logits); "
+                         f"got labels from {int(y.min())} to {int(y.max())}")
+
+
+def _gradient_arrays(name: str, arrays: Any, *, leading: int | None = None) -> list[np.ndarray]:
+    """A non-empty sequence of finite float arrays (one per variable), all with ``leading`` rows if given."""
+    if isinstance(arrays, np.ndarray) and arrays.ndim > 0:
+        arrays = [arrays]
+    if not isinstance(arrays, (list, tuple)):
+        raise TypeError(f"{name} must be a sequence of arrays (one per trainable variable); got {v._got(arrays)}")
+    out = [v.finite_array(f"{name}[{i}]", a, allow_empty=True) for i, a in enumerate(arrays)]
+    if not out:
+        raise ValueError(f"{name} must hold at least one gradient array; got an empty sequence")
+    if leading is not None:
+        for i, a in enumerate(out):
+            if a.ndim == 0 or len(a) != leading:
+                raise ValueError(f"{name} must hold arrays with one row per example ({leading}); "
+                                 f"{name}[{i}] has shape {a.shape}")
+    return out
 
 
 def dense_layers(model: Any) -> list:
@@ -95,6 +139,9 @@ def dense_layers(model: Any) -> list:
 # --------------------------------------------------------------------------------------------
 
 
+MAX_UNITS = 100_000  # widths, features and classes of make_mlp's models (bigger ones do not fit in memory)
+
+
 def make_mlp(num_features: int, num_classes: int, hidden: Sequence[int] = (256, 256), *, seed: int = 0):
     """A Keras MLP: ``hidden`` ReLU Dense layers, then a linear Dense layer with ``num_classes`` logits.
 
@@ -104,9 +151,14 @@ def make_mlp(num_features: int, num_classes: int, hidden: Sequence[int] = (256, 
     """
     import tensorflow as tf
 
-    num_features = v.count("num_features", num_features)
-    num_classes = v.count("num_classes", num_classes, minimum=2)
-    sizes = [v.count("hidden", h) for h in hidden]
+    num_features = v.count("num_features", num_features, maximum=MAX_UNITS)
+    num_classes = v.count("num_classes", num_classes, minimum=2, maximum=MAX_UNITS)
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (Sequence, np.ndarray)):
+        raise TypeError(f"hidden must be a sequence of layer widths, e.g. (256, 256) or () for none; got {v._got(hidden)}")
+    if len(hidden) > 100:
+        raise ValueError(f"hidden must hold at most 100 layer widths; got {len(hidden)}")
+    sizes = [v.count("hidden", h, maximum=MAX_UNITS) for h in hidden]
+    seed = v.integer("seed", seed, minimum=0, maximum=2**31 // 1000 - 1)
     layers = [tf.keras.Input(shape=(num_features,))]
     layers += [tf.keras.layers.Dense(h, activation="relu") for h in sizes]
     layers.append(tf.keras.layers.Dense(num_classes))
@@ -141,8 +193,10 @@ def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
+    _keras_model(model)
+    x, y = _features_labels(x, y)
     logits = predict_logits(model, x)
-    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(y)))
+    return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
 def predict_logits(model: Any, x: np.ndarray) -> np.ndarray:
@@ -152,7 +206,11 @@ def predict_logits(model: Any, x: np.ndarray) -> np.ndarray:
     """
     import tensorflow as tf
 
-    return np.asarray(model(tf.constant(np.asarray(x, dtype=np.float32)), training=False), dtype=np.float64)
+    _keras_model(model)
+    if x is None or isinstance(x, (str, bytes)) or np.ndim(x) != 2:
+        raise ValueError(f"x must be a 2-D array (examples x features); got {v._got(x)}")
+    x = v.finite_array("x", x, ndim=2, dtype=np.float32)
+    return np.asarray(model(tf.constant(x), training=False), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,7 +231,9 @@ def per_example_gradients(model: Any, x: np.ndarray, y: np.ndarray) -> list[np.n
     """
     import tensorflow as tf
 
+    _keras_model(model)
     x, y = _features_labels(x, y)
+    _check_labels(y, model)
     xs, ys = tf.constant(x), tf.constant(y)
     variables = model.trainable_variables
     with tf.GradientTape() as tape:
@@ -194,8 +254,13 @@ def clip_and_sum(per_example: Sequence[np.ndarray], l2_norm_clip: float) -> tupl
     Introduced in ``04-dp-sgd.ipynb``.
     """
     clip = v.positive("l2_norm_clip", l2_norm_clip)
-    if not per_example:
-        raise ValueError("per_example must hold at least one gradient array")
+    if isinstance(per_example, (list, tuple)) and not per_example:
+        raise ValueError("per_example must hold at least one gradient array; got an empty sequence")
+    first = _gradient_arrays("per_example", per_example)[0]
+    if first.ndim == 0 or len(first) == 0:
+        raise ValueError(f"per_example must hold arrays shaped (examples, ...) with at least one example; "
+                         f"per_example[0] has shape {first.shape}")
+    per_example = _gradient_arrays("per_example", per_example, leading=len(first))
     n = len(per_example[0])
     sq = np.zeros(n)
     for g in per_example:
@@ -223,6 +288,7 @@ def add_gaussian_noise(summed: Sequence[np.ndarray], l2_norm_clip: float, noise_
     """
     clip = v.positive("l2_norm_clip", l2_norm_clip)
     sigma = v.nonnegative("noise_multiplier", noise_multiplier)
+    summed = _gradient_arrays("summed", summed)
     rng = v.generator(rng)
     return [s + rng.normal(0.0, sigma * clip, size=np.shape(s)) for s in summed]
 
@@ -242,11 +308,14 @@ def dpsgd_step(model: Any, x: np.ndarray, y: np.ndarray, *, l2_norm_clip: float,
     Introduced in ``04-dp-sgd.ipynb``.
     """
     rng = v.generator(rng)
+    # The model's variables are float32: larger values overflow.
+    _at_most_1e6("l2_norm_clip", v.positive("l2_norm_clip", l2_norm_clip))
+    _at_most_1e6("noise_multiplier", v.nonnegative("noise_multiplier", noise_multiplier))
+    lr = _at_most_1e6("learning_rate", v.positive("learning_rate", learning_rate))
     per_example = per_example_gradients(model, x, y)
+    denom = len(per_example[0]) if expected_batch_size is None else v.count("expected_batch_size", expected_batch_size)
     summed, norms = clip_and_sum(per_example, l2_norm_clip)
     noisy = add_gaussian_noise(summed, l2_norm_clip, noise_multiplier, rng)
-    denom = len(x) if expected_batch_size is None else v.count("expected_batch_size", expected_batch_size)
-    lr = v.positive("learning_rate", learning_rate)
     for var, g in zip(model.trainable_variables, noisy):
         var.assign_sub((lr / denom * g).astype(np.float32))
     return norms
@@ -317,6 +386,7 @@ def ghost_clipped_sum(model: Any, x: np.ndarray, y: np.ndarray, l2_norm_clip: fl
 
     layers = dense_layers(model)
     x, y = _features_labels(x, y)
+    _check_labels(y, model)
     clip = v.positive("l2_norm_clip", l2_norm_clip)
     grads, norms, _ = _ghost_graph(layers, tf.constant(x), tf.constant(y), tf.constant(clip, tf.float32))
     return [np.asarray(g, dtype=np.float64) for g in grads], np.asarray(norms, dtype=np.float64)
@@ -479,14 +549,28 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
 
     layers = dense_layers(model)
     x, y = _features_labels(x, y)
+    _check_labels(y, model)
     if x.shape[1] != layers[0].kernel.shape[0]:
         raise ValueError(f"x must have {layers[0].kernel.shape[0]} features (the model's input size); got {x.shape[1]}")
     # n: the public size that fixes the schedule (sampling rate and step count), not necessarily len(x).
     n = len(x) if num_examples is None else v.count("num_examples", num_examples)
     epochs = v.count("epochs", epochs)
     batch_size = v.count("batch_size", batch_size, maximum=n)
-    sigma = v.nonnegative("noise_multiplier", noise_multiplier)
-    lr = v.positive("learning_rate", learning_rate)
+    if sampling == "poisson":
+        dpsgd_steps(n, batch_size, epochs)  # at most MAX_STEPS steps
+    # TensorFlow trains in float32: larger values overflow (and no sensible run needs them).
+    sigma = _at_most_1e6("noise_multiplier", v.nonnegative("noise_multiplier", noise_multiplier))
+    lr = _at_most_1e6("learning_rate", v.positive("learning_rate", learning_rate))
+    if l2_norm_clip is not None:
+        _at_most_1e6("l2_norm_clip", v.positive("l2_norm_clip", l2_norm_clip))
+    v.count("epochs", epochs, maximum=10**6)
+    if sampling == "shuffle":
+        total = epochs * math.ceil(n / batch_size) if v.is_integer(batch_size) and batch_size > 0 else 0
+    else:
+        total = 0
+    if total > MAX_STEPS:
+        raise ValueError(f"epochs must give at most {MAX_STEPS:,} steps; got {epochs} epochs of "
+                         f"{math.ceil(n / batch_size):,} batches")
     if l2_norm_clip is None:
         if sigma != 0:
             raise ValueError(f"noise_multiplier must be 0 when l2_norm_clip is None (no clipping); got {noise_multiplier!r}")
@@ -502,9 +586,7 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
     hyper = (tf.constant(clip or 0.0, tf.float32), tf.constant(sigma * (clip or 0.0), tf.float32),
              tf.constant(lr / batch_size, tf.float32), tf.constant(batch_size / n, tf.float32),
              tf.constant(batch_size, tf.int32))
-    if seed is not None:
-        v.integer("seed", seed, minimum=0)
-    rng = np.random.default_rng(seed)  # seed None: NumPy seeds it from OS entropy
+    rng = v.generator(seed, "seed")  # seed None: a generator seeded from OS entropy
     result = TrainResult(model, n, batch_size, epochs, 0, sampling, sigma, clip, lr)
     for epoch in range(epochs):
         if sampling == "shuffle":
@@ -515,8 +597,15 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
         total, count = run_epoch(xs, ys, tf.constant(steps, tf.int32), tf.constant(epoch_seed), *hyper)
         result.steps += steps
         result.losses.append(float(total) / max(int(count), 1))
+        if not math.isfinite(result.losses[-1]):
+            raise ValueError(f"training diverged in epoch {epoch + 1} (the loss is {result.losses[-1]}): "
+                             f"learning_rate={lr:g} is too large for this model and data (or l2_norm_clip="
+                             f"{clip} / noise_multiplier={sigma:g} too large)")
         if progress is not None:
             progress(epoch + 1, epochs)
+    if not all(np.all(np.isfinite(var.numpy())) for var in model.trainable_variables):
+        raise ValueError(f"training diverged (the model's weights hold NaN or inf): learning_rate={lr:g} is too "
+                         f"large for this model and data (or l2_norm_clip={clip} / noise_multiplier={sigma:g} too large)")
     return result
 
 
@@ -591,8 +680,11 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
     import tensorflow as tf
 
     v.choice("optimizer", optimizer, TF_PRIVACY_OPTIMIZERS)
+    _keras_model(model)
     layers = dense_layers(model) if optimizer == "DPSequential" else None
     x, y = _features_labels(x, y)
+    _check_labels(y, model)
+    v.flag("drop_remainder", drop_remainder)
     epochs = v.count("epochs", epochs)
     batch_size = v.count("batch_size", batch_size, maximum=len(x))
     clip = v.positive("l2_norm_clip", l2_norm_clip)
@@ -659,9 +751,10 @@ def source_document_noise(data: np.ndarray, epsilon: float, rng: np.random.Gener
         ``(noisy_data, noise)`` with ``noise`` one value per row, as in the source.
     """
     eps = v.positive("epsilon", epsilon)
-    data = np.asarray(data, dtype=np.float64)
+    data = v.finite_array("data", data)
     if data.ndim != 2:
         raise ValueError(f"data must be a 2-D array (rows x features); got shape {data.shape}")
+    rng = v.generator(rng)
     noise = rng.normal(loc=0.0, scale=np.sqrt(2.0 / eps), size=len(data))
     return data + noise.reshape((-1, 1)), noise
 
@@ -684,6 +777,11 @@ def train_on_noisy_inputs(x: np.ndarray, y: np.ndarray, epsilon: float, *, num_c
     Introduced in ``04-dp-sgd.ipynb``.
     """
     x, y = _features_labels(x, y)
+    seed = v.integer("seed", seed, minimum=0, maximum=2**31 // 1000 - 1)
+    v.count("num_classes", num_classes, minimum=2)
+    v.count("epochs", epochs)
+    v.count("batch_size", batch_size, maximum=len(x))
+    v.positive("learning_rate", learning_rate)
     rng = np.random.default_rng(seed)
     noisy, _ = source_document_noise(x, epsilon, rng)
     model = make_mlp(x.shape[1], num_classes, hidden, seed=seed)
@@ -821,6 +919,11 @@ def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: Tra
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
+    if not isinstance(sweep, dict) or not {"target_epsilon", "accuracy", "nonprivate_accuracy", "num_examples",
+                                            "noise_multiplier"} <= set(sweep):
+        raise TypeError(f"sweep must be the dict of arrays load_tradeoff_sweep() returns; got {v._got(sweep)}")
+    if config is not None and not isinstance(config, TradeoffConfig):
+        raise TypeError(f"config must be a TradeoffConfig or None; got {v._got(config)}")
     cfg = config or TradeoffConfig()
     eps_grid = np.asarray(sweep["target_epsilon"], dtype=np.float64)
     # The swept range, with a relative slack of 1e-9 for a slider's rounding.

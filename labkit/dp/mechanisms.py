@@ -35,6 +35,13 @@ def _like(arr: np.ndarray, out: np.ndarray):
     return float(out) if arr.ndim == 0 else out
 
 
+def _value(value) -> np.ndarray:
+    """A value to release: finite numbers (a scalar or an array), never booleans (True is not the count 1)."""
+    if v.is_bool(value) or (isinstance(value, np.ndarray) and value.dtype == bool):
+        raise TypeError(f"value must be a number or an array of numbers, not a boolean; got {v._got(value)}")
+    return v.finite_array("value", value, allow_empty=True)
+
+
 def laplace_mechanism(value, sensitivity: float, epsilon: float, rng=None):
     """Release ``value`` plus Laplace noise of scale ``sensitivity / epsilon`` (epsilon-DP).
 
@@ -47,7 +54,7 @@ def laplace_mechanism(value, sensitivity: float, epsilon: float, rng=None):
 
     Introduced in ``02-dp-from-scratch.ipynb``.
     """
-    arr = v.finite_array("value", value, allow_empty=True)
+    arr = _value(value)
     scale = v.positive("sensitivity", sensitivity) / v.positive("epsilon", epsilon)
     return _like(arr, arr + v.generator(rng).laplace(0.0, scale, size=arr.shape))
 
@@ -62,7 +69,7 @@ def gaussian_mechanism(value, sensitivity: float, epsilon: float, delta: float, 
 
     Introduced in ``03-gaussian-accounting.ipynb``.
     """
-    arr = v.finite_array("value", value, allow_empty=True)
+    arr = _value(value)
     sigma = gaussian_sigma(epsilon, delta, sensitivity, method)
     return _like(arr, arr + v.generator(rng).normal(0.0, sigma, size=arr.shape))
 
@@ -146,6 +153,24 @@ def randomized_response_std(num_respondents: int, epsilon: float) -> float:
 # Empirical checks on neighbouring datasets (02, and the tests)
 # --------------------------------------------------------------------------------------------
 
+def _samples(name: str, value) -> np.ndarray:
+    """Mechanism outputs: a non-empty array of finite numbers (not a single number), flattened."""
+    arr = v.finite_array(name, value)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be an array of mechanism outputs, not a single number; got {v._got(value)}")
+    return arr.ravel()
+
+
+def _bins(bins) -> int | np.ndarray:
+    """Histogram bins: a count from 1 to 100,000, or increasing finite edges (at least two)."""
+    if v.is_integer(bins) or v.is_bool(bins):
+        return v.count("bins", bins, maximum=100_000)
+    edges = v.finite_array("bins", bins, ndim=1)
+    if edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"bins must be a bin count or at least two increasing edges; got {v._got(bins)}")
+    return edges
+
+
 def histogram_log_ratio(samples, neighbour_samples, bins, min_count: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Log of the ratio of two output histograms, bin by bin.
 
@@ -158,10 +183,9 @@ def histogram_log_ratio(samples, neighbour_samples, bins, min_count: int = 1000)
 
     Introduced in ``02-dp-from-scratch.ipynb``.
     """
-    a = np.asarray(samples, dtype=float).ravel()
-    b = np.asarray(neighbour_samples, dtype=float).ravel()
-    if a.size == 0 or b.size == 0:
-        raise ValueError("samples and neighbour_samples must not be empty")
+    a = _samples("samples", samples)
+    b = _samples("neighbour_samples", neighbour_samples)
+    bins = _bins(bins)
     v.count("min_count", min_count)
     ha, edges = np.histogram(a, bins=bins)
     hb, _ = np.histogram(b, bins=edges)
@@ -223,8 +247,9 @@ def empirical_epsilon_interval(samples, neighbour_samples, bins, min_count: int 
     from scipy.stats import norm
 
     conf = v.probability("confidence", confidence)
-    a = np.asarray(samples, dtype=float).ravel()
-    b = np.asarray(neighbour_samples, dtype=float).ravel()
+    a = _samples("samples", samples)
+    b = _samples("neighbour_samples", neighbour_samples)
+    bins = _bins(bins)
     _, ratios = histogram_log_ratio(a, b, bins, min_count)
     ok = ~np.isnan(ratios)
     if not np.any(ok):
@@ -246,12 +271,12 @@ def empirical_delta(samples, neighbour_samples, epsilon: float, num_thresholds: 
     directions are tried). A point estimate without an interval: the tests use it to catch a
     Gaussian mechanism with too little noise; no notebook prints it.
     """
-    a = np.sort(np.asarray(samples, dtype=float).ravel())
-    b = np.sort(np.asarray(neighbour_samples, dtype=float).ravel())
-    if a.size == 0 or b.size == 0:
-        raise ValueError("samples and neighbour_samples must not be empty")
+    a = np.sort(_samples("samples", samples))
+    b = np.sort(_samples("neighbour_samples", neighbour_samples))
     eps = v.nonnegative("epsilon", epsilon)
-    v.count("num_thresholds", num_thresholds, minimum=2)
+    if eps > 700:  # e^eps overflows a float
+        raise ValueError(f"epsilon must be in [0, 700]; got {epsilon!r}")
+    v.count("num_thresholds", num_thresholds, minimum=2, maximum=1_000_000)
     both = np.concatenate([a, b])
     t = np.quantile(both, np.linspace(0.0, 1.0, num_thresholds))
     fa_le = np.searchsorted(a, t, side="right") / a.size  # P[X <= t]
@@ -296,7 +321,7 @@ def noise_calibration(epsilon: float, sensitivity: float, true_count: int = 100,
     eps = v.positive("epsilon", epsilon)
     sens = v.positive("sensitivity", sensitivity)
     count = v.count("true_count", true_count)
-    n = v.count("num_points", num_points, minimum=2)
+    n = v.count("num_points", num_points, minimum=2, maximum=1_000_000)
     b = sens / eps
     half = max(8 * b, 3 * sens)
     x = np.linspace(count - half, count + sens + half, n)

@@ -20,8 +20,42 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from labkit import _validate as v
 from labkit.dp.audit import dp_tpr_bound
 from labkit.style import PALETTE
+
+
+def _data(name: str, value, *, infinite: bool = False, allow_empty: bool = False, nan: bool = False) -> np.ndarray:
+    """Plot data as a float array: no NaN (Matplotlib would leave a silent gap), no inf unless ``infinite``."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers; got {v._got(value)}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers; got {v._got(value)}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of numbers; got shape {arr.shape}")
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
+    bad = np.isnan(arr) if infinite else ~np.isfinite(arr)
+    if nan:
+        bad &= ~np.isnan(arr)
+    if bad.any():
+        raise ValueError(f"{name} must hold only {'numbers' if infinite else 'finite numbers'}; "
+                         f"got {int(bad.sum())} {'NaN' if infinite else 'NaN or inf'}")
+    return arr
+
+
+def _pair(xname: str, x, yname: str, y, **kw) -> tuple[np.ndarray, np.ndarray]:
+    a, b = _data(xname, x, **kw), _data(yname, y, **kw)
+    v.same_length(**{xname: a, yname: b})
+    return a, b
+
+
+def _attribute(name: str, obj, attr: str):
+    if not hasattr(obj, attr):
+        raise TypeError(f"{name} must be the result of the labkit function that computes it; got {v._got(obj)}")
+    return getattr(obj, attr)
 
 
 # --------------------------------------------------------------------------------------------
@@ -31,6 +65,9 @@ from labkit.style import PALETTE
 
 def plot_unique_by_zip(ax, zip_sizes, unique_share, theory_n=None, theory=None):
     """Share of people unique on (ZIP, birth date, sex) per ZIP code, against people per ZIP code (01)."""
+    zip_sizes, unique_share = _pair("zip_sizes", zip_sizes, "unique_share", unique_share)
+    if theory_n is not None:
+        theory_n, theory = _pair("theory_n", theory_n, "theory", theory)
     ax.scatter(zip_sizes, unique_share, s=10, color=PALETTE[0], alpha=0.7, label="ZIP codes (synthetic)")
     if theory_n is not None:
         ax.plot(theory_n, theory, color=PALETTE[1], lw=2, label="expected share")
@@ -49,6 +86,7 @@ def plot_unique_by_zip(ax, zip_sizes, unique_share, theory_n=None, theory=None):
 
 def plot_noise_calibration(ax, calib):
     """Laplace release of a count on two neighbouring datasets (02, the calibration widget)."""
+    _data("calib.density", _attribute("calib", calib, "density"))
     ax.plot(calib.x, calib.density, color=PALETTE[0], lw=2, label=f"count = {calib.true_count}")
     ax.plot(calib.x, calib.neighbour_density, color=PALETTE[1], lw=2, ls="--",
             label=f"neighbour: count = {calib.true_count} + {calib.sensitivity:g}")
@@ -63,6 +101,11 @@ def plot_noise_calibration(ax, calib):
 
 def plot_log_ratio(ax, centres, log_ratios, epsilon, label="measured"):
     """Bin-by-bin log ratio of two output histograms, with the +/- epsilon band (02)."""
+    # NaN in log_ratios marks a bin too sparse to measure (histogram_log_ratio): it is left out of the plot.
+    centres = _data("centres", centres, allow_empty=True)
+    log_ratios = _data("log_ratios", log_ratios, allow_empty=True, nan=True)
+    v.same_length(centres=centres, log_ratios=log_ratios)
+    epsilon = v.nonnegative("epsilon", epsilon)
     ax.axhspan(-epsilon, epsilon, color=PALETTE[2], alpha=0.12, label=f"allowed: |log ratio| <= {epsilon:g}")
     ax.plot(centres, log_ratios, "o", ms=3, color=PALETTE[0], label=label)
     ax.axhline(0, color="0.5", lw=0.8)
@@ -79,7 +122,10 @@ def plot_log_ratio(ax, centres, log_ratios, epsilon, label="measured"):
 
 def plot_sigma_vs_epsilon(ax, epsilons, classic, analytic, delta):
     """Noise of the classic and analytic Gaussian mechanisms over epsilon (03)."""
-    epsilons = np.asarray(epsilons)
+    epsilons, classic = _pair("epsilons", epsilons, "classic", classic)
+    analytic = _data("analytic", analytic)
+    v.same_length(epsilons=epsilons, analytic=analytic)
+    delta = v.probability("delta", delta)
     ax.plot(epsilons, analytic, color=PALETTE[0], lw=2, label="analytic (Balle & Wang 2018)")
     valid = epsilons < 1
     ax.plot(epsilons[valid], np.asarray(classic)[valid], color=PALETTE[1], lw=2, label="classic, proof holds")
@@ -97,6 +143,13 @@ def plot_sigma_vs_epsilon(ax, epsilons, classic, analytic, delta):
 
 def plot_composition(ax, ks, curves: Mapping[str, np.ndarray]):
     """Total epsilon of k releases under several composition methods (03)."""
+    ks = _data("ks", ks)
+    if not hasattr(curves, "items"):
+        raise TypeError(f"curves must be a mapping from a method's name to its epsilons; got {v._got(curves)}")
+    curves = {name: _data(f"curves[{name!r}]", eps) for name, eps in curves.items()}
+    for name, eps in curves.items():
+        if len(eps) != len(ks):
+            raise ValueError(f"curves[{name!r}] must have one epsilon per k ({len(ks)}); got {len(eps)}")
     for i, (name, eps) in enumerate(curves.items()):
         ax.plot(ks, eps, lw=2, color=PALETTE[i % len(PALETTE)], label=name)
     ax.set_xscale("log")
@@ -109,6 +162,7 @@ def plot_composition(ax, ks, curves: Mapping[str, np.ndarray]):
 
 def plot_epsilon_over_steps(ax, dashboard):
     """RDP epsilon over training steps, with the PLD value at the last step (03, the dashboard)."""
+    _data("dashboard.curve_rdp", _attribute("dashboard", dashboard, "curve_rdp"), infinite=True)
     ax.plot(dashboard.curve_steps, dashboard.curve_rdp, color=PALETTE[0], lw=2, label="RDP")
     ax.plot([dashboard.steps], [dashboard.epsilon_pld], "s", color=PALETTE[1], label="PLD (last step)")
     ax.set_xscale("log")
@@ -130,7 +184,8 @@ def plot_gradient_norms(ax, norms: np.ndarray, l2_norm_clip: float):
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
-    norms = np.asarray(norms)
+    norms = _data("norms", norms)
+    l2_norm_clip = v.positive("l2_norm_clip", l2_norm_clip)
     ax.hist(norms, bins=30, color=PALETTE[0], alpha=0.8)
     ax.axvline(l2_norm_clip, color=PALETTE[3], linestyle="--", label=f"clip C = {l2_norm_clip:g}")
     share = float(np.mean(norms > l2_norm_clip))
@@ -149,7 +204,9 @@ def plot_tradeoff(ax, sweep: dict, point=None, live: Sequence[tuple[float, float
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
-    eps = np.asarray(sweep["target_epsilon"])
+    if not isinstance(sweep, Mapping) or not {"target_epsilon", "accuracy", "nonprivate_accuracy", "delta"} <= set(sweep):
+        raise TypeError(f"sweep must be the dict of arrays load_tradeoff_sweep() returns; got {v._got(sweep)}")
+    eps = _data("sweep['target_epsilon']", sweep["target_epsilon"])
     acc = np.asarray(sweep["accuracy"])
     ax.errorbar(eps, acc.mean(axis=1), yerr=acc.std(axis=1), color=PALETTE[0], marker="o", markersize=4,
                 capsize=2, label=f"DP-SGD, mean +/- sd over {acc.shape[1]} seeds")
@@ -200,6 +257,12 @@ def plot_roc(ax, results: Sequence, *, epsilon: float | None = None, delta: floa
 
     Introduced in ``05-auditing.ipynb``.
     """
+    if epsilon is not None:
+        epsilon = v.nonnegative("epsilon", epsilon, finite=False)
+    delta = v.probability("delta", delta, zero=True)
+    if isinstance(results, (str, bytes)) or not hasattr(results, "__iter__") or \
+            not all(hasattr(r, "fpr") for r in results):
+        raise TypeError(f"results must be a sequence of AttackResult objects; got {v._got(results)}")
     grid = np.logspace(-4, 0, 200)
     ax.plot(grid, grid, color=PALETTE[7], linestyle=":", label="guessing")
     if epsilon is not None and math.isfinite(epsilon):
@@ -220,6 +283,12 @@ def plot_epsilon_bounds(ax, labels: Sequence[str], upper: Sequence[float], lower
 
     Introduced in ``05-auditing.ipynb``.
     """
+    upper = _data("upper", upper, infinite=True)  # inf: no finite proven bound ("none")
+    lower = _data("lower", lower)
+    v.same_length(labels=labels, upper=upper, lower=lower)
+    if point is not None:
+        point = _data("point", point, infinite=True)
+        v.same_length(labels=labels, point=point)
     x = np.arange(len(labels))
     up = np.array([u if math.isfinite(u) else np.nan for u in upper])
     ax.bar(x - 0.2, np.nan_to_num(up, nan=0.0), width=0.4, color=PALETTE[0], label="proven upper bound (RDP)")

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from labkit import _validate as v
 from labkit.dp.accounting import accountant_dashboard
 from labkit.dp.mechanisms import noise_calibration
 from labkit.dp.plots import plot_epsilon_over_steps, plot_noise_calibration, plot_tradeoff, update_tradeoff
@@ -34,6 +35,19 @@ from labkit.style import new_axes
 # --------------------------------------------------------------------------------------------
 # Shared parts: a view with named accessors, and PNG figures
 # --------------------------------------------------------------------------------------------
+
+
+def _fit(name: str, value: float, low: float, high: float) -> tuple[float, str]:
+    """``value`` moved into the slider's range [low, high], and a sentence saying so when it was moved.
+
+    A slider clamps an out-of-range value without a word; the views put this sentence in their
+    status line instead, so that the learner sees which value is shown.
+    """
+    if low <= value <= high:
+        return value, ""
+    fitted = min(max(value, low), high)
+    return fitted, (f"<i>{name} = {value:g} is outside this slider's range [{low:g}, {high:g}]; "
+                    f"showing {name} = {fitted:g}.</i><br>")
 
 
 def _view(children: list, description: str, controls: dict[str, Any], output: Any, status: Any, **parts: Any) -> Any:
@@ -82,6 +96,10 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
     """
     import ipywidgets as w
 
+    epsilon, note_e = _fit("epsilon", v.positive("epsilon", epsilon), 10 ** -1.3, 10.0)
+    sensitivity, note_s = _fit("sensitivity", v.positive("sensitivity", sensitivity), 0.5, 10.0)
+    true_count = v.count("true_count", true_count, maximum=10**9)
+    notes = [note_e + note_s]  # shown until a slider moves
     eps = w.FloatLogSlider(value=epsilon, base=10, min=-1.3, max=1, step=0.05, description="epsilon",
                            continuous_update=False)
     sens = w.FloatSlider(value=sensitivity, min=0.5, max=10, step=0.5, description="sensitivity",
@@ -89,9 +107,11 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
     text = w.HTML()
     out = w.Output()
 
-    def update(_=None) -> None:
+    def update(change=None) -> None:
+        if change is not None:
+            notes[0] = ""
         calib = noise_calibration(eps.value, sens.value, true_count)
-        text.value = calib.describe()
+        text.value = notes[0] + calib.describe()
         out.outputs = ()
         out.append_display_data(_figure_png(lambda ax: plot_noise_calibration(ax, calib)))
 
@@ -117,6 +137,12 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
     """
     import ipywidgets as w
 
+    sampling_probability, note_q = _fit("sampling_probability",
+                                        v.probability("sampling_probability", sampling_probability, one=True), 1e-4, 1.0)
+    noise_multiplier, note_m = _fit("noise_multiplier", v.positive("noise_multiplier", noise_multiplier), 0.5, 5.0)
+    steps, note_k = _fit("steps", v.count("steps", steps), 1, 50000)
+    delta, note_d = _fit("delta", v.probability("delta", delta), 1e-10, 1e-3)
+    notes = [note_q + note_m + note_k + note_d]  # shown until a slider moves
     q = w.FloatLogSlider(value=sampling_probability, base=10, min=-4, max=0, step=0.05, description="q",
                          continuous_update=False)
     sigma = w.FloatSlider(value=noise_multiplier, min=0.5, max=5.0, step=0.05, description="sigma",
@@ -127,9 +153,11 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
     text = w.HTML()
     out = w.Output()
 
-    def update(_=None) -> None:
+    def update(change=None) -> None:
+        if change is not None:
+            notes[0] = ""
         board = accountant_dashboard(q.value, sigma.value, int(k.value), d.value)
-        text.value = board.describe()
+        text.value = notes[0] + board.describe()
         out.outputs = ()
         out.append_display_data(_figure_png(lambda ax: plot_epsilon_over_steps(ax, board)))
 
@@ -197,6 +225,9 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
     from labkit.data import load as load_dataset
     from labkit.dp.dpsgd import TradeoffConfig, load_tradeoff_sweep, train_tradeoff_point, tradeoff_at
 
+    if sweep is not None and not isinstance(sweep, dict):
+        raise TypeError(f"sweep must be a dict of arrays (load_tradeoff_sweep()) or None; got {v._got(sweep)}")
+    target_epsilon, note = _fit("target_epsilon", v.positive("target_epsilon", target_epsilon), 0.5, 16.0)
     data = load_tradeoff_sweep() if sweep is None else sweep
     cfg = TradeoffConfig()
     live: list[tuple[float, float]] = []
@@ -207,7 +238,7 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
     out = w.Output()
     button = w.Button(description="Train this point", tooltip="train one model at this epsilon now (a few seconds)")
     bar = w.IntProgress(value=0, min=0, max=cfg.epochs, description="epochs")
-    status = w.HTML()
+    status = w.HTML(value=note)
 
     # One figure, drawn once; a slider move only redraws the selected point, its bar, the live
     # points and the title (see _BlitFigure).
@@ -253,7 +284,9 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
     redraw()
 
     def set_epsilon(value: float) -> None:
-        slider.value = value
+        fitted, note = _fit("epsilon", v.positive("value", value), 0.5, 16.0)
+        status.value = note
+        slider.value = fitted
 
     return _view([slider, readout, out, w.HBox([button, bar]), status],
                  "Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)",

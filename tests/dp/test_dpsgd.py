@@ -507,7 +507,7 @@ def test_unseeded_training_draws_fresh_noise_and_batches(digits):
         runs.setdefault(seed, []).append(model.get_weights()[0])
     assert not np.allclose(runs[None][0], runs[None][1])
     np.testing.assert_array_equal(runs[5][0], runs[5][1])
-    with pytest.raises(ValueError, match="seed must be an integer >= 0; got -1"):
+    with pytest.raises(ValueError, match=r"seed must be a numpy.random.Generator, an integer seed >= 0 or None; got -1"):
         dpsgd.train_dpsgd(_model((8,)), x, y, epochs=1, batch_size=50, l2_norm_clip=1.0, noise_multiplier=1.0,
                           learning_rate=0.5, seed=-1)
 
