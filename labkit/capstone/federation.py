@@ -76,6 +76,12 @@ class HospitalSpec:
     share: float
     malignant_share: float
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string; got {self.name!r}")
+        v.real("share", self.share, low=0.0, high=1.0, low_open=True)
+        v.real("malignant_share", self.malignant_share, low=0.0, high=1.0)
+
 
 HOSPITALS: tuple[HospitalSpec, ...] = (
     HospitalSpec("university (referral)", 0.40, 0.55),
@@ -94,8 +100,8 @@ def apportion(total: int, weights: Sequence[float]) -> np.ndarray:
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
-    w = np.asarray(weights, dtype=np.float64)
     total = v.count("total", total, minimum=0)
+    w = v.finite_array("weights", weights, ndim=1)
     if w.ndim != 1 or w.size == 0 or np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
         raise ValueError(f"weights must be a non-empty 1-D array of non-negative numbers with a positive sum; got {weights!r}")
     exact = total * w / w.sum()
@@ -129,6 +135,12 @@ def hospital_partition(labels: Sequence[int] | np.ndarray, specs: Sequence[Hospi
     y = np.asarray(labels)
     if y.ndim != 1 or y.size == 0 or not np.all(np.isin(y, (0, 1))):
         raise ValueError("labels must be a non-empty 1-D array of 0/1 labels (0 = malignant, 1 = benign)")
+    if seed is None:
+        raise TypeError("seed must be an integer seed >= 0 (the partition is a pure function of it); got None")
+    rng = v.generator(seed, "seed")
+    if specs is None or isinstance(specs, (str, bytes)) or v.is_real(specs) or \
+            not all(isinstance(s, HospitalSpec) for s in specs):
+        raise TypeError(f"specs must be a sequence of HospitalSpec; got {specs!r}"[:200])
     if len(specs) < 2:
         raise ValueError(f"specs must describe at least 2 hospitals; got {len(specs)}")
     shares = np.array([s.share for s in specs], dtype=np.float64)
@@ -137,7 +149,6 @@ def hospital_partition(labels: Sequence[int] | np.ndarray, specs: Sequence[Hospi
         raise ValueError(f"hospital shares must be positive and sum to 1; got {shares.tolist()}")
     if np.any((malignant < 0) | (malignant > 1)):
         raise ValueError(f"malignant_share must be in [0, 1] for every hospital; got {malignant.tolist()}")
-    rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[] for _ in specs]
     for label, weights in ((0, shares * malignant), (1, shares * (1 - malignant))):
         pool = rng.permutation(np.flatnonzero(y == label))
@@ -170,6 +181,15 @@ class Hospital:
     nominal_size: int | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string; got {self.name!r}")
+        x = v.finite_array("x", self.x, ndim=2)
+        if self.y is None or isinstance(self.y, (str, bytes)):
+            raise TypeError(f"y must be an array of 0/1 labels; got {self.y!r}")
+        y = v.finite_array("y", self.y, ndim=1, allow_empty=True)
+        if np.any((y < 0) | (y > 1)):
+            raise ValueError("y must hold labels in [0, 1] (0 = malignant, 1 = benign); got values outside")
+        v.same_length(x=x, y=y)
         if self.nominal_size is not None:
             v.count("nominal_size", self.nominal_size)
 
@@ -196,6 +216,10 @@ def make_hospitals(x: np.ndarray, y: np.ndarray, specs: Sequence[HospitalSpec] =
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
+    x = v.finite_array("x", x, ndim=2)
+    if y is None or isinstance(y, (str, bytes)) or np.ndim(y) != 1:
+        raise TypeError(f"y must be a 1-D array of 0/1 labels; got {y!r}"[:200])
+    v.same_length(x=x, y=np.asarray(y))
     parts = hospital_partition(y, specs, seed)
     return [Hospital(s.name, np.asarray(x[p], dtype=np.float64), np.asarray(y[p]), nominal_size=len(p))
             for s, p in zip(specs, parts)]
@@ -206,7 +230,35 @@ def model_for(hospitals: Sequence[Hospital]) -> LogisticRegression:
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
+    _check_hospitals(hospitals, minimum=1)
     return LogisticRegression(int(np.shape(hospitals[0].x)[1]))
+
+
+def _check_hospitals(hospitals: Sequence[Hospital], minimum: int = 2) -> list[Hospital]:
+    """``hospitals`` as a list of at least ``minimum`` :class:`Hospital` with the same number of features."""
+    if hospitals is None or isinstance(hospitals, (str, bytes)) or v.is_real(hospitals) or \
+            not all(isinstance(h, Hospital) for h in hospitals):
+        raise TypeError(f"hospitals must be a sequence of Hospital; got {hospitals!r}"[:200])
+    hospitals = list(hospitals)
+    if len(hospitals) < minimum:
+        raise ValueError(f"hospitals must hold at least {minimum} hospital{'s' if minimum > 1 else ''}; "
+                         f"got {len(hospitals)}")
+    features = {np.shape(h.x)[1] for h in hospitals}
+    if len(features) > 1:
+        raise ValueError(f"hospitals must all have the same number of features; got {sorted(features)}")
+    return hospitals
+
+
+def _check_hospital(hospital: Hospital) -> Hospital:
+    if not isinstance(hospital, Hospital):
+        raise TypeError(f"hospital must be a Hospital; got {hospital!r}"[:200])
+    return hospital
+
+
+def _check_training(training: LocalTraining) -> LocalTraining:
+    if not isinstance(training, LocalTraining):
+        raise TypeError(f"training must be a LocalTraining; got {training!r}"[:200])
+    return training
 
 
 def two_class_logits(params: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -216,13 +268,20 @@ def two_class_logits(params: np.ndarray, x: np.ndarray) -> np.ndarray:
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
-    z = LogisticRegression(int(np.shape(x)[1])).logits(params, x)
+    x = v.finite_array("x", x, ndim=2)
+    z = LogisticRegression(int(x.shape[1])).logits(params, x)
     return np.column_stack([np.zeros_like(z), z])
 
 
 # --------------------------------------------------------------------------------------------
 # Local training at a hospital
 # --------------------------------------------------------------------------------------------
+
+
+MAX_EPOCHS = 10_000
+"""The most local epochs per round (a bound: DP-SGD's accountant and the training loop grow with it)."""
+MAX_ROUNDS = 10_000
+"""The most FedAvg rounds a federation or its noise calibration may ask for."""
 
 
 @dataclass(frozen=True)
@@ -240,7 +299,7 @@ class LocalTraining:
     learning_rate: float = 0.1
 
     def __post_init__(self) -> None:
-        v.positive("epochs", self.epochs)
+        v.real("epochs", self.epochs, low=0.0, low_open=True, high=MAX_EPOCHS)
         v.count("batch_size", self.batch_size)
         v.positive("learning_rate", self.learning_rate)
 
@@ -261,7 +320,7 @@ class RecordDP:
     l2_norm_clip: float = 1.0
 
     def __post_init__(self) -> None:
-        v.positive("target_epsilon", self.target_epsilon)
+        v.positive("target_epsilon", self.target_epsilon)  # finite: an infinite target is no guarantee
         v.probability("delta", self.delta)
         v.positive("l2_norm_clip", self.l2_norm_clip)
 
@@ -278,6 +337,8 @@ def local_steps(hospital: Hospital, training: LocalTraining) -> int:
     """
     from labkit.dp import dpsgd_steps
 
+    _check_hospital(hospital)
+    _check_training(training)
     return dpsgd_steps(hospital.public_size, training.batch_size, training.epochs)
 
 
@@ -286,6 +347,8 @@ def sampling_probability(hospital: Hospital, training: LocalTraining) -> float:
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
+    _check_hospital(hospital)
+    _check_training(training)
     return min(1.0, training.batch_size / hospital.public_size)
 
 
@@ -300,6 +363,9 @@ def hospital_update(hospital: Hospital, training: LocalTraining, noise_multiplie
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
     steps = local_steps(hospital, training)
+    v.positive("l2_norm_clip", l2_norm_clip)
+    if noise_multiplier is not None:
+        v.nonnegative("noise_multiplier", noise_multiplier)
     if noise_multiplier is None:
         return LocalSGD(training.learning_rate, batch_size=training.batch_size, steps=steps)
     return RecordDPSGD(training.learning_rate, steps, training.batch_size, sampling_probability(hospital, training),
@@ -316,10 +382,14 @@ def local_update(params: np.ndarray, hospital: Hospital, training: LocalTraining
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
-    params = np.asarray(params, dtype=np.float64)
+    _check_hospital(hospital)
+    params = v.finite_array("params", params, ndim=1)
+    if params.size != np.shape(hospital.x)[1] + 1:
+        raise ValueError(f"params must have {np.shape(hospital.x)[1] + 1} entries (weights and a bias); "
+                         f"got {params.size}")
+    rng = v.generator(rng)
     update = hospital_update(hospital, training, noise_multiplier, l2_norm_clip)
-    result: ClientResult = update(LogisticRegression(int(np.shape(hospital.x)[1])), params, hospital.x, hospital.y,
-                                  v.generator(rng))
+    result: ClientResult = update(LogisticRegression(int(np.shape(hospital.x)[1])), params, hospital.x, hospital.y, rng)
     return params + result.update
 
 
@@ -336,6 +406,11 @@ def hospital_noise_multipliers(hospitals: Sequence[Hospital], training: LocalTra
     """
     from labkit.dp import noise_multiplier_for_epsilon
 
+    hospitals = _check_hospitals(hospitals, minimum=1)
+    _check_training(training)
+    if not isinstance(dp, RecordDP):
+        raise TypeError(f"dp must be a RecordDP; got {dp!r}"[:200])
+    rounds = v.count("rounds", rounds, maximum=MAX_ROUNDS)
     return [noise_multiplier_for_epsilon(dp.target_epsilon, sampling_probability(h, training),
                                          rounds * local_steps(h, training), dp.delta)
             for h in hospitals]
@@ -352,6 +427,15 @@ def hospital_epsilons(hospitals: Sequence[Hospital], training: LocalTraining, no
     """
     from labkit.dp import poisson_gaussian_epsilon
 
+    hospitals = _check_hospitals(hospitals, minimum=1)
+    _check_training(training)
+    for name, seq in (("noise_multipliers", noise_multipliers), ("steps", steps)):
+        if seq is None or isinstance(seq, (str, bytes)) or v.is_real(seq) or not hasattr(seq, "__len__"):
+            raise TypeError(f"{name} must be a sequence with one entry per hospital; got {seq!r}")
+    v.same_length(hospitals=hospitals, noise_multipliers=noise_multipliers, steps=steps)
+    noise_multipliers = [v.positive(f"noise_multipliers[{k}]", s) for k, s in enumerate(noise_multipliers)]
+    steps = [v.count(f"steps[{k}]", s, minimum=0, maximum=MAX_ROUNDS * MAX_EPOCHS * 10**3) for k, s in enumerate(steps)]
+    v.probability("delta", delta)
     return [poisson_gaussian_epsilon(sampling_probability(h, training), s, int(k), delta)
             for h, s, k in zip(hospitals, noise_multipliers, steps)]
 
@@ -371,7 +455,12 @@ class Configuration:
     dp: RecordDP | None = None
 
     def __post_init__(self) -> None:
+        for name in ("key", "label"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string; got {getattr(self, name)!r}")
         v.choice("aggregation", self.aggregation, AGGREGATIONS)
+        if self.dp is not None and not isinstance(self.dp, RecordDP):
+            raise TypeError(f"dp must be a RecordDP or None; got {self.dp!r}")
 
 
 CONFIGURATIONS: tuple[Configuration, ...] = (
@@ -435,6 +524,7 @@ def accuracy_interval(accuracy: float, records: int, alpha: float = 0.05) -> tup
 
     v.count("records", records)
     v.real("accuracy", accuracy, low=0.0, high=1.0)
+    v.probability("alpha", alpha)
     return clopper_pearson(int(round(accuracy * records)), int(records), alpha)
 
 
@@ -463,16 +553,33 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
-    v.count("rounds", rounds)
-    if len(hospitals) < 2:
-        raise ValueError(f"hospitals must hold at least 2 hospitals; got {len(hospitals)}")
+    v.count("rounds", rounds, maximum=MAX_ROUNDS)
+    hospitals = _check_hospitals(hospitals)
+    if not isinstance(config, Configuration):
+        raise TypeError(f"config must be a Configuration; got {config!r}"[:200])
+    if training is not None:
+        _check_training(training)
+    x_test = v.finite_array("x_test", x_test, ndim=2)
+    if x_test.shape[1] != np.shape(hospitals[0].x)[1]:
+        raise ValueError(f"x_test must have {np.shape(hospitals[0].x)[1]} columns like the hospitals' records; "
+                         f"got shape {x_test.shape}")
+    if y_test is None or isinstance(y_test, (str, bytes)) or np.ndim(y_test) != 1 or \
+            not np.all(np.isin(np.asarray(y_test), (0, 1))):
+        raise ValueError(f"y_test must be a 1-D array of 0/1 labels; got {y_test!r}"[:200])
+    v.same_length(x_test=x_test, y_test=y_test)
+    if crypto_rng is not None:
+        crypto_rng = v.generator(crypto_rng, "crypto_rng")
+    if keys is not None and (isinstance(keys, (str, bytes)) or v.is_real(keys) or len(keys) != 2):
+        raise TypeError(f"keys must be (public_key, private_key) or None; got {keys!r}"[:200])
     if config.aggregation == "paillier" and keys is None:
         raise ValueError("keys=(public_key, private_key) is required for aggregation='paillier'")
     if config.dp is not None and any(h.nominal_size is None for h in hospitals):
         raise ValueError("record-level DP needs every hospital's nominal_size fixed before training: under add/remove "
                          "adjacency the true record count is private")
     if seed is not None:
-        v.count("seed (None for OS entropy)", seed, minimum=0)
+        v.generator(seed, "seed")  # an int >= 0 or None (a Generator cannot seed one stream per hospital)
+        if not v.is_integer(seed):
+            raise TypeError(f"seed must be an integer seed >= 0 or None; got {seed!r}")
     training = training or LocalTraining()
     start = time.perf_counter()
     sizes = [h.public_size for h in hospitals]  # public: hospitals announce their (nominal) sizes before training
@@ -534,6 +641,15 @@ def membership_audit(params: np.ndarray, x_train: np.ndarray, y_train: np.ndarra
     """
     from labkit.dp.audit import loss_threshold_attack
 
+    x_train = v.finite_array("x_train", x_train, ndim=2)
+    x_test = v.finite_array("x_test", x_test, ndim=2)
+    for name, labels, xs in (("y_train", y_train, x_train), ("y_test", y_test, x_test)):
+        if labels is None or isinstance(labels, (str, bytes)) or np.ndim(labels) != 1 or \
+                not np.all(np.isin(np.asarray(labels), (0, 1))):
+            raise ValueError(f"{name} must be a 1-D array of 0/1 labels; got {labels!r}"[:200])
+        v.same_length(**{name.replace("y", "x"): xs, name: labels})
+    if x_train.shape[1] != x_test.shape[1]:
+        raise ValueError(f"x_train and x_test must have the same columns; got {x_train.shape} and {x_test.shape}")
     x = np.concatenate([x_train, x_test])
     y = np.concatenate([y_train, y_test]).astype(np.int64)
     members = np.r_[np.ones(len(y_train), bool), np.zeros(len(y_test), bool)]
@@ -602,6 +718,10 @@ def cost_row(run: FederationRun, attack) -> CostRow:
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
+    if not isinstance(run, FederationRun):
+        raise TypeError(f"run must be a FederationRun; got {run!r}"[:200])
+    if not all(hasattr(attack, a) for a in ("auc", "tpr_at_1pct", "auc_low", "auc_high")):
+        raise TypeError(f"attack must be the result of membership_audit; got {attack!r}"[:200])
     acc_low, acc_high = run.accuracy_interval if run.test_records else (math.nan, math.nan)
     return CostRow(run.config.label, run.test_accuracy[-1], run.epsilon, run.bytes_per_round, attack.auc,
                    attack.tpr_at_1pct, run.server_held, attack.auc_low, attack.auc_high, acc_low, acc_high)

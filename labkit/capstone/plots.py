@@ -9,11 +9,31 @@ from typing import Sequence
 
 import numpy as np
 
+from labkit import _validate as v
 from labkit.style import PALETTE
+
+
+def _check_ax(ax):
+    """``ax`` must be a Matplotlib ``Axes`` (anything else fails deep inside the drawing)."""
+    if not callable(getattr(ax, "plot", None)) or not callable(getattr(ax, "set_xlabel", None)):
+        raise TypeError(f"ax must be a Matplotlib Axes (plt.subplots()[1]); got {ax!r}"[:200])
+    return ax
+
+
+def _items(name: str, values, cls_name: str) -> list:
+    """``values`` as a non-empty list of objects of the class named ``cls_name``."""
+    if values is None or isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or \
+            not all(type(x).__name__ == cls_name for x in values):
+        raise TypeError(f"{name} must be a sequence of {cls_name}; got {values!r}"[:200])
+    if len(values) == 0:
+        raise ValueError(f"{name} must not be empty")
+    return list(values)
 
 
 def plot_hospitals(ax, hospitals: Sequence):
     """Horizontal stacked bars: malignant and benign records per hospital (:class:`labkit.capstone.Hospital`)."""
+    _check_ax(ax)
+    hospitals = _items("hospitals", hospitals, "Hospital")
     names = [h.name for h in hospitals]
     malignant = np.array([int(np.sum(h.y == 0)) for h in hospitals])
     benign = np.array([int(np.sum(h.y == 1)) for h in hospitals])
@@ -36,6 +56,12 @@ def plot_accuracy_by_round(ax, runs: Sequence, *, centralised: float | None = No
     Runs whose curves coincide (secure aggregation and HE give the plain sum) are drawn with
     different line styles so that each stays visible.
     """
+    _check_ax(ax)
+    runs = _items("runs", runs, "FederationRun")
+    for k, run in enumerate(runs):
+        v.finite_array(f"runs[{k}].test_accuracy", run.test_accuracy, ndim=1)
+    if centralised is not None:
+        v.real("centralised", centralised, low=0.0, high=1.0)
     styles = ["-", "--", ":", "-", "-."]
     for i, run in enumerate(runs):
         acc = np.asarray(run.test_accuracy)
@@ -55,6 +81,17 @@ def plot_costs(ax, rows: Sequence, seconds: Sequence[float] | None = None):
 
     ``rows`` are :class:`labkit.capstone.CostRow`; ``seconds`` (optional) adds each run's wall time.
     """
+    _check_ax(ax)
+    rows = _items("rows", rows, "CostRow")
+    for k, r in enumerate(rows):
+        v.real(f"rows[{k}].accuracy", r.accuracy, low=0.0, high=1.0)
+        v.positive(f"rows[{k}].bytes_per_round", r.bytes_per_round)
+        v.real(f"rows[{k}].epsilon", r.epsilon, low=0.0, finite=False)
+    if seconds is not None:
+        seconds = v.finite_array("seconds", seconds, ndim=1)
+        v.same_length(rows=rows, seconds=seconds)
+        if np.any(seconds < 0):
+            raise ValueError("seconds must be >= 0")
     labels = [r.label.split(" ", 1)[0] for r in rows]
     values = [r.bytes_per_round for r in rows]
     pos = np.arange(len(rows))

@@ -28,6 +28,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from labkit import _validate as v
+
 SHAMIR_SHARE_BYTES = math.ceil(521 / 8)
 """One Shamir share value in secure aggregation's field 2^521 - 1 (66 bytes)."""
 
@@ -50,10 +52,34 @@ class Aggregate:
     server_held: str
 
 
-def _stack(updates: Sequence[np.ndarray], params: np.ndarray | None) -> list[np.ndarray]:
+def _stack(updates: Sequence[np.ndarray], params: np.ndarray | None, *, finite: bool = True) -> list[np.ndarray]:
+    """``updates`` as a list of numeric arrays of one shape (that of ``params`` when given), finite
+    unless ``finite=False`` (the plain sum passes a diverged update on: :func:`labkit.fl.run_rounds`
+    reports the divergence)."""
+    if updates is None or isinstance(updates, (str, bytes)) or v.is_real(updates) or \
+            isinstance(updates, np.ndarray) and updates.ndim == 0:
+        raise TypeError(f"updates must be a sequence of client update arrays; got {updates!r}"[:200])
+    if params is not None:
+        params = v.finite_array("params", params, dtype=None)
+        if not np.issubdtype(params.dtype, np.number):
+            raise TypeError(f"params must be an array of numbers; got dtype {params.dtype}")
     if len(updates) == 0 and params is None:
         raise ValueError("updates must hold at least one client update; got none")
-    return [np.asarray(u) for u in updates]
+    out = []
+    for i, u in enumerate(updates):
+        if finite:
+            u = v.finite_array(f"updates[{i}]", u, dtype=None)
+        elif u is None or isinstance(u, (str, bytes)):
+            raise TypeError(f"updates[{i}] must be an array of numbers; got {u!r}")
+        u = np.asarray(u)
+        if not np.issubdtype(u.dtype, np.number):
+            raise TypeError(f"updates[{i}] must be an array of numbers; got dtype {u.dtype}")
+        if params is not None and u.shape != params.shape:
+            raise ValueError(f"updates[{i}] and params must have the same shape; got {u.shape} and {params.shape}")
+        if out and u.shape != out[0].shape:
+            raise ValueError(f"updates[{i}] must have the shape of updates[0] {out[0].shape}; got {u.shape}")
+        out.append(u)
+    return out
 
 
 def plain_sum(updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
@@ -62,7 +88,7 @@ def plain_sum(updates: Sequence[np.ndarray], params: np.ndarray | None = None) -
     Introduced in ``06-federated-averaging.ipynb``; in ``10-capstone-hospitals.ipynb`` it is
     configuration (a).
     """
-    u = _stack(updates, params)
+    u = _stack(updates, params, finite=False)
     if not u:
         return Aggregate(np.zeros_like(params), 0, 0, "no updates")
     total = u[0]
@@ -86,6 +112,8 @@ def secagg_bytes(run: Any) -> tuple[int, int]:
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
+    if not all(hasattr(run, a) for a in ("graph", "transcript", "public_keys", "encryption_public_keys")):
+        raise TypeError(f"run must be a labkit.smpc.SecAggRun (from secure_aggregate_run); got {run!r}"[:200])
     n = len(run.graph)
     tr = run.transcript
     keys_up = sum(len(k) for k in run.public_keys.values()) + sum(len(k) for k in run.encryption_public_keys.values())
@@ -108,10 +136,16 @@ class SecureAggregation:
 
     rng: np.random.Generator | None = None
 
+    def __post_init__(self) -> None:
+        if self.rng is not None:
+            object.__setattr__(self, "rng", v.generator(self.rng))
+
     def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
         from labkit.smpc import secure_aggregate_run
 
-        u = np.asarray(updates, dtype=np.float64)
+        u = np.asarray(_stack(updates, params), dtype=np.float64)
+        if len(u) < 2:
+            raise ValueError(f"updates must hold at least 2 client updates for secure aggregation; got {len(u)}")
         run = secure_aggregate_run(u, rng=self.rng)
         up, down = secagg_bytes(run)
         return Aggregate(np.asarray(run.total), up, down,
@@ -135,11 +169,24 @@ class PaillierAggregation:
     private_key: Any
     rng: np.random.Generator | None = None
 
+    def __post_init__(self) -> None:
+        if not all(hasattr(self.public_key, a) for a in ("raw_encrypt", "raw_add", "bits", "nsquare")):
+            raise TypeError(f"public_key must be a labkit.he.paillier public key; got {self.public_key!r}"[:200])
+        if not hasattr(self.private_key, "raw_decrypt"):
+            raise TypeError(f"private_key must be a labkit.he.paillier private key; got {self.private_key!r}"[:200])
+        if self.rng is not None:
+            object.__setattr__(self, "rng", v.generator(self.rng))
+
     def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
         from labkit.he.paillier import pack, unpack
 
         pk, sk = self.public_key, self.private_key
+        updates = _stack(updates, params)
+        if not updates:
+            raise ValueError("updates must hold at least one client update; got none")
         u = np.asarray(updates, dtype=np.float64)
+        if u.ndim != 2:
+            raise ValueError(f"updates must be flat vectors (one per client); got shape {u.shape[1:]}")
         k, d = u.shape
         cts = [[pk.raw_encrypt(m, rng=self.rng) for m in pack(row, pk.bits, k)] for row in u]
         total = cts[0]

@@ -15,6 +15,7 @@ Introduced in ``07-private-federated-learning.ipynb``; record-level DP-SGD in ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -23,8 +24,30 @@ import numpy as np
 from labkit import _validate as v
 from labkit.fl.aggregation import Aggregate
 from labkit.fl.fedavg import (Client, ClientResult, History, LocalSGD, RoundResult, Weights, _as_list,
-                              check_clients, federated_round, init_weights, run_rounds, sgd, softmax_model)
+                              _check_test, check_clients, federated_round, init_weights, run_rounds, sgd, softmax_model)
 from labkit.fl.models import FlatModel
+
+
+MAX_CLIENTS = 10**7
+"""The most clients a round may sample from (a bound: 10^9 clients would need 8 GB for one draw)."""
+
+
+def _check_update(update: Weights, name: str = "update") -> list[np.ndarray]:
+    """``update`` as a non-empty list of finite numeric arrays: NaN or inf would pass any clip unclipped."""
+    if update is None or isinstance(update, (str, bytes)) or v.is_real(update) or isinstance(update, np.ndarray) \
+            and update.ndim == 0:
+        raise TypeError(f"{name} must be a list of arrays (one per layer); got {update!r}")
+    layers = [np.asarray(a) for a in update]
+    if not layers:
+        raise ValueError(f"{name} must hold at least one layer; got none")
+    for i, a in enumerate(layers):
+        if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.bool_):
+            raise TypeError(f"{name}[{i}] must be an array of numbers; got dtype {a.dtype}")
+        if np.issubdtype(a.dtype, np.inexact) and not np.all(np.isfinite(a)):
+            bad = int(np.sum(~np.isfinite(a)))
+            raise ValueError(f"{name}[{i}] must hold only finite numbers; got {bad} NaN or inf "
+                             "(a non-finite update cannot be clipped)")
+    return layers
 
 
 def clip_update(update: Weights, clip: float) -> Weights:
@@ -33,6 +56,7 @@ def clip_update(update: Weights, clip: float) -> Weights:
     Introduced in ``07-private-federated-learning.ipynb``.
     """
     v.positive("clip", clip)
+    update = _check_update(update)
     norm = float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in update)))
     scale = min(1.0, clip / norm) if norm > 0 else 1.0
     return [np.asarray(a) * np.asarray(a).dtype.type(scale) for a in update]  # keeps each layer's dtype
@@ -50,7 +74,7 @@ def poisson_sample(num_clients: int, q: float, rng: np.random.Generator | None =
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
-    v.count("num_clients", num_clients)
+    v.count("num_clients", num_clients, maximum=MAX_CLIENTS)
     v.probability("q", q, one=True)
     rng = v.generator(rng)
     return np.flatnonzero(rng.random(num_clients) < q)
@@ -67,11 +91,16 @@ class ClippedUpdate:
     clip: float
 
     def __post_init__(self) -> None:
+        if not callable(self.inner):
+            raise TypeError(f"inner must be a client update (a callable such as LocalSGD); got {self.inner!r}")
         v.positive("clip", self.clip)
 
     def __call__(self, model: FlatModel, params: np.ndarray, x: np.ndarray, y: np.ndarray,
                  rng: np.random.Generator | None = None) -> ClientResult:
         result = self.inner(model, params, x, y, rng)
+        if not np.all(np.isfinite(result.update)):
+            raise ValueError("local training diverged: the client's update is not finite and cannot be clipped "
+                             "(lower lr)")
         return ClientResult(model.flatten(clip_update(model.layers(result.update), self.clip)), result.noisy_steps)
 
 
@@ -96,17 +125,33 @@ class GaussianSum:
         v.nonnegative("noise_multiplier", self.noise_multiplier)
         v.positive("clip", self.clip)
         v.positive("expected_clients", self.expected_clients)
+        if self.rng is not None:
+            v.generator(self.rng)
 
     def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray) -> Aggregate:
+        params = v.finite_array("params", params, dtype=None)
+        if updates is None or isinstance(updates, (str, bytes)) or v.is_real(updates):
+            raise TypeError(f"updates must be a sequence of client update arrays; got {updates!r}")
+        for i, u in enumerate(_check_update(list(updates) or [params], "updates")):
+            if u.shape != params.shape:
+                raise ValueError(f"updates[{i}] must have the shape of params {params.shape}; got {u.shape}")
         total = np.zeros_like(params)
         for u in updates:
             total = total + u
         std = self.noise_multiplier * self.clip
         if std > 0:
             rng = v.generator(self.rng)
-            total = (total + rng.normal(0.0, std, size=total.shape)).astype(params.dtype)
+            with np.errstate(over="ignore"):
+                total = (total + rng.normal(0.0, std, size=total.shape)).astype(params.dtype)
+            if not np.all(np.isfinite(total)):
+                raise ValueError(f"noise_multiplier * clip = {std:g} overflows the parameters' {params.dtype} "
+                                 "(lower noise_multiplier or clip)")
         return Aggregate(total / params.dtype.type(self.expected_clients), len(updates) * total.nbytes, 0,
                          f"{len(updates)} clipped updates in the clear; the released sum is noisy")
+
+
+MAX_STEPS = 10**6
+"""The most local DP-SGD steps a client update may run (a bound, so that a typo cannot run for hours)."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +177,7 @@ class RecordDPSGD:
 
     def __post_init__(self) -> None:
         v.positive("lr", self.lr)
-        v.count("steps", self.steps, minimum=0)
+        v.count("steps", self.steps, minimum=0, maximum=MAX_STEPS)
         v.count("expected_batch_size", self.expected_batch_size)
         v.probability("q", self.q, one=True)
         v.nonnegative("noise_multiplier", self.noise_multiplier)
@@ -143,11 +188,19 @@ class RecordDPSGD:
         from labkit.dp.dpsgd import add_gaussian_noise, clip_and_sum
 
         rng = v.generator(rng)
+        if not callable(getattr(model, "per_example_gradients", None)):
+            raise TypeError(f"model must be a labkit.fl model (LogisticRegression, SoftmaxRegression); got {model!r}")
+        model.logits(params, x)  # checks params and x: finite, of the model's shape
+        if callable(getattr(model, "_check_data", None)):
+            x, y = model._check_data(x, y)  # once; the loop calls the unchecked per-example gradients
+        elif len(y) != len(x):
+            raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y)}")
+        per_example_gradients = getattr(model, "_raw_per_example_gradients", model.per_example_gradients)
         noisy_steps = 0
 
         def gradient(w: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np.ndarray:
             nonlocal noisy_steps
-            per_example = model.per_example_gradients(w, bx, by)
+            per_example = per_example_gradients(w, bx, by)
             summed = clip_and_sum(per_example, self.l2_norm_clip)[0] if len(by) else \
                 [np.zeros(g.shape[1:]) for g in per_example]
             noisy = add_gaussian_noise(summed, self.l2_norm_clip, self.noise_multiplier, rng)
@@ -176,7 +229,7 @@ def check_user_delta(delta: float, num_users: int) -> None:
         raise ValueError(
             f"delta must be at most 1 / (100 K) = {bound:.0e} for K = {num_users} users; got {delta!r}. "
             f"A mechanism that publishes each user's data with probability delta meets (0, delta)-DP "
-            f"and would expose delta * K = {delta * num_users:.2g} users in expectation")
+            f"and would expose delta * K = {delta * num_users:.2g} users in expectation (K is num_users)")
 
 
 def user_level_epsilon(q: float, noise_multiplier: float, rounds: int, delta: float, num_users: int,
@@ -191,6 +244,9 @@ def user_level_epsilon(q: float, noise_multiplier: float, rounds: int, delta: fl
     from labkit import dp
 
     check_user_delta(delta, num_users)
+    v.probability("q", q, one=True)
+    v.positive("noise_multiplier", noise_multiplier)
+    v.count("rounds", rounds, maximum=MAX_STEPS)
     return dp.poisson_gaussian_epsilon(q, noise_multiplier, rounds, delta, accountant)
 
 
@@ -214,11 +270,36 @@ def adaptive_clip_value_noise(noise_multiplier: float, expected_clients: float,
     """
     v.positive("noise_multiplier", noise_multiplier)
     v.positive("expected_clients", expected_clients)
+    if clipped_count_stddev is None and not math.isfinite(0.05 * expected_clients):
+        raise ValueError(f"expected_clients must be at most {1e300:g}; got {expected_clients!r}")
     sb = 0.05 * expected_clients if clipped_count_stddev is None else v.positive("clipped_count_stddev",
                                                                                  clipped_count_stddev)
     if not noise_multiplier < 2 * sb:
         raise ValueError(f"clipped_count_stddev must exceed noise_multiplier / 2 = {noise_multiplier / 2:g}; got {sb:g}")
     return float((noise_multiplier ** -2 - (2 * sb) ** -2) ** -0.5)
+
+
+def _check_dp_args(*, lr: float, epochs: int, batch_size: int | None, clip: float, noise_multiplier: float,
+                   expected_clients: float | None = None) -> None:
+    """DP-FedAvg's numbers, checked before any training: finite, in range (the guarantee rests on them)."""
+    v.positive("lr", lr)
+    v.count("epochs", epochs, maximum=MAX_STEPS)
+    if batch_size is not None:
+        v.count("batch_size", batch_size)
+    v.positive("clip", clip)
+    v.nonnegative("noise_multiplier", noise_multiplier)
+    if expected_clients is not None:
+        v.positive("expected_clients", expected_clients)
+
+
+def _check_selected(selected: Sequence[int], num_clients: int) -> list[int]:
+    """``selected`` as a list of distinct client indices in [0, num_clients)."""
+    if selected is None or isinstance(selected, (str, bytes)) or v.is_real(selected):
+        raise TypeError(f"selected must be a sequence of client indices; got {selected!r}")
+    out = [v.integer("selected", k, minimum=0, maximum=num_clients - 1) for k in selected]
+    if len(set(out)) != len(out):
+        raise ValueError(f"selected must name each client at most once; got {out}")
+    return out
 
 
 def _dp_round(model: FlatModel, params: np.ndarray, clients: Sequence[Client], selected: Sequence[int], *, lr: float,
@@ -248,7 +329,12 @@ def dp_fedavg_round(weights: Weights, clients: Sequence[Client], selected: Seque
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
-    model = softmax_model(weights)
+    _check_dp_args(lr=lr, epochs=epochs, batch_size=batch_size, clip=clip, noise_multiplier=noise_multiplier,
+                   expected_clients=expected_clients)
+    rng = v.generator(rng)
+    model = softmax_model(_check_update(weights, "weights"))
+    check_clients(clients, model.num_features)
+    selected = _check_selected(selected, len(clients))
     result = _dp_round(model, model.flatten(weights), clients, selected, lr=lr, epochs=epochs, batch_size=batch_size,
                        clip=clip, noise_multiplier=noise_multiplier, expected_clients=expected_clients, rng=rng)
     return _as_list(model, result.params)
@@ -266,11 +352,18 @@ def run_dp_fedavg(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray]
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
-    v.count("rounds", rounds)
-    x_test, y_test = test
-    num_features = int(np.asarray(x_test).shape[1])
+    v.count("rounds", rounds, maximum=MAX_STEPS)
+    v.probability("q", q, one=True)
+    _check_dp_args(lr=lr, epochs=epochs, batch_size=batch_size, clip=clip, noise_multiplier=noise_multiplier)
+    x_test, y_test = _check_test(test)
+    num_features = int(x_test.shape[1])
     check_clients(clients, num_features)
-    rng = np.random.default_rng(seed)
+    rng = v.generator(seed, "seed")
+    if initial is not None:
+        initial = _check_update(initial, "initial")
+        if len(initial) != 2 or initial[0].shape[0] != num_features:
+            raise ValueError(f"initial must be [W, b] with W of {num_features} rows; got shapes "
+                             f"{[a.shape for a in initial]}")
     num_classes = max(int(np.max(y_test)) + 1, max(int(np.max(c[1])) for c in clients) + 1)
     weights = [a.copy() for a in initial] if initial is not None else init_weights(num_features, num_classes, rng)
     model = softmax_model(weights)
@@ -282,5 +375,7 @@ def run_dp_fedavg(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray]
 
     hist = run_rounds(model, model.flatten(weights), clients, test, rounds=rounds,
                       select=lambda: poisson_sample(len(clients), q, rng), step=step, stop_on_divergence=False)
+    if not np.all(np.isfinite(hist.weights)):
+        raise ValueError(f"lr = {lr!r} made DP-FedAvg diverge: the weights are no longer finite; lower lr")
     hist.weights = _as_list(model, hist.weights)
     return hist

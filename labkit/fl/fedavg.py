@@ -33,6 +33,11 @@ from labkit.fl.aggregation import Aggregate, plain_sum
 from labkit.fl.models import FlatModel, SoftmaxRegression
 
 Weights = list  # [W (features x classes), b (classes,)], float32 arrays
+
+MAX_STEPS = 10**6
+"""The most epochs, local steps or rounds a call may ask for (a bound, so that a typo cannot run for hours)."""
+MAX_EXAMPLES = 10**8
+"""The most examples a client may hold (a bound on the index arrays built for it)."""
 Client = tuple  # (x: float32 [n, features], y: int64 [n])
 
 
@@ -55,8 +60,15 @@ def client_arrays(x: np.ndarray, y: np.ndarray, parts: Sequence[np.ndarray]) -> 
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    x = np.asarray(x)
+    x = v.finite_array("x", x, dtype=None)
+    if not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"x must be an array of numbers; got dtype {x.dtype}")
     y = np.asarray(y)
+    if y is None or not np.issubdtype(y.dtype, np.integer) and not (
+            np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y))):
+        raise TypeError(f"y must be an array of integer labels; got dtype {y.dtype}")
+    if parts is None or isinstance(parts, (str, bytes)) or v.is_real(parts):
+        raise TypeError(f"parts must be a list of index arrays; got {parts!r}")
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
         raise ValueError(f"x must be [n, features] and y [n] with the same n; got x {x.shape} and y {y.shape}")
     if len(parts) == 0:
@@ -64,6 +76,8 @@ def client_arrays(x: np.ndarray, y: np.ndarray, parts: Sequence[np.ndarray]) -> 
     clients = []
     for k, idx in enumerate(parts):
         idx = np.asarray(idx)
+        if idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise TypeError(f"parts[{k}] must be an array of integer indices; got dtype {idx.dtype}")
         if idx.size == 0:
             raise ValueError(f"parts[{k}] is empty: every client needs at least one example")
         if idx.min() < 0 or idx.max() >= len(x):
@@ -82,19 +96,30 @@ def check_clients(clients: Sequence[Client], num_features: int | None = None) ->
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    if clients is None or isinstance(clients, (str, bytes)) or v.is_real(clients):
+        raise TypeError(f"clients must be a list of (x, y) pairs; got {clients!r}")
+    if num_features is not None:
+        v.count("num_features", num_features)
     if len(clients) == 0:
         raise ValueError("clients must hold at least one client; got an empty list")
     for k, pair in enumerate(clients):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise ValueError(f"clients[{k}] must be an (x, y) pair")
         cx, cy = np.asarray(pair[0]), np.asarray(pair[1])
+        if not np.issubdtype(cx.dtype, np.number) or not np.issubdtype(cy.dtype, np.integer):
+            raise TypeError(f"clients[{k}] must be x (numbers) and y (integer labels); got dtypes {cx.dtype} and "
+                            f"{cy.dtype}")
+        if cx.size and not np.all(np.isfinite(cx)):
+            raise ValueError(f"clients[{k}] must hold only finite features; got NaN or inf")
+        if cy.size and cy.min() < 0:
+            raise ValueError(f"clients[{k}] must hold labels >= 0; got {cy.min()}")
         if len(cx) == 0:
             raise ValueError(f"clients[{k}] is empty: every client needs at least one example")
         if cx.ndim != 2 or cy.ndim != 1 or len(cx) != len(cy):
             raise ValueError(f"clients[{k}] must be x [n, features] and y [n]; got {cx.shape} and {cy.shape}")
         if num_features is not None and cx.shape[1] != num_features:
             raise ValueError(
-                f"clients[{k}] has {cx.shape[1]} features but the model expects {num_features} "
+                f"clients[{k}] has {cx.shape[1]} features but the model expects num_features = {num_features} "
                 "(a model/data shape mismatch)"
             )
 
@@ -104,7 +129,10 @@ def epoch_orders(n: int, epochs: int, rng: np.random.Generator | None = None) ->
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    v.count("epochs", epochs)
+    v.count("n", n, maximum=MAX_EXAMPLES)
+    v.count("epochs", epochs, maximum=MAX_STEPS)
+    if rng is not None:
+        rng = v.generator(rng)
     return [np.arange(n) if rng is None else rng.permutation(n) for _ in range(epochs)]
 
 
@@ -123,16 +151,30 @@ def epoch_batches(n: int, batch_size: int | None, epochs: int, rng: np.random.Ge
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    v.count("n", n, maximum=MAX_EXAMPLES)
+    v.count("epochs", epochs, maximum=MAX_STEPS)
     if batch_size is not None:
         v.count("batch_size", batch_size)
     size = n if batch_size is None else int(batch_size)
     if steps is not None:
-        steps = v.count("steps", steps, minimum=0)
+        steps = v.count("steps", steps, minimum=0, maximum=MAX_STEPS)
         if steps == 0:
             return []
         epochs = math.ceil(steps / math.ceil(n / size))
     batches = [order[i:i + size] for order in epoch_orders(n, epochs, rng) for i in range(0, n, size)]
     return batches if steps is None else batches[:steps]
+
+
+def _check_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A client's data: x finite numbers [n, features] with n >= 1, y n labels."""
+    x = v.finite_array("x", x, ndim=2, dtype=None)
+    if not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"x must be an array of numbers; got dtype {x.dtype}")
+    if y is None or isinstance(y, (str, bytes)) or np.ndim(y) != 1:
+        raise TypeError(f"y must be a 1-D array of labels; got {y!r}"[:200])
+    y = np.asarray(y)
+    v.same_length(x=x, y=y)
+    return x, y
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,16 +189,35 @@ def sgd(model: FlatModel, params: np.ndarray, x: np.ndarray, y: np.ndarray, lr: 
 
     ``gradient`` defaults to the model's mean-loss gradient; DP-SGD passes its clipped, noisy
     one (:class:`labkit.fl.dp_fedavg.RecordDPSGD`). ``batches`` may be lazy (drawn as the loop
-    runs). Returns a new array in the model's dtype; ``params`` is not modified.
+    runs). Returns a new array in the model's dtype; ``params`` is not modified. A step that leaves
+    non-finite parameters (a learning rate too large) ends the loop and returns all NaN, which
+    :func:`run_rounds` reports as divergence.
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
     v.positive("lr", lr)
-    w = np.array(params, dtype=model.dtype)
+    if not callable(getattr(model, "loss_and_gradient", None)):
+        raise TypeError(f"model must be a labkit.fl model (SoftmaxRegression, LogisticRegression); got {model!r}")
+    if gradient is not None and not callable(gradient):
+        raise TypeError(f"gradient must be a callable or None; got {gradient!r}")
+    if batches is None or isinstance(batches, (str, bytes)) or v.is_real(batches):
+        raise TypeError(f"batches must be an iterable of index arrays; got {batches!r}")
+    if callable(getattr(model, "_check_data", None)):
+        x, y = model._check_data(x, y)  # once here; the loop then calls the unchecked gradient
+        raw = model._raw_loss_and_gradient if hasattr(model, "_raw_loss_and_gradient") else None
+    else:
+        x, y = _check_xy(x, y)
+        raw = None
+    w = np.array(v.finite_array("params", params, ndim=1, dtype=None), dtype=model.dtype)
+    if w.size != model.num_params:
+        raise ValueError(f"params must have {model.num_params} entries for this model; got {w.size}")
     step = model.dtype(lr)
-    grad = gradient or (lambda p, bx, by: model.loss_and_gradient(p, bx, by)[1])
+    grad = gradient or (lambda p, bx, by: (raw or model.loss_and_gradient)(p, bx, by)[1])
     for idx in batches:
         w -= step * grad(w, x[idx], y[idx])
+        if not np.all(np.isfinite(w)):  # diverged (lr too large): stop here, the caller sees non-finite params
+            w[:] = np.nan
+            break
     return w
 
 
@@ -190,12 +251,16 @@ class LocalSGD:
 
     def __post_init__(self) -> None:
         v.positive("lr", self.lr)
-        v.count("epochs", self.epochs)
+        v.count("epochs", self.epochs, maximum=MAX_STEPS)
         if self.batch_size is not None:
             v.count("batch_size", self.batch_size)
+        v.flag("shuffle", self.shuffle)
+        if self.steps is not None:
+            v.count("steps", self.steps, minimum=0, maximum=MAX_STEPS)
 
     def __call__(self, model: FlatModel, params: np.ndarray, x: np.ndarray, y: np.ndarray,
                  rng: np.random.Generator | None = None) -> ClientResult:
+        x, y = _check_xy(x, y)
         batches = epoch_batches(len(x), self.batch_size, self.epochs, rng if self.shuffle else None, steps=self.steps)
         return ClientResult(sgd(model, params, x, y, self.lr, batches) - params)
 
@@ -210,9 +275,15 @@ def normalized_weights(client_weights: Sequence[float], count: int) -> np.ndarra
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    p = np.asarray(client_weights, dtype=np.float64)
+    count = v.count("count", count)
+    if client_weights is None or isinstance(client_weights, (str, bytes)):
+        raise TypeError(f"client_weights must be a sequence of numbers; got {client_weights!r}")
+    try:
+        p = np.asarray(client_weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"client_weights must be a sequence of numbers; got {client_weights!r}") from None
     if p.shape != (count,):
-        raise ValueError(f"client_weights must have one entry per model ({count}); got shape {p.shape}")
+        raise ValueError(f"client_weights must have one entry per model (count = {count}); got shape {p.shape}")
     if not np.all(np.isfinite(p)) or np.any(p < 0):
         raise ValueError(f"client_weights must be finite and >= 0; got {p.tolist()}")
     if p.sum() == 0:
@@ -247,7 +318,25 @@ def federated_round(model: FlatModel, params: np.ndarray, clients: Sequence[Clie
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    selected = [int(k) for k in selected]
+    if not callable(getattr(model, "flatten", None)):
+        raise TypeError(f"model must be a labkit.fl model (SoftmaxRegression, LogisticRegression); got {model!r}")
+    params = np.asarray(v.finite_array("params", params, ndim=1, dtype=None))
+    if clients is None or isinstance(clients, (str, bytes)) or v.is_real(clients):
+        raise TypeError(f"clients must be a list of (x, y) pairs; got {clients!r}")
+    if selected is None or isinstance(selected, (str, bytes)) or v.is_real(selected):
+        raise TypeError(f"selected must be a sequence of client indices; got {selected!r}")
+    selected = [v.integer("selected", k, minimum=0, maximum=len(clients) - 1) for k in selected]
+    if not callable(update) and (update is None or isinstance(update, (str, bytes)) or v.is_real(update)
+                                 or len(update) != len(clients)):
+        raise TypeError(f"update must be a client update (a callable) or one per client; got {update!r}")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        if v.is_integer(rng) or v.is_real(rng) or v.is_bool(rng) or isinstance(rng, (str, bytes)):
+            rng = v.generator(rng)
+        elif len(rng) != len(clients):
+            raise ValueError(f"rng must be one generator, one per client, or None; got {len(rng)} for "
+                             f"{len(clients)} clients")
+    if client_weights is not None and not selected:
+        raise ValueError("selected must name at least one client when client_weights are given (nothing to weight)")
     p = None if client_weights is None else normalized_weights(client_weights, len(selected)).astype(model.dtype)
     updates, steps = [], []
     for j, k in enumerate(selected):
@@ -290,8 +379,22 @@ def rounds_to_target(accuracies: Sequence[float], target: float) -> int | None:
     Introduced in ``06-federated-averaging.ipynb``.
     """
     v.real("target", target, low=0.0, high=1.0, low_open=True)
-    hits = np.flatnonzero(np.asarray(accuracies) >= target)
+    acc = v.finite_array("accuracies", accuracies, ndim=1)
+    hits = np.flatnonzero(acc >= target)
     return int(hits[0]) if hits.size else None
+
+
+def _check_test(test: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``test`` as ``(x_test, y_test)``: finite features [n, features], n integer labels."""
+    if not isinstance(test, (tuple, list)) or len(test) != 2:
+        raise TypeError(f"test must be an (x_test, y_test) pair; got {test!r}"[:200])
+    x = v.finite_array("test", test[0], ndim=2, dtype=None)
+    y = np.asarray(test[1])
+    if not np.issubdtype(x.dtype, np.number) or not np.issubdtype(y.dtype, np.integer) or y.ndim != 1 \
+            or len(y) != len(x):
+        raise ValueError(f"test must be x_test [n, features] (numbers) and y_test [n] (integer labels); got "
+                         f"{x.shape} {x.dtype} and {y.shape} {y.dtype}")
+    return x, y
 
 
 def run_rounds(model: FlatModel, params: np.ndarray, clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray],
@@ -307,8 +410,19 @@ def run_rounds(model: FlatModel, params: np.ndarray, clients: Sequence[Client], 
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    v.count("rounds", rounds)
-    x_test, y_test = test
+    v.count("rounds", rounds, maximum=MAX_STEPS)
+    if target is not None:
+        v.real("target", target, low=0.0, high=1.0, low_open=True)
+    for name, fn in (("select", select), ("step", step), ("progress", progress)):
+        if fn is not None and not callable(fn) or fn is None and name != "progress":
+            raise TypeError(f"{name} must be a callable; got {fn!r}")
+    v.flag("stop_on_divergence", stop_on_divergence)
+    if not callable(getattr(model, "accuracy", None)):
+        raise TypeError(f"model must be a labkit.fl model (SoftmaxRegression, LogisticRegression); got {model!r}")
+    params = v.finite_array("params", params, ndim=1, dtype=None)
+    if clients is None or isinstance(clients, (str, bytes)) or v.is_real(clients):
+        raise TypeError(f"clients must be a list of (x, y) pairs; got {clients!r}")
+    x_test, y_test = _check_test(test)
     hist = History(accuracy=[model.accuracy(params, x_test, y_test)], noisy_steps=[0] * len(clients))
     for r in range(1, rounds + 1):
         selected = [int(k) for k in select()]
@@ -344,7 +458,11 @@ def bytes_per_round(weights: Weights | np.ndarray, clients_per_round: int,
     Introduced in ``06-federated-averaging.ipynb``.
     """
     v.count("clients_per_round", clients_per_round)
+    if weights is None or isinstance(weights, (str, bytes)) or v.is_real(weights):
+        raise TypeError(f"weights must be a parameter array or a list of arrays; got {weights!r}")
     arrays = [weights] if isinstance(weights, np.ndarray) else list(weights)
+    if not arrays:
+        raise ValueError("weights must hold at least one array; got none")
     if bytes_per_value is None:
         bytes_per_value = np.asarray(arrays[0]).dtype.itemsize
     v.count("bytes_per_value", bytes_per_value)
@@ -364,6 +482,13 @@ def softmax_model(weights: Weights) -> SoftmaxRegression:
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    if weights is None or isinstance(weights, (str, bytes)) or v.is_real(weights) or len(weights) != 2:
+        raise TypeError(f"weights must be [W, b] (two arrays); got {weights!r}"[:200])
+    if np.ndim(weights[0]) != 2 or np.shape(weights[1]) != (np.shape(weights[0])[1],):
+        raise ValueError(f"weights must be [W (features x classes), b (classes,)]; got shapes "
+                         f"{np.shape(weights[0])} and {np.shape(weights[1])}")
+    for name, a in (("weights[0]", weights[0]), ("weights[1]", weights[1])):
+        v.finite_array(name, a, dtype=None)
     num_features, num_classes = np.shape(weights[0])
     return SoftmaxRegression(int(num_features), int(num_classes))
 
@@ -378,7 +503,7 @@ def init_weights(num_features: int, num_classes: int, rng: np.random.Generator, 
     Introduced in ``06-federated-averaging.ipynb``.
     """
     model = SoftmaxRegression(num_features, num_classes)
-    return _as_list(model, model.init(rng, scale))
+    return _as_list(model, model.init(v.generator(rng), scale))
 
 
 def loss_and_gradients(weights: Weights, x: np.ndarray, y: np.ndarray) -> tuple[float, Weights]:
@@ -411,6 +536,9 @@ def local_sgd(weights: Weights, x: np.ndarray, y: np.ndarray, lr: float, epochs:
     model = softmax_model(weights)
     params = model.flatten(weights)
     v.positive("lr", lr)
+    x, y = _check_xy(x, y)
+    if rng is not None:
+        rng = v.generator(rng)
     return _as_list(model, sgd(model, params, x, y, lr, epoch_batches(len(x), batch_size, epochs, rng)))
 
 
@@ -423,8 +551,17 @@ def weighted_average(models: Sequence[Weights], client_weights: Sequence[float])
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    if models is None or isinstance(models, (str, bytes)) or v.is_real(models):
+        raise TypeError(f"models must be a list of client models [W, b]; got {models!r}")
     if len(models) == 0:
         raise ValueError("models must hold at least one client model; got none")
+    for k, m in enumerate(models):
+        if isinstance(m, (str, bytes)) or not hasattr(m, "__len__") or len(m) != len(models[0]):
+            raise ValueError(f"models[{k}] must hold {len(models[0])} layers like models[0]; got {m!r}"[:200])
+        for i, a in enumerate(m):
+            if np.shape(a) != np.shape(models[0][i]):
+                raise ValueError(f"models[{k}][{i}] must have shape {np.shape(models[0][i])}; got {np.shape(a)}")
+            v.finite_array(f"models[{k}][{i}]", a, dtype=None)
     p32 = normalized_weights(client_weights, len(models)).astype(np.float32)
     return [plain_sum([pk * m[layer] for pk, m in zip(p32, models)]).total.astype(np.float32)
             for layer in range(len(models[0]))]
@@ -439,6 +576,13 @@ def fedsgd_round(weights: Weights, clients: Sequence[Client], selected: Sequence
     Introduced in ``06-federated-averaging.ipynb``.
     """
     v.positive("lr", lr)
+    model = softmax_model(weights)
+    check_clients(clients, model.num_features)
+    if selected is None or isinstance(selected, (str, bytes)) or v.is_real(selected):
+        raise TypeError(f"selected must be a sequence of client indices; got {selected!r}")
+    selected = [v.integer("selected", k, minimum=0, maximum=len(clients) - 1) for k in selected]
+    if not selected:
+        raise ValueError("selected must name at least one client; got none")
     grads, sizes = [], []
     for k in selected:
         cx, cy = clients[k]
@@ -459,7 +603,12 @@ def fedavg_round(weights: Weights, clients: Sequence[Client], selected: Sequence
     Introduced in ``06-federated-averaging.ipynb``.
     """
     model = softmax_model(weights)
-    selected = list(selected)
+    check_clients(clients, model.num_features)
+    if selected is None or isinstance(selected, (str, bytes)) or v.is_real(selected):
+        raise TypeError(f"selected must be a sequence of client indices; got {selected!r}")
+    selected = [v.integer("selected", k, minimum=0, maximum=len(clients) - 1) for k in selected]
+    if rng is not None:
+        rng = v.generator(rng)
     if not selected:
         raise ValueError("selected must name at least one client; got none")
     result = federated_round(model, model.flatten(weights), clients, selected,
@@ -494,16 +643,28 @@ def run_federated(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray]
     Introduced in ``06-federated-averaging.ipynb``.
     """
     v.choice("algorithm", algorithm, ("fedavg", "fedsgd"))
-    v.count("rounds", rounds)
+    v.count("rounds", rounds, maximum=MAX_STEPS)
     v.positive("lr", lr)
-    x_test, y_test = test
-    num_features = int(np.asarray(x_test).shape[1])
+    v.count("epochs", epochs, maximum=MAX_STEPS)
+    if batch_size is not None:
+        v.count("batch_size", batch_size)
+    if target is not None:
+        v.real("target", target, low=0.0, high=1.0, low_open=True)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable or None; got {progress!r}")
+    x_test, y_test = _check_test(test)
+    num_features = int(x_test.shape[1])
     check_clients(clients, num_features)
     k_total = len(clients)
     m = v.count("clients_per_round", k_total if clients_per_round is None else clients_per_round, maximum=k_total)
-    rng = np.random.default_rng(seed)
+    rng = v.generator(seed, "seed")
     num_classes = int(max(int(np.max(c[1])) for c in clients) + 1)
     num_classes = max(num_classes, int(np.max(y_test)) + 1)
+    if initial is not None:
+        try:
+            softmax_model(initial)  # [W, b], finite
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"initial: {err}") from None
     weights = [a.copy() for a in initial] if initial is not None else init_weights(num_features, num_classes, rng)
     if weights[0].shape[0] != num_features:
         raise ValueError(f"initial weights take {weights[0].shape[0]} features but the data has {num_features}")
@@ -533,6 +694,12 @@ def max_abs_difference(a: Weights, b: Weights) -> float:
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    for name, w in (("a", a), ("b", b)):
+        if w is None or isinstance(w, (str, bytes)) or v.is_real(w) or len(w) == 0:
+            raise TypeError(f"{name} must be a non-empty list of arrays; got {w!r}")
     if len(a) != len(b) or any(np.shape(x) != np.shape(y) for x, y in zip(a, b)):
         raise ValueError("a and b must hold arrays of the same shapes, layer by layer")
+    for name, w in (("a", a), ("b", b)):
+        for i, x in enumerate(w):
+            v.finite_array(f"{name}[{i}]", x, dtype=None, allow_empty=True)
     return float(max(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))) for x, y in zip(a, b)))

@@ -6,7 +6,20 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from labkit import _validate as v
 from labkit.style import PALETTE
+
+
+def _check_ax(ax):
+    """``ax`` must be a Matplotlib ``Axes`` (anything else fails deep inside the drawing)."""
+    if not callable(getattr(ax, "plot", None)) or not callable(getattr(ax, "set_xlabel", None)):
+        raise TypeError(f"ax must be a Matplotlib Axes (plt.subplots()[1]); got {ax!r}"[:200])
+    return ax
+
+
+def _curve(name: str, values, *, allow_empty: bool = False) -> np.ndarray:
+    """``values`` as a finite 1-D array (a plot refuses NaN: it would draw a gap without a word)."""
+    return v.finite_array(name, values, ndim=1, allow_empty=allow_empty)
 
 
 def plot_accuracy_curves(ax, curves: Mapping[str, Sequence[float]], *, target: float | None = None,
@@ -15,6 +28,14 @@ def plot_accuracy_curves(ax, curves: Mapping[str, Sequence[float]], *, target: f
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    _check_ax(ax)
+    if not hasattr(curves, "items"):
+        raise TypeError(f"curves must be a mapping of label -> accuracies; got {curves!r}"[:200])
+    curves = {label: _curve(f"curves[{label!r}]", acc) for label, acc in curves.items()}
+    if target is not None:
+        v.real("target", target, low=0.0, high=1.0)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a string; got {title!r}")
     for i, (label, acc) in enumerate(curves.items()):
         ax.plot(np.arange(len(acc)), acc, color=PALETTE[i % len(PALETTE)], label=label, lw=1.8)
     if target is not None:
@@ -33,7 +54,13 @@ def plot_client_labels(ax, label_counts: np.ndarray, *, title: str = "", legend:
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    counts = np.asarray(label_counts)
+    _check_ax(ax)
+    counts = v.finite_array("label_counts", label_counts, ndim=2)
+    if np.any(counts < 0):
+        raise ValueError("label_counts must be >= 0 (numbers of examples)")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a string; got {title!r}")
+    v.flag("legend", legend)
     bottom = np.zeros(counts.shape[0])
     colours = list(PALETTE) + ["#999999", "#882255"]  # ten classes: Okabe-Ito, grey, wine
     for k in range(counts.shape[1]):
@@ -56,6 +83,23 @@ def plot_privacy_utility(ax, epsilons: Sequence[float], accuracies: Sequence[flo
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
+    _check_ax(ax)
+    epsilons = _curve("epsilons", epsilons)
+    if np.any(epsilons <= 0):
+        raise ValueError("epsilons must be > 0 (the axis is logarithmic)")
+    accuracies = _curve("accuracies", accuracies)
+    v.same_length(epsilons=epsilons, accuracies=accuracies)
+    if errors is not None:
+        errors = _curve("errors", errors)
+        v.same_length(epsilons=epsilons, errors=errors)
+        if np.any(errors < 0):
+            raise ValueError("errors must be >= 0")
+    if labels is not None:
+        if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+            raise TypeError(f"labels must be a sequence of strings; got {labels!r}")
+        v.same_length(epsilons=epsilons, labels=labels)
+    if baseline is not None:
+        v.real("baseline", baseline, low=0.0, high=1.0)
     ax.errorbar(epsilons, accuracies, yerr=errors, color=PALETTE[0], marker="o", capsize=3, label="DP-FedAvg")
     if labels is not None:
         for e, a, text in zip(epsilons, accuracies, labels):

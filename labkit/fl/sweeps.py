@@ -41,6 +41,7 @@ def table2_clients(scheme: str) -> list[Client]:
     """
     from labkit import data
 
+    v.choice("scheme", scheme, ("iid", "shards"))
     d = data.load("digits")
     parts = data.partition(d.y_train, TABLE2_SETTINGS["num_clients"], scheme, seed=TABLE2_SETTINGS["seed"])
     return client_arrays(d.x_train, d.y_train, parts)
@@ -61,6 +62,13 @@ def table2_rounds(scheme: str, algorithm: str, epochs: int, batch_size: int | No
     return hist.rounds_to(s["target"])
 
 
+MAX_CLIENTS = 500
+"""The most clients :func:`noniid_curve` splits digits' 1,347 training images among (at least 2 each)."""
+MAX_EPOCHS = 100
+"""The most local epochs :func:`noniid_curve` runs (a live recompute: seconds, not hours)."""
+MAX_ROUNDS = 1000
+"""The most rounds :func:`noniid_curve` runs."""
+
 NONIID_GRID = {"alpha": [0.1, 0.3, 1.0, 10.0, math.inf], "num_clients": [5, 10, 20, 50], "epochs": [1, 5, 20],
                "rounds": 30, "batch_size": 10, "lr": 0.3, "clients_per_round": 5, "seed": 0}
 
@@ -78,6 +86,13 @@ def noniid_curve(alpha: float, num_clients: int, epochs: int, *, rounds: int | N
 
     g = NONIID_GRID
     v.positive("alpha (math.inf for IID)", alpha, finite=False)
+    v.count("num_clients", num_clients, minimum=2, maximum=MAX_CLIENTS)
+    v.count("epochs", epochs, maximum=MAX_EPOCHS)
+    if rounds is not None:
+        v.count("rounds", rounds, maximum=MAX_ROUNDS)
+    seed = v.count("seed", seed, minimum=0)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable or None; got {progress!r}")
     d = data.load("digits")
     if math.isinf(alpha):
         parts = data.partition(d.y_train, num_clients, "iid", seed=seed)
@@ -97,6 +112,12 @@ def noniid_lookup(grid: dict[str, np.ndarray], alpha: float, num_clients: int, e
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    if not hasattr(grid, "__getitem__") or isinstance(grid, (str, bytes)) or \
+            not all(k in grid for k in ("alpha", "num_clients", "epochs", "curves")):
+        raise TypeError(f"grid must be the stored sweep (data.load_arrays('sweeps/fl_noniid.npz')); got {grid!r}"[:200])
+    v.positive("alpha (math.inf for IID)", alpha, finite=False)
+    v.count("num_clients", num_clients)
+    v.count("epochs", epochs)
     index = []
     for name, value in (("alpha", alpha), ("num_clients", num_clients), ("epochs", epochs)):
         values = grid[name]

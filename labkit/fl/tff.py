@@ -324,6 +324,47 @@ def session(default_num_clients: int = 0, *, simulate_secure_sum: bool = False) 
 # --------------------------------------------------------------------------------------------
 
 
+def _check_tff_args(clients: Sequence[Any], initial: Sequence[np.ndarray] | None = None,
+                    selections: Sequence[Sequence[int]] | None = None, *, rounds: int | None = None,
+                    lr: float | None = None, epochs: int = 1, batch_size: int | None = None,
+                    clip: float | None = None, noise_multiplier: float | None = None,
+                    expected_clients: float | None = None) -> list[list[int]] | None:
+    """Every argument of a TFF run, checked before TensorFlow or TFF is touched (a TFF call takes seconds).
+
+    Returns ``selections`` as lists of client indices (None when not given).
+    """
+    from labkit.fl.dp_fedavg import MAX_STEPS
+    from labkit.fl.fedavg import check_clients, softmax_model
+
+    num_features = None
+    if initial is not None:
+        num_features = softmax_model(initial).num_features  # [W, b], finite
+    check_clients(clients, num_features)
+    if rounds is not None:
+        v.count("rounds", rounds, maximum=MAX_STEPS)
+    if lr is not None:
+        v.positive("lr", lr)
+    v.count("epochs", epochs, maximum=MAX_STEPS)
+    if batch_size is not None:
+        v.count("batch_size", batch_size)
+    if clip is not None:
+        v.positive("clip", clip)
+    if noise_multiplier is not None:
+        v.nonnegative("noise_multiplier", noise_multiplier)
+    if expected_clients is not None:
+        v.positive("expected_clients", expected_clients)
+    if selections is None:
+        return None
+    if isinstance(selections, (str, bytes)) or v.is_real(selections):
+        raise TypeError(f"selections must be a list of client-index lists, one per round; got {selections!r}")
+    out = []
+    for r, selected in enumerate(selections):
+        if isinstance(selected, (str, bytes)) or v.is_real(selected) or selected is None:
+            raise TypeError(f"selections[{r}] must be a list of client indices; got {selected!r}")
+        out.append([v.integer(f"selections[{r}]", k, minimum=0, maximum=len(clients) - 1) for k in selected])
+    return out
+
+
 def client_datasets(clients: Sequence[Any], batch_size: int | None, epochs: int = 1,
                     rng: np.random.Generator | None = None) -> list:
     """One batched ``tf.data.Dataset`` of ``(x, y)`` per client, in :func:`labkit.fl.epoch_batches` order.
@@ -333,11 +374,13 @@ def client_datasets(clients: Sequence[Any], batch_size: int | None, epochs: int 
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    _check_tff_args(clients, epochs=epochs, batch_size=batch_size)
+    if rng is not None:
+        rng = v.generator(rng)
     import tensorflow as tf
 
-    from labkit.fl.fedavg import check_clients, epoch_orders
+    from labkit.fl.fedavg import epoch_orders
 
-    check_clients(clients)
     out = []
     for cx, cy in clients:
         size = len(cx) if batch_size is None else int(batch_size)
@@ -421,6 +464,11 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    selections = _check_tff_args(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size)
+    if aggregator is not None and not callable(aggregator):
+        raise TypeError(f"aggregator must be a callable of tff or None; got {aggregator!r}")
+    if rng is not None:
+        rng = v.generator(rng)
     num_features, num_classes = np.shape(initial[0])
     with session(simulate_secure_sum=simulate_secure_sum) as tff, context():
         build = (tff.learning.algorithms.build_weighted_fed_avg if weighted
@@ -455,15 +503,12 @@ def tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, rounds:
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    from labkit.fl.fedavg import check_clients
-
-    check_clients(clients, int(initial[0].shape[0]))
-    v.count("rounds", rounds)
-    v.positive("lr", lr)
-    selections = [list(range(len(clients)))] * rounds if selections is None else list(selections)
+    selections = _check_tff_args(clients, initial, selections, rounds=rounds, lr=lr, epochs=epochs,
+                                 batch_size=batch_size)
+    selections = [list(range(len(clients)))] * rounds if selections is None else selections
     if len(selections) != rounds:
         raise ValueError(f"selections must list the clients of each of the {rounds} rounds; got {len(selections)}")
-    rng = None if shuffle_seed is None else np.random.default_rng(shuffle_seed)
+    rng = None if shuffle_seed is None else v.generator(shuffle_seed, "shuffle_seed")
     return run_tff_fedavg(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size, rng=rng)
 
 
@@ -480,11 +525,10 @@ def tff_dp_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, sele
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
-    from labkit.fl.fedavg import check_clients
-
-    check_clients(clients, int(initial[0].shape[0]))
-    v.positive("clip", clip)
-    v.nonnegative("noise_multiplier", noise_multiplier)
+    if selections is None:
+        raise TypeError("selections must be a list of client-index lists, one per round; got None")
+    selections = _check_tff_args(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size,
+                                 clip=clip, noise_multiplier=noise_multiplier, expected_clients=expected_clients)
     if any(len(s) == 0 for s in selections):
         raise ValueError("selections must not contain an empty round: TFF cannot run a round without clients")
 
@@ -505,10 +549,12 @@ def tff_secure_sum_demo(values: Sequence[int], bitwidth: int = 16) -> dict[str, 
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
-    values = [int(x) for x in values]
+    if values is None or isinstance(values, (str, bytes)) or v.is_real(values):
+        raise TypeError(f"values must be a sequence of integers; got {values!r}")
+    values = [v.integer("values", x) for x in values]
     if not values:
         raise ValueError("values must hold at least one client's integer; got none")
-    v.count("bitwidth", bitwidth)
+    v.count("bitwidth", bitwidth, maximum=31)  # TFF sums np.int32 here
     if any(x < 0 or x >= 2 ** bitwidth for x in values):
         raise ValueError(f"values must be integers in [0, 2**{bitwidth} - 1]; got {values}")
     with session(simulate_secure_sum=True) as tff:
@@ -535,10 +581,7 @@ def tff_secure_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, 
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
-    from labkit.fl.fedavg import check_clients
-
-    check_clients(clients, int(initial[0].shape[0]))
-    v.count("rounds", rounds)
+    _check_tff_args(clients, initial, rounds=rounds, lr=lr, epochs=epochs, batch_size=batch_size)
 
     def aggregator(tff: ModuleType) -> Any:
         return tff.learning.secure_aggregator(zeroing=False, clipping=False, weighted=True)

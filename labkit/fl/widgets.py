@@ -5,6 +5,8 @@ the precomputed grid ``data/sweeps/fl_noniid.npz`` (a lookup, :func:`labkit.fl.n
 a button recomputes the chosen setting live (:func:`labkit.fl.noniid_curve`, about a second)
 behind a progress bar. Figures go into an ``Output`` with ``append_display_data``, so nothing
 is printed into the cell, and the view's text repr is a fixed sentence (stable for nbval).
+An ``alpha``, ``num_clients`` or ``epochs`` that is not on the grid is moved to the nearest grid
+value, and ``view.status`` (shown under the sliders) says so.
 The view names its parts: ``view.controls[name]`` (``"alpha"``, ``"num_clients"``, ``"epochs"``,
 ``"recompute"``), ``view.progress`` (the rounds bar) and ``view.output`` (the figure).
 
@@ -48,6 +50,21 @@ def _alpha_label(alpha: float) -> str:
     return "IID" if math.isinf(alpha) else f"{alpha:g}"
 
 
+def _on_grid(name: str, value, options: list, notes: list[str]):
+    """The grid value nearest ``value`` (log scale for alpha); a note in ``notes`` when it differs."""
+    if value in options:
+        return value
+    if name == "alpha":
+        key = (lambda o: abs(math.log(o) - math.log(value))) if math.isfinite(value) else (lambda o: -o)
+    else:
+        key = lambda o: abs(o - value)  # noqa: E731
+    nearest = min(options, key=key)
+    shown = _alpha_label(nearest) if name == "alpha" else nearest
+    got = _alpha_label(value) if name == "alpha" else value
+    notes.append(f"{name} = {got} is not on the stored grid; showing the nearest, {shown}")
+    return nearest
+
+
 def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5):
     """Build the non-IID explorer: alpha, clients and local epochs -> FedAvg convergence curves.
 
@@ -57,11 +74,20 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5):
     """
     import ipywidgets as w
 
+    from labkit import _validate as v
     from labkit import data, fl
     from labkit.fl.plots import plot_accuracy_curves
 
+    alpha = v.positive("alpha (math.inf for IID)", alpha, finite=False)
+    num_clients = v.count("num_clients", num_clients)
+    epochs = v.count("epochs", epochs)
     grid = data.load_arrays("sweeps/fl_noniid.npz")
     alphas = [float(a) for a in grid["alpha"]]
+    notes: list[str] = []
+    alpha = _on_grid("alpha", alpha, alphas, notes)
+    num_clients = _on_grid("num_clients", num_clients, [int(k) for k in grid["num_clients"]], notes)
+    epochs = _on_grid("epochs", epochs, [int(e) for e in grid["epochs"]], notes)
+    status = w.HTML(value="; ".join(notes))
     a_ctl = w.SelectionSlider(options=[(_alpha_label(a), a) for a in alphas], value=float(alpha),
                               description="alpha", continuous_update=False)
     k_ctl = w.SelectionSlider(options=[int(k) for k in grid["num_clients"]], value=int(num_clients),
@@ -105,7 +131,7 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5):
         def __repr__(self) -> str:
             return "Non-IID explorer: Dirichlet alpha, clients and local epochs -> FedAvg test accuracy per round"
 
-    view = NonIidExplorer([w.HBox([a_ctl, k_ctl, e_ctl]), w.HBox([button, bar]), out])
+    view = NonIidExplorer([w.HBox([a_ctl, k_ctl, e_ctl])] + ([status] if notes else []) + [w.HBox([button, bar]), out])
     view.controls = {"alpha": a_ctl, "num_clients": k_ctl, "epochs": e_ctl, "recompute": button}
-    view.progress, view.output = bar, out
+    view.progress, view.output, view.status = bar, out, status
     return view
