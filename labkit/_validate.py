@@ -135,15 +135,21 @@ def generator(rng: Any, name: str = "rng") -> np.random.Generator:
                     f"got {_got(rng)} ({type(rng).__name__})")
 
 
+def number_array(name: str, value: Any, *, dtype: Any = np.float64, what: str = "an array of numbers") -> np.ndarray:
+    """``value`` as a NumPy array of ``dtype``; a TypeError saying ``name must be <what>`` for None, a
+    string or anything NumPy cannot read as numbers. Checks nothing else (see :func:`finite_array`)."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be {what}; got {_got(value)}")
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {what}; got {_got(value)}") from None
+
+
 def finite_array(name: str, value: Any, *, ndim: int | None = None, dtype: Any = np.float64,
                  allow_empty: bool = False) -> np.ndarray:
     """``value`` as a NumPy array of ``dtype`` holding only finite numbers (optionally of ``ndim`` dimensions)."""
-    if value is None or isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be an array of numbers; got {_got(value)}")
-    try:
-        arr = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers; got {_got(value)}") from None
+    arr = number_array(name, value, dtype=dtype)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension{'s' if ndim != 1 else ''}; got shape {arr.shape}")
     if not allow_empty and arr.size == 0:

@@ -27,12 +27,7 @@ from labkit.style import PALETTE
 
 def _data(name: str, value, *, infinite: bool = False, allow_empty: bool = False, nan: bool = False) -> np.ndarray:
     """Plot data as a float array: no NaN (Matplotlib would leave a silent gap), no inf unless ``infinite``."""
-    if value is None or isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be an array of numbers; got {v._got(value)}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers; got {v._got(value)}") from None
+    arr = v.number_array(name, value)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of numbers; got shape {arr.shape}")
     if not allow_empty and arr.size == 0:

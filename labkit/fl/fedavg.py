@@ -276,12 +276,7 @@ def normalized_weights(client_weights: Sequence[float], count: int) -> np.ndarra
     Introduced in ``06-federated-averaging.ipynb``.
     """
     count = v.count("count", count)
-    if client_weights is None or isinstance(client_weights, (str, bytes)):
-        raise TypeError(f"client_weights must be a sequence of numbers; got {client_weights!r}")
-    try:
-        p = np.asarray(client_weights, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"client_weights must be a sequence of numbers; got {client_weights!r}") from None
+    p = v.number_array("client_weights", client_weights, what="a sequence of numbers")
     if p.shape != (count,):
         raise ValueError(f"client_weights must have one entry per model (count = {count}); got shape {p.shape}")
     if not np.all(np.isfinite(p)) or np.any(p < 0):
