@@ -67,6 +67,7 @@ class Call:
     kinds: dict[str, str] = field(default_factory=dict)
     self_kwargs: dict[str, Any] = field(default_factory=dict)
     timeout: float = 20.0
+    nonfinite_ok: set[str] = field(default_factory=set)  # accepted values of these arguments may give inf/NaN (documented)
 
 
 # The bad values of each family, by kind name.
@@ -145,10 +146,27 @@ def _run_one(call: Call, param: str | None, kind: str | None, value: Any = _KIND
     else:
         fn = resolve(target)
     try:
-        fn(**kwargs)
+        out = fn(**kwargs)
     except Exception as err:  # noqa: BLE001 - classifying every exception is the point
         return type(err).__name__ + ("|clear-type" if _clear_type(err) else ""), str(err)
-    return "", ""
+    return "", ("nonfinite" if _nonfinite(out) else "")
+
+
+def _nonfinite(out: Any, depth: int = 0) -> bool:
+    """Whether a returned value holds NaN or an infinity (numbers, arrays, and lists, tuples or dict values of them)."""
+    if depth > 3:
+        return False
+    if isinstance(out, (bool, np.bool_)):
+        return False
+    if isinstance(out, (int, float, np.number)):
+        return not math.isfinite(float(out)) if isinstance(out, (float, np.floating)) else False
+    if isinstance(out, np.ndarray) and np.issubdtype(out.dtype, np.floating):
+        return bool(out.size) and not bool(np.all(np.isfinite(out)))
+    if isinstance(out, (list, tuple)):
+        return any(_nonfinite(x, depth + 1) for x in out[:64])
+    if isinstance(out, dict):
+        return any(_nonfinite(x, depth + 1) for x in list(out.values())[:64])
+    return False
 
 
 def _clear_type(err: BaseException) -> bool:
@@ -231,6 +249,8 @@ def classify(call: Call, param: str, kind: str, answer: tuple[str, str] | None) 
         return "hang", f"no answer within {call.timeout:g} s"
     etype, message = answer
     if not etype:
+        if message == "nonfinite" and param not in call.nonfinite_ok:
+            return "silent", "returned a result holding NaN or inf"
         return ("documented", "") if kind in call.accepts.get(param, set()) else ("silent", "returned a result")
     names = {param} | ({"rng", "seed"} if param in ("rng", "seed") else set())
     if etype.endswith("|clear-type") and any(n in message for n in names):

@@ -358,14 +358,15 @@ def hospital_update(hospital: Hospital, training: LocalTraining, noise_multiplie
     :class:`labkit.fl.LocalSGD` (shuffled mini-batches), or with ``noise_multiplier`` of
     :class:`labkit.fl.RecordDPSGD` (Poisson sampling at q = :func:`sampling_probability`,
     per-example clipping to ``l2_norm_clip``, Gaussian noise, the noisy sum divided by the
-    expected batch size).
+    expected batch size). ``noise_multiplier`` must lie in (0, 10^4], the range in which
+    :func:`hospital_epsilons` can account for it: a DP update whose epsilon cannot be computed is refused.
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
     steps = local_steps(hospital, training)
     v.positive("l2_norm_clip", l2_norm_clip)
     if noise_multiplier is not None:
-        v.nonnegative("noise_multiplier", noise_multiplier)
+        v.real("noise_multiplier", noise_multiplier, low=0.0, low_open=True, high=1e4)
     if noise_multiplier is None:
         return LocalSGD(training.learning_rate, batch_size=training.batch_size, steps=steps)
     return RecordDPSGD(training.learning_rate, steps, training.batch_size, sampling_probability(hospital, training),

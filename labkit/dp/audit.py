@@ -510,7 +510,8 @@ def dp_tpr_bound(fpr: np.ndarray, epsilon: float, delta: float) -> np.ndarray:
     """The highest TPR any attack can reach at each FPR against an (epsilon, delta)-DP algorithm.
 
     ``min(1, e^eps * fpr + delta, 1 - e^-eps * (1 - delta - fpr))``: the region a ROC curve must
-    stay under (Kairouz et al. 2015, Theorem 2.1).
+    stay under (Kairouz et al. 2015, Theorem 2.1). ``epsilon`` may be ``math.inf`` (no guarantee: the
+    bound is 1 everywhere); a large finite epsilon gives the same bound without overflow.
 
     Introduced in ``05-auditing.ipynb``.
     """
@@ -525,7 +526,8 @@ def dp_tpr_bound(fpr: np.ndarray, epsilon: float, delta: float) -> np.ndarray:
             raise ValueError(f"fpr must hold rates in [0, 1]; got values from {fpr.min():g} to {fpr.max():g}")
     if math.isinf(epsilon):
         return np.ones_like(fpr)
-    a = np.exp(epsilon) * fpr + delta
+    with np.errstate(over="ignore"):
+        a = np.where(fpr > 0, np.exp(epsilon) * np.maximum(fpr, 0.0), 0.0) + delta  # e^eps * 0 is 0, not NaN
     b = 1 - np.exp(-epsilon) * (1 - delta - fpr)
     return np.clip(np.minimum(a, b), 0, 1)
 

@@ -4,6 +4,9 @@ Introduced in ``03-gaussian-accounting.ipynb``: :func:`gaussian_delta` (Theorem 
 :func:`gaussian_sigma` (the classic formula of Dwork & Roth 2014 and the analytic one, Algorithm 1)
 and :func:`gaussian_epsilon` (per-release epsilon for composition). :func:`labkit.dp.mechanisms.gaussian_mechanism`
 calibrates its noise here.
+
+Every epsilon may be any finite number > 0 (a large one gives a tiny sigma); NaN, infinities and
+bools are refused.
 """
 
 from __future__ import annotations

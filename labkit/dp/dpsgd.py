@@ -276,7 +276,8 @@ def add_gaussian_noise(summed: Sequence[np.ndarray], l2_norm_clip: float, noise_
     """Add N(0, (noise_multiplier * l2_norm_clip)^2) independently to every coordinate of the clipped sum.
 
     The clipped sum changes by at most ``l2_norm_clip`` (L2) when one example is added or removed,
-    so this is the Gaussian mechanism with that sensitivity.
+    so this is the Gaussian mechanism with that sensitivity. ``noise_multiplier = 0`` adds no noise
+    (no privacy: epsilon is infinite); the noise's standard deviation must be a finite number.
 
     Args:
         rng: where the noise comes from. None (the default) seeds a fresh generator from OS
@@ -288,6 +289,8 @@ def add_gaussian_noise(summed: Sequence[np.ndarray], l2_norm_clip: float, noise_
     """
     clip = v.positive("l2_norm_clip", l2_norm_clip)
     sigma = v.nonnegative("noise_multiplier", noise_multiplier)
+    if not np.isfinite(sigma * clip):
+        raise ValueError(f"noise_multiplier * l2_norm_clip must be a finite standard deviation; got {sigma:g} * {clip:g}")
     summed = _gradient_arrays("summed", summed)
     rng = v.generator(rng)
     return [s + rng.normal(0.0, sigma * clip, size=np.shape(s)) for s in summed]
@@ -298,8 +301,9 @@ def dpsgd_step(model: Any, x: np.ndarray, y: np.ndarray, *, l2_norm_clip: float,
                expected_batch_size: int | None = None) -> np.ndarray:
     """One DP-SGD step written out: per-example gradients, clip, sum, add noise, average, update.
 
-    The noisy sum is divided by ``expected_batch_size`` (by default ``len(x)``), a public
-    constant: with Poisson sampling the actual batch size is itself private. ``rng`` None draws
+    The noisy sum is divided by ``expected_batch_size``, a public constant: with Poisson sampling
+    the actual batch size is itself private, so pass q * n there. The default, ``len(x)``, is right
+    only for a fixed-size batch. ``rng`` None draws
     the noise from OS entropy (see :func:`add_gaussian_noise`).
 
     Returns:
@@ -687,8 +691,8 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
     v.flag("drop_remainder", drop_remainder)
     epochs = v.count("epochs", epochs)
     batch_size = v.count("batch_size", batch_size, maximum=len(x))
-    clip = v.positive("l2_norm_clip", l2_norm_clip)
-    sigma = v.nonnegative("noise_multiplier", noise_multiplier)
+    clip = _at_most_1e6("l2_norm_clip", v.positive("l2_norm_clip", l2_norm_clip))
+    sigma = _at_most_1e6("noise_multiplier", v.nonnegative("noise_multiplier", noise_multiplier))
     lr = v.positive("learning_rate", learning_rate)
     if seed is not None:
         seed = v.integer("seed", seed, minimum=0, maximum=2**31 - 1)

@@ -12,6 +12,9 @@ Introduced in ``02-dp-from-scratch.ipynb``:
   :func:`empirical_delta` (used by the tests).
 * The noise-calibration widget's compute function, :func:`noise_calibration` (pure: no ipywidgets).
 
+Every epsilon may be any finite number > 0: a large one is valid and adds almost no noise (a
+guarantee that protects almost nothing); NaN, infinities and bools are refused.
+
 Randomness comes from an ``rng`` argument: a ``numpy.random.Generator``, a seed for a reproducible
 demonstration (which gives no privacy to anyone who knows it), or ``None`` for fresh OS entropy.
 """

@@ -110,8 +110,9 @@ class GaussianSum:
     divided by the *expected* number of clients (a fixed denominator), as TFF's
     ``DifferentiallyPrivateFactory.gaussian_fixed``.
 
-    ``rng`` None draws the noise from OS entropy; a seeded generator makes a demonstration
-    reproducible and gives no privacy against anyone who knows the seed.
+    ``noise_multiplier = 0`` adds no noise (clipping only: no DP guarantee). ``rng`` None draws the
+    noise from OS entropy; a seeded generator makes a demonstration reproducible and gives no privacy
+    against anyone who knows the seed.
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
@@ -146,8 +147,12 @@ class GaussianSum:
             if not np.all(np.isfinite(total)):
                 raise ValueError(f"noise_multiplier * clip = {std:g} overflows the parameters' {params.dtype} "
                                  "(lower noise_multiplier or clip)")
-        return Aggregate(total / params.dtype.type(self.expected_clients), len(updates) * total.nbytes, 0,
-                         f"{len(updates)} clipped updates in the clear; the released sum is noisy")
+        denominator = params.dtype.type(self.expected_clients)
+        if not np.isfinite(denominator):
+            raise ValueError(f"expected_clients must fit the parameters' {params.dtype}; got {self.expected_clients:g}")
+        released = "the released sum is noisy" if std > 0 else "noise_multiplier 0: the released sum is not private"
+        return Aggregate(total / denominator, len(updates) * total.nbytes, 0,
+                         f"{len(updates)} clipped updates in the clear; {released}")
 
 
 MAX_STEPS = 10**6

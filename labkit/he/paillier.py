@@ -519,6 +519,7 @@ def generate_keypair(
     rng = _rng(rng)
     if bits % 2:
         raise ValueError(f"bits must be even (two primes of bits // 2 each); got {bits}")
+    insecure_demo = v.flag("insecure_demo", insecure_demo)
     if bits < MIN_SECURE_BITS and not insecure_demo:
         raise ValueError(
             f"bits must be at least {MIN_SECURE_BITS} for a key that protects anything (2048 recommended); got {bits}. "

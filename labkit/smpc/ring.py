@@ -133,7 +133,7 @@ def _encode(x, frac_bits: int, max_abs: float | None, name: str) -> np.ndarray:
     """:func:`encode`, with errors about ``x`` naming ``name``."""
     frac_bits = check_frac_bits(frac_bits)
     if max_abs is not None:
-        max_abs = _validate.positive("max_abs", max_abs, finite=False)
+        max_abs = _validate.positive("max_abs", max_abs)  # None, not inf, says "no tighter bound"
     arr = _validate.number_array(name, x, what="a number or an array of numbers")
     scaled = np.asarray(np.multiply(arr, float(2**frac_bits), dtype=np.float64))
     bound = float(2 ** (RING_BITS - 1 - frac_bits)) if max_abs is None else min(max_abs, 2.0 ** (RING_BITS - 1 - frac_bits))

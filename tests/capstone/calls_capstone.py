@@ -80,18 +80,20 @@ CALLS = [
          accepts={"batch_size": {"huge"}, "learning_rate": {"huge"}}),
     # any batch size (checked against each hospital's size by local_steps); any finite step size
     Call("labkit.capstone.federation:RecordDP", dict(target_epsilon=3.0, delta=1e-5, l2_norm_clip=1.0),
-         accepts={"target_epsilon": {"huge"}, "l2_norm_clip": {"huge"}}),  # any finite positive value
+         accepts={"target_epsilon": {"huge"}, "l2_norm_clip": {"huge"}}),
+    # any finite positive target is a valid request; one no noise level can meet is refused when the noise is
+    # calibrated (hospital_noise_multipliers names target_epsilon); any finite clip
     Call("labkit.capstone.federation:local_steps", dict(hospital=Fresh(_hospital), training=Fresh(_training))),
     Call("labkit.capstone.federation:sampling_probability", dict(hospital=Fresh(_hospital), training=Fresh(_training))),
     Call("labkit.capstone.federation:hospital_update", dict(hospital=Fresh(_hospital), training=Fresh(_training),
                                                             noise_multiplier=1.0, l2_norm_clip=1.0),
-         accepts={"noise_multiplier": {"none", "zero", "huge"}, "l2_norm_clip": {"huge"}}),
-    # None = no DP; 0 = clipping only; any finite noise or clip is valid
+         accepts={"noise_multiplier": {"none"}, "l2_norm_clip": {"huge"}}),
+    # None = no DP; a DP update's noise must lie in (0, 1e4], where hospital_epsilons can account for it
     Call("labkit.capstone.federation:local_update", dict(params=np.zeros(4), hospital=Fresh(_hospital),
                                                          training=Fresh(_training), rng=Fresh(_rng),
                                                          noise_multiplier=1.0, l2_norm_clip=1.0),
-         accepts={"noise_multiplier": {"none", "zero", "huge"}, "l2_norm_clip": {"huge"}}),
-    # None = no DP; 0 = clipping only; any finite noise or clip is valid
+         accepts={"noise_multiplier": {"none"}, "l2_norm_clip": {"huge"}}),
+    # None = no DP; a DP update's noise must lie in (0, 1e4], where hospital_epsilons can account for it
     Call("labkit.capstone.federation:hospital_noise_multipliers",
          dict(hospitals=Fresh(_hospitals), training=Fresh(_training), dp=Fresh(_dp), rounds=2)),
     Call("labkit.capstone.federation:hospital_epsilons",

@@ -86,14 +86,15 @@ CALLS = [
     Call("labkit.fl.models:SoftmaxRegression.accuracy", dict(params=Fresh(_flat), x=XT, y=YT),
          self_kwargs=dict(num_features=3, num_classes=3)),
     Call("labkit.fl.models:SoftmaxRegression.layers", dict(params=Fresh(_flat)),
-         self_kwargs=dict(num_features=3, num_classes=3), accepts={"params": {"nan_entry", "inf_entry"}}),
+         self_kwargs=dict(num_features=3, num_classes=3), accepts={"params": {"nan_entry", "inf_entry"}},
+         nonfinite_ok={"params"}),
     # layers is a view: a diverged model (run_federated with a too-large lr) is still cut into [W, b]
     Call("labkit.fl.models:SoftmaxRegression.flatten", dict(layers=Fresh(_weights)),
          self_kwargs=dict(num_features=3, num_classes=3)),
     Call("labkit.fl.models:LogisticRegression", dict(num_features=3)),
     Call("labkit.fl.models:LogisticRegression.init", dict(rng=Fresh(_rng)), self_kwargs=dict(num_features=3)),
     Call("labkit.fl.models:LogisticRegression.layers", dict(params=np.zeros(4)), self_kwargs=dict(num_features=3),
-         accepts={"params": {"nan_entry", "inf_entry"}}),  # a view, as SoftmaxRegression.layers
+         accepts={"params": {"nan_entry", "inf_entry"}}, nonfinite_ok={"params"}),  # a view, as SoftmaxRegression.layers
     Call("labkit.fl.models:LogisticRegression.flatten", dict(layers=Fresh(lambda: [np.zeros(3), np.zeros(1)])),
          self_kwargs=dict(num_features=3)),
     Call("labkit.fl.models:LogisticRegression.logits", dict(params=np.zeros(4), x=XT.astype(np.float64)),
@@ -159,14 +160,14 @@ CALLS = [
     # no noise: clipping only; huge noise is valid; Poisson sampling may select no client (the noise alone is
     # released); batch_size None or larger than a client = the whole client; any finite clip
     Call("labkit.fl.dp_fedavg:run_dp_fedavg",
-         dict(clients=Fresh(_clients), test=(XT, YT), rounds=1, q=0.5, clip=1.0, noise_multiplier=1.0, lr=0.1,
+         dict(clients=Fresh(_clients), test=(XT, YT), rounds=1, q=1.0, clip=1.0, noise_multiplier=1.0, lr=0.1,
               epochs=1, batch_size=3, seed=0, initial=None),
          accepts={"noise_multiplier": {"zero"}, "seed": {"zero", "none", "huge"}, "initial": {"none"},
-                  "batch_size": {"none", "huge"}, "lr": {"huge"}},
+                  "batch_size": {"none", "huge"}},
          kinds={"initial": "object"}),
     # no noise: clipping only; seed None = OS entropy, any seed >= 0; initial None = fresh weights;
-    # batch_size None or larger than a client = the whole client; lr: any finite step size (a round that
-    # diverges raises, naming lr; with seed 0 the one round samples no client)
+    # batch_size None or larger than a client = the whole client; q = 1 so that every client trains (a round
+    # that diverges raises, naming lr)
     # fedavg
     Call("labkit.fl.fedavg:client_arrays", dict(x=X, y=Y, parts=[np.arange(6), np.arange(6, 12)])),
     Call("labkit.fl.fedavg:check_clients", dict(clients=Fresh(_clients), num_features=3),
@@ -177,7 +178,7 @@ CALLS = [
     # None or larger than n = whole client; 0 steps = none; None = epochs
     Call("labkit.fl.fedavg:sgd", dict(model=Fresh(_softmax), params=Fresh(_flat), x=XT, y=YT, lr=0.1,
                                       batches=[np.arange(3), np.arange(3, 6)], gradient=None),
-         skip={"gradient": "a callback"}, accepts={"lr": {"huge"}}),
+         skip={"gradient": "a callback"}, accepts={"lr": {"huge"}}, nonfinite_ok={"lr"}),
     # lr=1e300 diverges: documented (sgd returns NaN, run_rounds stops on divergence)
     Call("labkit.fl.fedavg:LocalSGD", dict(lr=0.1, epochs=1, batch_size=3, shuffle=True, steps=None),
          accepts={"batch_size": {"none", "huge"}, "lr": {"huge"}, "steps": {"zero", "none"}}, kinds={"steps": "count"}),
@@ -211,16 +212,16 @@ CALLS = [
     Call("labkit.fl.fedavg:accuracy", dict(weights=Fresh(_weights), x=XT, y=YT)),
     Call("labkit.fl.fedavg:local_sgd", dict(weights=Fresh(_weights), x=XT, y=YT, lr=0.1, epochs=1, batch_size=3,
                                             rng=Fresh(_rng)),
-         accepts={"batch_size": {"none", "huge"}, "lr": {"huge"}}),
+         accepts={"batch_size": {"none", "huge"}, "lr": {"huge"}}, nonfinite_ok={"lr"}),
     # None or larger than a client = whole client; lr=1e300 diverges: documented (sgd returns NaN)
     Call("labkit.fl.fedavg:weighted_average", dict(models=Fresh(lambda: [_weights(), _weights()]),
                                                    client_weights=[1.0, 2.0])),
     Call("labkit.fl.fedavg:fedsgd_round", dict(weights=Fresh(_weights), clients=Fresh(_clients), selected=[0, 1],
                                                lr=0.1),
-         accepts={"lr": {"huge"}}),  # lr=1e300 diverges: documented (sgd returns NaN, run_rounds stops on divergence)
+         accepts={"lr": {"huge"}}, nonfinite_ok={"lr"}),  # lr=1e300 diverges: documented (sgd returns NaN)
     Call("labkit.fl.fedavg:fedavg_round", dict(weights=Fresh(_weights), clients=Fresh(_clients), selected=[0, 1],
                                                lr=0.1, epochs=1, batch_size=3, rng=Fresh(_rng)),
-         accepts={"batch_size": {"none", "huge"}, "lr": {"huge"}}),
+         accepts={"batch_size": {"none", "huge"}, "lr": {"huge"}}, nonfinite_ok={"lr"}),
     # None or larger than a client = whole client; lr=1e300 diverges: documented (sgd returns NaN)
     Call("labkit.fl.fedavg:run_federated",
          dict(clients=Fresh(_clients), test=(XT, YT), rounds=1, lr=0.1, epochs=1, batch_size=3, clients_per_round=2,
