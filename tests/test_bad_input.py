@@ -5,8 +5,8 @@
   with a time limit): no call hangs, no working call is broken, no bad value passes silently in the
   privacy, accounting or capstone code, and in every module at least 95% of bad values get a clear error
   naming the argument or a documented result.
-* Hypothesis then draws further bad values of each kind (any negative, any fraction, any huge size...)
-  for randomly chosen arguments, with the same verdicts.
+* Hypothesis then draws further bad values of each kind (any negative number, any fraction for a count,
+  NaN and infinities) for randomly chosen arguments, with the same verdicts.
 """
 
 from __future__ import annotations
@@ -72,8 +72,7 @@ def _drawn_value(kind: str):
         "-inf": st.just(-math.inf),
         "negative": st.one_of(st.floats(-1e12, -1e-9), st.integers(-10**12, -1)),
         "fraction": st.floats(0.01, 1e6).filter(lambda x: not float(x).is_integer()),
-        "huge": st.one_of(st.integers(10**9, 10**15), st.floats(1e12, 1e300)),
-    }.get(kind)
+    }.get(kind)  # "huge" is left to the walk: 1e12 may be a valid size where 1e300 overflows
 
 
 def _walkable(track: str):
@@ -97,7 +96,7 @@ def test_drawn_bad_values_get_the_same_verdicts(track):
     runner = campaign.Runner([name])
     verdicts = []
     try:
-        @settings(max_examples=60, database=None)
+        @settings(max_examples=100, database=None, derandomize=True)  # the same draws in every run
         @given(st.data())
         def one(data):
             index, param, kind = data.draw(st.sampled_from(rows))

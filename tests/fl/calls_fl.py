@@ -156,18 +156,20 @@ CALLS = [
          dict(weights=Fresh(_weights), clients=Fresh(_clients), selected=[0, 1], lr=0.1, epochs=1, batch_size=3,
               clip=1.0, noise_multiplier=1.0, expected_clients=2.0, rng=Fresh(_rng)),
          accepts={"noise_multiplier": {"zero", "huge"}, "selected": {"empty"}, "batch_size": {"none", "huge"},
-                  "clip": {"huge"}, "expected_clients": {"huge"}}),
+                  "clip": {"huge"}, "expected_clients": {"huge"}, "lr": {"huge"}}),
+    # lr: any finite step size (each update is clipped whatever it is; one that diverges to NaN raises);
     # no noise: clipping only; huge noise is valid; Poisson sampling may select no client (the noise alone is
     # released); batch_size None or larger than a client = the whole client; any finite clip
     Call("labkit.fl.dp_fedavg:run_dp_fedavg",
          dict(clients=Fresh(_clients), test=(XT, YT), rounds=1, q=1.0, clip=1.0, noise_multiplier=1.0, lr=0.1,
               epochs=1, batch_size=3, seed=0, initial=None),
-         accepts={"noise_multiplier": {"zero"}, "seed": {"zero", "none", "huge"}, "initial": {"none"},
-                  "batch_size": {"none", "huge"}},
+         accepts={"noise_multiplier": {"zero", "huge"}, "seed": {"zero", "none", "huge"}, "initial": {"none"},
+                  "batch_size": {"none", "huge"}, "lr": {"huge"}, "clip": {"huge"}},
          kinds={"initial": "object"}),
     # no noise: clipping only; seed None = OS entropy, any seed >= 0; initial None = fresh weights;
     # batch_size None or larger than a client = the whole client; q = 1 so that every client trains (a round
-    # that diverges raises, naming lr)
+    # that diverges raises, naming lr); any finite noise is valid (more noise, more privacy), noise that
+    # overflows the float32 parameters is refused; lr as in dp_fedavg_round
     # fedavg
     Call("labkit.fl.fedavg:client_arrays", dict(x=X, y=Y, parts=[np.arange(6), np.arange(6, 12)])),
     Call("labkit.fl.fedavg:check_clients", dict(clients=Fresh(_clients), num_features=3),
