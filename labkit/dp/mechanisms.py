@@ -190,12 +190,23 @@ def histogram_log_ratio(samples, neighbour_samples, bins, min_count: int = 1000)
     b = _samples("neighbour_samples", neighbour_samples)
     bins = _bins(bins)
     v.count("min_count", min_count)
+    ha, hb, edges = _paired_histograms(a, b, bins)
+    return 0.5 * (edges[:-1] + edges[1:]), _log_ratios(ha, hb, a.size, b.size, min_count)
+
+
+def _paired_histograms(a: np.ndarray, b: np.ndarray, bins) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts of ``a`` and of ``b`` in the same bins, and the bin edges."""
     ha, edges = np.histogram(a, bins=bins)
     hb, _ = np.histogram(b, bins=edges)
+    return ha, hb, edges
+
+
+def _log_ratios(ha: np.ndarray, hb: np.ndarray, na: int, nb: int, min_count: int) -> np.ndarray:
+    """log of the ratio of the two empirical bin probabilities; NaN where either count is below ``min_count``."""
     ok = (ha >= min_count) & (hb >= min_count)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.log((ha / a.size) / (hb / b.size))
-    return 0.5 * (edges[:-1] + edges[1:]), np.where(ok, ratio, np.nan)
+        ratio = np.log((ha / na) / (hb / nb))
+    return np.where(ok, ratio, np.nan)
 
 
 def empirical_epsilon(samples, neighbour_samples, bins, min_count: int = 1000) -> float:
@@ -253,12 +264,12 @@ def empirical_epsilon_interval(samples, neighbour_samples, bins, min_count: int 
     a = _samples("samples", samples)
     b = _samples("neighbour_samples", neighbour_samples)
     bins = _bins(bins)
-    _, ratios = histogram_log_ratio(a, b, bins, min_count)
+    v.count("min_count", min_count)
+    ha, hb, _ = _paired_histograms(a, b, bins)
+    ratios = _log_ratios(ha, hb, a.size, b.size, min_count)
     ok = ~np.isnan(ratios)
     if not np.any(ok):
         raise ValueError(f"no bin holds min_count={min_count} samples of both; use more samples or fewer bins")
-    ha, edges = np.histogram(a, bins=bins)
-    hb, _ = np.histogram(b, bins=edges)
     se = np.sqrt(np.maximum(1 / ha[ok] - 1 / a.size + 1 / hb[ok] - 1 / b.size, 0.0))
     size = np.abs(ratios[ok])
     z = float(norm.ppf(1 - (1 - conf) / (2 * int(ok.sum()))))

@@ -89,6 +89,27 @@ def _figure_png(draw: Callable, figsize=(6.4, 3.0)):
 # --------------------------------------------------------------------------------------------
 
 
+def _redraw_on_change(controls, text, out, note: str, render) -> None:
+    """Redraw ``text`` and the figure in ``out`` now and after every move of ``controls``.
+
+    ``render()`` returns (description, a function drawing on an ax). ``note`` (what was adjusted at
+    construction) is shown until the first move.
+    """
+    notes = [note]
+
+    def update(change=None) -> None:
+        if change is not None:
+            notes[0] = ""
+        description, draw = render()
+        text.value = notes[0] + description
+        out.outputs = ()
+        out.append_display_data(_figure_png(draw))
+
+    for control in controls:
+        control.observe(update, "value")
+    update()
+
+
 def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, true_count: int = 100):
     """Sliders for epsilon and sensitivity -> the Laplace release of a count and its error.
 
@@ -99,7 +120,6 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
     epsilon, note_e = _fit("epsilon", v.positive("epsilon", epsilon), 10 ** -1.3, 10.0)
     sensitivity, note_s = _fit("sensitivity", v.positive("sensitivity", sensitivity), 0.5, 10.0)
     true_count = v.count("true_count", true_count, maximum=10**9)
-    notes = [note_e + note_s]  # shown until a slider moves
     eps = w.FloatLogSlider(value=epsilon, base=10, min=-1.3, max=1, step=0.05, description="epsilon",
                            continuous_update=False)
     sens = w.FloatSlider(value=sensitivity, min=0.5, max=10, step=0.5, description="sensitivity",
@@ -107,17 +127,11 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
     text = w.HTML()
     out = w.Output()
 
-    def update(change=None) -> None:
-        if change is not None:
-            notes[0] = ""
+    def render():
         calib = noise_calibration(eps.value, sens.value, true_count)
-        text.value = notes[0] + calib.describe()
-        out.outputs = ()
-        out.append_display_data(_figure_png(lambda ax: plot_noise_calibration(ax, calib)))
+        return calib.describe(), lambda ax: plot_noise_calibration(ax, calib)
 
-    eps.observe(update, "value")
-    sens.observe(update, "value")
-    update()
+    _redraw_on_change((eps, sens), text, out, note_e + note_s, render)
     return _view([w.HBox([eps, sens]), text, out],
                  "Noise-calibration widget (epsilon, sensitivity -> Laplace release of a count)",
                  {"epsilon": eps, "sensitivity": sens}, out, text)
@@ -142,7 +156,6 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
     noise_multiplier, note_m = _fit("noise_multiplier", v.positive("noise_multiplier", noise_multiplier), 0.5, 5.0)
     steps, note_k = _fit("steps", v.count("steps", steps), 1, 50000)
     delta, note_d = _fit("delta", v.probability("delta", delta), 1e-10, 1e-3)
-    notes = [note_q + note_m + note_k + note_d]  # shown until a slider moves
     q = w.FloatLogSlider(value=sampling_probability, base=10, min=-4, max=0, step=0.05, description="q",
                          continuous_update=False)
     sigma = w.FloatSlider(value=noise_multiplier, min=0.5, max=5.0, step=0.05, description="sigma",
@@ -153,17 +166,11 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
     text = w.HTML()
     out = w.Output()
 
-    def update(change=None) -> None:
-        if change is not None:
-            notes[0] = ""
+    def render():
         board = accountant_dashboard(q.value, sigma.value, int(k.value), d.value)
-        text.value = notes[0] + board.describe()
-        out.outputs = ()
-        out.append_display_data(_figure_png(lambda ax: plot_epsilon_over_steps(ax, board)))
+        return board.describe(), lambda ax: plot_epsilon_over_steps(ax, board)
 
-    for control in (q, sigma, k, d):
-        control.observe(update, "value")
-    update()
+    _redraw_on_change((q, sigma, k, d), text, out, note_q + note_m + note_k + note_d, render)
     return _view([w.HBox([q, sigma]), w.HBox([k, d]), text, out],
                  "Accountant dashboard (q, sigma, steps, delta -> epsilon under RDP and PLD)",
                  {"sampling_probability": q, "noise_multiplier": sigma, "steps": k, "delta": d}, out, text)
