@@ -49,6 +49,15 @@ CURRICULUM: tuple[Entry, ...] = (
 )
 
 
+def exercise_summary(number: str) -> str:
+    """How many exercises a notebook has and of which kinds, as the map shows it: ``"3 (2 build, 1 reason)"``."""
+    from labkit.exercises import KINDS, exercise_ids, exercise_info
+
+    kinds = [exercise_info(e).kind for e in exercise_ids(number)]
+    parts = [f"{kinds.count(k)} {k}" for k in KINDS if k in kinds]
+    return f"{len(kinds)} ({', '.join(parts)})" if kinds else "0"
+
+
 @dataclass(frozen=True)
 class LabMap:
     entries: tuple[Entry, ...]
@@ -58,7 +67,8 @@ class LabMap:
         return "ready" if entry.filename in self.available else "coming"
 
     def __repr__(self) -> str:
-        rows = [f"{e.number}  {e.title:<40} {e.track:<21} ~{e.minutes:>2} min  {self.status(e)}" for e in self.entries]
+        rows = [f"{e.number}  {e.title:<40} {e.track:<21} ~{e.minutes:>2} min  "
+                f"{exercise_summary(e.number):<28} {self.status(e)}" for e in self.entries]
         return "\n".join(rows)
 
     def _repr_html_(self) -> str:
@@ -70,9 +80,10 @@ class LabMap:
             rows.append(
                 f"<tr><td>{e.number}</td><td style='text-align:left'>{title}</td><td>{escape(e.track)}</td>"
                 f"<td style='text-align:left'>{escape(e.leaves_able_to)}</td><td>~{e.minutes} min</td>"
+                f"<td>{escape(exercise_summary(e.number))}</td>"
                 f"<td>{self.status(e)}</td></tr>"
             )
-        head = "<tr><th>#</th><th>notebook</th><th>track</th><th>you leave able to</th><th>time</th><th>status</th></tr>"
+        head = "<tr><th>#</th><th>notebook</th><th>track</th><th>you leave able to</th><th>time</th><th>exercises</th><th>status</th></tr>"
         return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 

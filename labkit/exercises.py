@@ -8,8 +8,17 @@ rejects the stub and a typical wrong answer, and accepts the solution). In a not
     from labkit.exercises import check
     check("02.1", my_function)
 
-shows ``Exercise 02.1: passed`` or ``Exercise 02.1: not yet - <hint>``. A check never raises, so a
+shows ``Exercise 02.1: passed`` or ``Exercise 02.1: not yet. <what is wrong>``. A check never raises, so a
 student copy runs top to bottom while exercises are still open.
+
+Hints come in two levels. The first failed try says what is wrong; the second failed try in a row of the
+same exercise (or ``check("02.1", my_function, hint=True)``) also says how to fix it. A checker gives both
+with ``require(condition, "what is wrong", fix="how to fix it")``.
+
+Each exercise is registered as an :class:`Exercise`: its checker, its kind (``build``: write the core
+mechanism; ``reason``: find the bug, choose the epsilon to report, say what an adversary learns;
+``warm-up``: a formula or a quick computation), its level (``warm-up``, ``core``, ``stretch``) and the
+minutes it should take. The notebook's exercise heading repeats them, as :func:`exercise_label` writes them.
 
 In the instructor notebooks each solution sits between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION``; student copies replace it with ``raise NotImplementedError``.
@@ -30,7 +39,45 @@ _ID = re.compile(r"^(\d\d)\.(\d+)$")
 
 
 class Hint(AssertionError):
-    """Raised by a checker: the message tells the learner what went wrong."""
+    """Raised by a checker: the message tells the learner what went wrong; ``fix``, how to put it right."""
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+KINDS = ("build", "reason", "warm-up")
+LEVELS = ("warm-up", "core", "stretch")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One registered exercise: its checker and what the learner is told about it before starting.
+
+    Args:
+        checker: calls the learner's answer; returns an optional sentence on success or raises :class:`Hint`.
+        kind: ``"build"``, ``"reason"`` or ``"warm-up"`` (see the module docstring).
+        level: ``"warm-up"``, ``"core"`` or ``"stretch"``.
+        minutes: the expected time, a whole number from 1 to 120.
+    """
+
+    checker: Callable[[Any], str | None]
+    kind: str
+    level: str
+    minutes: int
+
+    def __post_init__(self) -> None:
+        if not callable(self.checker):
+            raise TypeError(f"checker must be callable; got {self.checker!r}")
+        v.choice("kind", self.kind, KINDS)
+        v.choice("level", self.level, LEVELS)
+        v.integer("minutes", self.minutes, minimum=1, maximum=120)
+
+    @property
+    def label(self) -> str:
+        """What the notebook's heading says, for example ``"build, core, about 10 min"``."""
+        parts = [self.kind] if self.kind == self.level else [self.kind, self.level]
+        return ", ".join(parts + [f"about {self.minutes} min"])
 
 
 @dataclass(frozen=True)
@@ -56,7 +103,8 @@ class ExerciseResult:
 
 # Where each notebook's checks live: the ``CHECKS`` dict of its track's ``checks`` module.
 CHECK_MODULES: dict[str, str] = {
-    **{nn: "labkit.dp.checks" for nn in ("00", "01", "02", "03", "04", "05")},
+    **{nn: "labkit.dp.checks" for nn in ("00", "01", "02", "03")},
+    "04": "labkit.dp.training_checks", "05": "labkit.dp.training_checks",
     "06": "labkit.fl.checks", "07": "labkit.fl.checks", "08": "labkit.he.checks",
     "09": "labkit.smpc.checks", "10": "labkit.capstone.checks",
 }
@@ -79,8 +127,8 @@ def exercise_ids(notebook: str) -> list[str]:
     return sorted(e for e in checks if e.startswith(notebook + "."))
 
 
-def checker_for(exercise: str) -> Callable[[Any], str | None]:
-    """The checker registered for an exercise id such as ``"02.1"``."""
+def exercise_info(exercise: str) -> Exercise:
+    """The registered :class:`Exercise` for an id such as ``"02.1"``: checker, kind, level and minutes."""
     m = _ID.match(exercise) if isinstance(exercise, str) else None
     if not m:
         raise ValueError(f"exercise must look like 'NN.k' (for example '02.1'); got {exercise!r}")
@@ -88,29 +136,57 @@ def checker_for(exercise: str) -> Callable[[Any], str | None]:
     if not ids:
         raise ValueError(f"no exercises are registered for notebook {m.group(1)}")
     v.choice("exercise", exercise, ids)
-    return importlib.import_module(CHECK_MODULES[m.group(1)]).CHECKS[exercise]
+    entry = importlib.import_module(CHECK_MODULES[m.group(1)]).CHECKS[exercise]
+    if not isinstance(entry, Exercise):
+        raise TypeError(f"exercise {exercise} is registered as {type(entry).__name__}, not as an Exercise "
+                        "(checker, kind, level, minutes)")
+    return entry
 
 
-def check(exercise: str, answer: Any) -> ExerciseResult:
+def checker_for(exercise: str) -> Callable[[Any], str | None]:
+    """The checker registered for an exercise id such as ``"02.1"``."""
+    return exercise_info(exercise).checker
+
+
+def exercise_label(exercise: str) -> str:
+    """The kind, level and time of an exercise as its heading states them: ``"build, core, about 10 min"``."""
+    return exercise_info(exercise).label
+
+
+# Failed tries in a row, per exercise, in this kernel: the second one in a row also shows how to fix it.
+_failed_tries: dict[str, int] = {}
+
+
+def check(exercise: str, answer: Any, hint: bool = False) -> ExerciseResult:
     """Run the checks of ``exercise`` on the learner's ``answer`` and report, never raising.
 
-    A checker returns an optional sentence shown on success, or raises :class:`Hint`.
+    A checker returns an optional sentence shown on success, or raises :class:`Hint`. The first failed
+    try says what is wrong; the second failed try in a row, or ``hint=True``, also says how to fix it.
     Introduced in ``00-index.ipynb``; every notebook's exercises end with it.
     """
     checker = checker_for(exercise)
+    v.flag("hint", hint)
     try:
         note = checker(answer)
     except NotImplementedError:
         return ExerciseResult(exercise, False, "Not attempted yet: replace the `raise NotImplementedError` with your code.")
-    except Hint as hint:
-        return ExerciseResult(exercise, False, str(hint))
+    except Hint as err:
+        tries = _failed_tries[exercise] = _failed_tries.get(exercise, 0) + 1
+        feedback = str(err)
+        if err.fix and (hint or tries >= 2):
+            feedback += f" How to fix it: {err.fix}"
+        elif err.fix:
+            feedback += f" (Try again, or run check({exercise!r}, ..., hint=True), to see how to fix it.)"
+        return ExerciseResult(exercise, False, feedback)
     except Exception as err:  # the learner's code failed: say how, without a traceback
+        _failed_tries[exercise] = _failed_tries.get(exercise, 0) + 1
         return ExerciseResult(exercise, False, f"Your code raised {type(err).__name__}: {err}")
+    _failed_tries.pop(exercise, None)
     return ExerciseResult(exercise, True, note or "")
 
 
-def require(condition: bool, hint: str) -> None:
-    """Raise :class:`Hint` with ``hint`` unless ``condition`` holds (for writing checkers).
+def require(condition: bool, hint: str, fix: str | None = None) -> None:
+    """Raise :class:`Hint` with ``hint`` (what is wrong) and ``fix`` (how to fix it) unless ``condition`` holds.
 
     ``condition`` is a bool (a NumPy bool, or a one-element boolean array, too); anything else is a
     checker's mistake (a string or a number is always "true") and raises TypeError, as does a
@@ -120,11 +196,13 @@ def require(condition: bool, hint: str) -> None:
 
     if not isinstance(hint, str):
         raise TypeError(f"hint must be a sentence (a str); got {hint!r} ({type(hint).__name__})")
+    if fix is not None and not isinstance(fix, str):
+        raise TypeError(f"fix must be a sentence (a str) or None; got {fix!r} ({type(fix).__name__})")
     if not (v.is_bool(condition) or (isinstance(condition, np.ndarray) and condition.dtype == bool
                                      and condition.size == 1)):
         raise TypeError(f"condition must be True or False; got {condition!r} ({type(condition).__name__})"[:200])
     if not condition:
-        raise Hint(hint)
+        raise Hint(hint, fix)
 
 
 def require_number(got: Any, what: str) -> float:

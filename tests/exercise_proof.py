@@ -1,9 +1,62 @@
 """The proof every exercise test makes: the check rejects the stub and each typical wrong answer
-(with feedback), and accepts the solution."""
+(with feedback), and accepts the solution.
+
+Each ``tests/<track>/test_*exercises*.py`` defines ``CATALOGUES``: for every exercise it owns, a
+:class:`Catalogue` of the solution, correct answers written differently, and the typical wrong answers,
+each a function named for its mistake. ``tests/test_exercises_framework.py`` collects them all, proves
+each one with :func:`prove_catalogue` and fails if an exercise has no catalogue.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
 from labkit.exercises import check
+
+MIN_MISTAKES = 3
+FIX_MARK = "How to fix it:"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """What an exercise's test proves about its check.
+
+    Args:
+        solution: the instructor's answer.
+        variants: correct answers written differently (another dtype, a list instead of an array,
+            another loop order); each must pass. At least one.
+        mistakes: the typical wrong answers, each a function named for its mistake
+            (``forgot_delta``, ``clipped_one_side_only``, ``averaged_without_weights``); at least three.
+            Each must be rejected, and with ``hint=True`` the feedback must say how to fix it.
+        degenerate: answers that ignore their input in a way the generic ones (``None``, a constant, the
+            first input) do not cover for this signature, such as returning the second input.
+    """
+
+    solution: Callable
+    variants: Sequence[Callable]
+    mistakes: Sequence[Callable]
+    degenerate: Sequence[Callable] = field(default_factory=tuple)
+
+
+def prove_catalogue(exercise: str, catalogue: Catalogue) -> None:
+    """Fail unless ``exercise``'s check rejects the stub, every mistake (with a fix on request) and every
+    degenerate answer, and accepts the solution and every variant."""
+    names = [m.__name__ for m in catalogue.mistakes]
+    assert len(names) >= MIN_MISTAKES, f"{exercise}: catalogue has {len(names)} mistakes, needs {MIN_MISTAKES}"
+    assert len(set(names)) == len(names) and "<lambda>" not in names, f"{exercise}: name each mistake: {names}"
+    assert catalogue.variants, f"{exercise}: list at least one correct variant written differently"
+    result = check(exercise, stub)
+    assert not result and "Not attempted" in result.feedback, (exercise, result.feedback)
+    for wrong in catalogue.mistakes:
+        first = check(exercise, wrong)
+        assert not first.passed, f"{exercise} accepted the mistake {wrong.__name__}"
+        assert first.feedback, f"{exercise}: no feedback for {wrong.__name__}"
+        fixed = check(exercise, wrong, hint=True)
+        assert not fixed.passed and FIX_MARK in fixed.feedback, (
+            f"{exercise}: no second-level hint (how to fix it) for {wrong.__name__}: {fixed.feedback!r}")
+    assert_rejected(exercise, catalogue.degenerate)
+    assert_accepted(exercise, [catalogue.solution, *catalogue.variants])
 
 
 def stub(*args, **kwargs):

@@ -1,10 +1,14 @@
-"""labkit.exercises: the checking framework itself."""
+"""labkit.exercises: the checking framework itself, and the proof of every exercise's catalogue."""
 
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from exercise_proof import Catalogue, prove_catalogue
 from labkit import exercises
 
 
@@ -34,7 +38,7 @@ def test_results_for_stub_hint_crash_and_pass(monkeypatch):
         exercises.require(fn(2) == 4, "double the input: f(2) should be 4")
         return "f doubles."
 
-    module = types.SimpleNamespace(CHECKS={"98.1": checker})
+    module = types.SimpleNamespace(CHECKS={"98.1": exercises.Exercise(checker, "build", "core", 5)})
     monkeypatch.setitem(__import__("sys").modules, "labkit_test_checks98", module)
     monkeypatch.setitem(exercises.CHECK_MODULES, "98", "labkit_test_checks98")
 
@@ -120,3 +124,89 @@ def test_require_number_takes_numbers_and_a_text_what():
     assert exercises.require_number(np.array(2.5, dtype=np.float32), "x") == 2.5
     with pytest.raises(TypeError, match=r"^what must name the expected number \(a str\); got 3"):
         exercises.require_number(1.0, 3)
+
+
+# ------------------------------------------------------------------ two-level hints
+
+
+def _toy(monkeypatch):
+    import types
+
+    def checker(fn):
+        exercises.require(fn(2) == 4, "f(2) should be 4", fix="multiply the input by 2")
+
+    module = types.SimpleNamespace(CHECKS={"98.1": exercises.Exercise(checker, "build", "core", 5)})
+    monkeypatch.setitem(__import__("sys").modules, "labkit_test_checks98", module)
+    monkeypatch.setitem(exercises.CHECK_MODULES, "98", "labkit_test_checks98")
+    monkeypatch.setattr(exercises, "_failed_tries", {})
+
+
+def test_the_first_try_says_what_is_wrong_the_second_also_how_to_fix_it(monkeypatch):
+    _toy(monkeypatch)
+    first = exercises.check("98.1", lambda x: x + 1)
+    assert "f(2) should be 4" in first.feedback and "multiply" not in first.feedback and "hint=True" in first.feedback
+    second = exercises.check("98.1", lambda x: x + 1)
+    assert "How to fix it: multiply the input by 2" in second.feedback
+    assert exercises.check("98.1", lambda x: 2 * x)  # a pass starts the count again
+    assert "multiply" not in exercises.check("98.1", lambda x: x + 1).feedback
+    assert "How to fix it: multiply" in exercises.check("98.1", lambda x: x + 1, hint=True).feedback
+
+
+def test_hint_must_be_a_bool(monkeypatch):
+    _toy(monkeypatch)
+    with pytest.raises(TypeError, match=r"^hint must be True or False; got 'yes'"):
+        exercises.check("98.1", lambda x: 2 * x, hint="yes")
+
+
+@pytest.mark.parametrize("kind, level, minutes, error", [
+    ("build", "core", 0, ValueError), ("build", "core", 5.0, TypeError), ("builds", "core", 5, ValueError),
+    ("build", "hard", 5, ValueError)])
+def test_an_exercise_states_a_known_kind_level_and_time(kind, level, minutes, error):
+    with pytest.raises(error, match=r"^(kind|level|minutes) must"):
+        exercises.Exercise(print, kind, level, minutes)
+
+
+def test_labels_say_kind_level_and_minutes():
+    assert exercises.Exercise(print, "build", "core", 10).label == "build, core, about 10 min"
+    assert exercises.Exercise(print, "warm-up", "warm-up", 5).label == "warm-up, about 5 min"
+
+
+# ------------------------------------------------------------------ every notebook's exercises
+
+
+@pytest.mark.parametrize("number", [f"{n:02d}" for n in range(1, 11)])
+def test_every_notebook_has_two_to_four_exercises_one_build_one_reason_one_core(number):
+    infos = [exercises.exercise_info(e) for e in exercises.exercise_ids(number)]
+    kinds = [i.kind for i in infos]
+    assert 2 <= len(infos) <= 4, f"notebook {number} has {len(infos)} exercises"
+    assert "build" in kinds and "reason" in kinds, f"notebook {number}: kinds {kinds}"
+    assert any(i.level == "core" for i in infos), f"notebook {number}: no core exercise"
+
+
+def _catalogues() -> dict[str, Catalogue]:
+    """Every ``CATALOGUES`` of ``tests/<track>/test_*exercises*.py``, loaded from its file."""
+    found: dict[str, Catalogue] = {}
+    for path in sorted(Path(__file__).parent.glob("*/test_*exercises*.py")):
+        spec = importlib.util.spec_from_file_location(f"catalogue_of_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for exercise, catalogue in getattr(module, "CATALOGUES", {}).items():
+            assert exercise not in found, f"{exercise} has two catalogues"
+            assert isinstance(catalogue, Catalogue), f"{path.name}: {exercise} is not a Catalogue"
+            found[exercise] = catalogue
+    return found
+
+
+_CATALOGUES = _catalogues()
+
+
+def test_every_exercise_has_a_catalogue_of_wrong_answers():
+    missing = [e for e in _all_exercises() if e not in _CATALOGUES and e not in _NULLARY]
+    assert not missing, f"exercises without a catalogue of typical wrong answers: {missing}"
+    unknown = sorted(set(_CATALOGUES) - set(_all_exercises()))
+    assert not unknown, f"catalogues for exercises that are not registered: {unknown}"
+
+
+@pytest.mark.parametrize("exercise", sorted(_CATALOGUES))
+def test_check_rejects_its_catalogue_and_accepts_correct_variants(exercise):
+    prove_catalogue(exercise, _CATALOGUES[exercise])

@@ -50,3 +50,21 @@ def test_hygiene_check_catches_bad_outputs(tmp_path):
     for expected in ("not NN-slug", "stderr", "pip install", "execution_count 3, expected 2", "at 0x7f3a2b",
                      "first code cell after Setup must open with '# This notebook uses labkit'"):
         assert expected in problems
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "00-index.ipynb"], ids=lambda p: p.name)
+def test_every_exercise_heading_states_its_kind_level_and_time(path):
+    # The heading a learner reads before starting, "**Exercise 02.1 (build, core, about 10 min...).**", says what
+    # the registry says (labkit.exercises.exercise_label): a changed level or time is changed in one place.
+    import re
+
+    from labkit.exercises import exercise_ids, exercise_label
+
+    nb = json.loads(path.read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    headings = dict(re.findall(r"\*\*Exercise (\d\d\.\d+) \(([^)]*)\)", text))
+    for exercise in exercise_ids(path.name[:2]):
+        assert exercise in headings, f"{path.name}: no '**Exercise {exercise} (...)' heading"
+        want = exercise_label(exercise)
+        assert headings[exercise].startswith(want), (
+            f"{path.name}: Exercise {exercise} says ({headings[exercise]}); the registry says ({want})")

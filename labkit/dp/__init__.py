@@ -24,7 +24,8 @@ Modules:
 * :mod:`labkit.dp.plots`: the figures of 01 to 05 (each helper takes an ``ax`` and returns it).
 * :mod:`labkit.dp.widgets`: the noise-calibration widget (02), the accountant dashboard (03)
   and the trade-off explorer (04).
-* :mod:`labkit.dp.checks`: the exercise checks of 00 to 05.
+* :mod:`labkit.dp.checks`: the exercise checks of 00 to 03.
+* :mod:`labkit.dp.training_checks`: the exercise checks of 04 (DP-SGD) and 05 (auditing).
 
 This package re-exports the mechanisms, calibration and accounting functions, so that notebooks
 call ``dp.laplace_mechanism`` or ``dp.dpsgd_epsilon``. Importing it loads NumPy and nothing

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.exercises import require
+from labkit.exercises import Exercise, require
 
 def _server_average(fn) -> str:
     """06.1: the FedAvg server step, sum_k n_k w_k / sum_k n_k, on flat vectors."""
@@ -41,7 +41,7 @@ def _bytes_to_target(fn) -> str:
     return "Fewer rounds means proportionally fewer bytes: that is FedAvg's saving."
 
 
-_CHECKS_06 = {"06.1": _server_average, "06.2": _bytes_to_target}
+_CHECKS_06 = {"06.1": Exercise(_server_average, "build", "core", 10), "06.2": Exercise(_bytes_to_target, "warm-up", "warm-up", 5)}
 
 
 def _clip(fn) -> str:
@@ -76,7 +76,7 @@ def _noise_std(fn) -> str:
     return "More clients per round dilute the same noise: user-level DP needs many users."
 
 
-_CHECKS_07 = {"07.1": _clip, "07.2": _noise_std}
+_CHECKS_07 = {"07.1": Exercise(_clip, "build", "warm-up", 5), "07.2": Exercise(_noise_std, "warm-up", "warm-up", 5)}
 
 
 CHECKS = {**_CHECKS_06, **_CHECKS_07}

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from labkit.exercises import require
+from labkit.exercises import Exercise, require
 
 _KEYS: dict[int, tuple] = {}
 
@@ -121,4 +121,5 @@ def _choose_parameters(fn) -> str:
     return "The depth you need fixes the modulus, and the modulus fixes the smallest secure N."
 
 
-CHECKS = {"08.1": _add_plain, "08.2": _encrypted_score, "08.3": _choose_parameters}
+CHECKS = {"08.1": Exercise(_add_plain, "build", "warm-up", 10), "08.2": Exercise(_encrypted_score, "build", "core", 15),
+          "08.3": Exercise(_choose_parameters, "reason", "core", 10)}

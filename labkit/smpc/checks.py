@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.exercises import Hint, require
+from labkit.exercises import Exercise, Hint, require
 
 
 def _reconstruct_fixed_point(fn) -> str:
@@ -93,4 +93,5 @@ def _server_average(fn) -> str:
     return "The server removed every mask and read only the survivors' average: it never held one update in the clear."
 
 
-CHECKS = {"09.1": _reconstruct_fixed_point, "09.2": _lagrange, "09.3": _server_average}
+CHECKS = {"09.1": Exercise(_reconstruct_fixed_point, "build", "warm-up", 10), "09.2": Exercise(_lagrange, "build", "core", 15),
+          "09.3": Exercise(_server_average, "build", "stretch", 20)}
