@@ -10,7 +10,8 @@ the FedAvg round, the model, the aggregators and the Paillier packing are those 
 Modules:
 
 - :mod:`labkit.capstone.federation`: the hospitals (skewed shares and label balance, announced
-  sizes), local training and record-level DP settings, the configurations, the federation run,
+  sizes), local training and record-level DP settings, the configurations, the federation run
+  (with a hook for your own secure sum, :class:`~labkit.capstone.federation.SecureSumAggregator`),
   the membership audit and the cost table;
 - :mod:`labkit.capstone.plots`: the figures of notebook 10;
 - :mod:`labkit.capstone.checks`: the exercise checks of notebook 10.
@@ -18,16 +19,17 @@ Modules:
 
 from __future__ import annotations
 
-from labkit.capstone.federation import (AGGREGATIONS, CONFIGURATIONS, HOSPITALS, Configuration, CostRow, CostTable,
-                                        FederationRun, Hospital, HospitalSpec, LocalTraining, RecordDP,
+from labkit.capstone.federation import (AGGREGATIONS, CONFIGURATIONS, HOSPITALS, RING, Configuration, CostRow,
+                                        CostTable, FederationRun, Hospital, HospitalSpec, LocalTraining, RecordDP,
+                                        SecureSumAggregator,
                                         accuracy_interval, apportion, cost_row, hospital_epsilons,
                                         hospital_noise_multipliers, hospital_partition, hospital_update, local_steps,
                                         local_update, make_hospitals, membership_audit, model_for, run_federation,
                                         sampling_probability, two_class_logits)
 
 __all__ = [
-    "AGGREGATIONS", "CONFIGURATIONS", "HOSPITALS", "Configuration", "CostRow", "CostTable", "FederationRun",
-    "Hospital", "HospitalSpec", "LocalTraining", "RecordDP", "accuracy_interval", "apportion", "cost_row",
+    "AGGREGATIONS", "CONFIGURATIONS", "HOSPITALS", "RING", "Configuration", "CostRow", "CostTable", "FederationRun",
+    "Hospital", "HospitalSpec", "LocalTraining", "RecordDP", "SecureSumAggregator", "accuracy_interval", "apportion", "cost_row",
     "hospital_epsilons", "hospital_noise_multipliers", "hospital_partition", "hospital_update", "local_steps",
     "local_update", "make_hospitals", "membership_audit", "model_for", "run_federation", "sampling_probability",
     "two_class_logits",

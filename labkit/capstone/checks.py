@@ -1,29 +1,37 @@
-"""Checks for the exercises in ``10-capstone-hospitals.ipynb``: the source document's other applications.
+"""Checks for the exercises in ``10-capstone-hospitals.ipynb``.
 
-- 10.1 ``encrypted_default_risk(columns, weights, bias, sigmoid_coef)`` (finance): a bank scores
-  loan applicants whose features arrive CKKS-encrypted, packed one feature per ciphertext, and
-  returns encrypted default probabilities (polynomial sigmoid). The bank holds only a *public*
+- 10.1 ``secure_sum(updates, rng) -> (messages, total)`` (build): the hospitals' own secure sum,
+  plugged into the capstone federation through :class:`labkit.capstone.SecureSumAggregator`. The
+  check runs it on seeded updates (2 to 6 hospitals, 1 to 31 entries, scales 1e-3 to 40): the
+  server's decoded sum of the messages must equal the plain sum up to the fixed-point rounding;
+  every message must look uniform over Z_(2^64) on its own, and so must the difference of two
+  coordinates of one message and of two hospitals' messages (Kolmogorov-Smirnov over 120 rounds
+  with the same updates); masks must be fresh in every call. Then it trains the federation for 2
+  rounds with it and compares the model with plain FedAvg's.
+- 10.2 ``coalition_reads(config, coalition, n_hospitals, threshold)`` (reason): which hospitals'
+  updates a coalition of the server, the key holder and hospitals can compute, in configurations
+  (a), (b), (b') and (c), for 3 to 5 hospitals and every threshold and coalition.
+- 10.3 ``encrypted_default_risk(columns, weights, bias, sigmoid_coef)`` (finance, stretch): a bank
+  scores loan applicants whose features arrive CKKS-encrypted, packed one feature per ciphertext,
+  and returns encrypted default probabilities (polynomial sigmoid). The bank holds only a *public*
   TenSEAL context, so it cannot decrypt anything.
-- 10.2 ``dp_category_counts(user_ids, categories, num_categories, max_per_user, epsilon, rng)``
-  (e-commerce): purchases per category with user-level epsilon-DP: keep at most ``max_per_user``
-  purchases of each user, then independent Laplace noise of scale ``max_per_user / epsilon`` on
-  every count. The check tests the noise's spread, its Laplace shape (Kolmogorov-Smirnov, p >= 1e-3
-  on 5,000 values) and its independence across categories.
-- 10.3 ``worst_patient_epsilon(sizes, batch_size, noise_multipliers, epochs, delta)`` (the
-  capstone's accounting): each hospital runs DP-SGD on its own records; a patient's epsilon is
-  their hospital's, so the federation's guarantee is the largest of them.
+- 10.4 ``dp_category_counts(user_ids, categories, num_categories, max_per_user, epsilon, rng)``
+  (e-commerce, stretch): purchases per category with user-level epsilon-DP: keep at most
+  ``max_per_user`` purchases of each user, then independent Laplace noise of scale
+  ``max_per_user / epsilon`` on every count. The check tests the noise's spread, its Laplace shape
+  (Kolmogorov-Smirnov, p >= 1e-3 on 5,000 values) and its independence across categories.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from labkit.exercises import Exercise, require
+from labkit.exercises import Exercise, Hint, require
 
 _CKKS: dict[str, object] = {}
+_FEDERATION: dict[str, object] = {}
 
 
 def _contexts():
@@ -36,6 +44,281 @@ def _contexts():
         public.make_context_public()
         _CKKS["secret"], _CKKS["public"] = secret, public
     return _CKKS["secret"], _CKKS["public"]
+
+
+# -- 10.1 the hospitals' own secure sum -----------------------------------------------------------
+
+_FIX_TYPES = ("encode each update with labkit.smpc.encode (round(x * 2^16) modulo 2^64, a uint64 vector), add "
+              "masks drawn with labkit.smpc.random_ring(d, rng), and keep every message a uint64 vector: NumPy "
+              "wraps uint64 arithmetic modulo 2^64 by itself")
+_FIX_CANCEL = ("give every pair of hospitals i < j its own mask vector m_ij = random_ring(d, rng): hospital i adds "
+               "it to its encoded update, hospital j subtracts it, so the masks cancel in the sum. (Or split each "
+               "encoded update into shares that add up to it, one for each hospital, and let each hospital send "
+               "the sum of the shares it received.)")
+_FIX_UNIFORM = ("a mask hides a value only if it is uniform over all of Z_(2^64): draw it with "
+                "labkit.smpc.random_ring(d, rng), not from a small range, a Gaussian or a float")
+_ROUNDS = 120
+
+
+def _one_round(fn, updates: list[np.ndarray], seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Call the learner's secure sum on copies of ``updates``; its messages as uint64 vectors and its total."""
+    from labkit.capstone.federation import _ring_vector
+
+    n, d = len(updates), updates[0].size
+    out = fn([u.copy() for u in updates], np.random.default_rng(seed))
+    require(isinstance(out, (tuple, list)) and len(out) == 2,
+            f"return a pair (messages, total): the {n} messages the server receives and the sum it decodes; "
+            f"got {type(out).__name__}", fix="end with `return messages, total`")
+    messages, total = out
+    require(messages is not None and not isinstance(messages, (str, bytes)) and hasattr(messages, "__len__")
+            and len(messages) == n,
+            f"return one message per hospital: a list of {n} vectors; got {type(messages).__name__}"
+            + (f" of length {len(messages)}" if hasattr(messages, "__len__") else ""),
+            fix="build messages as a list with one uint64 vector of d entries for each hospital, in order")
+    ring = []
+    for k, m in enumerate(messages):
+        try:
+            ring.append(_ring_vector(f"messages[{k}]", m, d))
+        except (TypeError, ValueError) as err:
+            raise Hint(f"{err}.", _FIX_TYPES) from None
+    try:
+        total = np.asarray(total, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Hint(f"return the total as a vector of {d} floats; got {type(total).__name__}",
+                   "decode the sum of the messages with labkit.smpc.decode") from None
+    require(total.shape == (d,), f"return the total as a vector of {d} floats; got shape {total.shape}",
+            fix="decode the sum of the messages with labkit.smpc.decode")
+    return ring, total
+
+
+def _server_sum(ring: list[np.ndarray]) -> np.ndarray:
+    from labkit.smpc import decode
+
+    return decode(np.sum(ring, axis=0, dtype=np.uint64))
+
+
+def _uniform_p(values: np.ndarray) -> float:
+    """Kolmogorov-Smirnov p-value of ring elements against the uniform distribution on Z_(2^64)."""
+    from scipy.stats import kstest
+
+    return float(kstest(np.asarray(values, dtype=np.uint64).astype(np.float64).ravel() / 2.0**64, "uniform").pvalue)
+
+
+def _federation():
+    """The capstone's hospitals, local training and test split (loaded once)."""
+    if not _FEDERATION:
+        from labkit.capstone import LocalTraining, make_hospitals
+        from labkit.data import load
+
+        ds = load("breast_cancer")
+        _FEDERATION.update(hospitals=make_hospitals(ds.x_train, ds.y_train, seed=0), x_test=ds.x_test,
+                           y_test=ds.y_test, training=LocalTraining(epochs=2, batch_size=8, learning_rate=0.1))
+    return _FEDERATION
+
+
+def _secure_sum(fn) -> str:
+    from labkit.smpc import encode
+
+    rng = np.random.default_rng(1001)
+    for n, d, scale in ((2, 1, 1.0), (3, 5, 1e-3), (4, 31, 0.05), (6, 7, 40.0)):
+        updates = [rng.normal(scale=scale, size=d) for _ in range(n)]
+        ring, total = _one_round(fn, updates, seed=n)
+        encoded = [encode(u) for u in updates]
+        for k in range(n):
+            require(not np.array_equal(ring[k], encoded[k]),
+                    f"with {n} hospitals the server receives hospital {k}'s update in the clear (encoded): that is "
+                    "plain FedAvg, configuration (a)", fix=_FIX_CANCEL)
+        server, want = _server_sum(ring), np.sum(updates, axis=0)
+        gap = float(np.max(np.abs(server - want)))
+        for bits in (b for b in range(-16, 17) if b):
+            require(not np.allclose(server * 2.0**-bits, want, rtol=1e-3, atol=0.0),
+                    f"the server's decoded sum is 2^{bits} times the hospitals' sum: you encoded with "
+                    f"{16 + bits} fractional bits, the server decodes with 16",
+                    fix="encode every update with labkit.smpc.encode(u), which uses 16 fractional bits, as "
+                        "labkit.smpc.decode expects")
+        require(gap <= n * 2.0**-16,
+                f"with {n} hospitals the server adds your messages modulo 2^64 and decodes a sum that is off the "
+                f"hospitals' true sum by up to {gap:.3g}: your masks do not cancel", fix=_FIX_CANCEL)
+        require(bool(np.allclose(total, server, rtol=0.0, atol=1e-9)),
+                f"your total is off the sum the server decodes from the {n} messages by up to "
+                f"{float(np.max(np.abs(total - server))):.3g}; the server holds the messages, not the updates",
+                fix="add the messages modulo 2^64 (np.sum(messages, axis=0, dtype=np.uint64)) and decode that sum "
+                    "once with labkit.smpc.decode: decoding each masked message first, in floats, loses the low "
+                    "bits that make the masks cancel")
+        again, _ = _one_round(fn, updates, seed=100 + n)
+        for k in range(n):
+            require(not np.array_equal(ring[k], again[k]),
+                    f"called twice with two different rng, hospital {k} sent the same message: your masks do not "
+                    "come from rng, so they repeat every round, and the server subtracts two rounds' messages to "
+                    "read how the update changed",
+                    fix="draw every mask from the rng argument, in every call (labkit.smpc.random_ring(d, rng))")
+        masks = [r - e for r, e in zip(ring, encoded)]  # uint64: wraps modulo 2^64
+        if d > 1:
+            for k in range(n):
+                require(not np.all(masks[k] == masks[k][0]),
+                        f"hospital {k} added the same number to every coordinate: the server subtracts two "
+                        "coordinates of its message and reads the difference of two entries of its update",
+                        fix="draw a whole vector of d independent masks for each pair (random_ring(d, rng)), not "
+                            "one number")
+        for k in range(n):
+            for j in range(k + 1, n):
+                require(not np.array_equal(masks[k], masks[j]),
+                        f"hospitals {k} and {j} added the same mask: the server subtracts their messages and reads "
+                        "the difference of their updates", fix=_FIX_CANCEL)
+    # Every message, and every difference of two coordinates or of two hospitals' messages, must be uniform.
+    n, d = 3, 31
+    updates = [rng.normal(scale=0.05, size=d) for _ in range(n)]
+    rounds = np.array([_one_round(fn, updates, seed=1000 + r)[0] for r in range(_ROUNDS)])  # (rounds, n, d)
+    for k in range(n):
+        p = _uniform_p(rounds[:, k])
+        require(p >= 1e-4,
+                f"over {_ROUNDS} rounds with the same updates, hospital {k}'s messages are not uniform over "
+                f"Z_(2^64) (Kolmogorov-Smirnov p = {p:.1e} on {_ROUNDS * d:,} values): the message says something "
+                "about the update", fix=_FIX_UNIFORM)
+        p = _uniform_p(rounds[:, k, 1:] - rounds[:, k, :-1])
+        require(p >= 1e-4,
+                f"the difference of two coordinates of hospital {k}'s message is not uniform over Z_(2^64) "
+                f"(Kolmogorov-Smirnov p = {p:.1e} over {_ROUNDS} rounds): the masks of its coordinates are related",
+                fix="draw the masks of each coordinate independently: " + _FIX_UNIFORM)
+        for j in range(k + 1, n):
+            p = _uniform_p(rounds[:, k] - rounds[:, j])
+            require(p >= 1e-4,
+                    f"the difference of hospitals {k}'s and {j}'s messages is not uniform over Z_(2^64) "
+                    f"(Kolmogorov-Smirnov p = {p:.1e} over {_ROUNDS} rounds): their masks are related",
+                    fix="give every pair of hospitals its own independent mask vector: " + _FIX_UNIFORM)
+    # Plug it into the capstone federation and compare with plain FedAvg.
+    from labkit.capstone import CONFIGURATIONS, SecureSumAggregator, run_federation
+    from labkit.smpc import decode
+
+    fed = _federation()
+    plain_config = CONFIGURATIONS[0]
+    args = (fed["hospitals"], plain_config, fed["x_test"], fed["y_test"])
+    plain = run_federation(*args, rounds=2, training=fed["training"], seed=0)
+    aggregator = SecureSumAggregator(fn, np.random.default_rng(10))
+    try:
+        mine = run_federation(*args, rounds=2, training=fed["training"], seed=0, aggregator=aggregator)
+    except (TypeError, ValueError) as err:
+        raise Hint(f"in the capstone federation your secure sum failed: {err}", _FIX_TYPES) from None
+    gap = float(np.max(np.abs(mine.params - plain.params)))
+    require(gap < 1e-3 and mine.test_accuracy == plain.test_accuracy,
+            f"after 2 rounds in the capstone federation your model differs from plain FedAvg's by up to {gap:.3g}",
+            fix=_FIX_CANCEL)
+    corr = max(abs(float(np.corrcoef(decode(m), u)[0, 1])) for ups, msgs in aggregator.rounds for u, m in zip(ups, msgs))
+    require(corr < 0.6, f"in the federation a message the server received correlates with its hospital's update "
+                        f"(|r| = {corr:.2f})", fix=_FIX_UNIFORM)
+    return (f"Plugged into the capstone federation for 2 rounds, your secure sum gave plain FedAvg's model within "
+            f"{gap:.0e} (fixed-point rounding) and the same test accuracy, while the server received only uniform "
+            f"ring elements (largest |correlation| of a message with its update: {corr:.2f}).")
+
+
+# -- 10.2 what a coalition reads -------------------------------------------------------------------
+
+CONFIGS = ("a", "b", "b'", "c")
+
+
+def _coalition_truth(config: str, coalition: set, n_hospitals: int, threshold: int) -> set[int]:
+    """The hospitals outside ``coalition`` whose update it can compute (the reference answer of 10.2)."""
+    members = {p for p in coalition if not isinstance(p, str)}
+    outside = set(range(n_hospitals)) - members
+    if len(outside) <= 1:  # everyone gets the new model, hence the sum: n - 1 hospitals subtract theirs
+        return outside
+    server = "server" in coalition
+    if config == "a":
+        reads = server
+    elif config == "b'":
+        reads = server and "key holder" in coalition
+    else:  # (b) and (c): t shares rebuild a hospital's key; only the server holds the masked vectors
+        reads = server and len(members) >= threshold
+    return outside if reads else set()
+
+
+def _coalition_cases():
+    """Every (config, coalition, n, t): the notebook's setting (4 hospitals, t = 3) first, then 3 and 5 hospitals."""
+    from itertools import combinations
+
+    for n, thresholds in ((4, (3,)), (3, (2, 3)), (4, (2, 4)), (5, (2, 3, 4, 5))):
+        for config in CONFIGS:
+            extra = ("server", "key holder") if config == "b'" else ("server",)
+            parties = [*extra, *range(n)]
+            coalitions = [set(c) for size in range(1, len(parties) + 1) for c in combinations(parties, size)]
+            for t in thresholds if config in ("b", "c") else thresholds[:1]:
+                for coalition in coalitions:
+                    yield config, coalition, n, t
+
+
+def _name(coalition: set) -> str:
+    named = sorted(p for p in coalition if isinstance(p, str))[::-1]
+    return "{" + ", ".join(named + [f"hospital {p}" for p in sorted(p for p in coalition if not isinstance(p, str))]) + "}"
+
+
+def _coalition_fix(config: str, coalition: set, n: int, t: int, missing: set, extra: set, fn) -> str:
+    members = {p for p in coalition if not isinstance(p, str)}
+    server, holder = "server" in coalition, "key holder" in coalition
+    if config == "c":
+        try:
+            same = _as_hospitals(fn("b", set(coalition), n, t), n) == _coalition_truth("b", coalition, n, t)
+        except Hint:
+            same = False
+        if same:
+            return ("each hospital adds its DP noise before its update leaves it, and (c) aggregates exactly as (b): "
+                    "the coalition computes the noisy update whenever it could in (b). DP protects the patients "
+                    "inside the update; it does not hide the update.")
+    if n - len(members) == 1:
+        return ("every hospital receives the new global model each round, so it knows the sum of all updates (new "
+                "model minus old). A coalition of all hospitals but one subtracts its own updates from that sum, "
+                "whatever the aggregation.")
+    if config == "a":
+        return "in plain FedAvg the server receives every update in the clear; a hospital receives only the new model."
+    if config == "b'":
+        if extra and holder and not server:
+            return ("the key holder decrypts only what it receives: the encrypted sum. The hospitals' ciphertexts go "
+                    "to the server.")
+        if extra:
+            return "the server holds ciphertexts it cannot decrypt without the key holder's private key."
+        return "the server holds every hospital's ciphertext and the key holder the private key: together they decrypt all."
+    if extra and not server:
+        return ("shares of a hospital's keys let t share holders rebuild them, but the masked vectors go to the server "
+                "only: without the server there is nothing to unmask.")
+    if extra:
+        return ("with fewer than t shares of a hospital's key, the key is hidden (Shamir); the mask between two "
+                "hospitals outside the coalition stays uniform, so the server reads only their sum.")
+    return ("t share holders rebuild any hospital's secret key; with it the server, which holds every masked vector, "
+            "recomputes that hospital's pairwise masks and removes them (its self-mask seed is revealed in the "
+            "unmasking round anyway).")
+
+
+def _as_hospitals(got, n: int) -> set[int]:
+    require(got is not None and not isinstance(got, (str, bytes, dict)) and hasattr(got, "__iter__"),
+            f"return a set of hospital numbers; got {type(got).__name__}",
+            fix="return a Python set such as {1, 3}, or set() when the coalition reads no update")
+    out = set()
+    for p in got:
+        require(isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)) and 0 <= int(p) < n,
+                f"return hospital numbers from 0 to {n - 1}; got {p!r}",
+                fix="list hospitals by their number, not parties such as 'server'")
+        out.add(int(p))
+    return out
+
+
+def _coalition_reads(fn) -> str:
+    cases = 0
+    for config, coalition, n, t in _coalition_cases():
+        got = _as_hospitals(fn(config, set(coalition), n, t), n)
+        inside = got & coalition
+        require(not inside, f"configuration ({config}), {n} hospitals: for the coalition {_name(coalition)} you "
+                            f"listed its own member(s) {sorted(inside)}",
+                fix="return only hospitals outside the coalition; it knows its own updates anyway")
+        want = _coalition_truth(config, coalition, n, t)
+        if got != want:
+            missing, extra = want - got, got - want
+            setting = f"configuration ({config}), {n} hospitals" + (f", t = {t}" if config in ("b", "c") else "")
+            what = (f"it can also compute the update of hospital(s) {sorted(missing)}" if missing else
+                    f"it cannot compute the update of hospital(s) {sorted(extra)}")
+            raise Hint(f"{setting}: the coalition {_name(coalition)}: {what}.",
+                       _coalition_fix(config, coalition, n, t, missing, extra, fn))
+        cases += 1
+    return (f"Right in all {cases:,} cases. Secure aggregation and Paillier move the trust to thresholds and key "
+            "holders; DP protects the patients, not the update; and n - 1 hospitals always read the last one.")
 
 
 def _encrypted_default_risk(fn) -> str:
@@ -53,19 +336,25 @@ def _encrypted_default_risk(fn) -> str:
         cols = [ts.ckks_vector_from(public, c.serialize()) for c in encrypt_columns(secret, x)]
         out = fn(cols, w, b, coef)
         require(isinstance(out, ts.CKKSVector),
-                f"return the encrypted probabilities as a CKKS vector (the bank cannot decrypt); got {type(out).__name__}")
+                f"return the encrypted probabilities as a CKKS vector (the bank cannot decrypt); got {type(out).__name__}",
+                fix="work on the ciphertexts only: column * float(w) and + float(b) give CKKS vectors, and so does .polyval")
         got = np.asarray(ts.ckks_vector_from(secret, out.serialize()).decrypt())[: len(x)]
         z = x @ w + b
         want = np.polynomial.polynomial.polyval(z, coef)
         require(np.max(np.abs(got - z)) > 1e-2,
-                "you returned the scores w.x + b; apply the polynomial sigmoid with .polyval(sigmoid_coef)")
+                "you returned the scores w.x + b, not probabilities",
+                fix="apply the polynomial sigmoid to the encrypted scores: score.polyval(sigmoid_coef)")
         reversed_ = np.polynomial.polynomial.polyval(z, coef[::-1])
         require(np.max(np.abs(got - reversed_) / (1 + np.abs(reversed_))) > 1e-2,
-                "your coefficients are in the wrong order: TenSEAL's polyval takes them from the constant term up")
+                "your coefficients are in the wrong order",
+                fix="TenSEAL's polyval takes them from the constant term up, as fit_sigmoid_polynomial returns them: "
+                    "pass sigmoid_coef as it is")
         no_bias = np.polynomial.polynomial.polyval(x @ w, coef)
-        require(np.max(np.abs(got - no_bias)) > 1e-2, "you forgot the bias b inside the sigmoid")
+        require(np.max(np.abs(got - no_bias)) > 1e-2, "you forgot the bias b inside the sigmoid",
+                fix="add float(bias) to the encrypted score before the polynomial")
         require(np.max(np.abs(got - want)) < 1e-2,
-                f"the decrypted probabilities differ from sigmoid_poly(w.x + b) by up to {np.max(np.abs(got - want)):.3f}")
+                f"the decrypted probabilities differ from sigmoid_poly(w.x + b) by up to {np.max(np.abs(got - want)):.3f}",
+                fix="sum columns[j] * float(weights[j]) over all features j, add float(bias), then .polyval(sigmoid_coef)")
     return "The bank scored 40 applicants per ciphertext without seeing a feature or a probability."
 
 
@@ -82,14 +371,18 @@ def _dp_category_counts(fn) -> str:
                 exact[c] += 1
                 seen[u] = seen.get(u, 0) + 1
         out = np.asarray(fn(users, cats, 5, k, 1e6, np.random.default_rng(0)), dtype=np.float64)
-        require(out.shape == (5,), f"return one count per category, shape (5,); got shape {out.shape}")
+        require(out.shape == (5,), f"return one count per category, shape (5,); got shape {out.shape}",
+                fix="return an array of num_categories noisy counts")
         raw = np.bincount(cats, minlength=5)
         require(not np.allclose(out, raw, atol=0.5),
                 f"with max_per_user={k} the heavy buyer's 30 purchases must be cut to {k}: keep at most max_per_user "
-                "purchases of each user before counting")
+                "purchases of each user before counting",
+                fix="count purchases in order, with a dict of how many you kept per user, and skip a purchase once its "
+                    "user has max_per_user")
         require(np.allclose(out, exact, atol=0.5),
                 f"with a huge epsilon the result should be the clipped counts {exact.astype(int).tolist()}; "
-                f"got {np.round(out, 1).tolist()}. Keep each user's first max_per_user purchases, in the given order")
+                f"got {np.round(out, 1).tolist()}",
+                fix="keep each user's first max_per_user purchases, in the given order, and count them per category")
     small_u, small_c = users[:60], cats[:60]
     eps, k, releases = 0.5, 3, 1000
     clipped = np.asarray(fn(small_u, small_c, 5, k, 1e6, np.random.default_rng(1)), dtype=np.float64)
@@ -97,20 +390,25 @@ def _dp_category_counts(fn) -> str:
                       for s in range(releases)])  # (releases, categories)
     flat = noise.ravel()
     want = math.sqrt(2) * k / eps
-    require(flat.std() > 0, "the counts must be noisy: add Laplace noise")
+    require(flat.std() > 0, "the counts are not noisy",
+            fix="add Laplace noise of scale max_per_user / epsilon to every count (dp.laplace_mechanism, with rng)")
     ratio = flat.std() / want
     require(not (0.25 < ratio * k < 1.3 and ratio < 0.6),
             f"your noise has standard deviation {flat.std():.2f}, about sqrt(2)/epsilon: a user changes up to "
-            f"max_per_user={k} counts, so the L1 sensitivity is {k} and the Laplace scale must be {k}/epsilon")
+            f"max_per_user={k} counts, so the L1 sensitivity is {k}",
+            fix="the Laplace scale is sensitivity / epsilon = max_per_user / epsilon")
     require(0.8 < ratio < 1.2,
             f"the noise should have standard deviation sqrt(2) * max_per_user / epsilon = {want:.2f} "
-            f"(Laplace of scale {k / eps:.0f}); yours has {flat.std():.2f}")
-    require(abs(flat.mean()) < 0.5, f"the noise should have mean 0; yours has mean {flat.mean():.2f}")
+            f"(Laplace of scale {k / eps:.0f}); yours has {flat.std():.2f}",
+            fix="use Laplace noise of scale max_per_user / epsilon, not epsilon / max_per_user")
+    require(abs(flat.mean()) < 0.5, f"the noise should have mean 0; yours has mean {flat.mean():.2f}",
+            fix="draw Laplace noise centred on 0")
     corr = np.corrcoef(noise, rowvar=False)
     worst = float(np.max(np.abs(corr[~np.eye(5, dtype=bool)])))
     require(worst < 0.2,
-            f"the noise on different categories is correlated (|r| up to {worst:.2f} over {releases} releases): draw "
-            "independent noise for every count, one draw per category, not one draw shared by all")
+            f"the noise on different categories is correlated (|r| up to {worst:.2f} over {releases} releases): you need "
+            "independent noise for every count",
+            fix="draw one noise value per category (size=num_categories), not one draw shared by all")
     # The spread alone does not make epsilon-DP: Gaussian noise of the same standard deviation gives only
     # (epsilon, delta)-DP. Test the shape with a Kolmogorov-Smirnov test against Laplace(0, k / eps) on all
     # 5,000 noise values: a correct answer fails it with probability 1e-3; Gaussian noise of the same spread
@@ -120,35 +418,11 @@ def _dp_category_counts(fn) -> str:
     p_value = kstest(flat, laplace(scale=k / eps).cdf).pvalue
     require(p_value >= 1e-3,
             f"your noise has the right standard deviation but not the Laplace distribution (Kolmogorov-Smirnov "
-            f"p = {p_value:.1e} on {flat.size:,} values). Gaussian noise gives no pure epsilon-DP: use Laplace noise "
-            f"of scale max_per_user / epsilon")
+            f"p = {p_value:.1e} on {flat.size:,} values). Gaussian noise gives no pure epsilon-DP",
+            fix="use Laplace noise of scale max_per_user / epsilon")
     return "Bounding each user's contribution fixed the sensitivity; the noise scale follows from it."
 
 
-def _worst_patient_epsilon(fn) -> str:
-    from labkit.dp import dpsgd_epsilon
-
-    cases = [((172, 119, 85, 50), 8, (1.7, 2.0, 2.3, 2.9), 20, 1e-5),
-             ((300, 60, 140), 10, (1.2, 1.2, 1.2), 10, 1e-5),
-             ((100, 100), 20, (1.0, 1.5), 5, 1e-6)]
-    for sizes, b, sigmas, epochs, delta in cases:
-        per = [dpsgd_epsilon(n, b, s, epochs, delta) for n, s in zip(sizes, sigmas)]
-        want = max(per)
-        got = fn(sizes, b, sigmas, epochs, delta)
-        require(isinstance(got, numbers.Real), f"return a number; got {type(got).__name__}")
-        got = float(got)
-        pooled = dpsgd_epsilon(sum(sizes), b, min(sigmas), epochs, delta)
-        require(abs(got - pooled) > 1e-6 or abs(pooled - want) < 1e-6,
-                "you accounted as if all records were pooled (q = batch / all records): a patient's records are "
-                "sampled with q = batch_size / n_k of their own hospital")
-        require(abs(got - float(np.mean(per))) > 1e-6 or abs(want - float(np.mean(per))) < 1e-6,
-                "the average hides the worst-off patients: report the largest epsilon")
-        require(abs(got - sum(per)) > 1e-6, "a patient sits in one hospital only: do not add the hospitals' epsilons")
-        require(abs(got - want) < 1e-6 * max(1.0, want),
-                f"for sizes {sizes} the worst patient's epsilon is {want:.3f}; you returned {got:.3f}")
-    return ("A patient's epsilon is their own hospital's. At equal noise, small hospitals sample each record more often, "
-            "so their patients set the federation's epsilon.")
-
-
-CHECKS = {"10.1": Exercise(_encrypted_default_risk, "build", "core", 15), "10.2": Exercise(_dp_category_counts, "build", "core", 15),
-          "10.3": Exercise(_worst_patient_epsilon, "reason", "core", 10)}
+CHECKS = {"10.1": Exercise(_secure_sum, "build", "core", 25), "10.2": Exercise(_coalition_reads, "reason", "core", 15),
+          "10.3": Exercise(_encrypted_default_risk, "build", "stretch", 15),
+          "10.4": Exercise(_dp_category_counts, "build", "stretch", 15)}

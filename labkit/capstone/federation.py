@@ -15,6 +15,9 @@ round) and what the server sees can be measured side by side:
   ciphertexts and the key holder decrypts only the sum. Values are *packed* many to a plaintext
   (:func:`labkit.he.paillier.pack`, as in BatchCrypt, Zhang et al. 2020), so a 31-parameter update
   fits in one 2048-bit plaintext (31 slots of 66 bits) and costs one ciphertext instead of 31.
+* your own aggregator: :class:`SecureSumAggregator` turns a secure-sum protocol you write
+  (``secure_sum(updates, rng) -> (messages, total)``) into an aggregator, and
+  :func:`run_federation`'s ``aggregator`` argument plugs it into any configuration.
 * ``secagg + DP``: record-level DP: every hospital runs DP-SGD (Abadi et al. 2016) locally with
   Poisson sampling, clipping and Gaussian noise (:class:`labkit.fl.RecordDPSGD`), calibrated per
   hospital with :func:`labkit.dp.noise_multiplier_for_epsilon` so that every patient gets the same
@@ -46,12 +49,12 @@ import math
 import time
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from labkit import _validate as v
-from labkit.fl import (ClientResult, LocalSGD, LogisticRegression, PaillierAggregation, RecordDPSGD,
+from labkit.fl import (Aggregate, ClientResult, LocalSGD, LogisticRegression, PaillierAggregation, RecordDPSGD,
                        SecureAggregation, bytes_per_round, federated_round, plain_sum, run_rounds)
 
 AGGREGATIONS: tuple[str, ...] = ("plain", "secagg", "paillier")
@@ -472,6 +475,116 @@ CONFIGURATIONS: tuple[Configuration, ...] = (
 )
 
 
+RING = 2**64
+"""The messages of a secure sum are elements of Z_(2^64), the ring of :mod:`labkit.smpc.ring`."""
+
+
+def _ring_vector(name: str, value: Any, size: int) -> np.ndarray:
+    """``value`` as a ``uint64`` vector of ``size`` elements of Z_(2^64).
+
+    NumPy integer arrays keep their bits (an ``int64`` is read as its two's-complement element);
+    Python integers must already lie in [0, 2^64), reduced modulo 2^64: a larger or negative number
+    does not fit in 8 bytes, and its size says something about the value it hides. Floats are
+    refused: a float cannot be masked uniformly.
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+    size = v.count("size", size)
+    if value is None or isinstance(value, (str, bytes)) or v.is_real(value) or v.is_bool(value):
+        raise TypeError(f"{name} must be a vector of {size} elements of Z_(2^64) (uint64); got {value!r}"[:200])
+    arr = value if isinstance(value, np.ndarray) else np.array(value, dtype=object)  # Python ints stay exact
+    if arr.dtype == object:
+        items = arr.ravel().tolist()
+        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in items):
+            raise TypeError(f"{name} must hold integers modulo 2^64; got {value!r}"[:200])
+        if not all(0 <= int(x) < RING for x in items):
+            raise ValueError(f"{name} must hold integers in [0, 2^64) (reduce them modulo 2^64); got a value outside")
+        arr = np.array([int(x) for x in items], dtype=np.uint64).reshape(arr.shape)
+    elif arr.dtype.kind not in "iu" or arr.dtype.itemsize > 8:
+        raise TypeError(f"{name} must be a vector of elements of Z_(2^64) (uint64, as labkit.smpc.encode returns); "
+                        f"got dtype {arr.dtype}")
+    elif arr.dtype.kind == "i":
+        arr = arr.astype(np.int64).view(np.uint64)
+    else:
+        arr = arr.astype(np.uint64)
+    if arr.shape != (size,):
+        raise ValueError(f"{name} must have shape ({size},); got {arr.shape}")
+    return arr
+
+
+@dataclass
+class SecureSumAggregator:
+    """A federation aggregator ``(updates, params) -> Aggregate`` built from a secure sum you write.
+
+    ``secure_sum(updates, rng) -> (messages, total)`` runs one round: ``updates`` are the hospitals'
+    scaled updates (float64 vectors), ``rng`` a generator for masks or shares; ``messages[k]`` is what
+    hospital k sends the server, a vector of elements of Z_(2^64) (:func:`_ring_vector`), and ``total``
+    the sum the server decodes from the messages alone (fixed point, :func:`labkit.smpc.decode`).
+    Each call checks that the messages decode to ``total`` within 1e-9, and keeps the round's
+    updates and messages in :attr:`rounds`, so that you can compare what the server received with
+    what the hospitals put in.
+
+    Bytes up: 8 per message entry. What the hospitals exchange among themselves to agree on masks or
+    shares is not counted (:class:`labkit.fl.SecureAggregation` counts it for Bonawitz et al. 2017).
+
+    Attributes:
+        secure_sum: the protocol.
+        rng: masks and shares; ``None`` (default) draws every round's generator from OS entropy.
+        rounds: per round, ``(updates, messages)``: the float64 updates and the ``uint64`` messages.
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+
+    secure_sum: Callable[[list, np.random.Generator], Any]
+    rng: np.random.Generator | None = None
+    rounds: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if not callable(self.secure_sum):
+            raise TypeError(f"secure_sum must be a function (updates, rng) -> (messages, total); "
+                            f"got {self.secure_sum!r}"[:200])
+        if self.rng is not None:
+            self.rng = v.generator(self.rng)
+
+    def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
+        from labkit.smpc import decode
+
+        if updates is None or isinstance(updates, (str, bytes)) or v.is_real(updates) or \
+                not hasattr(updates, "__len__"):
+            raise TypeError(f"updates must be a sequence of update vectors; got {updates!r}"[:200])
+        u = [v.finite_array(f"updates[{k}]", x, ndim=1) for k, x in enumerate(updates)]
+        if len(u) < 2:
+            raise ValueError(f"updates must hold at least 2 hospitals' updates for a secure sum; got {len(u)}")
+        d = u[0].size
+        for k, x in enumerate(u):
+            if x.size != d:
+                raise ValueError(f"updates[{k}] must have {d} entries like updates[0]; got {x.size}")
+        if params is not None:
+            params = v.finite_array("params", params, ndim=1, dtype=None)
+            if params.size != d:
+                raise ValueError(f"params must have {d} entries like the updates; got {params.size}")
+        rng = self.rng if self.rng is not None else np.random.default_rng()
+        out = self.secure_sum([x.copy() for x in u], rng)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError(f"secure_sum must return (messages, total); got {out!r}"[:200])
+        messages, total = out
+        if messages is None or isinstance(messages, (str, bytes)) or not hasattr(messages, "__len__") or \
+                len(messages) != len(u):
+            raise ValueError(f"secure_sum must return one message per hospital ({len(u)}); got {messages!r}"[:200])
+        ring = [_ring_vector(f"messages[{k}]", m, d) for k, m in enumerate(messages)]
+        total = v.finite_array("total", total, ndim=1)
+        if total.size != d:
+            raise ValueError(f"secure_sum's total must have {d} entries; got {total.size}")
+        server = decode(np.sum(ring, axis=0, dtype=np.uint64))
+        if not np.allclose(total, server, rtol=0.0, atol=1e-9):
+            raise ValueError("secure_sum's total must be what the server decodes from the messages alone "
+                             f"(off by up to {float(np.max(np.abs(total - server))):.3g})")
+        self.rounds.append(([x.copy() for x in u], [m.copy() for m in ring]))
+        dtype = u[0].dtype if params is None else params.dtype
+        return Aggregate(server.astype(dtype), len(u) * d * 8, 0,
+                         f"{len(u)} messages of {d} elements of Z_(2^64) from your protocol")
+
+
 @dataclass
 class FederationRun:
     """What one configuration produced and cost.
@@ -531,7 +644,8 @@ def accuracy_interval(accuracy: float, records: int, alpha: float = 0.05) -> tup
 
 def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test: np.ndarray, y_test: np.ndarray, *,
                    rounds: int = 10, training: LocalTraining | None = None, seed: int | None = None, keys: Any = None,
-                   crypto_rng: np.random.Generator | None = None) -> FederationRun:
+                   crypto_rng: np.random.Generator | None = None,
+                   aggregator: Callable[[list, np.ndarray], Aggregate] | None = None) -> FederationRun:
     """Run FedAvg for ``rounds`` rounds under ``config`` and measure it.
 
     Every round the server broadcasts the global model; each hospital trains locally
@@ -551,10 +665,15 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         keys: ``(public_key, private_key)`` of :mod:`labkit.he.paillier` for ``"paillier"``
             (the private key stands for the separate key holder).
         crypto_rng: randomness for masks and ciphertexts; ``None`` (default) uses OS entropy.
+        aggregator: a server aggregator ``(updates, params) -> Aggregate`` used in place of the
+            configuration's (for example a :class:`SecureSumAggregator`); the configuration still
+            decides DP. ``None`` (default): the configuration's aggregation.
 
     Introduced in ``10-capstone-hospitals.ipynb``.
     """
     v.count("rounds", rounds, maximum=MAX_ROUNDS)
+    if aggregator is not None and not callable(aggregator):
+        raise TypeError(f"aggregator must be a callable (updates, params) -> Aggregate or None; got {aggregator!r}"[:200])
     hospitals = _check_hospitals(hospitals)
     if not isinstance(config, Configuration):
         raise TypeError(f"config must be a Configuration; got {config!r}"[:200])
@@ -572,7 +691,7 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         crypto_rng = v.generator(crypto_rng, "crypto_rng")
     if keys is not None and (isinstance(keys, (str, bytes)) or v.is_real(keys) or len(keys) != 2):
         raise TypeError(f"keys must be (public_key, private_key) or None; got {keys!r}"[:200])
-    if config.aggregation == "paillier" and keys is None:
+    if config.aggregation == "paillier" and keys is None and aggregator is None:
         raise ValueError("keys=(public_key, private_key) is required for aggregation='paillier'")
     if config.dp is not None and any(h.nominal_size is None for h in hospitals):
         raise ValueError("record-level DP needs every hospital's nominal_size fixed before training: under add/remove "
@@ -594,11 +713,11 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         updates = [hospital_update(h, training, s, config.dp.l2_norm_clip) for h, s in zip(hospitals, sigmas)]
     else:
         updates = [hospital_update(h, training) for h in hospitals]
-    if config.aggregation == "plain":
+    if aggregator is None and config.aggregation == "plain":
         aggregator = plain_sum
-    elif config.aggregation == "secagg":
+    elif aggregator is None and config.aggregation == "secagg":
         aggregator = SecureAggregation(crypto_rng)
-    else:
+    elif aggregator is None:
         aggregator = PaillierAggregation(keys[0], keys[1], crypto_rng)
     model = model_for(hospitals)
     clients = [(h.x, h.y) for h in hospitals]

@@ -55,6 +55,17 @@ def _ax():
     return plt.subplots()[1]
 
 
+def _secure_sum(updates, rng):
+    """A pairwise-masked sum (the solution of exercise 10.1), for the campaign of SecureSumAggregator."""
+    from labkit.smpc import decode, encode, random_ring
+    messages = [encode(u) for u in updates]
+    for i in range(len(updates)):
+        for j in range(i + 1, len(updates)):
+            mask = random_ring(len(updates[0]), rng)
+            messages[i], messages[j] = messages[i] + mask, messages[j] - mask
+    return messages, decode(np.sum(messages, axis=0, dtype=np.uint64))
+
+
 def _row():
     from labkit.capstone import cost_row
     return cost_row(_run(), _attack())
@@ -107,10 +118,17 @@ CALLS = [
          accepts={"accuracy": {"zero"}, "records": {"huge"}}),  # an accuracy of 0 has an interval; any count
     Call("labkit.capstone.federation:run_federation",
          dict(hospitals=Fresh(_hospitals), config=Fresh(_config), x_test=XT, y_test=YT, rounds=1,
-              training=Fresh(_training), seed=0, keys=None, crypto_rng=None),
-         accepts={"training": {"none"}, "keys": {"none"}, "crypto_rng": {"none"}, "seed": {"zero", "none", "huge"}},
-         # defaults; seed None = OS entropy, any seed >= 0
-         kinds={"y_test": "array", "crypto_rng": "rng"}),
+              training=Fresh(_training), seed=0, keys=None, crypto_rng=None, aggregator=None),
+         accepts={"training": {"none"}, "keys": {"none"}, "crypto_rng": {"none"}, "seed": {"zero", "none", "huge"},
+                  "aggregator": {"none"}},
+         # defaults; seed None = OS entropy, any seed >= 0; aggregator None = the configuration's
+         kinds={"y_test": "array", "crypto_rng": "rng", "aggregator": "object"}),
+    Call("labkit.capstone.federation:SecureSumAggregator", dict(secure_sum=_secure_sum, rng=Fresh(_rng)),
+         accepts={"rng": {"none"}}, kinds={"secure_sum": "object"}),  # rng None = OS entropy
+    Call("labkit.capstone.federation:SecureSumAggregator.__call__",
+         dict(updates=[np.full(3, 0.1), np.full(3, 0.2)], params=np.zeros(3)),
+         self_kwargs=dict(secure_sum=_secure_sum, rng=Fresh(_rng)), accepts={"params": {"none"}},
+         kinds={"updates": "array"}),  # params only checks the shape; None skips it
     Call("labkit.capstone.federation:membership_audit",
          dict(params=np.zeros(4), x_train=X[10:], y_train=Y[10:], x_test=XT, y_test=YT)),
     Call("labkit.capstone.federation:cost_row", dict(run=Fresh(_run), attack=Fresh(_attack))),
