@@ -19,7 +19,10 @@ Modules:
 - :mod:`~labkit.smpc.secagg`: :func:`secure_aggregate` / :func:`secure_aggregate_run`, Bonawitz et
   al. (2017) secure aggregation with dropouts (ChaCha20 masks, shares encrypted with
   ChaCha20-Poly1305), one function per protocol round, and SecAgg+ neighbour graphs
-  (:func:`neighbour_graph`); :func:`lying_server_attack`: what a server that lies about dropouts reads.
+  (:func:`neighbour_graph`); :func:`pairwise_seed`, the seed s_uv a server rebuilds for a dropped
+  client; :func:`lying_server_attack`: what a server that lies about dropouts reads.
+- :mod:`~labkit.smpc.variants`: :func:`secagg_variants`, six variants of secure aggregation over two
+  rounds, three of them broken on purpose (exercise 09.3), and what the server holds in each.
 - :mod:`~labkit.smpc.coalition`: :func:`coalition_view`, what a coalition of parties can compute
   from its shares (the widget's compute function).
 - :mod:`labkit.smpc.mpyc`: :func:`run_mpyc_statistic`, a secure mean and maximum computed by
@@ -27,7 +30,8 @@ Modules:
   stops them; ``mpyc/mpyc_demo.py`` is the party script), and :func:`mpyc_command_lines`.
 - :mod:`~labkit.smpc.plots`: the notebook's figures (share histograms, coalition, costs).
 - :mod:`~labkit.smpc.widgets`: the coalition widget (ipywidgets, imported when called).
-- :mod:`~labkit.smpc.checks`: the checks of exercises 09.1 to 09.3 (:func:`labkit.exercises.check`).
+- :mod:`~labkit.smpc.checks`: the checks of exercises 09.1 (Beaver multiplication), 09.2 (unmasking a
+  round with dropouts) and 09.3 (find the broken variants) (:func:`labkit.exercises.check`).
 
 Randomness for shares, masks, keys and seeds comes from OS entropy unless an ``rng`` (a NumPy
 Generator or an integer seed) is passed for a reproducible demonstration. Importing this package
@@ -62,17 +66,20 @@ from labkit.smpc.secagg import (
     expand_mask,
     lying_server_attack,
     neighbour_graph,
+    pairwise_seed,
     secure_aggregate,
     secure_aggregate_run,
 )
 from labkit.smpc.shamir import PRIME, lagrange_at_zero, shamir_reconstruct, shamir_share
+from labkit.smpc.variants import VARIANT_NAMES, ServerView, secagg_variants
 
 __all__ = [
     "FRAC_BITS", "MAX_ABS", "MAX_PRODUCT_ABS", "PRIME", "RING_BITS", "SECAGG_PRIME",
-    "CoalitionView", "LyingServerAttack", "MPyCResult", "SecAggRun", "SimulatedClient", "Transcript", "TrustedDealer",
+    "VARIANT_NAMES", "CoalitionView", "LyingServerAttack", "MPyCResult", "SecAggRun", "ServerView", "SimulatedClient",
+    "Transcript", "TrustedDealer",
     "add", "add_public", "beaver_matmul", "beaver_mul", "coalition_view", "decode", "decrypt_shares", "encode",
     "encrypt_shares", "expand_mask", "lagrange_at_zero", "lying_server_attack", "mpyc_command_lines", "neighbour_graph",
-    "random_ring", "reconstruct", "reconstruct_encoded", "ring_matmul", "run_mpyc_statistic", "scale_public_int",
-    "secure_aggregate", "secure_aggregate_run", "secure_dot", "secure_linear", "secure_logistic_scores",
+    "pairwise_seed", "random_ring", "reconstruct", "reconstruct_encoded", "ring_matmul", "run_mpyc_statistic", "scale_public_int",
+    "secagg_variants", "secure_aggregate", "secure_aggregate_run", "secure_dot", "secure_linear", "secure_logistic_scores",
     "shamir_reconstruct", "shamir_share", "share", "share_encoded", "truncate", "truncation_failure_probability",
 ]

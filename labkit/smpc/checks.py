@@ -1,4 +1,14 @@
-"""Checks for the exercises in ``09-secure-computation.ipynb``."""
+"""Checks for the exercises in ``09-secure-computation.ipynb``.
+
+- 09.1 (build): Beaver multiplication from a triple, compared share by share with
+  :func:`labkit.smpc.beaver_mul` (same triple, no truncation) and with the plaintext product; the
+  check records every value the answer opens and accepts only d = x - a and e = y - b.
+- 09.2 (build): the server's unmasking round of secure aggregation: rebuild each survivor's
+  self-mask seed and each dropped client's masking key from Shamir shares, remove every mask, decode
+  the sum; compared with :func:`labkit.smpc.secure_aggregate_run` on the same round.
+- 09.3 (reason): which of the six variants of :mod:`labkit.smpc.variants` are broken, and what the
+  server reads from the one that reuses its pairwise masks across rounds.
+"""
 
 from __future__ import annotations
 
@@ -6,92 +16,259 @@ import numpy as np
 
 from labkit.exercises import Exercise, Hint, require
 
-
-def _reconstruct_fixed_point(fn) -> str:
-    from labkit.smpc import share
-
-    rng = np.random.default_rng(9)
-    for n in (2, 3, 7):
-        x = rng.uniform(-1000, 1000, size=20)
-        x[0] = -3.25  # a negative value: the shares must be read as signed
-        got = np.asarray(fn(share(x, n, rng)), dtype=np.float64)
-        require(got.shape == x.shape, f"return one value per entry, shape {x.shape}; got shape {got.shape}")
-        require(bool(np.all(got > -1e9)) and bool(np.all(got < 1e9)),
-                "add the shares modulo 2^64 as uint64, then read the sum as int64 (two's complement) before dividing")
-        require(np.allclose(got, x, atol=2**-16), f"with {n} parties the result should be x within 2^-16; "
-                "add all shares as uint64, view as int64, divide by 2^16")
-    return "Shares add up modulo 2^64; the int64 view gives the sign."
+# ------------------------------------------------------------------ 09.1 Beaver multiplication
 
 
-def _lagrange(fn) -> str:
-    from labkit.smpc import shamir_share
-
-    rng = np.random.default_rng(19)
-    prime = 2**61 - 1
-    for t, n in ((1, 3), (2, 3), (3, 5), (4, 6)):
-        secret = int(rng.integers(0, 2**60))
-        points = shamir_share(secret, n, t, rng, prime=prime)
-        subset = [points[i] for i in sorted(rng.choice(n, size=t, replace=False))]
-        got = fn(subset, prime)
-        require(isinstance(got, (int, np.integer)), f"return an int; got {type(got).__name__}")
-        require(0 <= int(got) < prime, "reduce the result modulo prime")
-        require(int(got) == secret, f"{t} points of a degree-{t - 1} polynomial should give f(0) = {secret}; got {got}. "
-                "Divide with the modular inverse pow(den, -1, prime), not with / or //")
-    return "Lagrange interpolation at 0 rebuilds the secret from any t shares."
+def _ring(value, what: str) -> np.ndarray:
+    """``value`` as a ``uint64`` array, or a hint saying that ``what`` must hold ring elements."""
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 - whatever the learner passed, say what is expected
+        arr = None
+    if arr is None or arr.dtype.kind not in "iu":
+        kind = "None" if value is None else (arr.dtype if arr is not None else type(value).__name__)
+        raise Hint(f"{what} must hold ring elements (uint64 integers); got {kind}",
+                   fix="Keep every step in NumPy uint64: subtraction, products and sums wrap around modulo 2^64 by "
+                       "themselves. Do not decode, and do not convert to float.")
+    return arr.astype(np.uint64)
 
 
-def _masked_round(rng: np.random.Generator, n: int, d: int, dropped: tuple[int, ...]):
-    """A secure-aggregation round as the server sees it after round 3 (Bonawitz et al. 2017).
+def _total(shares) -> np.ndarray:
+    """The sum of ``uint64`` shares modulo 2^64."""
+    out = np.zeros(np.shape(shares[0]), dtype=np.uint64)
+    for s in shares:
+        out = out + s
+    return out
 
-    Returns the clients' true inputs (kept by the check, never passed to the answer) and what
-    the server holds: the survivors' masked vectors, their self-mask seeds rebuilt from shares,
-    and the pairwise seeds of (survivor, dropped client) pairs rebuilt from the dropped
-    clients' key shares.
-    """
-    from labkit.smpc import encode, expand_mask
+
+def _beaver(fn) -> str:
+    from labkit.smpc import TrustedDealer, beaver_mul, encode, share
+
+    rng = np.random.default_rng(39)
+    fix_formula = ("Party i computes z_i = c_i + d * b_i + e * a_i from its own shares and the two opened values; "
+                   "exactly one party (party 0) also adds d * e")
+    for n, shape in ((2, (5,)), (3, (2, 3)), (5, (1,)), (4, (6,))):
+        x, y = rng.uniform(-50, 50, size=shape), rng.uniform(-50, 50, size=shape)
+        x_sh, y_sh = share(x, n, rng), share(y, n, rng)
+        seed = int(rng.integers(2**32))
+        want = beaver_mul(x_sh, y_sh, TrustedDealer(n, seed), truncate_result=False)  # same triple as below
+        a, b, c = TrustedDealer(n, seed).triple(shape)
+        d, e = np.zeros(shape, dtype=np.uint64), np.zeros(shape, dtype=np.uint64)
+        for xi, yi, ai, bi in zip(x_sh, y_sh, a, b):
+            d, e = d + (xi - ai), e + (yi - bi)
+        opened: list[np.ndarray] = []
+
+        def open_shares(shares, opened=opened):
+            parts = [_ring(s, "each share you open") for s in shares]
+            require(len(parts) == n, f"open_shares takes one share per party ({n}); got {len(parts)}",
+                    fix="Pass a list with every party's share of the value to open, e.g. [x_i - a_i for each party i].")
+            value = np.zeros(np.shape(parts[0]), dtype=np.uint64)
+            for p in parts:
+                value = value + p
+            opened.append(value.copy())
+            return value
+
+        got = fn([s.copy() for s in x_sh], [s.copy() for s in y_sh],
+                 ([s.copy() for s in a], [s.copy() for s in b], [s.copy() for s in c]), open_shares)
+        require(got is not None and not isinstance(got, (str, bytes, np.ndarray)) and hasattr(got, "__len__")
+                and len(got) == n, f"return the product as a list of {n} shares, one per party; got "
+                f"{type(got).__name__}" + (f" of length {len(got)}" if hasattr(got, "__len__") else ""),
+                fix="Return [z_0, ..., z_(n-1)], where z_i is party i's share of x * y.")
+        z = [_ring(zi, "your product shares") for zi in got]
+        require(all(zi.shape == shape for zi in z), f"each product share must have the inputs' shape {shape}; "
+                f"got {[zi.shape for zi in z]}", fix="Work elementwise: d, e and every share have the shape of x.")
+        secrets = {"x": encode(x), "y": encode(y)}
+        for name, value in secrets.items():
+            require(not any(np.array_equal(o, value) for o in opened) or np.array_equal(value, d) or
+                    np.array_equal(value, e), f"you opened {name} itself: every party now knows the secret {name}",
+                    fix="Open only the masked differences d = x - a and e = y - b: each party subtracts its share of "
+                        "a (or b) from its share of x (or y), and open_shares adds those differences.")
+        require(len(opened) > 0, "you never called open_shares: a value the parties compute together must be opened, "
+                "so that the check sees what everybody learns",
+                fix="Compute d and e with open_shares([x_i - a_i ...]) and open_shares([y_i - b_i ...]).")
+        known = [o for o in opened if np.array_equal(o, d) or np.array_equal(o, e)]
+        require(len(opened) == 2 and len(known) == 2 and not np.array_equal(known[0], known[1]) or
+                (len(opened) == 2 and np.array_equal(d, e)),
+                f"you opened {len(opened)} value(s); {len(known)} of them are d = x - a or e = y - b. Beaver's "
+                "protocol opens exactly these two, and nothing else",
+                fix="Open d = x - a and e = y - b once each; everything else each party computes locally from "
+                    "its own shares.")
+        total = np.zeros(shape, dtype=np.uint64)
+        for zi in z:
+            total = total + zi
+        product = encode(x) * encode(y)  # the encoded product, 32 fractional bits, modulo 2^64
+        if not np.array_equal(total, product):
+            off = total - product
+            for wrong, fix in (((n - 1) * d * e, "add d * e on one party only, not on every party"),
+                               (-(d * e), "one party must also add d * e"),
+                               (-_total(c), "each party starts from its share c_i of c = a * b")):
+                if np.array_equal(off, np.asarray(wrong, dtype=np.uint64)):
+                    raise Hint(f"with {n} parties your shares add up to x * y plus a multiple of a triple value, "
+                               "not to x * y",
+                               fix=fix[0].upper() + fix[1:] + "; then the shares add up to c + d b + e a + d e = x y.")
+            raise Hint(f"with {n} parties your product shares do not add up to x * y (read with 32 fractional bits "
+                       "they give an error up to "
+                       f"{float(np.max(np.abs(off.view(np.int64).astype(np.float64) / 2**32))):.3g})",
+                       fix=fix_formula + "; check which opened value multiplies which share: d goes with b, e with a.")
+        de = d * e
+        base = [wi - de if i == 0 else wi for i, wi in enumerate(want)]  # labkit adds d * e on party 0
+        extra = [zi - bi for zi, bi in zip(z, base)]
+        require(all(np.array_equal(ex, np.zeros(shape, np.uint64)) or np.array_equal(ex, de) for ex in extra),
+                "your shares add up to x * y, but some party's share is not what it can compute from its own shares "
+                "of a, b, c and the opened d and e: the product was not computed by Beaver's formula",
+                fix=fix_formula + ".")
+    return ("Only d = x - a and e = y - b were opened, and every party's share equals labkit's beaver_mul "
+            "with the same triple.")
+
+
+# ------------------------------------------------------------------ 09.2 unmasking a round with dropouts
+
+
+def _server_round(rng: np.random.Generator, n: int, d: int, dropped: tuple[int, ...]):
+    """A real round (:func:`labkit.smpc.secure_aggregate_run`) and what its server holds before unmasking."""
+    from labkit.smpc import secure_aggregate_run
 
     x = rng.normal(size=(n, d))
-    self_seed = {u: int.from_bytes(rng.bytes(32), "big") for u in range(n)}
-    pair_seed = {(u, v): int.from_bytes(rng.bytes(32), "big") for u in range(n) for v in range(u + 1, n)}
-    survivors = [u for u in range(n) if u not in dropped]
-    masked = {}
-    for u in survivors:
-        y = encode(x[u]) + expand_mask(self_seed[u], d)
-        for v in range(n):
-            if v != u:
-                m = expand_mask(pair_seed[min(u, v), max(u, v)], d)
-                y = y + m if v > u else y - m
-        masked[u] = y
-    seeds = {u: self_seed[u] for u in survivors}
-    dangling = [(v, u, pair_seed[min(u, v), max(u, v)]) for u in dropped for v in survivors]
-    return x, masked, seeds, dangling
+    run = secure_aggregate_run(x, dropped=list(dropped), rng=rng)
+    collected = run.transcript.server_collected
+    masked = {u: run.transcript.server_received[u].copy() for u in run.survivors}
+    seed_shares = {u: list(collected[u]["seed"]) for u in run.survivors}
+    key_shares = {u: list(collected[u]["key"]) for u in run.dropped}
+    return x, run, masked, seed_shares, key_shares
 
 
-def _server_average(fn) -> str:
+def _candidates(run, masked, d):
+    """Ring sums the server gets right, and with each typical slip: no self-mask removed, no dangling mask
+    removed, dangling masks removed with the wrong sign."""
+    from labkit.smpc import SECAGG_PRIME, expand_mask, pairwise_seed, shamir_reconstruct
+
+    collected = run.transcript.server_collected
+    t = run.threshold
+    plain = np.zeros(d, dtype=np.uint64)
+    for y in masked.values():
+        plain = plain + y
+    selfs = np.zeros(d, dtype=np.uint64)
+    for u in run.survivors:
+        selfs = selfs + expand_mask(shamir_reconstruct(collected[u]["seed"][:t], prime=SECAGG_PRIME), d)
+    dangling = np.zeros(d, dtype=np.uint64)  # what the survivors' pairwise masks with dropped clients add up to
+    for u in run.dropped:
+        key = shamir_reconstruct(collected[u]["key"][:t], prime=SECAGG_PRIME)
+        for v in run.survivors:
+            mask = expand_mask(pairwise_seed(key, run.public_keys[v]), d)
+            dangling = dangling + mask if u > v else dangling - mask
+    return {"right": plain - selfs - dangling, "self": plain - dangling, "dangling": plain - selfs,
+            "sign": plain - selfs + dangling}
+
+
+def _unmask(fn) -> str:
+    from labkit.smpc import decode
+
     rng = np.random.default_rng(29)
-    for n, d, dropped in ((6, 8, ()), (6, 8, (1,)), (6, 5, (0, 4)), (3, 4, (2,))):
-        x, masked, seeds, dangling = _masked_round(rng, n, d, dropped)
-        survivors = [u for u in range(n) if u not in dropped]
-        want = x[survivors].mean(axis=0)
-        got = fn({u: y.copy() for u, y in masked.items()}, dict(seeds), list(dangling))
-        require(got is not None, "return the average vector; got None")
+    rebuild = ("by Lagrange interpolation at 0 over the field the clients shared with, "
+               "shamir_reconstruct(points, prime=smpc.SECAGG_PRIME)")
+    for n, d, dropped in ((5, 6, ()), (5, 6, (1,)), (6, 4, (0, 4)), (4, 3, (3,))):
+        x, run, masked, seed_shares, key_shares = _server_round(rng, n, d, dropped)
+        want = x[list(run.survivors)].sum(axis=0)
+        got = fn({u: y.copy() for u, y in masked.items()}, {u: list(s) for u, s in seed_shares.items()},
+                 {u: list(s) for u, s in key_shares.items()}, dict(run.public_keys))
+        require(got is not None, "return the sum of the survivors' vectors; got None",
+                fix="Decode the unmasked ring sum with smpc.decode and return it.")
         try:
             got = np.asarray(got, dtype=np.float64)
         except (TypeError, ValueError):
-            raise Hint(f"return one vector of {d} floats (the average); got {type(got).__name__}") from None
-        require(got.shape == want.shape, f"return a vector of length {d}; got shape {got.shape}")
-        require(bool(np.all(np.isfinite(got))) and float(np.max(np.abs(got))) < 1e6,
-                "the result is as large as a masked vector: remove the masks before you decode. Add the y_u as "
-                "uint64 (modulo 2^64), subtract expand_mask(b_u, d) of every survivor, undo each dangling pairwise "
-                "mask, then decode once and divide")
-        if len(dropped) and np.allclose(got, want * len(survivors) / n, atol=1e-4):
-            raise Hint(f"with dropped={dropped} the average is over the {len(survivors)} survivors, not all {n} clients")
-        require(np.allclose(got, want, atol=1e-4),
-                f"with {len(dropped)} dropped client(s) the average of the survivors is off by up to "
-                f"{float(np.max(np.abs(got - want))):.3g}: subtract PRG(b_u) once for each survivor u (its own seed), "
-                "and for each dangling (v, u, s) subtract expand_mask(s, d) when u > v and add it when u < v")
-    return "The server removed every mask and read only the survivors' average: it never held one update in the clear."
+            raise Hint(f"return one vector of {d} floats (the decoded sum); got {type(got).__name__}",
+                       fix="Decode the unmasked ring sum with smpc.decode and return that float array.") from None
+        require(got.shape == want.shape, f"return a vector of length {d} (the sum); got shape {got.shape}",
+                fix="Add the masked vectors entry by entry into one vector of length d.")
+        if np.allclose(got * len(run.survivors), want, atol=1e-4) and len(run.survivors) > 1:
+            raise Hint("you returned the average of the survivors; the exercise asks for their sum",
+                       fix="Do not divide: return the decoded sum.")
+        right = {k: decode(v) for k, v in _candidates(run, masked, d).items()}
+        where = f"with {n} clients and dropped={list(dropped)}"
+        if not np.allclose(got, want, atol=1e-4):
+            if np.allclose(got, right["self"], atol=1e-4):
+                raise Hint(f"{where} the survivors' self-masks are still in your sum",
+                           fix="For each survivor u, rebuild b_u from seed_shares[u] " + rebuild + ", and subtract "
+                               "smpc.expand_mask(b_u, d).")
+            if dropped and np.allclose(got, right["dangling"], atol=1e-4):
+                raise Hint(f"{where} the pairwise masks that the survivors share with the dropped clients are "
+                           "still in your sum",
+                           fix="For each dropped u, rebuild u's masking key from key_shares[u] " + rebuild + "; for each "
+                               "survivor v get s_uv = smpc.pairwise_seed(key, public_keys[v]) and remove "
+                               "smpc.expand_mask(s_uv, d) with the sign v used.")
+            if dropped and np.allclose(got, right["sign"], atol=1e-4):
+                raise Hint(f"{where} you removed the dangling masks with the wrong sign: they are now in the sum twice",
+                           fix="Survivor v added PRG(s_uv) when the dropped u > v and subtracted it when u < v; "
+                               "undo exactly that.")
+            raise Hint(f"{where} your sum is off by up to {float(np.max(np.abs(got - want))):.3g}: some mask is still "
+                       "in it" if float(np.max(np.abs(got - want))) > 1e3 else
+                       f"{where} your sum is off by up to {float(np.max(np.abs(got - want))):.3g}",
+                       fix="Add the masked vectors as uint64 (modulo 2^64), remove every mask there, and decode once "
+                           "at the end; rebuild each secret " + rebuild + ".")
+        require(np.allclose(got, run.total, atol=1e-4), f"{where} your sum differs from labkit's secure_aggregate_run",
+                fix="Decode the ring sum with smpc.decode (16 fractional bits).")
+    return ("The server rebuilt only survivors' self-mask seeds and dropped clients' keys, and read the sum, "
+            "equal to labkit's secure_aggregate_run.")
 
 
-CHECKS = {"09.1": Exercise(_reconstruct_fixed_point, "build", "warm-up", 10), "09.2": Exercise(_lagrange, "build", "core", 15),
-          "09.3": Exercise(_server_average, "build", "stretch", 20)}
+# ------------------------------------------------------------------ 09.3 find the broken variants
+
+
+BROKEN = frozenset({"C", "E", "F"})
+
+
+def _audit(fn) -> str:
+    from labkit.smpc import secagg_variants
+
+    rng = np.random.default_rng(49)
+    for n, d in ((4, 5), (3, 7), (5, 3)):
+        x1, x2 = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+        views = secagg_variants(x1, x2, rng)
+        got = fn(views)
+        require(isinstance(got, (tuple, list)) and len(got) == 2,
+                f"return a pair (broken, difference); got {type(got).__name__}",
+                fix="Return a tuple: the set of names of the broken variants, and the (n, d) array of differences.")
+        broken, diff = got
+        require(isinstance(broken, (set, frozenset, list, tuple)) and all(isinstance(b, str) for b in broken),
+                f"the first item must be a set of variant names such as {{'A'}}; got {broken!r}"[:200],
+                fix="Return the names as strings, e.g. {'A', 'B'}.")
+        names = {b.strip().upper() for b in broken}
+        unknown = names - set(views)
+        require(not unknown, f"there are no variants named {sorted(unknown)}; the names are {sorted(views)}",
+                fix="Use the letters A to F.")
+        missed, wrong = BROKEN - names, names - BROKEN
+        require(not wrong, f"you marked {len(wrong)} correct variant(s) as broken",
+                fix="A variant is broken if the server can decode something other than the sum, or cannot decode "
+                    "the sum. For each one, write y_u for both rounds: do the pairwise masks cancel in each round's "
+                    "sum? are two rounds' masks the same? does the server ever hold both secrets of one client? A "
+                    "mask that changes from round to round, or a sign convention used the same way on both ends, is "
+                    "not a bug.")
+        require(not missed, f"you missed {len(missed)} broken variant(s)",
+                fix="Look for three things: masks that do not cancel in the sum (look at each view's sums), masks "
+                    "that repeat across rounds while the unmasking reveals the self-mask seeds, and a client whose "
+                    "self-mask seed and pairwise seeds both reach the server.")
+        try:
+            diff = np.asarray(diff, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Hint(f"the second item must be an array of floats of shape ({n}, {d}); got {type(diff).__name__}",
+                       fix="Decode the differences with smpc.decode.") from None
+        want = x2 - x1
+        require(diff.shape == want.shape, f"the difference must have shape ({n}, {d}), one row per client; got "
+                f"{diff.shape}", fix="Stack one decoded difference per client, client 0 first.")
+        if np.allclose(diff, -want, atol=1e-4):
+            raise Hint("you returned round 1 minus round 2", fix="Return round 2 minus round 1.")
+        err = float(np.max(np.abs(diff - want)))
+        require(err < 1e-4, f"your differences are off by up to {err:.3g}"
+                + (": a mask is still in them" if err > 1e3 else ""),
+                fix="In the variant that reuses its pairwise masks, y_u(2) - y_u(1) keeps only the two self-masks; "
+                    "the server knows both self-mask seeds (view.self_seeds), so it removes PRG(b_u) of each round "
+                    "with smpc.expand_mask before it subtracts and decodes.")
+    return ("Masks that repeat across rounds give away each client's change between rounds; masks that do not cancel "
+            "give no sum; both secrets of one client give its update.")
+
+
+CHECKS = {
+    "09.1": Exercise(_beaver, "build", "core", 15),
+    "09.2": Exercise(_unmask, "build", "stretch", 25),
+    "09.3": Exercise(_audit, "reason", "core", 20),
+}

@@ -151,6 +151,38 @@ def _pair_seed(private_key, peer_public: bytes) -> int:
     return int.from_bytes(_hkdf(shared, _PAIR_SEED_INFO), "big")
 
 
+def pairwise_seed(secret_key: int | bytes, peer_public: bytes) -> int:
+    """The pairwise mask seed s_uv from client u's masking secret key and client v's public key.
+
+    X25519 agreement, then HKDF-SHA256: client u computes it with its own secret key, client v
+    with its own and u's public key, and both get the same 256-bit seed. The server computes it
+    only for a client whose masking secret key it rebuilt from t Shamir shares (a dropped
+    client), to remove the masks that dangle in the sum.
+
+    Args:
+        secret_key: u's X25519 masking secret key, as 32 bytes or as the integer those bytes
+            encode big-endian (what Shamir reconstruction returns), from 0 to 2^256 - 1.
+        peer_public: v's masking public key, 32 bytes (:attr:`SecAggRun.public_keys`).
+
+    Returns:
+        The seed, an integer in [0, 2^256): the key of :func:`expand_mask`.
+
+    Raises:
+        TypeError: ``secret_key`` is neither an integer nor bytes, or ``peer_public`` is not 32 bytes.
+        ValueError: ``secret_key`` is outside [0, 2^256) or not 32 bytes long.
+
+    Introduced in ``09-secure-computation.ipynb`` (exercise 09.2).
+    """
+    if isinstance(secret_key, (bytes, bytearray)):
+        key = _key_bytes("secret_key", secret_key) if len(secret_key) == 32 else None
+        if key is None:
+            raise ValueError(f"secret_key must be 32 bytes or an integer from 0 to 2^256 - 1; got {len(secret_key)} bytes")
+    else:
+        key = _validate.integer("secret_key", secret_key, minimum=0, maximum=2**SEED_BITS - 1).to_bytes(32, "big")
+    peer = _key_bytes("peer_public", peer_public)
+    return _pair_seed(_x25519()[0].from_private_bytes(key), peer)
+
+
 def _share_key(private_key, peer_public: bytes) -> bytes:
     """The key that encrypts the shares between two clients: HKDF of the encryption-key agreement."""
     return _hkdf(private_key.exchange(_x25519()[1].from_public_bytes(peer_public)), _SHARE_KEY_INFO)

@@ -138,6 +138,10 @@ CALLS = [
          kinds={"key": "object", "ciphertext": "object"}),
     Call(f"{SA}:neighbour_graph", dict(n_clients=6, k=2, rng=RNG),
          accepts={"k": {"none", "huge"}}),  # None or k >= n - 1: all pairs (documented)
+    Call(f"{SA}:pairwise_seed", dict(secret_key=12345, peer_public=bytes(range(32))), kinds={"peer_public": "object"},
+         accepts={"secret_key": {"zero", "huge"}}),  # any integer in [0, 2^256) is a key (X25519 clamps it)
+    Call("labkit.smpc.variants:secagg_variants", dict(x_round1=np.array([[1.0, 2.0], [3.0, 4.0]]),
+                                                      x_round2=np.array([[0.5, 2.0], [3.0, -4.0]]), rng=RNG)),
     Call(f"{SA}:secure_aggregate_run", dict(client_vectors=np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]), dropped=(1,),
                                             threshold=3, rng=RNG, neighbours=None, frac_bits=16),
          kinds={"dropped": "object", "neighbours": "count"},
@@ -177,6 +181,7 @@ CALLS = [
 EXCLUDED = {
     "labkit.smpc.secagg:SecAggRun": "a result dataclass of secure_aggregate_run (holders is used by lying_server_attack)",
     "labkit.smpc.secagg:LyingServerAttack": "a result dataclass of lying_server_attack",
+    "labkit.smpc.variants:ServerView": "a result dataclass of secagg_variants",
     "labkit.smpc.mpyc.runner:MPyCResult": "a result dataclass",
     "labkit.smpc.secagg:ShareDecryptionError": "an exception class (raised by decrypt_shares)",
     "labkit.smpc.mpyc.runner:run_mpyc_statistic": "starts MPyC party processes (seconds per call); its inputs are checked in tests/smpc",

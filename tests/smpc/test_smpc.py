@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import operator
 import os
 import struct
 
@@ -15,8 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labkit import smpc
-from labkit.exercises import check
-from exercise_proof import assert_check_proven
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
@@ -621,179 +618,7 @@ def test_command_lines_for_other_machines():
     assert lines[1][-3:] == ["-I", "1", "--no-log"] and "b.example:11366" in lines[0]
 
 
-# ------------------------------------------------------------------ exercises and widget
-def _fixed_point_solution(shares):
-    total = np.zeros_like(shares[0])
-    for s in shares:
-        total = total + s
-    return total.view(np.int64) / 2**16
-
-
-def test_exercise_09_1():
-    def as_a_list(shares):
-        return [float(v) for v in _fixed_point_solution(shares)]
-
-    def with_np_sum(shares):
-        return np.sum(np.array(shares, dtype=np.uint64), axis=0, dtype=np.uint64).view(np.int64) / 2.0**16
-
-    def read_as_unsigned(shares):
-        return sum(shares).astype(np.float64) / 2**16
-
-    def forgot_the_last_share(shares):
-        return _fixed_point_solution(shares[:-1]) if len(shares) > 2 else _fixed_point_solution(shares[:1] * 2)
-
-    def divided_by_2_to_the_32(shares):
-        return _fixed_point_solution(shares) / 2**16
-
-    def added_as_floats(shares):
-        return np.sum([s.astype(np.float64) for s in shares], axis=0) / 2**16
-
-    wrongs = [read_as_unsigned, forgot_the_last_share, divided_by_2_to_the_32, added_as_floats,
-              lambda shares: np.zeros(len(shares[0])), lambda shares: None, lambda shares: shares]
-    assert_check_proven("09.1", _fixed_point_solution, wrongs)
-    for variant in (as_a_list, with_np_sum):
-        assert check("09.1", variant), check("09.1", variant).feedback
-
-
-def test_exercise_09_2():
-    def solution(points, prime):
-        return smpc.shamir_reconstruct(points, prime=prime)
-
-    def as_np_int64(points, prime):
-        return np.int64(smpc.shamir_reconstruct(points, prime=prime))
-
-    def lagrange_dividing(points, divide, total):
-        """Lagrange at 0 over the integers or floats, dividing with ``divide`` instead of the inverse mod prime."""
-        for j, (xj, yj) in enumerate(points):
-            num = den = 1
-            for m, (xm, _) in enumerate(points):
-                if m != j:
-                    num, den = num * xm, den * (xm - xj)
-            total += divide(yj * num, den)
-        return total
-
-    def no_inverse(points, prime):
-        return lagrange_dividing(points, operator.floordiv, 0) % prime
-
-    def float_division(points, prime):
-        return int(lagrange_dividing(points, operator.truediv, 0.0)) % prime
-
-    def not_reduced_mod_prime(points, prime):
-        return smpc.shamir_reconstruct(points, prime=prime) + prime
-
-    def first_share_only(points, prime):
-        return points[0][1]
-
-    wrongs = [no_inverse, float_division, not_reduced_mod_prime, first_share_only,
-              lambda points, prime: 0, lambda points, prime: None, lambda points, prime: points]
-    assert_check_proven("09.2", solution, wrongs)
-    assert check("09.2", as_np_int64), check("09.2", as_np_int64).feedback
-
-
-# Exercise 09.3: the server's side of secure aggregation. The answer receives only masked vectors,
-# the survivors' self-mask seeds and the dangling pairwise seeds of dropped clients.
-def _remove_masks(masked, self_seeds, dangling, *, self_masks=True):
-    d = len(next(iter(masked.values())))
-    z = np.zeros(d, dtype=np.uint64)
-    for u, y in masked.items():
-        z += y - smpc.expand_mask(self_seeds[u], d) if self_masks else y
-    for v, u, seed in dangling:
-        m = smpc.expand_mask(seed, d)
-        z = z - m if u > v else z + m
-    return z
-
-
-def server_average(masked, self_seeds, dangling):
-    return smpc.decode(_remove_masks(masked, self_seeds, dangling)) / len(masked)
-
-
-def server_average_as_float32_list(masked, self_seeds, dangling):
-    return [np.float32(v) for v in server_average(masked, self_seeds, dangling)]
-
-
-def server_average_vectorised(masked, self_seeds, dangling):
-    d = len(next(iter(masked.values())))
-    ys = np.array(list(masked.values()), dtype=np.uint64)
-    selfs = np.array([smpc.expand_mask(self_seeds[u], d) for u in masked], dtype=np.uint64).reshape(len(masked), d)
-    signs = [np.uint64(1) if u < v else np.uint64(2**64 - 1) for v, u, _ in dangling]  # +1 or -1 mod 2^64
-    dang = [sgn * smpc.expand_mask(s, d) for sgn, (_, _, s) in zip(signs, dangling)]
-    total = (ys - selfs).sum(axis=0, dtype=np.uint64)
-    if dang:
-        total = total + np.sum(dang, axis=0, dtype=np.uint64)
-    return (total.view(np.int64) / 2**16) / np.int64(len(masked))
-
-
-def plain_mean_of_masked(masked, self_seeds, dangling):
-    return np.mean([smpc.decode(y) for y in masked.values()], axis=0)
-
-
-def plain_mean_of_raw_ring_elements(masked, self_seeds, dangling):
-    return np.mean(list(masked.values()), axis=0) / 2**16
-
-
-def forgot_self_masks(masked, self_seeds, dangling):
-    return smpc.decode(_remove_masks(masked, self_seeds, dangling, self_masks=False)) / len(masked)
-
-
-def forgot_dropped_clients_masks(masked, self_seeds, dangling):
-    return server_average(masked, self_seeds, [])
-
-
-def wrong_sign_for_dangling_masks(masked, self_seeds, dangling):
-    return server_average(masked, self_seeds, [(u, v, s) for v, u, s in dangling])
-
-
-def reused_first_self_mask(masked, self_seeds, dangling):
-    first = next(iter(self_seeds.values()))
-    return server_average(masked, {u: first for u in masked}, dangling)
-
-
-def summed_in_float64(masked, self_seeds, dangling):
-    d = len(next(iter(masked.values())))
-    total = np.zeros(d)
-    for u, y in masked.items():
-        total += smpc.decode(y) - smpc.decode(smpc.expand_mask(self_seeds[u], d))
-    for v, u, s in dangling:
-        total += (-1 if u > v else 1) * smpc.decode(smpc.expand_mask(s, d))
-    return total / len(masked)
-
-
-def averaged_over_everyone(masked, self_seeds, dangling):
-    n = len(masked) + len({u for _, u, _ in dangling})
-    return smpc.decode(_remove_masks(masked, self_seeds, dangling)) / n
-
-
-def returns_a_constant(masked, self_seeds, dangling):
-    return np.zeros(len(next(iter(masked.values()))))
-
-
-def returns_none(masked, self_seeds, dangling):
-    return None
-
-
-def returns_its_input(masked, self_seeds, dangling):
-    return masked
-
-
-def returns_the_first_masked_vector(masked, self_seeds, dangling):
-    return next(iter(masked.values()))
-
-
-def old_solution_with_secure_aggregate(vectors, dropped):
-    return smpc.secure_aggregate(vectors, dropped=dropped) / (len(vectors) - len(dropped))
-
-
-def test_exercise_09_3_needs_the_masks_removed_and_rejects_a_plain_mean():
-    wrongs = [plain_mean_of_masked, plain_mean_of_raw_ring_elements, forgot_self_masks, forgot_dropped_clients_masks,
-              wrong_sign_for_dangling_masks, reused_first_self_mask, summed_in_float64, averaged_over_everyone,
-              returns_a_constant, returns_none, returns_its_input, returns_the_first_masked_vector,
-              old_solution_with_secure_aggregate]
-    assert_check_proven("09.3", server_average, wrongs)
-    for variant in (server_average_as_float32_list, server_average_vectorised):
-        assert check("09.3", variant), check("09.3", variant).feedback
-    assert "survivors" in check("09.3", averaged_over_everyone).feedback
-    assert "remove the masks" in check("09.3", plain_mean_of_masked).feedback
-    assert "dangling" in check("09.3", wrong_sign_for_dangling_masks).feedback
+# ------------------------------------------------------------------ widget (exercises: test_smpc_exercises.py)
 
 
 def test_coalition_widget_builds():
