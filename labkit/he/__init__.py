@@ -16,7 +16,7 @@ Modules:
   logistic-regression inference.
 - :mod:`~labkit.he.plots`: the notebook's figures (polynomial sigmoid, modulus budget).
 - :mod:`~labkit.he.widgets`: the CKKS parameter explorer (ipywidgets, imported when called).
-- :mod:`~labkit.he.checks`: the checks of exercises 08.1 to 08.3 (:func:`labkit.exercises.check`).
+- :mod:`~labkit.he.checks`: the checks of exercises 08.1 to 08.4 (:func:`labkit.exercises.check`).
 
 Importing this package imports none of its modules: use ``from labkit.he import paillier`` or
 ``from labkit.he import ckks``. TenSEAL loads only inside the CKKS functions that need it.

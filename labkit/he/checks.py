@@ -1,18 +1,27 @@
 """Checks for the exercises in ``08-homomorphic-encryption.ipynb``.
 
-- 08.1 ``add_plain(n, c, m)``: add a plaintext to a raw Paillier ciphertext.
-- 08.2 ``encrypted_score(enc_features, weights, bias)``: a bank scores a customer's encrypted
+- 08.1 ``paillier_from_primes(p, q)``: the learner builds Paillier (key, encryption, decryption,
+  addition) from two primes; the check holds it against python-paillier in both directions.
+- 08.2 ``find_bug(n, encrypt, decrypt, add)``: the learner audits a Paillier implementation and
+  names the property it breaks (``"ok"``, ``"roundtrip"``, ``"add"`` or ``"linkable"``); the
+  check runs it on correct schemes written differently and on broken ones the notebook never shows.
+- 08.3 ``encrypted_score(enc_features, weights, bias)``: a bank scores a customer's encrypted
   features with its plaintext linear model (the source document's finance case).
-- 08.3 ``choose_parameters(depth, scale_bits)``: the smallest CKKS ring for a given depth.
+- 08.4 ``choose_parameters(depth, scale_bits)``: the smallest CKKS ring for a given depth.
+
+The Paillier checks use tiny keys (n of 32 to 256 bits, made from seeded primes) so that they run in
+milliseconds; such keys are factored at once and protect nothing. Real keys have n of 2048 bits or
+more (about 112-bit security, NIST SP 800-57 part 1, table 2).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from labkit.exercises import Exercise, require
+from labkit.exercises import Exercise, Hint, require
 
 _KEYS: dict[int, tuple] = {}
 
@@ -26,25 +35,243 @@ def _demo_keys(bits: int = 256):
     return _KEYS[bits]
 
 
-def _add_plain(fn) -> str:
-    pk, sk = _demo_keys()
-    rng = np.random.default_rng(1)
-    for a, b in [(5, 7), (0, 0), (123456, pk.n - 1), (pk.n - 3, 10)] + [
-        (int(rng.integers(0, 2**62)), int(rng.integers(0, 2**62))) for _ in range(4)
-    ]:
-        c = pk.raw_encrypt(a, rng=rng)
-        out = fn(pk.n, c, b)
-        require(isinstance(out, numbers.Integral), f"return an integer ciphertext; got {type(out).__name__}")
-        out = int(out)
-        require(0 < out < pk.nsquare, "reduce the result modulo n**2: a ciphertext lives in [1, n**2)")
-        got = sk.raw_decrypt(out)
-        require(got != (a * b) % pk.n or (a + b) % pk.n == (a * b) % pk.n,
-                "your ciphertext decrypts to m * k: multiplying by g**m adds m; raising to a power multiplies")
-        require(got == (a + b) % pk.n,
-                f"Enc({a}) with {b} added should decrypt to {(a + b) % pk.n}, but yours decrypts to "
-                f"{got if got < 2**64 else 'an unrelated large number'}. "
-                "Multiply c by g**m = (1 + m*n) mod n**2; adding m to c itself does not add plaintexts.")
-    return "Multiplying by g**m = 1 + m*n mod n**2 adds m under encryption, without any randomness."
+# ------------------------------------------------------------------------- 08.1 Paillier from p and q
+
+_TINY_BITS = (32, 64, 128, 256)  # sizes of n in the checks: fast, and insecure (real n: 2048 bits or more)
+
+
+def _phe_keys(pk, sk):
+    from phe import paillier as phe
+
+    public = phe.PaillierPublicKey(pk.n)
+    return public, phe.PaillierPrivateKey(public, sk.p, sk.q)
+
+
+def _phe_decrypt(phe_pk, phe_sk, c: int) -> int:
+    """python-paillier's signed decryption of a raw ciphertext (integers: exponent 0)."""
+    from phe import paillier as phe
+
+    return phe_sk.decrypt(phe.EncryptedNumber(phe_pk, int(c), 0))
+
+
+def _signed_messages(n: int, rng: np.random.Generator, count: int) -> list[int]:
+    """0, +-1, the largest magnitudes python-paillier encodes (n // 3 - 1), and random signed values."""
+    max_int = n // 3 - 1
+    out = [0, 1, -1, max_int, -max_int]
+    for _ in range(count):
+        m = int.from_bytes(rng.bytes((max_int.bit_length() + 7) // 8), "big") % max_int
+        out.append(m if rng.random() < 0.5 else -m)
+    return out
+
+
+def _ciphertext(c, n: int, what: str) -> int:
+    require(c is not None, f"{what} returned None; return the ciphertext, an integer")
+    require(isinstance(c, numbers.Integral) and not isinstance(c, bool),
+            f"{what} should return the ciphertext as an integer; got {type(c).__name__}",
+            fix="compute with Python ints: (1 + m*n) * pow(r, n, n*n) % (n*n)")
+    c = int(c)
+    require(0 < c < n * n, f"{what} returned a ciphertext outside [1, n**2): a {c.bit_length()}-bit number for a "
+                           f"{(n * n).bit_length()}-bit n**2",
+            fix="reduce every ciphertext modulo n**2 (not modulo n)")
+    return c
+
+
+def _diagnose_encrypt(c: int, m: int, r: int, want: int, n: int) -> None:
+    n2 = n * n
+    fix = ("with g = n + 1, g**m = 1 + m*n (mod n**2), so c = (1 + m*n) * r**n mod n**2; Python's % makes a "
+           "negative m wrap to n + m by itself")
+    require(c != want % n or want < n, "your ciphertext is reduced modulo n; ciphertexts live modulo n**2", fix=fix)
+    require(c != (1 + m * n) * r % n2, "you multiplied by r instead of r**n: only an n-th power r**n hides m "
+                                       "(raising to lambda turns every r**n, and only an n-th power, into 1)", fix=fix)
+    require(c != pow(2, m % n, n2) * pow(r, n, n2) % n2,
+            "you chose g = 2: it can work as a Paillier generator, but it is not python-paillier's, so its keys "
+            "cannot read your ciphertexts", fix="use g = n + 1, as python-paillier does: g**m = 1 + m*n mod n**2")
+    require(False, f"Enc({m}) with randomness r = {r} should be the ciphertext python-paillier gives, "
+                   f"{want}; yours is {c}", fix=fix)
+
+
+def _diagnose_decrypt(got, m: int, n: int, lam: int, what: str) -> None:
+    fix = ("decrypt with lam = lcm(p-1, q-1), L(x) = (x - 1) // n and mu = L(g**lam mod n**2)**-1 mod n: "
+           "m = L(c**lam mod n**2) * mu mod n; then read m > n // 2 as the negative number m - n")
+    require(isinstance(got, numbers.Integral) and not isinstance(got, bool),
+            f"decrypt should return the message as an integer; got {type(got).__name__}", fix=fix)
+    got = int(got)
+    require(not (m < 0 and got == m % n),
+            f"decrypt returned {got} for the negative message {m}: it is stored as n + m, so read a value above "
+            "n // 2 as negative", fix="return m - n when m > n // 2, as python-paillier does (it refuses "
+                                      "messages of magnitude n / 3 or more)")
+    require(got != lam * m % n or lam * m % n == m % n,
+            "your decryption gives lam * m: you forgot to multiply by mu = L(g**lam mod n**2)**-1 mod n", fix=fix)
+    require(got == m, f"{what}: expected {m}, got {got}", fix=fix)
+
+
+def _paillier_from_primes(fn) -> str:
+    """08.1: the learner's Paillier against python-paillier, in both directions, on four tiny keys."""
+    for k, bits in enumerate(_TINY_BITS):
+        pk, sk = _demo_keys(bits)
+        n, n2 = pk.n, pk.nsquare
+        phe_pk, phe_sk = _phe_keys(pk, sk)
+        lam = math.lcm(sk.p - 1, sk.q - 1)
+        rng = np.random.default_rng(80 + k)
+        p, q = (sk.q, sk.p) if k % 2 else (sk.p, sk.q)  # either order
+        out = fn(p, q)
+        require(isinstance(out, (tuple, list)) and len(out) == 4,
+                f"return the tuple (n, encrypt, decrypt, add); got {type(out).__name__}"
+                + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""),
+                fix="end paillier_from_primes with: return n, encrypt, decrypt, add")
+        n_got, encrypt, decrypt, add = out
+        require(isinstance(n_got, numbers.Integral) and not isinstance(n_got, bool) and int(n_got) == n,
+                f"the first element should be the public modulus n = p * q = {n}; got {n_got!r}"[:300])
+        require(all(callable(f) for f in (encrypt, decrypt, add)),
+                "encrypt, decrypt and add must be functions (define them inside paillier_from_primes)")
+        messages = _signed_messages(n, rng, 6)
+        # 1. Your encryption with a given r is python-paillier's, integer for integer.
+        for m in messages:
+            r = pk.random_r(rng)
+            want = phe_pk.raw_encrypt(m % n, r_value=r)
+            c = _ciphertext(encrypt(m, r), n, f"encrypt({m}, r)")
+            if c != want:
+                _diagnose_encrypt(c, m, r, want, n)
+        # 2. Without r, encryption draws a fresh one: python-paillier decrypts it, and equal messages differ.
+        for m in messages:
+            c = _ciphertext(encrypt(m), n, f"encrypt({m})")
+            got = _phe_decrypt(phe_pk, phe_sk, c)
+            require(got == m, f"python-paillier decrypts your fresh encryption of {m} to {got}",
+                    fix="when r is None, draw r uniformly from [1, n) with gcd(r, n) = 1 (secrets.randbelow), "
+                        "then encrypt as with a given r")
+            again = _ciphertext(encrypt(m), n, f"encrypt({m})")
+            require(again != c, f"encrypting {m} twice gave the same ciphertext: anyone who sees two ciphertexts "
+                                "can tell whether they hide the same message (and r = 1 even reveals m = (c - 1) / n)",
+                    fix="draw a fresh random r on every call to encrypt(m) without r; never reuse one")
+        # 3. Your decryption reads python-paillier's ciphertexts.
+        for m in messages:
+            c = phe_pk.raw_encrypt(m % n, r_value=pk.random_r(rng))
+            _diagnose_decrypt(decrypt(c), m, n, lam, f"decrypt of python-paillier's encryption of {m}")
+        # 4. add(c1, c2) is a ciphertext of the sum, for python-paillier's ciphertexts and your own.
+        half = messages[5:] + [0, -1, 1]
+        for a, b in zip(half, reversed(half)):
+            a, b = a // 2, b // 2
+            c1, c2 = (phe_pk.raw_encrypt(x % n, r_value=pk.random_r(rng)) for x in (a, b))
+            c = _ciphertext(add(c1, c2), n, "add(c1, c2)")
+            got = _phe_decrypt(phe_pk, phe_sk, c)
+            fix = "Enc(a) * Enc(b) = g**(a+b) * (r1*r2)**n: multiply the ciphertexts modulo n**2"
+            require(not (c == (c1 + c2) % n2 and got != a + b),
+                    "you added the ciphertexts: adding plaintexts means multiplying ciphertexts", fix=fix)
+            require(got != a - b or a - b == a + b, "your add gives a ciphertext of a - b", fix=fix)
+            require(got == a + b, f"add(Enc({a}), Enc({b})) decrypts with python-paillier to {got}, not {a + b}",
+                    fix=fix)
+            mine = _ciphertext(add(encrypt(a), encrypt(b)), n, "add(encrypt(a), encrypt(b))")
+            _diagnose_decrypt(decrypt(mine), a + b, n, lam, f"decrypt(add(encrypt({a}), encrypt({b})))")
+    return ("Your Paillier and python-paillier read each other's ciphertexts on four keys (n of 32 to 256 bits, "
+            "tiny for speed; real keys have 2048 bits or more).")
+
+
+# ------------------------------------------------------------------------- 08.2 find the bug
+
+FIND_BUG_LABELS = ("ok", "roundtrip", "add", "linkable")
+
+
+def _suspect(p: int, q: int, rng: np.random.Generator, *, g_offset: int = 1, phi: bool = False, crt: bool = False,
+             use_mu: bool = True, final_mod: bool = True, signed: bool = True, r_power: str = "n",
+             randomness: str = "fresh", add: str = "multiply", wrong_g: bool = False):
+    """A Paillier implementation with the interface of exercise 08.1, (n, encrypt, decrypt, add), correct
+    unless one keyword switches a mistake on. Its fresh randomness comes from ``rng`` (repeatable)."""
+    from labkit.he.paillier import PrivateKey, PublicKey
+
+    n, n2 = p * q, (p * q) ** 2
+    g = n if wrong_g else 1 + g_offset * n  # 1 + k*n with gcd(k, n) = 1 is a valid generator
+    lam = (p - 1) * (q - 1) if phi else math.lcm(p - 1, q - 1)
+    mu = pow((pow(g, lam, n2) - 1) // n, -1, n) if not wrong_g else pow(lam, -1, n)
+    labkit_sk = PrivateKey(PublicKey(n), p, q)
+    fixed_r = PublicKey(n).random_r(rng)
+
+    def draw_r(m: int) -> int:
+        if randomness == "reused":
+            return fixed_r
+        if randomness == "one":
+            return 1
+        if randomness == "from_message":
+            return pow(5, m % n + 1, n)
+        return PublicKey(n).random_r(rng)
+
+    def encrypt(m, r=None):
+        r = draw_r(m) if r is None else r
+        return pow(g, m % n, n2) * pow(r, n if r_power == "n" else m % n, n2) % n2
+
+    def decrypt(c):
+        if crt:
+            m = labkit_sk.raw_decrypt(c)
+        else:
+            m = (pow(c, lam, n2) - 1) // n * (mu if use_mu else 1)
+            m = m % n if final_mod else m
+        return m - n if signed and m > n // 2 else m
+
+    def add_(c1, c2):
+        if add == "sum":
+            return (c1 + c2) % n2
+        if add == "mod_n":
+            return c1 * c2 % n
+        if add == "divide":
+            return c1 * pow(c2, -1, n2) % n2
+        return c1 * c2 % n2
+
+    return n, encrypt, decrypt, add_
+
+
+# (name, label, switches, what to test to catch it). The notebook shows four of the broken ones; the rest
+# are hidden, so only an audit that tests the properties (not the four listed bugs) passes.
+_SUSPECTS = [
+    ("textbook", "ok", {}, "an implementation that follows the formulas exactly is correct"),
+    ("phi instead of lambda", "ok", {"phi": True},
+     "decrypting with phi = (p-1)(q-1) instead of lambda = lcm(p-1, q-1) is correct (mu absorbs the difference); "
+     "judge a scheme by what it does, not by how it looks"),
+    ("decryption by the CRT", "ok", {"crt": True}, "decryption by the Chinese remainder theorem is correct"),
+    ("g = 1 + 2n", "ok", {"g_offset": 2},
+     "g = 1 + 2n is another valid generator: decryption and addition still work"),
+    ("lambda without mu", "roundtrip", {"use_mu": False},
+     "decrypt encryptions of several random messages and compare with what you encrypted"),
+    ("g = n", "roundtrip", {"wrong_g": True},
+     "decrypt encryptions of several random messages (not only 0) and compare"),
+    ("r**m instead of r**n", "roundtrip", {"r_power": "m"},
+     "decrypt encryptions of several random messages (not only 0 and 1) and compare"),
+    ("no final mod n", "roundtrip", {"final_mod": False},
+     "decrypt encryptions of several random messages (not only 0) and compare"),
+    ("unsigned decryption", "roundtrip", {"signed": False},
+     "test negative messages too: decrypt(encrypt(-5)) must give -5"),
+    ("ciphertexts added", "add", {"add": "sum"},
+     "decrypt add(encrypt(a), encrypt(b)) for random a and b and compare with a + b"),
+    ("product mod n", "add", {"add": "mod_n"},
+     "decrypt add(encrypt(a), encrypt(b)) for random a and b and compare with a + b"),
+    ("divides instead of multiplying", "add", {"add": "divide"},
+     "test add with a non-zero second operand: add(encrypt(a), encrypt(b)) with b != 0 must decrypt to a + b"),
+    ("r reused", "linkable", {"randomness": "reused"},
+     "encrypt the same message twice: the two ciphertexts must differ"),
+    ("r = 1", "linkable", {"randomness": "one"},
+     "encrypt the same message twice: the two ciphertexts must differ"),
+    ("r derived from the message", "linkable", {"randomness": "from_message"},
+     "encrypt the SAME message twice (different messages differ even here): the two ciphertexts must differ"),
+]
+
+
+def _find_bug(fn) -> str:
+    """08.2: the learner's audit names the broken property of each suspect, on two tiny keys."""
+    for k, bits in enumerate((64, 128)):
+        _, sk = _demo_keys(bits)
+        rng = np.random.default_rng(82 + k)
+        for i in rng.permutation(len(_SUSPECTS)):
+            name, want, switches, fix = _SUSPECTS[i]
+            n, encrypt, decrypt, add = _suspect(sk.p, sk.q, rng, **switches)
+            got = fn(n, encrypt, decrypt, add)
+            require(isinstance(got, str) and got in FIND_BUG_LABELS,
+                    f"return one of {', '.join(repr(x) for x in FIND_BUG_LABELS)}; got {got!r}"[:300])
+            if got != want:
+                what = "a correct scheme" if want == "ok" else f"a scheme whose bug is {want!r}"
+                if want == "ok":
+                    fix += ("; flag only what fails a test: decrypt(encrypt(m)) == m for signed m, add decrypting "
+                            "to a + b, and two encryptions of one message differing")
+                raise Hint(f"for {what} ({bits}-bit n) your audit answered {got!r}", fix)
+    return ("Your audit named every suspect's bug, among them ones the notebook never showed you, and passed the "
+            "correct schemes written differently.")
 
 
 def _randomness_is_one(pk, sk, number) -> bool:
@@ -54,7 +281,7 @@ def _randomness_is_one(pk, sk, number) -> bool:
 
 
 def _encrypted_score(fn) -> str:
-    """08.2: w.x + b on Paillier ciphertexts, rerandomised before it goes back to the key owner.
+    """08.3: w.x + b on Paillier ciphertexts, rerandomised before it goes back to the key owner.
 
     Trials 1-3 use ordinary random encryptions and check the decrypted score. The last trial
     encrypts the features with randomness r = 1 (a valid, if unusual, choice). Every homomorphic
@@ -76,20 +303,30 @@ def _encrypted_score(fn) -> str:
         else:  # randomness r = 1: the input ciphertexts are (1 + m*n) mod n**2
             enc = [EncryptedNumber(pk, pk.raw_encrypt(pk.encode(v)[0], 1), pk.encode(v)[1]) for v in x.tolist()]
         out = fn(list(enc), w.copy(), b)
-        require(out is not None, "return the encrypted score (an EncryptedNumber); your function returned None")
+        combine = ("combine the applicant's ciphertexts with plaintext operations: enc_features[j] * float(w[j]) "
+                   "is an EncryptedNumber, and so is the sum of two of them or one plus a float")
+        require(out is not None, "return the encrypted score (an EncryptedNumber); your function returned None",
+                fix=combine)
         require(isinstance(out, EncryptedNumber),
-                f"return one EncryptedNumber (the bank never sees the score in clear); got {type(out).__name__}")
-        require(out.public_key == pk, "return a ciphertext under the applicant's key (the key of enc_features)")
-        require(all(out is not e for e in enc), "you returned one of the applicant's own ciphertexts unchanged")
+                f"return one EncryptedNumber (the bank never sees the score in clear); got {type(out).__name__}",
+                fix=combine)
+        require(out.public_key == pk, "return a ciphertext under the applicant's key (the key of enc_features)",
+                fix=combine + "; never encrypt under a key of your own")
+        require(all(out is not e for e in enc), "you returned one of the applicant's own ciphertexts unchanged",
+                fix=combine)
         got = sk.decrypt(out)
         expected = float(x @ w + b)
-        require(abs(got - (expected - b)) > 1e-6 or abs(b) < 1e-6, "you forgot to add the bias b")
-        require(abs(got - expected) < 1e-6, f"the score should decrypt to {expected:.4f}; yours gives {got:.4f}")
+        require(abs(got - (expected - b)) > 1e-6 or abs(b) < 1e-6, "you forgot to add the bias b",
+                fix="add b to the encrypted sum: an EncryptedNumber plus a float adds it under encryption")
+        require(abs(got - expected) < 1e-6, f"the score should decrypt to {expected:.4f}; yours gives {got:.4f}",
+                fix="sum enc_features[j] * w[j] over every feature j, then add b")
         if trial == 3:
             require(not _randomness_is_one(pk, sk, out),
                     "your score is the deterministic homomorphic combination of the applicant's ciphertexts: it "
                     "was never rerandomised. The applicant holds the key, can recover its randomness and from it "
-                    "your weights w. Return score.rerandomize() (multiply in a fresh r**n).")
+                    "your weights w.",
+                    fix="return score.rerandomize(): it multiplies in a fresh r**n, so the randomness tells the "
+                        "applicant nothing")
     return ("The bank computed w.x + b on ciphertexts and rerandomised the result: it learns nothing about x, "
             "and the applicant learns the score and nothing more from its ciphertext.")
 
@@ -108,18 +345,29 @@ def _choose_parameters(fn) -> str:
 
     for depth, s in [(1, 30), (2, 40), (3, 40), (5, 30), (8, 40), (2, 20)]:
         out = fn(depth, s)
-        require(isinstance(out, tuple) and len(out) == 2, "return a pair (poly_modulus_degree, coeff_mod_bit_sizes)")
+        require(isinstance(out, tuple) and len(out) == 2, "return a pair (poly_modulus_degree, coeff_mod_bit_sizes)",
+                fix="return (N, [first, *middle, special]) with the bit sizes as a list")
         n, bits = out
         report = check_params(n, list(bits), s)
-        require(report.valid, f"for depth {depth} and scale 2^{s} your choice cannot work: {' '.join(report.problems)}")
+        require(report.valid, f"for depth {depth} and scale 2^{s} your choice cannot work: {' '.join(report.problems)}",
+                fix="keep every prime at most 60 bits and their total within ckks.MAX_COEFF_BITS[N]")
         require(report.correct_depth >= depth,
                 f"for depth {depth} and scale 2^{s}, {list(bits)} allows only {report.correct_depth} correct "
-                f"multiplication(s): you need {depth} middle primes of {s} bits")
-        require(not report.warnings, f"for depth {depth} and scale 2^{s}: {' '.join(report.warnings)}")
+                f"multiplication(s)",
+                fix="each multiplication is paid by one middle prime as large as the scale")
+        require(not report.warnings, f"for depth {depth} and scale 2^{s}: {' '.join(report.warnings)}",
+                fix="read the warning: the first prime holds the scale plus the integer part, and the special "
+                    "(last) prime must not be smaller than any data prime")
         best = _min_degree(depth, s)
-        require(n <= best, f"for depth {depth} and scale 2^{s}, N = {best} is enough; N = {n} is slower and bigger")
+        require(n <= best, f"for depth {depth} and scale 2^{s}, N = {best} is enough; N = {n} is slower and bigger",
+                fix="make the outer primes no larger than they must be, then take the smallest N from 4096 up whose "
+                    "MAX_COEFF_BITS holds the total")
     return "The depth you need fixes the modulus, and the modulus fixes the smallest secure N."
 
 
-CHECKS = {"08.1": Exercise(_add_plain, "build", "warm-up", 10), "08.2": Exercise(_encrypted_score, "build", "core", 15),
-          "08.3": Exercise(_choose_parameters, "reason", "core", 10)}
+CHECKS = {
+    "08.1": Exercise(_paillier_from_primes, "build", "core", 20),
+    "08.2": Exercise(_find_bug, "reason", "core", 15),
+    "08.3": Exercise(_encrypted_score, "build", "core", 15),
+    "08.4": Exercise(_choose_parameters, "reason", "stretch", 10),
+}

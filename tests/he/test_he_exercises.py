@@ -1,49 +1,230 @@
-"""Exercise checks of notebook 08 reject the stub, every typical wrong answer (named for its
-mistake) and answers that return a constant, None or their input, and accept the solutions and
-their variants."""
+"""Exercise checks of notebook 08: each catalogue's check rejects the stub and every typical wrong
+answer (named for its mistake, with a fix on request), and accepts the solution and its variants
+(proved by tests/test_exercises_framework.py); targeted tests below pin particular hints."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import math
+import secrets
 
-from exercise_proof import assert_accepted, assert_rejected, returns_none, returns_first_input, returns_second_input, constant_for
+import numpy as np
+
+from exercise_proof import Catalogue, assert_hints, assert_rejected, constant_for, returns_second_input
 from labkit.exercises import check
 from labkit.he.ckks import MAX_COEFF_BITS
 
-
-def stub(*args):
-    raise NotImplementedError
+# ---------------------------------------------------------------- 08.1 Paillier from p and q
 
 
-# ---------------------------------------------------------------- 08.1 add a plaintext
+def _fresh_r(n):
+    while True:
+        r = secrets.randbelow(n - 1) + 1
+        if math.gcd(r, n) == 1:
+            return r
 
 
-def add_plain(n, c, m):
-    return c * (1 + m * n) % (n * n)
+def _scheme(p, q, *, g=None, lam=None, use_mu=True, signed=True, r_of=None, cipher_mod=None, add=None):
+    """The textbook scheme, with one piece swapped for a mistake."""
+    n = p * q
+    n2 = n * n
+    g = n + 1 if g is None else g(n)
+    lam = math.lcm(p - 1, q - 1) if lam is None else lam
+    mu = pow((pow(g, lam, n2) - 1) // n, -1, n)
+    fixed = _fresh_r(n)
+
+    def encrypt(m, r=None):
+        if r is None:
+            r = _fresh_r(n) if r_of is None else r_of(fixed, m)
+        c = pow(g, m % n, n2) * pow(r, n, n2)
+        return c % (n2 if cipher_mod is None else cipher_mod(n))
+
+    def decrypt(c):
+        m = (pow(c, lam, n2) - 1) // n * (mu if use_mu else 1) % n
+        return m - n if signed and m > n // 2 else m
+
+    def add_(c1, c2):
+        return c1 * c2 % n2 if add is None else add(c1, c2, n)
+
+    return n, encrypt, decrypt, add_
 
 
-def add_plain_pow(n, c, m):  # g**m computed by pow, returned as np.int64-free Python int
-    return c * pow(n + 1, m, n * n) % (n * n)
+def paillier_from_primes(p, q):
+    n = p * q
+    n2 = n * n
+    lam = math.lcm(p - 1, q - 1)
+    mu = pow((pow(n + 1, lam, n2) - 1) // n, -1, n)
+
+    def encrypt(m, r=None):
+        r = _fresh_r(n) if r is None else r
+        return (1 + m * n) * pow(r, n, n2) % n2
+
+    def decrypt(c):
+        m = (pow(c, lam, n2) - 1) // n * mu % n
+        return m - n if m > n // 2 else m
+
+    def add(c1, c2):
+        return c1 * c2 % n2
+
+    return n, encrypt, decrypt, add
 
 
-def added_to_ciphertext(n, c, m):  # adds m to c itself
-    return c + m
+def phi_instead_of_lambda(p, q):  # (p-1)(q-1) works as well as lcm(p-1, q-1); a list instead of a tuple
+    return list(_scheme(p, q, lam=(p - 1) * (q - 1)))
 
 
-def raised_to_m(n, c, m):  # c**m multiplies the plaintext by m
-    return pow(c, m, n * n)
+def crt_decryption(p, q):  # decrypts modulo p**2 and q**2 and recombines (Paillier 1999, section 7)
+    n, encrypt, _, add = paillier_from_primes(p, q)
+
+    def h(x):
+        return pow((pow(n + 1, x - 1, x * x) - 1) // x, -1, x)
+
+    hp, hq, p_inv = h(p), h(q), pow(p, -1, q)
+
+    def decrypt(c):
+        mp = (pow(c, p - 1, p * p) - 1) // p * hp % p
+        mq = (pow(c, q - 1, q * q) - 1) // q * hq % q
+        m = mp + p * ((mq - mp) * p_inv % q)
+        return m - n if m > n // 2 else m
+
+    return n, encrypt, decrypt, add
 
 
-def not_reduced(n, c, m):  # forgot mod n**2
-    return c * (1 + m * n)
+def decrypted_without_mu(p, q):
+    return _scheme(p, q, use_mu=False)
 
 
-def reduced_mod_n(n, c, m):  # reduced modulo n instead of n**2
-    return c * (1 + m * n) % n
+def forgot_negative_numbers(p, q):
+    return _scheme(p, q, signed=False)
 
 
-# ---------------------------------------------------------------- 08.2 encrypted score
+def added_ciphertexts_instead_of_multiplying(p, q):
+    return _scheme(p, q, add=lambda c1, c2, n: (c1 + c2) % (n * n))
+
+
+def reused_r(p, q):  # one r drawn with the key, used for every encryption
+    return _scheme(p, q, r_of=lambda fixed, m: fixed)
+
+
+def r_is_one(p, q):  # no randomness at all: c = 1 + m*n reveals m = (c - 1) / n
+    return _scheme(p, q, r_of=lambda fixed, m: 1)
+
+
+def reduced_mod_n_not_n_squared(p, q):
+    return _scheme(p, q, cipher_mod=lambda n: n)
+
+
+def chose_g_equal_2(p, q):  # a consistent scheme, but not python-paillier's
+    return _scheme(p, q, g=lambda n: 2)
+
+
+def multiplied_by_r_not_r_to_the_n(p, q):
+    n, _, decrypt, add = paillier_from_primes(p, q)
+
+    def encrypt(m, r=None):
+        r = _fresh_r(n) if r is None else r
+        return (1 + m * n) * r % (n * n)
+
+    return n, encrypt, decrypt, add
+
+
+def plaintext_scheme(p, q):  # "encrypts" by returning the message
+    return p * q, lambda m, r=None: m, lambda c: c, lambda a, b: a + b
+
+
+def returns_the_primes(p, q):
+    return p, q
+
+
+# ---------------------------------------------------------------- 08.2 find the bug
+
+
+def _messages(n, count=12):
+    bound = n // 3 - 1
+    return [secrets.randbelow(2 * bound + 1) - bound for _ in range(count)]
+
+
+def find_bug(n, encrypt, decrypt, add):
+    messages = _messages(n)
+    if any(decrypt(encrypt(m)) != m for m in messages):
+        return "roundtrip"
+    half = [m // 2 for m in messages]
+    if any(decrypt(add(encrypt(a), encrypt(b))) != a + b for a, b in zip(half, reversed(half))):
+        return "add"
+    if any(encrypt(m) == encrypt(m) for m in messages):
+        return "linkable"
+    return "ok"
+
+
+def find_bug_failures_listed(n, encrypt, decrypt, add):  # another order: collect every failure, report the first
+    rng = np.random.default_rng(secrets.randbits(32))
+    failures = []
+    for _ in range(8):
+        a, b = (int(x) for x in rng.integers(-2**30, 2**30, size=2))
+        if decrypt(encrypt(a)) != a or decrypt(encrypt(b)) != b:
+            failures.append("roundtrip")
+        elif decrypt(add(encrypt(a), encrypt(b))) != a + b:
+            failures.append("add")
+        elif len({encrypt(a) for _ in range(3)}) < 3:
+            failures.append("linkable")
+    for label in ("roundtrip", "add", "linkable"):
+        if label in failures:
+            return label
+    return "ok"
+
+
+def positive_messages_only(n, encrypt, decrypt, add):
+    messages = [abs(m) for m in _messages(n)]
+    if any(decrypt(encrypt(m)) != m for m in messages):
+        return "roundtrip"
+    halves = [m // 2 for m in messages]
+    if any(decrypt(add(encrypt(a), encrypt(b))) != a + b for a, b in zip(halves, reversed(halves))):
+        return "add"
+    return "linkable" if any(encrypt(m) == encrypt(m) for m in messages) else "ok"
+
+
+def zero_only(n, encrypt, decrypt, add):
+    if decrypt(encrypt(0)) != 0:
+        return "roundtrip"
+    if decrypt(add(encrypt(0), encrypt(0))) != 0:
+        return "add"
+    return "linkable" if encrypt(0) == encrypt(0) else "ok"
+
+
+def added_zero_only(n, encrypt, decrypt, add):  # add(Enc(a), Enc(0)) cannot tell a + b from a - b
+    messages = _messages(n)
+    if any(decrypt(encrypt(m)) != m for m in messages):
+        return "roundtrip"
+    if any(decrypt(add(encrypt(m // 2), encrypt(0))) != m // 2 for m in messages):
+        return "add"
+    return "linkable" if any(encrypt(m) == encrypt(m) for m in messages) else "ok"
+
+
+def compared_different_messages(n, encrypt, decrypt, add):  # misses r derived from the message
+    messages = _messages(n)
+    if any(decrypt(encrypt(m)) != m for m in messages):
+        return "roundtrip"
+    half = [m // 2 for m in messages]
+    if any(decrypt(add(encrypt(a), encrypt(b))) != a + b for a, b in zip(half, reversed(half))):
+        return "add"
+    return "linkable" if encrypt(1) == encrypt(2) or encrypt(5) == encrypt(5) and encrypt(0) == encrypt(1) else "ok"
+
+
+def never_tested_linkability(n, encrypt, decrypt, add):
+    answer = find_bug(n, encrypt, decrypt, add)
+    return "ok" if answer == "linkable" else answer
+
+
+def linkability_before_roundtrip(n, encrypt, decrypt, add):  # wrong order: r**m makes Enc(0) deterministic
+    if encrypt(0) == encrypt(0):
+        return "linkable"
+    return find_bug(n, encrypt, decrypt, add)
+
+
+def always_ok(n, encrypt, decrypt, add):
+    return "ok"
+
+
+# ---------------------------------------------------------------- 08.3 encrypted score
 
 
 def encrypted_score(enc, w, b):
@@ -92,7 +273,15 @@ def rerandomised_inputs_only(enc, w, b):  # rerandomises the inputs, then forget
     return total
 
 
-# ---------------------------------------------------------------- 08.3 CKKS parameters
+def encrypted_constant(enc, w, b):  # a fresh encryption of a constant
+    return enc[0].public_key.encrypt(0.5)
+
+
+def first_ciphertext(enc, w, b):  # returns one of its input ciphertexts
+    return enc[0]
+
+
+# ---------------------------------------------------------------- 08.4 CKKS parameters
 
 
 def choose_parameters(depth, s):
@@ -126,61 +315,74 @@ def one_prime_short(d, s):  # depth - 1 middle primes
     return choose_parameters(d, s)[0], bits
 
 
-# ---------------------------------------------------------------- answers every check must reject
+def outer_primes_always_60(d, s):  # valid, but 60-bit outer primes cost a larger ring at a small scale
+    bits = [60] + [s] * d + [60]
+    return min(n for n in (4096, 8192, 16384, 32768) if sum(bits) <= MAX_COEFF_BITS[n]), bits
 
 
-def encrypted_constant(enc, w, b):  # a fresh encryption of a constant
-    return enc[0].public_key.encrypt(0.5)
-
-
-def first_ciphertext(enc, w, b):  # returns one of its input ciphertexts
-    return enc[0]
-
-
-CASES = {
-    "08.1": (add_plain, [add_plain_pow],
-             [added_to_ciphertext, raised_to_m, not_reduced, reduced_mod_n],
-             [returns_none, returns_first_input, returns_second_input, constant_for(1), constant_for(0)]),
-    "08.2": (encrypted_score, [encrypted_score_fresh_bias, encrypted_score_float32],
-             [not_rerandomised, forgot_bias, first_feature_only, returns_plaintext, rerandomised_inputs_only],
-             [returns_none, returns_first_input, returns_second_input, first_ciphertext, encrypted_constant,
-              constant_for(0.0)]),
-    "08.3": (choose_parameters, [choose_parameters_numpy],
-             [always_8192_40, largest_ring, primes_ignore_scale, one_prime_short],
-             [returns_none, returns_first_input, constant_for((8192, [60, 40, 40, 60]))]),
+CATALOGUES = {
+    "08.1": Catalogue(
+        solution=paillier_from_primes, variants=[phi_instead_of_lambda, crt_decryption],
+        mistakes=[decrypted_without_mu, forgot_negative_numbers, added_ciphertexts_instead_of_multiplying, reused_r,
+                  r_is_one, reduced_mod_n_not_n_squared, chose_g_equal_2, multiplied_by_r_not_r_to_the_n],
+        degenerate=[plaintext_scheme, returns_the_primes]),
+    "08.2": Catalogue(
+        solution=find_bug, variants=[find_bug_failures_listed],
+        mistakes=[positive_messages_only, zero_only, added_zero_only, compared_different_messages,
+                  never_tested_linkability, linkability_before_roundtrip],
+        degenerate=[always_ok, constant_for("roundtrip"), constant_for("linkable")]),
+    "08.3": Catalogue(
+        solution=encrypted_score, variants=[encrypted_score_fresh_bias, encrypted_score_float32],
+        mistakes=[not_rerandomised, forgot_bias, first_feature_only, returns_plaintext, rerandomised_inputs_only],
+        degenerate=[returns_second_input, first_ciphertext, encrypted_constant]),
+    "08.4": Catalogue(
+        solution=choose_parameters, variants=[choose_parameters_numpy],
+        mistakes=[always_8192_40, largest_ring, primes_ignore_scale, one_prime_short, outer_primes_always_60],
+        degenerate=[constant_for((8192, [60, 40, 40, 60]))]),
 }
 
 
-@pytest.mark.parametrize("exercise", sorted(CASES))
-def test_solution_and_its_variants_pass(exercise):
-    solution, variants, _, _ = CASES[exercise]
-    assert_accepted(exercise, [solution, *variants])
+def test_08_1_hints_name_the_mistake():
+    assert_hints([
+        ("08.1", decrypted_without_mu, "mu"),
+        ("08.1", forgot_negative_numbers, "negative"),
+        ("08.1", added_ciphertexts_instead_of_multiplying, "multiplying ciphertexts"),
+        ("08.1", reused_r, "twice"),
+        ("08.1", r_is_one, "twice"),
+        ("08.1", reduced_mod_n_not_n_squared, "modulo n"),
+        ("08.1", chose_g_equal_2, "g = 2"),
+        ("08.1", multiplied_by_r_not_r_to_the_n, "r**n"),
+    ])
 
 
-@pytest.mark.parametrize("exercise", sorted(CASES))
-def test_stub_fails(exercise):
-    result = check(exercise, stub)
-    assert not result.passed and "Not attempted" in result.feedback
+def test_08_1_says_the_check_keys_are_tiny_and_what_real_sizes_are():
+    feedback = check("08.1", paillier_from_primes).feedback
+    assert "tiny" in feedback and "2048" in feedback
 
 
-@pytest.mark.parametrize("exercise", sorted(CASES))
-def test_typical_wrong_answers_fail_with_a_hint(exercise):
-    _, _, wrongs, _ = CASES[exercise]
-    assert_rejected(exercise, wrongs)
+def test_08_2_each_miss_says_what_to_test():
+    for answer, words in [(positive_messages_only, "negative"), (added_zero_only, "non-zero second operand"),
+                          (compared_different_messages, "same message")]:
+        result = check("08.2", answer, hint=True)
+        fix = result.feedback.split("How to fix it:")[1].lower()
+        assert not result.passed and words in fix, (answer.__name__, result.feedback)
 
 
-@pytest.mark.parametrize("exercise", sorted(CASES))
-def test_none_input_and_constants_fail(exercise):
-    _, _, _, degenerate = CASES[exercise]
-    assert_rejected(exercise, degenerate)
+def test_08_2_an_audit_that_flags_correct_schemes_is_told_why_they_are_correct():
+    def suspicious_of_everything(n, encrypt, decrypt, add):
+        answer = find_bug(n, encrypt, decrypt, add)
+        return "add" if answer == "ok" else answer
+
+    result = check("08.2", suspicious_of_everything, hint=True)
+    assert not result.passed and "a correct scheme" in result.feedback and "How to fix it:" in result.feedback
 
 
-def test_08_2_names_the_missing_rerandomisation():
-    feedback = check("08.2", not_rerandomised).feedback
+def test_08_3_names_the_missing_rerandomisation():
+    feedback = check("08.3", not_rerandomised).feedback
     assert "rerandomis" in feedback and "w" in feedback
 
 
-def test_08_2_detects_no_rerandomisation_whatever_the_order_of_operations():
+def test_08_3_detects_no_rerandomisation_whatever_the_order_of_operations():
     def bias_first_not_rerandomised(enc, w, b):
         total = enc[-1] * float(w[-1]) + b
         for e, wi in zip(reversed(enc[:-1]), reversed(list(w[:-1]))):
@@ -194,5 +396,10 @@ def test_08_2_detects_no_rerandomisation_whatever_the_order_of_operations():
         return total / 1000 + b
 
     for answer in (bias_first_not_rerandomised, integer_weights_not_rerandomised):
-        result = check("08.2", answer)
+        result = check("08.3", answer)
         assert not result.passed and "rerandomis" in result.feedback, (answer.__name__, result.feedback)
+
+
+def test_08_4_a_valid_but_wasteful_choice_is_told_the_smaller_ring():
+    assert_rejected("08.4", [outer_primes_always_60])
+    assert "is enough" in check("08.4", outer_primes_always_60).feedback
