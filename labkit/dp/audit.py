@@ -11,6 +11,7 @@ here, on NumPy arrays of model outputs; the models themselves come from :mod:`la
   example give two Gaussians of its scaled confidence; the score is the log-likelihood ratio.
 * :func:`roc_curve`, :func:`auc`, :func:`tpr_at_fpr`: how to read an attack; :func:`auc_ci` puts a
   DeLong (1988) confidence interval on the AUC, and :func:`indistinguishable` says when two overlap.
+* :func:`epsilon_lower_bound`: the bound one threshold's counts prove, with Clopper-Pearson confidence.
 * :func:`empirical_epsilon`: an attack with true-positive rate TPR at false-positive rate FPR
   proves epsilon >= log((TPR - delta) / FPR) for the training algorithm (Kairouz et al. 2015;
   Jagielski et al. 2020), here with Clopper-Pearson confidence bounds on both rates.
@@ -438,6 +439,31 @@ def _eps_from_rates(tpr: float, fpr: float, delta: float) -> float:
     return best
 
 
+def epsilon_lower_bound(true_positives: int, positives: int, false_positives: int, negatives: int, delta: float,
+                        alpha: float = 0.05) -> float:
+    """The epsilon lower bound one attack threshold proves, with Clopper-Pearson confidence on both rates.
+
+    The attack caught ``true_positives`` of ``positives`` members and wrongly accused
+    ``false_positives`` of ``negatives`` non-members. The TPR is replaced by its Clopper-Pearson lower
+    bound and the FPR by its upper bound, each one-sided at ``alpha / 2`` (the two ends of
+    :func:`clopper_pearson`'s two-sided ``1 - alpha`` intervals), and the pair goes through both
+    inequalities of an (epsilon, delta)-DP test (Kairouz et al. 2015):
+    ``max(0, log((TPR - delta) / FPR), log((1 - FPR - delta) / (1 - TPR)))``. It holds with
+    confidence ``1 - alpha`` if the guesses are independent trials (see :func:`empirical_epsilon`).
+
+    Introduced in ``05-auditing.ipynb`` (the reference of exercise 05.2).
+    """
+    positives = v.count("positives", positives)
+    negatives = v.count("negatives", negatives)
+    tp = v.integer("true_positives", true_positives, minimum=0, maximum=positives)
+    fp = v.integer("false_positives", false_positives, minimum=0, maximum=negatives)
+    delta = v.probability("delta", delta, zero=True)
+    alpha = v.probability("alpha", alpha)
+    tpr_lo = clopper_pearson(tp, positives, alpha)[0]
+    fpr_hi = clopper_pearson(fp, negatives, alpha)[1]
+    return _eps_from_rates(tpr_lo, fpr_hi, delta)
+
+
 @dataclass(frozen=True)
 class EpsilonLowerBound:
     """An empirical lower bound on epsilon, with what it was computed from.
@@ -496,9 +522,7 @@ def empirical_epsilon(scores: np.ndarray, members: np.ndarray, delta: float, *, 
         guess = s >= threshold
         tp, fp = int(np.sum(guess & m)), int(np.sum(guess & ~m))
         pos, neg = int(m.sum()), int((~m).sum())
-        tpr_lo = clopper_pearson(tp, pos, alpha)[0]
-        fpr_hi = clopper_pearson(fp, neg, alpha)[1]
-        return _eps_from_rates(tpr_lo, fpr_hi, delta), tp / pos, fp / neg, pos, neg
+        return epsilon_lower_bound(tp, pos, fp, neg, delta, alpha), tp / pos, fp / neg, pos, neg
 
     candidates = np.unique(np.quantile(sel_s, np.linspace(0.5, 0.999, 200)))
     best = max(candidates, key=lambda t: bounded(sel_s, sel_m, t)[0])

@@ -5,22 +5,27 @@ naming what went wrong (see :mod:`labkit.exercises`). ``CHECKS`` maps exercise i
 notebook order:
 
 * 00.1 the sensitivity of a count (``00-index``).
-* 01.1 the share of unique records, 01.2 k-anonymity (``01-deidentification``).
-* 02.1 the Laplace mechanism, 02.2 the randomized-response estimate, 02.3 the sensitivity of a
-  clipped sum (``02-dp-from-scratch``).
-* 03.1 the exact delta of a Gaussian mechanism, 03.2 the most epochs a budget allows
-  (``03-gaussian-accounting``).
+* 01.1 the linkage join on quasi-identifiers (build), 01.2 what an adversary learns from a
+  generalised table (reason) (``01-deidentification``).
+* 02.1 the Laplace mechanism for a histogram (build), 02.2 find the broken releases and fix one
+  (reason) (``02-dp-from-scratch``).
+* 03.1 RDP composition of Gaussian releases and the conversion to (epsilon, delta), against
+  dp-accounting (build), 03.2 which epsilon to report for a run (reason), 03.3 the most epochs a
+  budget allows (warm-up) (``03-gaussian-accounting``).
+
+The checks run the learner's answer on seeded property tests (several seeds, sizes and edge cases)
+and compare it with labkit's reference (:func:`labkit.dp.deid.unique_matches`,
+:func:`labkit.dp.deid.homogeneous_records`, :func:`labkit.dp.mechanisms.laplace_histogram`'s
+distribution, :func:`labkit.dp.accounting.epsilon_report`) or with dp-accounting itself.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from labkit.dp.accounting import dpsgd_epsilon
-from labkit.dp.calibration import gaussian_delta
-from labkit.exercises import Exercise, require, require_number
+from labkit.dp.accounting import dpsgd_epsilon, epsilon_report
+from labkit.dp.deid import homogeneous_records, unique_matches
+from labkit.exercises import Exercise, Hint, require, require_number
 
 
 # --------------------------------------------------------------------------------------------
@@ -44,30 +49,108 @@ _CHECKS_00 = {"00.1": Exercise(_count_sensitivity, "warm-up", "warm-up", 2)}
 # --------------------------------------------------------------------------------------------
 
 
-_CASES = ([1, 2, 3, 4], [5, 5, 5], [1, 1, 2, 3, 3, 3, 4], [9], [2, 7, 2, 8, 7, 1])
+def _join_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded (record keys, voter keys): duplicates on both sides, keys no voter has, one-row lists."""
+    cases = []
+    for seed, (n_records, n_voters, distinct) in enumerate([(12, 15, 10), (40, 60, 30), (200, 150, 120), (1, 3, 2),
+                                                            (25, 1, 5)]):
+        rng = np.random.default_rng(1400 + seed)
+        # large, unsorted keys, as quasi_identifier_key makes them
+        alphabet = rng.choice(np.arange(10**9, 10**9 + 10**6), size=distinct, replace=False)
+        cases.append((alphabet[rng.integers(distinct, size=n_records)],
+                      alphabet[rng.integers(distinct, size=n_voters)]))
+    return cases
 
 
-def _unique_share(fn) -> str:
-    for keys in _CASES:
-        expected = sum(keys.count(k) == 1 for k in keys) / len(keys)
-        got = require_number(fn(np.array(keys)), "a share")
-        require(got <= 1, f"return a share between 0 and 1, not a count: keys {keys} gave {got:g}")
-        require(abs(got - expected) < 1e-6,
-                f"keys {keys}: {expected:.3g} of the records have a key nobody else has, you returned {got}. "
-                "Count records whose key occurs exactly once, not distinct keys")
-    return "You can measure uniqueness on any set of quasi-identifiers."
+def _index_array(got, n: int, what: str) -> np.ndarray:
+    require(got is not None, f"return {what}: an array with one entry per record; your function returned None")
+    arr = np.asarray(got)
+    require(arr.shape == (n,), f"return {what}: an array with one entry per record ({n}); got shape {arr.shape}")
+    return arr
 
 
-def _k_anonymity(fn) -> str:
-    for keys in _CASES:
-        expected = min(keys.count(k) for k in keys)
-        got = require_number(fn(np.array(keys)), "the size of the smallest group")
-        require(got.is_integer(), f"keys {keys}: k is a whole number of records, you returned {got:g}")
-        require(got == expected, f"keys {keys}: the smallest group has {expected} record(s), you returned {got:g}")
-    return "A table is k-anonymous for the size of its smallest group."
+def _linkage_join(fn) -> str:
+    for record_keys, voter_keys in _join_cases():
+        expected = unique_matches(record_keys, voter_keys)
+        got = _index_array(fn(record_keys.copy(), voter_keys.copy()), record_keys.size, "a voter row for each record")
+        require(np.issubdtype(got.dtype, np.integer) or (np.issubdtype(got.dtype, np.floating)
+                                                         and np.all(got == np.round(got))),
+                f"return whole row numbers (or -1); got dtype {got.dtype}",
+                fix="Return row numbers of voter_keys, for example in an int array that starts as np.full(n, -1).")
+        for i in np.flatnonzero(got != expected):
+            key, row = record_keys[i], int(got[i])
+            holders = np.flatnonzero(voter_keys == key)
+            where = f"{record_keys.size} records, {voter_keys.size} voters: record {i}"
+            if holders.size > 1:
+                raise Hint(f"{where} has a key that {holders.size} voters share (rows {holders.tolist()}), and you "
+                           f"named row {row}. With several candidates the attacker cannot tell who it is",
+                           fix="Count the voters that hold each key (np.unique with return_counts, or a Counter); "
+                               "name a voter only when that count is exactly 1, otherwise return -1.")
+            if holders.size == 0:
+                raise Hint(f"{where} has a key no voter has, and you returned {row}",
+                           fix="Start from -1 for every record and fill in a row only where a voter holds the key.")
+            if row == -1:
+                shared = int(np.sum(record_keys == key))
+                raise Hint(f"{where} has a key exactly one voter holds (row {holders[0]}), and you returned -1"
+                           + (f"; {shared} records share that key, but records sharing a key are each still named"
+                              if shared > 1 else ""),
+                           fix="Count matches in voter_keys only: whether other records share the key does not "
+                               "matter to the join.")
+            position = int(np.searchsorted(np.sort(voter_keys), key))
+            raise Hint(f"{where} matches voter row {holders[0]}, you returned {row}"
+                       + (" (its position in the sorted voter keys)" if row == position else ""),
+                       fix="Return the row number in voter_keys as given. If you sort, keep the order from "
+                           "np.argsort and map sorted positions back to rows.")
+    return "That is the join that named the hospital's patients above."
 
 
-_CHECKS_01 = {"01.1": Exercise(_unique_share, "build", "warm-up", 5), "01.2": Exercise(_k_anonymity, "build", "core", 10)}
+def _homogeneity_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded (keys, diagnoses): singletons, homogeneous groups of 2 to 6 records and mixed groups."""
+    names = np.array(["asthma", "diabetes", "fracture", "influenza", "migraine"])
+    cases = []
+    for seed, (groups, alphabet) in enumerate([(6, 3), (15, 2), (30, 5), (4, 1), (40, 4)]):
+        rng = np.random.default_rng(1410 + seed)
+        keys, diagnoses = [], []
+        for g in range(groups):
+            size = int(rng.choice([1, 2, 3, 4, 6]))
+            kind = rng.random()
+            values = (np.repeat(rng.integers(alphabet), size) if kind < 0.5 else rng.integers(alphabet, size=size))
+            keys += [7_000_000 + 37 * g] * size
+            diagnoses += names[values].tolist()
+        order = rng.permutation(len(keys))
+        cases.append((np.array(keys)[order], np.array(diagnoses)[order]))
+    return cases
+
+
+def _what_the_adversary_learns(fn) -> str:
+    for keys, diagnoses in _homogeneity_cases():
+        expected = homogeneous_records(keys, diagnoses)
+        got = _index_array(fn(keys.copy(), diagnoses.copy()), keys.size, "True or False for each record")
+        require(got.dtype == bool or (np.issubdtype(got.dtype, np.number) and bool(np.all((got == 0) | (got == 1)))),
+                f"return True or False for each record; got dtype {got.dtype}",
+                fix="Return a boolean array: True where the adversary learns the record's diagnosis for certain.")
+        got = got.astype(bool)
+        for i in np.flatnonzero(got != expected):
+            group = diagnoses[keys == keys[i]]
+            seen = sorted(set(group.tolist()))
+            where = f"{keys.size} records: record {i} ({group.size} record(s) with its key, diagnoses {seen})"
+            if expected[i] and group.size > 1:
+                raise Hint(f"{where}: the adversary knows the target is one of these {group.size} records, and all "
+                           f"of them say {seen[0]}. The group is {group.size}-anonymous, yet the diagnosis is learnt",
+                           fix="For each key, count the distinct diagnoses among its records, not the records: "
+                               "one distinct diagnosis means the adversary learns it, whatever the group size.")
+            if expected[i]:
+                raise Hint(f"{where}: the record is alone with its key, so the adversary who knows the key reads "
+                           "its diagnosis", fix="A group of one record holds one diagnosis: mark it too.")
+            raise Hint(f"{where}: the group holds {len(seen)} different diagnoses, so the adversary cannot tell "
+                       "which one is the target's", fix="Mark a record only when every record with its key has the "
+                                                        "same diagnosis; a majority is not certainty.")
+    return ("k-anonymity hides who is who within a group, not what the group has in common (l-diversity asks for "
+            "several values per group).")
+
+
+_CHECKS_01 = {"01.1": Exercise(_linkage_join, "build", "core", 15),
+              "01.2": Exercise(_what_the_adversary_learns, "reason", "core", 10)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,50 +158,174 @@ _CHECKS_01 = {"01.1": Exercise(_unique_share, "build", "warm-up", 5), "01.2": Ex
 # --------------------------------------------------------------------------------------------
 
 
-def _laplace(fn) -> str:
-    for sensitivity, epsilon in [(1.0, 1.0), (2.0, 0.5), (1.0, 4.0)]:
-        rng = np.random.default_rng(12345)
-        out = np.array([require_number(fn(10.0, sensitivity, epsilon, rng), "the noisy value") for _ in range(4000)])
-        require(out.std() > 0, "the release is always the same: add random noise drawn from rng")
-        noise = out - 10.0
-        b = sensitivity / epsilon
-        require(abs(np.median(noise)) < 0.15 * b, "the noise must be centred on 0 (release value + noise)")
-        kurt = np.mean(noise ** 4) / np.mean(noise ** 2) ** 2
-        require(kurt > 4.5, f"the noise looks Gaussian (kurtosis {kurt:.2f}); Laplace noise has kurtosis 6")
-        mean_abs = np.mean(np.abs(noise))
-        require(abs(mean_abs / b - 1) < 0.12,
-                f"sensitivity {sensitivity}, epsilon {epsilon}: the mean |noise| should be b = sensitivity / "
-                f"epsilon = {b:g}, yours is {mean_abs:.3g}")
-    return "Laplace noise with scale sensitivity / epsilon."
+_DRAWS = 2000
 
 
-def _rr_estimate(fn) -> str:
-    rng = np.random.default_rng(7)
-    for eps, truth in [(1.0, 0.3), (0.5, 0.8), (3.0, 0.05)]:
-        p = math.exp(eps) / (1 + math.exp(eps))
-        n = 200_000
-        bits = rng.random(n) < truth
-        reports = np.where(rng.random(n) < p, bits, ~bits).astype(int)
-        got = require_number(fn(reports, eps), "the estimated share")
-        require(abs(got - reports.mean()) > 1e-9 or abs(truth - reports.mean()) < 0.01,
-                "you returned the share of 1s in the reports; undo the flipping first")
-        require(abs(got - truth) < 0.02, f"epsilon {eps}, true share {truth}: your estimate is {got:.3f}")
-    return "An unbiased estimate from noisy reports."
+def _laplace_shape(noise: np.ndarray, scale: float, where: str, bugs: dict[float, tuple[str, str]]) -> None:
+    """Hints unless ``noise`` (many draws, pooled) is centred Laplace noise of ``scale``.
+
+    ``bugs`` maps a wrong scale ratio (yours / right) to what that ratio means and how to fix it.
+    """
+    require(bool(np.ptp(noise) > 0), f"{where}: the release is the same every time",
+            fix="Add noise drawn from the generator rng you are given, afresh on every call.")
+    centre = float(np.median(noise))
+    mean_abs = float(np.mean(np.abs(noise)))
+    require(abs(centre) < 0.15 * max(mean_abs, 1e-12),
+            f"{where}: your release is off the true value by {centre:.3g} at the median",
+            fix="Release the exact value plus noise centred on 0 (rng.laplace(0.0, scale)); check what you add "
+                "the noise to.")
+    kurtosis = float(np.mean(noise ** 4) / np.mean(noise ** 2) ** 2)
+    require(kurtosis > 4.5, f"{where}: the noise looks Gaussian (kurtosis {kurtosis:.2f}; Laplace noise has 6)",
+            fix="Draw Laplace noise: rng.laplace(0.0, scale), whose density falls like exp(-|x| / scale).")
+    ratio = mean_abs / scale
+    for wrong, (meaning, fix) in bugs.items():
+        if abs(ratio / wrong - 1) < 0.12 and abs(ratio - 1) > 0.12:
+            raise Hint(f"{where}: your noise is {ratio:.3g} times the right scale; {meaning}", fix=fix)
+    require(abs(ratio - 1) < 0.12,
+            f"{where}: the mean |noise| should be the scale {scale:.3g}, yours is {mean_abs:.3g}",
+            fix="Work out how much one person can change the whole output (add or remove one record), and use "
+                "that sensitivity divided by epsilon as the Laplace scale.")
 
 
-def _sum_sensitivity(fn) -> str:
-    for lower, upper, expected in [(0, 10, 10), (-5, 3, 5), (-2, -1, 2), (1, 4, 4), (-7, 7, 7)]:
-        got = require_number(fn(lower, upper), "the sensitivity")
-        require(not (got == upper - lower and got != expected),
-                f"clip to [{lower}, {upper}]: upper - lower bounds *replacing* one record; adding or removing a "
-                "record moves the sum by that record's value itself")
-        require(got == expected, f"clip to [{lower}, {upper}]: adding or removing one record changes the sum by "
-                                 f"at most {expected}, you returned {got:g}")
-    return "Sensitivity of a clipped sum under add-or-remove-one: max(|lower|, |upper|)."
+def _histogram_cases() -> list[tuple[np.ndarray, np.ndarray, float]]:
+    rng = np.random.default_rng(1420)
+    return [(rng.integers(18, 95, size=60).astype(float), np.arange(10.0, 111.0, 20.0), 1.0),
+            (np.append(rng.normal(0, 1, size=40), [-9.0, 9.0, 3.0]), np.linspace(-3.0, 3.0, 7), 0.5),
+            (rng.integers(0, 4, size=30).astype(float), np.array([0.0, 1.0, 2.0, 3.0]), 2.0)]
 
 
-_CHECKS_02 = {"02.1": Exercise(_laplace, "build", "warm-up", 5), "02.2": Exercise(_rr_estimate, "build", "core", 10),
-              "02.3": Exercise(_sum_sensitivity, "reason", "core", 5)}
+def _laplace_histogram(fn) -> str:
+    for values, edges, eps in _histogram_cases():
+        true = np.histogram(values, bins=edges)[0].astype(float)
+        k = true.size
+        where = f"{values.size} values, {k} bins, epsilon {eps}"
+        rng = np.random.default_rng(1421)
+        draws = []
+        for _ in range(_DRAWS):
+            got = np.asarray(fn(values.copy(), edges.copy(), eps, rng), dtype=float)
+            require(got.shape == (k,), f"{where}: return one noisy count per bin ({k}); got shape {got.shape}",
+                    fix="Count the values in each bin (np.histogram(values, bins=bin_edges)[0]) and add noise to "
+                        "every count.")
+            draws.append(got)
+        noise = np.array(draws) - true
+        require(bool(np.all(np.ptp(noise, axis=0) > 0)), f"{where}: the release is the same every time",
+                fix="Add noise drawn from the generator rng you are given, afresh on every call.")
+        centre = np.median(noise, axis=0)
+        off = int(np.argmax(np.abs(centre)))
+        require(bool(np.abs(centre[off]) < 0.5 / eps),
+                f"{where}: bin {off} centres on {true[off] + centre[off]:.3g}, its true count is {true[off]:g}",
+                fix="Count as np.histogram does: values outside the edges fall in no bin, and only the last bin "
+                    "includes its right edge.")
+        if k > 1:
+            corr = np.corrcoef(noise.T)[np.triu_indices(k, 1)]
+            require(bool(np.max(np.abs(corr)) < 0.2),
+                    f"{where}: the noise of different bins moves together (correlation up to {np.max(corr):.2f}); "
+                    "the differences between noisy bins are then exact",
+                    fix="Draw one independent noise value per bin (size=number of bins), not one value for all.")
+        _laplace_shape(noise.ravel(), 1 / eps, where, {
+            float(k): ("you split epsilon over the bins", "One person sits in one bin, so one count changes by 1: "
+                       "the whole histogram has sensitivity 1 (parallel composition), and each bin may use all of "
+                       "epsilon."),
+            2.0: ("a sensitivity of 2 is for replace-one neighbours (one count down, another up)", "This lab's "
+                  "neighbours add or remove one person: only one count changes, by 1."),
+            eps * eps: ("the scale is epsilon, not 1 / epsilon", "Smaller epsilon needs more noise: the scale is "
+                        "sensitivity / epsilon.")})
+    return "Every bin gets Lap(1 / epsilon), and the whole histogram is epsilon-DP."
+
+
+# Exercise 02.2: the notebook's five releases; b, d and e break their promise of epsilon-DP under add-or-remove-one.
+_RELEASES = ("a", "b", "c", "d", "e")
+_BROKEN = frozenset({"b", "d", "e"})
+_NOT_BROKEN_FIX = {
+    "a": "One person changes one bin by 1, so independent Lap(1 / epsilon) noise in every bin is epsilon-DP "
+         "(parallel composition).",
+    "c": "Spending epsilon / k on each of k bins is sequential composition: valid, only noisier than needed. "
+         "Broken means the promise fails for some pair of neighbours.",
+}
+_MISSED_FIX = {
+    "b": "Count the random numbers each histogram release draws. What do the differences between two noisy bins "
+         "reveal?",
+    "d": "Add one record with value upper to the data: how far does the clipped sum move, and what change does the "
+         "noise scale cover?",
+    "e": "What does the noise scale assume about each value, and does anything make the data obey it?",
+}
+
+
+def _letters(broken) -> set[str]:
+    require(isinstance(broken, (set, frozenset, list, tuple)),
+            f"return the broken releases as a set of letters such as {{'a', 'c'}}; got {type(broken).__name__}",
+            fix="Return a set of the letters of the broken releases, such as {'a', 'c'}.")
+    letters = set()
+    for item in broken:
+        name = getattr(item, "__name__", item)
+        require(isinstance(name, str), f"name each broken release by its letter; got {item!r}",
+                fix="Use the letters 'a' to 'e' (or the names 'release_a' to 'release_e').")
+        letter = name.strip().lower().removeprefix("release_")
+        require(letter in _RELEASES, f"there is no release {item!r}; the releases are 'a' to 'e'",
+                fix="Use the letters 'a' to 'e' (or the names 'release_a' to 'release_e').")
+        letters.add(letter)
+    return letters
+
+
+def _clipped_sum_cases() -> list[tuple[np.ndarray, float, float, float]]:
+    rng = np.random.default_rng(1422)
+    ages = np.append(rng.integers(18, 95, size=40), [3, 130, 250]).astype(float)
+    temps = np.append(rng.normal(-10, 15, size=30), [-80.0, 40.0])
+    return [(ages, 18.0, 100.0, 1.0), (temps, -50.0, 20.0, 0.5), (ages, 0.0, 10.0, 2.0)]
+
+
+def _fixed_clipped_sum(fixed) -> None:
+    require(callable(fixed), "return a fixed release as the second item: a function (values, lower, upper, epsilon, "
+                             f"rng); got {type(fixed).__name__}",
+            fix="Write the corrected clipped-sum release as a function and return it next to the set.")
+    for values, lower, upper, eps in _clipped_sum_cases():
+        where = f"your fixed release, values clipped to [{lower:g}, {upper:g}], epsilon {eps}"
+        clipped = float(np.clip(values, lower, upper).sum())
+        rng = np.random.default_rng(1423)
+        out = np.array([require_number(fixed(values.copy(), lower, upper, eps, rng), "the noisy sum")
+                        for _ in range(_DRAWS)])
+        scale = max(abs(lower), abs(upper)) / eps
+        centre = float(np.median(out))
+        if abs(centre - clipped) >= 0.15 * scale:
+            require(abs(centre - float(values.sum())) >= 0.15 * scale,
+                    f"{where}: it centres on {centre:.4g}, near the unclipped sum {values.sum():.4g}; one outlier "
+                    "can then move it without limit",
+                    fix="Clip every value to [lower, upper] before summing; the noise only covers values within the "
+                        "bounds.")
+            raise Hint(f"{where}: it centres on {centre:.4g}; the clipped sum is {clipped:.4g}",
+                       fix="Release the sum of the clipped values, np.clip(values, lower, upper).sum(), plus noise.")
+        _laplace_shape(out - clipped, scale, where, {
+            (upper - lower) / max(abs(lower), abs(upper)): (
+                "upper - lower is the sensitivity for replace-one neighbours",
+                "Adding or removing one record moves the clipped sum by that record's clipped value, up to "
+                "max(|lower|, |upper|)."),
+            abs(upper) / max(abs(lower), abs(upper)): (
+                "a record at the lower bound moves the sum too", "The sensitivity is the largest |value| a "
+                "clipped record can have: max(|lower|, |upper|)."),
+            1 / max(abs(lower), abs(upper)): ("that is the sensitivity of a count, not of a sum",
+                                              "A sum moves by the added record's value, not by 1.")})
+
+
+def _find_the_bugs(fn) -> str:
+    answer = fn()
+    require(isinstance(answer, (tuple, list)) and len(answer) == 2,
+            "return two things: the set of broken releases and a fixed clipped-sum release; got "
+            f"{type(answer).__name__}", fix="End with: return {'x', 'y'}, fixed_sum")
+    letters = _letters(answer[0])
+    for letter in sorted(letters - _BROKEN):
+        raise Hint(f"release {letter} keeps its promise: it is epsilon-DP under add-or-remove-one",
+                   fix=_NOT_BROKEN_FIX[letter])
+    missed = sorted(_BROKEN - letters)
+    if missed:
+        raise Hint(f"{len(missed)} release(s) you did not mark break their promise of epsilon-DP",
+                   fix=" ".join(_MISSED_FIX[m] for m in missed))
+    _fixed_clipped_sum(answer[1])
+    return ("Shared noise, replace-one sensitivity and a missing clip all pass a quick look and fail the definition; "
+            "wasteful budget splits do not break it.")
+
+
+_CHECKS_02 = {"02.1": Exercise(_laplace_histogram, "build", "core", 15),
+              "02.2": Exercise(_find_the_bugs, "reason", "core", 15)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,14 +333,152 @@ _CHECKS_02 = {"02.1": Exercise(_laplace, "build", "warm-up", 5), "02.2": Exercis
 # --------------------------------------------------------------------------------------------
 
 
-def _real_delta(fn) -> str:
-    for sigma, eps in [(4.0, 1.0), (0.48, 10.0), (1.0, 0.5), (10.0, 0.1), (2.0, 3.0)]:
-        got = require_number(fn(sigma, eps), "delta")
-        expected = gaussian_delta(sigma, eps)
-        require(abs(got - expected) <= 1e-9 + 1e-6 * expected,
-                f"sigma {sigma}, epsilon {eps}: delta should be {expected:.4g}, yours is {got:.4g}. "
-                "Use Phi(1/(2 sigma) - eps sigma) - e^eps Phi(-1/(2 sigma) - eps sigma)")
-    return "The exact delta of a Gaussian mechanism (Balle & Wang 2018, Theorem 8)."
+def _rdp_cases() -> list[tuple[np.ndarray, float, np.ndarray]]:
+    from dp_accounting.rdp.rdp_privacy_accountant import DEFAULT_RDP_ORDERS
+
+    default = np.array(DEFAULT_RDP_ORDERS, dtype=float)
+    cases = []
+    for seed, (k, delta, orders) in enumerate([(1, 1e-5, default), (3, 1e-3, default), (10, 1e-5, default[::7]),
+                                               (50, 1e-7, np.array([1.5, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])),
+                                               (200, 1e-5, default), (20, 1e-6, np.array([3.0]))]):
+        rng = np.random.default_rng(1430 + seed)
+        cases.append((rng.uniform(0.8, 20.0, size=k) * (np.sqrt(k) if k > 10 else 1.0), delta, orders))
+    return cases
+
+
+def _dp_accounting_rdp(sigmas: np.ndarray, delta: float, orders: np.ndarray) -> float:
+    import dp_accounting
+    from dp_accounting import rdp
+
+    acc = rdp.RdpAccountant(list(orders))
+    for s in sigmas:
+        acc.compose(dp_accounting.GaussianDpEvent(float(s)))
+    return float(acc.get_epsilon(delta))
+
+
+def _conversions(rdp_curve: np.ndarray, orders: np.ndarray, delta: float) -> np.ndarray:
+    return rdp_curve + np.log1p(-1 / orders) - np.log(delta * orders) / (orders - 1)
+
+
+def _rdp_accountant(fn) -> str:
+    for sigmas, delta, orders in _rdp_cases():
+        expected = _dp_accounting_rdp(sigmas, delta, orders)
+        where = f"{sigmas.size} Gaussian release(s), delta {delta:g}, {orders.size} order(s)"
+        got = require_number(fn(sigmas.tolist() if sigmas.size % 2 else sigmas.copy(), delta, orders.copy()),
+                             "epsilon")
+        if abs(got - expected) <= 1e-6 * expected:
+            continue
+        curve = orders * np.sum(1 / (2 * sigmas ** 2))
+        tells = [
+            (float(np.min(curve + np.log(1 / delta) / (orders - 1))),
+             "that is the 2017 conversion (Mironov, Proposition 3); dp-accounting uses the tighter one",
+             "Convert each order with RDP(alpha) + log((alpha - 1) / alpha) - (log(delta) + log(alpha)) / (alpha - 1), "
+             "as the exercise states."),
+            (float(np.max(_conversions(curve, orders, delta))), "you took the largest epsilon over the orders",
+             "Every order gives a valid epsilon; report the smallest."),
+            (float(sum(np.min(_conversions(orders / (2 * s ** 2), orders, delta / sigmas.size)) for s in sigmas)),
+             "you converted each release to (epsilon, delta) and added the epsilons (basic composition)",
+             "Add the Renyi divergences of the releases order by order first, then convert the sum once."),
+            (float(np.min(_conversions(orders / (2 * sigmas[0] ** 2), orders, delta))),
+             "that is the epsilon of the first release alone",
+             "Compose all releases: at each order, the divergences of the releases add up."),
+            (float(np.min(_conversions(orders * np.sum(1 / (2 * sigmas)), orders, delta))),
+             "the divergence of a Gaussian needs sigma squared",
+             "One Gaussian release of noise multiplier sigma has RDP alpha / (2 sigma^2) at order alpha."),
+            (float(np.min(_conversions(sigmas.size * orders / (2 * np.mean(sigmas) ** 2), orders, delta))),
+             "you composed releases of the average noise multiplier",
+             "Sum alpha / (2 sigma_i^2) over the releases; the average sigma is not a release that happened."),
+        ]
+        for value, meaning, fix in tells:
+            if abs(got - value) <= 1e-6 * abs(value) and abs(value - expected) > 1e-6 * expected:
+                raise Hint(f"{where}: dp-accounting's RdpAccountant gives epsilon {expected:.6g}, yours is {got:.6g}; "
+                           f"{meaning}", fix=fix)
+        raise Hint(f"{where}: dp-accounting's RdpAccountant gives epsilon {expected:.6g}, yours is {got:.6g}",
+                   fix="Compute the RDP curve (sum over releases of alpha / (2 sigma^2)), convert every order, and "
+                       "take the smallest; the result is at least 0.")
+    return "Your accountant agrees with dp-accounting's RdpAccountant to six digits."
+
+
+# Runs for exercise 03.2: small, so that dp-accounting's PLD answers in a fraction of a second.
+_RUNS = (
+    dict(num_examples=600, batch_size=60, noise_multiplier=2.0, epochs=1, delta=1e-5, sampling="poisson",
+         microbatch_size=1),
+    dict(num_examples=600, batch_size=60, noise_multiplier=2.0, epochs=1, delta=1e-5, sampling="shuffled",
+         microbatch_size=1),
+    dict(num_examples=1200, batch_size=60, noise_multiplier=2.0, epochs=1, delta=1e-6, sampling="poisson",
+         microbatch_size=4),
+    dict(num_examples=1000, batch_size=100, noise_multiplier=3.0, epochs=1, delta=1e-5, sampling="poisson",
+         microbatch_size=1),
+    dict(num_examples=1000, batch_size=100, noise_multiplier=3.0, epochs=1, delta=1e-5, sampling="shuffled",
+         microbatch_size=1),
+)
+
+
+def _right_entry(run: dict) -> str:
+    if run["sampling"] == "shuffled":
+        return "shuffled_no_amplification"
+    return "microbatching" if run["microbatch_size"] > 1 else "pld"
+
+
+def _describe(run: dict) -> str:
+    micro = f", microbatches of {run['microbatch_size']}" if run["microbatch_size"] > 1 else ""
+    return (f"run (n={run['num_examples']}, batch {run['batch_size']}, sigma {run['noise_multiplier']}, "
+            f"{run['epochs']} epoch(s), {run['sampling']} batches{micro})")
+
+
+_WRONG_ENTRY = {
+    # (right entry, your entry): (what is wrong, how to fix it)
+    ("pld", "rdp"): ("RDP is a valid bound here, but another accountant bounds the same mechanism more tightly",
+                     "Report the tightest valid upper bound. dp-accounting's PLD rounds the privacy loss up, so it is "
+                     "still an upper bound."),
+    ("pld", "rdp_old_conversion"): ("the 2017 conversion is valid but looser than today's accountants",
+                                    "Newer conversions and PLD bound the same mechanism; report the tightest."),
+    ("pld", "shuffled_no_amplification"): ("this run samples each batch by Poisson sampling, so it has earned "
+                                           "amplification; counting each epoch as a full release is needlessly loose",
+                                           "Use an accountant for the Poisson-subsampled Gaussian."),
+    ("pld", "microbatching"): ("each microbatch holds one example, so the noise multiplier does not halve",
+                               "With one example per microbatch, one example moves one clipped gradient by at most C."),
+    ("microbatching", "pld"): ("microbatches of several examples: adding or removing one example can swap one clipped "
+                               "microbatch gradient for another, a change of up to 2C",
+                               "Account with the noise multiplier halved, as tensorflow-privacy does."),
+    ("microbatching", "rdp"): ("microbatches of several examples: adding or removing one example can swap one clipped "
+                               "microbatch gradient for another, a change of up to 2C",
+                               "Account with the noise multiplier halved, as tensorflow-privacy does."),
+    ("microbatching", "rdp_old_conversion"): ("microbatches of several examples double the sensitivity",
+                                              "Account with the noise multiplier halved."),
+    ("microbatching", "shuffled_no_amplification"): ("this run samples by Poisson sampling, but its microbatches "
+                                                     "double the sensitivity",
+                                                     "Account for Poisson sampling with the noise multiplier halved."),
+}
+_SHUFFLED_FIX = ("Shuffled fixed-size batches do not get Poisson amplification (Chua et al. 2024). Without an analysis "
+                 "of shuffling, count each epoch as one full Gaussian release.")
+
+
+def _report_epsilon(fn) -> str:
+    for run in _RUNS:
+        answer = fn(dict(run))
+        require(isinstance(answer, (tuple, list)) and len(answer) == 2,
+                f"{_describe(run)}: return (entry, epsilon): a key of dp.epsilon_report and its value; "
+                f"got {type(answer).__name__}", fix="End with: return key, report[key]")
+        key, value = answer
+        keys = ("pld", "rdp", "rdp_old_conversion", "microbatching", "shuffled_no_amplification")
+        require(isinstance(key, str) and key in keys, f"{_describe(run)}: choose the entry as one of {keys}; "
+                                                      f"got {key!r}", fix="Return the entry's key as a string.")
+        right = _right_entry(run)
+        if key != right:
+            if right == "shuffled_no_amplification":
+                raise Hint(f"{_describe(run)}: you report {key!r}, which assumes Poisson sampling; this run shuffles",
+                           fix=_SHUFFLED_FIX)
+            meaning, fix = _WRONG_ENTRY[right, key]
+            raise Hint(f"{_describe(run)}: you report {key!r}; {meaning}", fix=fix)
+        report = epsilon_report(run["num_examples"], run["batch_size"], run["noise_multiplier"], run["epochs"],
+                                run["delta"])
+        got = require_number(value, "the epsilon")
+        require(abs(got - report[key]) <= 1e-5 * report[key],
+                f"{_describe(run)}: the entry {key!r} is right, but its epsilon is {report[key]:.4g}, not {got:.4g}",
+                fix="Compute the report for the run you are given: dp.epsilon_report(num_examples, batch_size, "
+                    "noise_multiplier, epochs, delta).")
+    return "Report the tightest bound that holds for the run you actually did, with its accountant and assumptions."
 
 
 def _epochs_for_budget(fn) -> str:
@@ -141,16 +486,25 @@ def _epochs_for_budget(fn) -> str:
         value = require_number(fn(target, n, b, sigma, 1e-5), "a whole number of epochs")
         require(value.is_integer() and value >= 0,
                 f"target {target}, n={n}, batch {b}, sigma {sigma}: return a whole number of epochs (0 or more); "
-                f"got {value:g}")
+                f"got {value:g}", fix="DP-SGD runs whole epochs here: return an int.")
         got = int(value)  # int, numpy.int64 and integral floats are all fine
-        require(dpsgd_epsilon(n, b, sigma, got, 1e-5) <= target if got >= 1 else True,
-                f"target {target}, n={n}, batch {b}, sigma {sigma}: {got} epochs spend more than the budget")
+        if got >= 1:
+            spent = dpsgd_epsilon(n, b, sigma, got, 1e-5)
+            require(spent <= target,
+                    f"target {target}, n={n}, batch {b}, sigma {sigma}: {got} epochs spend more than the budget "
+                    f"(RDP epsilon {spent:.3g})",
+                    fix="Stop at the last epoch count whose epsilon is still <= the target; check the accountant "
+                        "(dp.dpsgd_epsilon, RDP).")
         require(dpsgd_epsilon(n, b, sigma, got + 1, 1e-5) > target,
-                f"target {target}, n={n}, batch {b}, sigma {sigma}: {got + 1} epochs still fit the budget")
+                f"target {target}, n={n}, batch {b}, sigma {sigma}: {got + 1} epochs still fit the budget",
+                fix="Keep adding epochs while the epsilon of one more epoch is <= the target (<=, not <). Epsilon "
+                    "grows more slowly than linearly, so do not divide the budget by one epoch's cost.")
     return "The most epochs a budget allows."
 
 
-_CHECKS_03 = {"03.1": Exercise(_real_delta, "build", "core", 10), "03.2": Exercise(_epochs_for_budget, "warm-up", "warm-up", 10)}
+_CHECKS_03 = {"03.1": Exercise(_rdp_accountant, "build", "core", 20),
+              "03.2": Exercise(_report_epsilon, "reason", "core", 10),
+              "03.3": Exercise(_epochs_for_budget, "warm-up", "warm-up", 10)}
 
 
 CHECKS = {**_CHECKS_00, **_CHECKS_01, **_CHECKS_02, **_CHECKS_03}

@@ -178,20 +178,20 @@ def _int_codes(name: str, value, low: int, high: int) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def _keys(keys) -> np.ndarray:
+def _keys(keys, name: str = "keys") -> np.ndarray:
     """Record keys (quasi_identifier_key's output): a non-empty 1-D array of integers."""
     if keys is None or isinstance(keys, (str, bytes)):
-        raise TypeError(f"keys must be a 1-D array of integer keys (quasi_identifier_key); got {v._got(keys)}")
+        raise TypeError(f"{name} must be a 1-D array of integer keys (quasi_identifier_key); got {v._got(keys)}")
     arr = np.asarray(keys)
     if arr.ndim != 1:
-        raise ValueError(f"keys must be a 1-D array of integer keys (quasi_identifier_key); got shape {arr.shape}")
+        raise ValueError(f"{name} must be a 1-D array of integer keys (quasi_identifier_key); got shape {arr.shape}")
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
         if arr.size and not np.issubdtype(arr.dtype, np.floating):
-            raise TypeError(f"keys must be a 1-D array of integer keys; got dtype {arr.dtype}")
+            raise TypeError(f"{name} must be a 1-D array of integer keys; got dtype {arr.dtype}")
         if arr.size and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
-            raise ValueError("keys must hold integer keys; got NaN, inf or a fraction")
+            raise ValueError(f"{name} must hold integer keys; got NaN, inf or a fraction")
     if arr.size == 0:
-        raise ValueError("keys must not be empty")
+        raise ValueError(f"{name} must not be empty")
     return arr
 
 
@@ -429,14 +429,67 @@ def link(records: Table, voters: Table, record_truth: np.ndarray, voter_truth: n
         raise ValueError(f"voter_truth must have one entry per row of voters ({len(voters)}); got {len(voter_truth)}")
     rk = quasi_identifier_key(records.columns["zip"], records.columns["birth_date"], records.columns["sex"])
     vk = quasi_identifier_key(voters.columns["zip"], voters.columns["birth_date"], voters.columns["sex"])
-    order = np.argsort(vk, kind="stable")
-    sorted_keys = vk[order]
-    left = np.searchsorted(sorted_keys, rk, side="left")
-    right = np.searchsorted(sorted_keys, rk, side="right")
-    n_match = right - left
+    match, n_match = _join(rk, vk)
     unique = n_match == 1
-    match = np.full(rk.size, -1, dtype=np.int64)
-    match[unique] = order[left[unique]]
     correct = int(np.sum(unique & (voter_truth[np.maximum(match, 0)] == record_truth)))
     return LinkageResult(records=int(rk.size), unique_matches=int(unique.sum()), correct=correct,
                          ambiguous=int(np.sum(n_match > 1)), unmatched=int(np.sum(n_match == 0)), match_index=match)
+
+
+def _join(record_keys: np.ndarray, voter_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(voter row of each record's only match or -1, number of voters with each record's key)."""
+    order = np.argsort(voter_keys, kind="stable")
+    sorted_keys = voter_keys[order]
+    left = np.searchsorted(sorted_keys, record_keys, side="left")
+    n_match = np.searchsorted(sorted_keys, record_keys, side="right") - left
+    match = np.full(record_keys.size, -1, dtype=np.int64)
+    unique = n_match == 1
+    match[unique] = order[left[unique]]
+    return match, n_match
+
+
+def unique_matches(record_keys, voter_keys) -> np.ndarray:
+    """The linkage join: for each record, the row of the only voter with the same key, or -1.
+
+    A record whose key no voter has, or several voters have, stays anonymous (-1): the attacker
+    cannot tell which of them it is. Keys are :func:`quasi_identifier_key` values, generalised or not.
+
+    Introduced in ``01-deidentification.ipynb`` (exercise 01.1 asks the learner to write it).
+
+    Args:
+        record_keys: one integer key per published record (non-empty, 1-D).
+        voter_keys: one integer key per row of the auxiliary list (non-empty, 1-D).
+
+    Returns:
+        An int64 array of voter row numbers, one per record, -1 where the match is not unique.
+    """
+    return _join(_keys(record_keys, "record_keys"), _keys(voter_keys, "voter_keys"))[0]
+
+
+def homogeneous_records(keys, sensitive) -> np.ndarray:
+    """For each record, whether every record with its key has the same sensitive value.
+
+    An adversary who knows a person's quasi-identifiers and that the person is in the table learns
+    their sensitive value for certain when the group is homogeneous, however large the group (the
+    homogeneity attack on k-anonymity; Machanavajjhala, Kifer, Gehrke & Venkitasubramaniam 2007,
+    *l-diversity*).
+
+    Introduced in ``01-deidentification.ipynb`` (exercise 01.2).
+
+    Args:
+        keys: one integer key per record (non-empty, 1-D), generalised or not.
+        sensitive: one value per record (a diagnosis: strings or integers), the same length.
+
+    Returns:
+        A boolean array, True where the record's group holds one sensitive value only.
+    """
+    arr = _keys(keys)
+    if sensitive is None or isinstance(sensitive, (str, bytes)) or np.ndim(sensitive) != 1:
+        raise TypeError(f"sensitive must be a 1-D array with one value per record; got {v._got(sensitive)}")
+    values = np.asarray(sensitive)
+    v.same_length(keys=arr, sensitive=values)
+    _, group = np.unique(arr, return_inverse=True)
+    _, value = np.unique(values, return_inverse=True)
+    pairs = np.unique(np.stack([group.ravel(), value.ravel()]), axis=1)  # distinct (group, value) pairs
+    values_per_group = np.bincount(pairs[0], minlength=group.max() + 1)
+    return values_per_group[group.ravel()] == 1

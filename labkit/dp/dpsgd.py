@@ -6,8 +6,8 @@ and shadow models.
 What is here:
 
 * The DP-SGD step written out (Abadi et al. 2016, Algorithm 1): :func:`per_example_gradients`,
-  :func:`clip_and_sum`, :func:`add_gaussian_noise` and :func:`dpsgd_step`, which materialise one
-  gradient per example so that each stage can be looked at.
+  :func:`clip_and_sum`, :func:`add_gaussian_noise`, :func:`noisy_gradient` (stages 2 to 4 in NumPy)
+  and :func:`dpsgd_step`, which materialise one gradient per example so that each stage can be looked at.
 * A fast trainer, :func:`train_dpsgd`, for models made only of ``Dense`` layers. It never builds
   per-example gradients: for a Dense layer ``z = a W + b`` the gradient of example ``i`` with
   respect to ``W`` is the outer product ``a_i g_i^T`` (``g_i`` = gradient of the loss at ``z_i``),
@@ -318,11 +318,55 @@ def dpsgd_step(model: Any, x: np.ndarray, y: np.ndarray, *, l2_norm_clip: float,
     lr = _at_most_1e6("learning_rate", v.positive("learning_rate", learning_rate))
     per_example = per_example_gradients(model, x, y)
     denom = len(per_example[0]) if expected_batch_size is None else v.count("expected_batch_size", expected_batch_size)
-    summed, norms = clip_and_sum(per_example, l2_norm_clip)
-    noisy = add_gaussian_noise(summed, l2_norm_clip, noise_multiplier, rng)
-    for var, g in zip(model.trainable_variables, noisy):
-        var.assign_sub((lr / denom * g).astype(np.float32))
+    grads, norms = _noisy_gradient(per_example, l2_norm_clip, noise_multiplier, denom, rng)
+    for var, g in zip(model.trainable_variables, grads):
+        var.assign_sub((lr * g).astype(np.float32))
     return norms
+
+
+def _noisy_gradient(per_example: Sequence[np.ndarray], l2_norm_clip: float, noise_multiplier: float,
+                    expected_batch_size: int, rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
+    """Stages 2 to 4 of a DP-SGD step, and the per-example norms (shared by dpsgd_step and noisy_gradient)."""
+    arrays = _gradient_arrays("per_example", per_example)
+    if arrays[0].ndim == 0:
+        raise ValueError("per_example must hold arrays shaped (examples, ...); per_example[0] is a scalar")
+    arrays = _gradient_arrays("per_example", per_example, leading=len(arrays[0]))
+    if len(arrays[0]):
+        summed, norms = clip_and_sum(arrays, l2_norm_clip)
+    else:  # an empty (Poisson) batch: the sum is zero, the noise is still added
+        summed, norms = [np.zeros(a.shape[1:]) for a in arrays], np.zeros(0)
+    noisy = add_gaussian_noise(summed, l2_norm_clip, noise_multiplier, rng)
+    return [g / expected_batch_size for g in noisy], norms
+
+
+def noisy_gradient(per_example: Sequence[np.ndarray] | np.ndarray, l2_norm_clip: float, noise_multiplier: float,
+                   expected_batch_size: int, rng: np.random.Generator | int | None = None) -> list[np.ndarray]:
+    """The gradient a DP-SGD step descends: clip each example, sum, add Gaussian noise, divide by the expected batch.
+
+    Stages 2 to 4 of :func:`dpsgd_step` in NumPy, which :func:`dpsgd_step` runs on the model's
+    per-example gradients: example ``i``'s whole gradient is scaled by ``min(1, C / ||g_i||)``
+    (:func:`clip_and_sum`), N(0, (noise_multiplier * C)^2) is added to every coordinate of the sum
+    (:func:`add_gaussian_noise`, one ``rng.normal`` draw per variable, in order), and the noisy sum is
+    divided by ``expected_batch_size``, a public constant: under Poisson sampling the actual number of
+    rows is itself private. An empty batch (zero rows) gives the noise alone, divided the same way.
+
+    Args:
+        per_example: one array per variable, shaped ``(examples, ...)``; a bare array is one variable
+            (for example a matrix with one flattened gradient per row).
+        expected_batch_size: the public denominator (q * n under Poisson sampling).
+        rng: where the noise comes from; None draws it from OS entropy (see :func:`add_gaussian_noise`).
+
+    Returns:
+        One averaged noisy gradient per variable, shaped like a variable (``per_example[i].shape[1:]``).
+
+    Introduced in ``04-dp-sgd.ipynb`` (the reference of exercises 04.1 and 04.2).
+    """
+    clip = v.positive("l2_norm_clip", l2_norm_clip)
+    sigma = v.nonnegative("noise_multiplier", noise_multiplier)
+    b = v.count("expected_batch_size", expected_batch_size)
+    if isinstance(per_example, (list, tuple)) and not per_example:
+        raise ValueError("per_example must hold at least one gradient array; got an empty sequence")
+    return _noisy_gradient(per_example, clip, sigma, b, v.generator(rng))[0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Introduced in ``02-dp-from-scratch.ipynb``:
 
 * Mechanisms: :func:`randomized_response` (with :func:`truthful_probability`,
   :func:`estimate_proportion` and :func:`randomized_response_std`), :func:`laplace_mechanism`,
+  :func:`laplace_histogram`,
   :func:`release_each_record` (a (0, delta)-DP mechanism that leaks whole records) and
   :func:`gaussian_mechanism` (calibrated by :mod:`labkit.dp.calibration`; used from
   ``03-gaussian-accounting.ipynb``).
@@ -60,6 +61,35 @@ def laplace_mechanism(value, sensitivity: float, epsilon: float, rng=None):
     arr = _value(value)
     scale = v.positive("sensitivity", sensitivity) / v.positive("epsilon", epsilon)
     return _like(arr, arr + v.generator(rng).laplace(0.0, scale, size=arr.shape))
+
+
+def laplace_histogram(values, bin_edges, epsilon: float, rng=None) -> np.ndarray:
+    """Release a histogram of ``values`` with independent Laplace noise of scale 1 / epsilon in every bin.
+
+    Under add-or-remove-one adjacency one person falls in one bin and changes that count by 1, so
+    the vector of counts has L1 sensitivity 1 however many bins it has: every bin gets noise of
+    scale 1 / epsilon and the whole histogram is epsilon-DP (parallel composition; Dwork & Roth
+    2014, Section 3.3). Bins follow ``numpy.histogram`` (the last bin includes its right edge;
+    values outside the edges are not counted). ``rng`` as in :func:`laplace_mechanism`, which
+    draws the noise.
+
+    Introduced in ``02-dp-from-scratch.ipynb`` (exercise 02.1 asks the learner to write it).
+
+    Args:
+        values: the records, a 1-D array of finite numbers (may be empty).
+        bin_edges: increasing bin edges, a 1-D array of at least two finite numbers.
+        epsilon: the privacy parameter, > 0.
+        rng: a ``numpy.random.Generator``, a seed, or ``None`` for fresh OS entropy.
+
+    Returns:
+        The noisy counts, a float array with one entry per bin.
+    """
+    data = v.finite_array("values", values, ndim=1, allow_empty=True)
+    edges = v.finite_array("bin_edges", bin_edges, ndim=1)
+    if edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"bin_edges must be at least two strictly increasing numbers; got {v._got(bin_edges)}")
+    counts = np.histogram(data, bins=edges)[0].astype(float)
+    return laplace_mechanism(counts, sensitivity=1.0, epsilon=epsilon, rng=rng)
 
 
 def gaussian_mechanism(value, sensitivity: float, epsilon: float, delta: float, rng=None,

@@ -3,12 +3,15 @@
 Each check calls the learner's answer with property tests and raises :class:`labkit.exercises.Hint`
 naming what went wrong (see :mod:`labkit.exercises`). ``CHECKS`` maps exercise ids to exercises:
 
-* 04.1 clipping rows, 04.2 valid microbatch counts, 04.3 a DP mean purchase (``04-dp-sgd``).
-  04.3 ``dp_mean_purchase(amounts, clip, noise_multiplier, rng)``: a public count means
+* 04.1 one DP-SGD step's noisy gradient, equal to :func:`labkit.dp.dpsgd.noisy_gradient` under the same
+  seeds; 04.2 find the bug in four DP-SGD steps (:data:`BROKEN_STEPS`), and fix one; 04.3 a DP mean purchase
+  (``04-dp-sgd``). 04.3 ``dp_mean_purchase(amounts, clip, noise_multiplier, rng)``: a public count means
   neighbouring datasets have the same size (replace-one adjacency), under which the clipped sum's
   sensitivity is ``clip`` because every clipped amount lies in [0, clip]. The check uses refunds
   (negative amounts), so clipping from above only fails.
-* 05.1 TPR at a low FPR, 05.2 epsilon from an attack's rates (``05-auditing``).
+* 05.1 TPR at a low FPR; 05.2 the loss-threshold attack's Clopper-Pearson lower bound on epsilon, equal
+  to :func:`labkit.dp.audit.epsilon_lower_bound` on its counts; 05.3 which claims the audit supports
+  (:data:`AUDIT_CLAIMS`) (``05-auditing``).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import math
 
 import numpy as np
 
-from labkit.dp.audit import roc_curve, tpr_at_fpr
-from labkit._validate import is_integer
-from labkit.exercises import Exercise, require, require_number
+from labkit.dp.audit import epsilon_lower_bound, roc_curve, tpr_at_fpr
+from labkit.dp.dpsgd import noisy_gradient
+from labkit._validate import is_bool
+from labkit.exercises import Exercise, Hint, require, require_number
 
 
 # --------------------------------------------------------------------------------------------
@@ -27,52 +31,165 @@ from labkit.exercises import Exercise, require, require_number
 # --------------------------------------------------------------------------------------------
 
 
-def _reference_clip(grads: np.ndarray, clip: float) -> np.ndarray:
-    norms = np.linalg.norm(grads, axis=1, keepdims=True)
-    return grads * np.minimum(1.0, clip / np.maximum(norms, 1e-12))
+def _gradient_cases(poisson: bool) -> list[tuple[np.ndarray, float, float, int, int]]:
+    """(per_example, clip, noise_multiplier, expected_batch_size, seed): rows above and below the clip, clips
+    other than 1. For a step on a drawn batch (``poisson`` False): batches of as many rows as expected, of fewer
+    or more, and an empty one. For the Poisson step: every row of a dataset, sampled at rate
+    expected_batch_size / n, with one seed that draws an empty batch (seeds 101 and 102 at rate 1/40)."""
+    rng = np.random.default_rng(41)
+    if poisson:
+        shapes = [(40, 6, 10, 0.5, 0.0, 100), (30, 3, 30, 2.0, 0.0, 103), (40, 4, 1, 1.0, 0.0, 101),
+                  (200, 1, 50, 1.0, 0.0, 104), (40, 6, 10, 0.5, 1.3, 105), (30, 3, 30, 2.0, 0.8, 106),
+                  (40, 4, 1, 0.5, 1.0, 102), (60, 5, 12, 0.25, 2.0, 107)]
+    else:
+        shapes = [(32, 10, 32, 0.5, 0.0, 100), (7, 3, 10, 2.0, 0.0, 101), (50, 1, 40, 1.0, 0.0, 102),
+                  (0, 4, 8, 1.0, 0.0, 103), (32, 10, 32, 0.5, 1.3, 104), (7, 3, 10, 2.0, 0.8, 105),
+                  (0, 4, 8, 0.5, 1.0, 106), (12, 6, 9, 0.25, 2.0, 107)]
+    out = []
+    for n, d, b, clip, sigma, seed in shapes:
+        grads = rng.normal(size=(n, d)) * rng.uniform(0.02, 3.0, size=(n, 1)) / math.sqrt(d) * 2 * clip
+        out.append((grads, clip, sigma, b, seed))
+    return out
 
 
-def _clip_rows(fn) -> str:
-    rng = np.random.default_rng(4)
-    grads = rng.normal(size=(30, 5)) * rng.uniform(0.05, 5, size=(30, 1))
-    out = np.asarray(fn(grads.copy(), 1.0), dtype=float)
-    require(out.shape == grads.shape, f"return one clipped row per example, shape {grads.shape}; got {out.shape}")
-    norms = np.linalg.norm(out, axis=1)
-    # 1e-5: an answer computed in float32 is right too
-    require(np.all(norms <= 1.0 + 1e-5), f"every row must have norm <= clip = 1; the largest has {norms.max():.3f}")
-    small = np.linalg.norm(grads, axis=1) < 1.0
-    require(np.allclose(out[small], grads[small]),
-            "rows already shorter than the clip must stay unchanged (scale by min(1, C / ||g||), not C / ||g||)")
-    require(np.allclose(out, _reference_clip(grads, 1.0)),
-            "clip each row on its own: scale row i by min(1, C / ||g_i||), keeping its direction")
-    zero = np.asarray(fn(np.zeros((2, 3)), 0.5), dtype=float)
-    require(np.all(np.isfinite(zero)) and np.allclose(zero, 0), "a zero gradient must stay zero (no division by zero)")
-    return "Each example now moves the sum by at most C: that is the sensitivity the noise is calibrated to."
+def _clipped_sum(grads: np.ndarray, clip: float) -> np.ndarray:
+    return noisy_gradient(grads, clip, 0.0, 1, 0)[0] if len(grads) else np.zeros(grads.shape[1])
 
 
-def _reference_microbatches(n: int, b: int) -> list[int]:
-    last = n % b
-    return [m for m in range(1, b + 1) if b % m == 0 and (last == 0 or last % m == 0)]
+def _as_vector(got, d: int, what: str) -> np.ndarray:
+    require(got is not None, f"return {what} as an array of shape ({d},); your function returned None",
+            fix="end with return noisy_sum / expected_batch_size")
+    try:
+        arr = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        require(False, f"return {what} as an array of numbers; got {type(got).__name__}",
+                fix="return a NumPy array with one entry per coordinate of the gradient")
+    require(arr.shape == (d,), f"return {what}, one value per coordinate: shape ({d},); got shape {arr.shape}",
+            fix="sum the clipped rows over axis 0 (the examples), so that one vector of d coordinates remains")
+    require(bool(np.all(np.isfinite(arr))), f"{what} holds NaN or inf (an empty batch has 0 rows: divide by "
+            "expected_batch_size, never by the number of rows or a norm of 0)",
+            fix="compute each row's clip factor as min(1, C / max(norm, 1e-12)) and divide by expected_batch_size")
+    return arr
 
 
-def _valid_microbatches(fn) -> str:
-    for n, b in [(1347, 32), (1200, 32), (1000, 30), (1347, 449), (64, 64)]:
-        got = fn(n, b)
-        is_int_array = isinstance(got, np.ndarray) and got.ndim == 1 and np.issubdtype(got.dtype, np.integer)
-        require(isinstance(got, (list, tuple)) or is_int_array, f"return a list of integers; got {type(got).__name__}")
-        require(all(is_integer(m) for m in got),
-                "return a list of integers (the microbatch counts)")
-        got = sorted(int(m) for m in got)
-        want = _reference_microbatches(n, b)
-        if got != want:
-            full = [m for m in range(1, b + 1) if b % m == 0]
-            if got == full:
-                raise_hint = (f"for {n} examples in batches of {b}, the last batch has {n % b} examples: the count "
-                              "must divide it too")
-            else:
-                raise_hint = f"for {n} examples in batches of {b} expected {want}, got {got}"
-            require(False, raise_hint)
-    return "With 1347 digits and batch 32, only 1 microbatch works: pick the batch size with the data size in mind."
+def _compare_step(fn, what: str, *, poisson: bool) -> None:
+    """Raise a Hint unless ``fn(per_example, clip, noise_multiplier, expected_batch_size, rng)`` is labkit's step.
+
+    ``poisson``: ``per_example`` holds every row of a dataset and ``fn`` first draws the batch, row ``i`` joining
+    when ``rng.random(n)[i] < expected_batch_size / n``, as ``train_dpsgd`` samples; otherwise it is the batch.
+    """
+    for rows, clip, sigma, b, seed in _gradient_cases(poisson):
+        n, d = rows.shape
+        got = _as_vector(fn(rows.copy(), clip, sigma, b, np.random.default_rng(seed)), d, what)
+        rng = np.random.default_rng(seed)
+        grads = rows[rng.random(n) < b / n] if poisson else rows
+        want = noisy_gradient(grads, clip, sigma, b, rng)[0]
+        if np.allclose(got, want, rtol=1e-5, atol=1e-9):
+            continue
+        m = len(grads)
+        total = _clipped_sum(grads, clip)
+        setting = (f"{n} rows sampled at rate {b}/{n}, {m} drawn" if poisson else f"{n} rows") + \
+            f", clip {clip}, noise_multiplier {sigma}, expected_batch_size {b}"
+        if sigma == 0:
+            raw = grads.sum(axis=0)
+            whole = raw * min(1.0, clip / max(float(np.linalg.norm(raw)), 1e-12))
+            wrong = [
+                (raw / b, "no example was clipped", "scale row i by min(1, C / ||g_i||) before you sum"),
+                (whole / b, "you clipped the sum, not each example: one example can still move the sum by more "
+                 "than C", "clip every row to norm C first, then sum the clipped rows"),
+                (total, "you did not divide by expected_batch_size", "divide the noisy sum by expected_batch_size"),
+                (total / max(m, 1), "you divided by the number of rows in the batch, not by expected_batch_size: "
+                 "under Poisson sampling the actual batch size is private, so the denominator must be the public "
+                 "expected one", "divide by expected_batch_size whatever the number of rows"),
+                ((grads * clip / np.maximum(np.linalg.norm(grads, axis=1, keepdims=True), 1e-12)).sum(axis=0) / b,
+                 "you scaled every row to norm exactly C: rows already shorter than C must stay as they are",
+                 "scale by min(1, C / ||g_i||), not by C / ||g_i||"),
+                (np.clip(grads, -clip, clip).sum(axis=0) / b,
+                 "you clipped each coordinate, not the L2 norm of each row",
+                 "compute each row's L2 norm ||g_i|| and scale the whole row by min(1, C / ||g_i||)"),
+            ]
+            if poisson:
+                wrong.insert(0, (_clipped_sum(rows, clip) / b, "you used every row: a DP-SGD step trains on a Poisson "
+                                 "batch, each row joining with probability q = expected_batch_size / n",
+                                 "draw the batch first: keep row i when rng.random(n)[i] < expected_batch_size / n"))
+            for value, hint, fix in wrong:
+                require(not np.allclose(got, value, rtol=1e-5, atol=1e-9), f"{hint} ({setting})", fix=fix)
+            require(False, f"with noise_multiplier 0 the step is the sum of the clipped rows divided by "
+                           f"expected_batch_size; yours differs ({setting})",
+                    fix=("draw the batch with rng.random(n) < expected_batch_size / n, then " if poisson else "")
+                    + "scale each row by min(1, C / ||g_i||) (rows shorter than C stay as they are), sum over the "
+                      "rows, divide by expected_batch_size")
+        noise = want * b - total  # the noise labkit drew on the sum
+        wrong = [
+            (total / b, "you added no noise", "add rng.normal(0, noise_multiplier * clip, size=d) to the clipped sum"),
+            (total / b + noise, "you added the noise after averaging: noise of standard deviation sigma * C on the "
+             "mean is expected_batch_size times the noise the accountant assumes on the sum",
+             "add the noise to the clipped sum, then divide the noisy sum by expected_batch_size"),
+            ((total + noise / clip) / b, "the noise has standard deviation noise_multiplier, not noise_multiplier * "
+             "clip: the sum's sensitivity is C, so the noise must scale with C",
+             "draw rng.normal(0, noise_multiplier * clip, size=d)"),
+            ((total + noise * sigma * clip) / b, "you used the variance (sigma * C)^2 as the standard deviation",
+             "rng.normal's second argument is the standard deviation: noise_multiplier * clip"),
+        ]
+        for value, hint, fix in wrong:
+            require(not np.allclose(got, value, rtol=1e-5, atol=1e-9), f"{hint} ({setting})", fix=fix)
+        order = "one draw of n uniforms for the batch, then " if poisson else ""
+        require(False, f"with the same seed your step differs from labkit's ({setting}). The check replays your "
+                       f"rng: it expects {order}one draw of d normal values for the noise",
+                fix=("draw the batch first, rng.random(n) < expected_batch_size / n; then " if poisson else "")
+                + "draw the noise once, rng.normal(0, noise_multiplier * clip, size=d), add it to the clipped sum, "
+                  "and divide by expected_batch_size")
+
+
+def _dpsgd_gradient(fn) -> str:
+    _compare_step(fn, "the noisy averaged gradient", poisson=True)
+    return ("Your step equals labkit's under the same seeds: a Poisson batch as train_dpsgd draws it, then "
+            "noisy_gradient, the stages dpsgd_step runs; an empty batch included.")
+
+
+# Exercise 04.2: the four steps are shown in the notebook; tests/dp/test_dpsgd_exercises.py proves that the
+# notebook's definitions are broken exactly as stated here.
+SUSPECT_STEPS: tuple[str, ...] = ("step_a", "step_b", "step_c", "step_d")
+BROKEN_STEPS: dict[str, str] = {
+    "step_a": "step_a adds the noise after averaging: noise of standard deviation sigma * C on the mean is "
+              "expected_batch_size times what the accountant assumes (private, but the signal drowns)",
+    "step_c": "step_c clips after adding the noise: the raw gradients enter the sum unclipped, so one example can "
+              "move it without bound and no noise scale is calibrated to that",
+    "step_d": "step_d draws noise of standard deviation sigma, not sigma * C: for C < 1 that is less noise than "
+              "the accountant assumes, so the epsilon it reports is too small",
+}
+
+
+def _find_the_bugs(fn) -> str:
+    out = fn()
+    require(isinstance(out, tuple) and len(out) == 2,
+            f"return two things, the names of the broken steps and one fixed step; got {type(out).__name__}",
+            fix='end with return {"step_x", ...}, fixed_step')
+    broken, fixed = out
+    require(isinstance(broken, (set, frozenset, list, tuple)) and all(isinstance(b, str) for b in broken),
+            "the first thing returned must be a set of step names such as 'step_a'",
+            fix='write the names as strings in a set: {"step_a", ...}')
+    names = set(broken)
+    unknown = sorted(names - set(SUSPECT_STEPS))
+    require(not unknown, f"unknown step names {unknown}; the steps are {', '.join(SUSPECT_STEPS)}",
+            fix="use the function names of the four steps, as strings")
+    correct = sorted(names - set(BROKEN_STEPS))
+    require(not correct, f"you call {len(correct)} correct step broken: run each step and the notebook's "
+                         "step_gradient on the same batch and seed",
+            fix=f"{correct[0] if correct else ''} clips each row, sums, adds N(0, (sigma C)^2) to the sum and divides "
+                "by the expected batch size: that is DP-SGD")
+    missing = sorted(set(BROKEN_STEPS) - names)
+    require(not missing, f"you missed {len(missing)} broken step(s): compare each one with the stages in order "
+                         "(clip each row, sum, noise of standard deviation sigma * C on the sum, divide)",
+            fix=BROKEN_STEPS[missing[0]] if missing else "")
+    require(callable(fixed), f"the second thing returned must be your fixed step, a function; got {type(fixed).__name__}",
+            fix="define def fixed_step(per_example, clip, noise_multiplier, expected_batch_size, rng) and return it")
+    try:
+        _compare_step(fixed, "your fixed step's gradient", poisson=False)
+    except Hint as err:
+        raise Hint(f"your fixed step is still wrong: {err}", err.fix) from None
+    return ("Right: a, c and d are broken. c and d break the privacy claim; a stays private but adds "
+            "expected_batch_size times the noise DP-SGD needs, which drowns the signal.")
 
 
 def _dp_mean_purchase(fn) -> str:
@@ -82,40 +199,46 @@ def _dp_mean_purchase(fn) -> str:
     n = len(amounts)
     clipped_mean = np.clip(amounts, 0.0, clip).mean()
     out = fn(amounts.copy(), clip, 0.0, np.random.default_rng(0))
-    require(out is not None, "return the noisy mean (one number); your function returned None")
+    require(out is not None, "return the noisy mean (one number); your function returned None",
+            fix="end with return (clipped_sum + noise) / len(amounts)")
     require(np.ndim(out) == 0 and isinstance(np.asarray(out).item(), (int, float)),
-            f"return one number, the noisy mean; got {type(out).__name__} of shape {np.shape(out)}")
+            f"return one number, the noisy mean; got {type(out).__name__} of shape {np.shape(out)}",
+            fix="sum the clipped amounts to one number before adding one noise draw")
     exact = float(out)
     wrong = {
-        "no clipping": (amounts.mean(), "clip each amount to [0, clip] first: one 2500 purchase must not move the mean "
-                        "more than clip / n"),
-        "from above only": (np.minimum(amounts, clip).mean(), "clip from below too: a refund of -80 must count as 0, "
-                            "or it moves the mean by more than clip / n (use np.clip(amounts, 0, clip))"),
-        "symmetric": (np.clip(amounts, -clip, clip).mean(), "clip to [0, clip], not [-clip, clip]: with both signs "
-                      "allowed, replacing one amount moves the sum by up to 2 * clip, twice the sensitivity the noise "
-                      "is calibrated to"),
+        "no clipping": (amounts.mean(), "no amount was clipped: one 2500 purchase moves the mean by more than clip / n",
+                        "clip each amount to [0, clip] before you sum"),
+        "from above only": (np.minimum(amounts, clip).mean(), "you clipped from above only: a refund of -80 moves the "
+                            "mean by more than clip / n", "clip from below too, so that a refund counts as 0"),
+        "symmetric": (np.clip(amounts, -clip, clip).mean(), "you clipped to [-clip, clip]: with both signs allowed, "
+                      "replacing one amount moves the sum by up to 2 * clip, twice the sensitivity the noise is "
+                      "calibrated to", "clip to [0, clip], not [-clip, clip]"),
     }
-    for value, hint in wrong.values():
-        require(np.isclose(exact, clipped_mean) or not np.isclose(exact, value), hint)
-    require(np.isclose(exact, clipped_mean),
+    for value, hint, fix in wrong.values():
+        require(bool(np.isclose(exact, clipped_mean)) or not np.isclose(exact, value), hint, fix=fix)
+    require(bool(np.isclose(exact, clipped_mean)),
             f"with noise_multiplier 0 the answer is the mean of the amounts clipped to [0, clip], divided by all "
-            f"{n} customers ({clipped_mean:.3f}); got {exact:.3f}")
+            f"{n} customers ({clipped_mean:.3f}); got {exact:.3f}",
+            fix="divide the clipped sum by the number of customers, len(amounts), refunds included")
     rng = np.random.default_rng(1)
     draws = np.array([float(fn(amounts.copy(), clip, 2.0, rng)) for _ in range(4000)])
     sd = draws.std()
     want = 2.0 * clip / n
-    require(sd > 1e-6 * want,
-            "with noise_multiplier 2 the answer must be noisy: add N(0, (noise_multiplier * clip)^2) to the sum")
+    require(sd > 1e-6 * want, "with noise_multiplier 2 your answer is not noisy",
+            fix="add rng.normal(0, noise_multiplier * clip) to the clipped sum")
     require(abs(sd / want - 1) < 0.08,
             f"the noise on the mean should have standard deviation noise_multiplier * clip / n = {want:.2f}; yours has "
-            f"{sd:.2f} (add N(0, (noise_multiplier * clip)^2) to the sum, then divide by n)")
-    require(abs(draws.mean() - clipped_mean) < 4 * want / np.sqrt(4000), "the noise must have mean 0")
+            f"{sd:.2f}", fix="add N(0, (noise_multiplier * clip)^2) to the sum (the standard deviation is "
+                             "noise_multiplier * clip), then divide by n")
+    require(abs(draws.mean() - clipped_mean) < 4 * want / np.sqrt(4000), "the noise must have mean 0",
+            fix="draw the noise with rng.normal(0, noise_multiplier * clip)")
     return ("Same recipe as DP-SGD: bound each customer's contribution to [0, clip], add noise scaled to that bound. "
             "With n public this is replace-one DP, for one amount per customer.")
 
 
-_CHECKS_04 = {"04.1": Exercise(_clip_rows, "build", "core", 10), "04.2": Exercise(_valid_microbatches, "warm-up", "warm-up", 10),
-              "04.3": Exercise(_dp_mean_purchase, "build", "core", 15)}
+_CHECKS_04 = {"04.1": Exercise(_dpsgd_gradient, "build", "core", 15),
+              "04.2": Exercise(_find_the_bugs, "reason", "core", 15),
+              "04.3": Exercise(_dp_mean_purchase, "build", "stretch", 15)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,47 +262,152 @@ def _tpr_at_low_fpr(fn) -> str:
         fpr, tpr, _ = roc_curve(scores, members)
         want = tpr_at_fpr(fpr, tpr, max_fpr)
         got = require_number(fn(scores.copy(), members.copy(), max_fpr), "the true-positive rate")
-        require(0 <= got <= 1, f"a rate lies in [0, 1]; got {got}")
+        require(0 <= got <= 1, f"a rate lies in [0, 1]; got {got}",
+                fix="divide the number of members caught by the number of members")
         if abs(got - want) > 1e-6:  # TPRs are multiples of 1 / (number of members): far apart
             neg = scores[~members]
             t = np.quantile(neg, 1 - max_fpr)
             over = float(np.mean(neg >= t))
-            require(False, f"at max_fpr = {max_fpr} expected TPR {want:.4f}, got {got:.4f}. Use thresholds t whose "
-                           f"false-positive rate (the share of non-members with score >= t) is at most max_fpr, "
-                           f"including exactly max_fpr, and take the best TPR among them. A quantile of the "
-                           f"non-members' scores is not such a threshold when scores tie or interpolate (here it "
-                           f"gives FPR {over:.4f})")
+            require(False, f"at max_fpr = {max_fpr} expected TPR {want:.4f}, got {got:.4f}. A threshold t is allowed "
+                           f"when its false-positive rate (the share of non-members with score >= t) is at most "
+                           f"max_fpr, including exactly max_fpr. A quantile of the non-members' scores is not such a "
+                           f"threshold when scores tie or interpolate (here it gives FPR {over:.4f})",
+                    fix="try every distinct score as a threshold t; keep those whose FPR (non-members with score >= t, "
+                        "divided by the number of non-members) is <= max_fpr, and return the best TPR among them")
     return "At 1% FPR the attack names members with few false alarms: the regime that matters (Carlini et al. 2022)."
 
 
-def _epsilon_from_rates(fn) -> str:
-    # (tpr, fpr, delta) -> the answer. The fourth case is the one where only the second inequality,
-    # with its delta, gives the right answer: log((1 - 0.5 - 0.01) / 0.001) = log(490), not log(500).
-    cases = [((0.5, 0.01, 0.0), math.log(50)), ((0.5, 0.01, 1e-5), math.log((0.5 - 1e-5) / 0.01)),
-             ((0.99, 0.5, 0.0), math.log(0.5 / 0.01)), ((0.999, 0.5, 0.01), math.log(0.49 / 0.001)),
-             ((0.6, 0.3, 0.05), math.log(0.55 / 0.3)), ((0.3, 0.3, 1e-5), 0.0), ((0.3005, 0.3, 1e-3), 0.0)]
-    for (tpr, fpr, delta), want in cases:
-        got = require_number(fn(tpr, fpr, delta), "the epsilon lower bound")
-        if abs(got - want) <= 1e-6:
+def _attack_cases() -> list[tuple[np.ndarray, np.ndarray, float, float, float]]:
+    """(losses, members, threshold, delta, alpha): members have lower losses; thresholds equal to a loss (ties
+    with <= matter), one below every non-member's loss (no false positive at all), one above every loss."""
+    rng = np.random.default_rng(52)
+    out = []
+    for n, shift, q, delta, alpha in [(400, 3.0, 0.1, 1e-5, 0.05), (1000, 1.5, 0.3, 0.0, 0.05),
+                                      (300, 6.0, None, 1e-3, 0.1), (200, 1.0, 0.5, 0.01, 0.05),
+                                      (60, 0.5, 0.9, 1e-5, 0.2), (2000, 8.0, 0.7, 1e-5, 0.05)]:
+        members = rng.permutation(np.arange(n) < n // 2)
+        losses = np.round(rng.exponential(1.0, n) * np.where(members, 1.0, shift), 2)
+        if q is None:  # below every non-member: FPR 0, so only a confidence bound keeps the answer finite
+            threshold = float(np.min(losses[~members]) - 0.005)
+        else:
+            threshold = float(np.quantile(losses, q, method="lower"))  # a loss value itself: ties matter
+        out.append((losses, members, threshold, delta, alpha))
+    return out
+
+
+def _attack_epsilon(losses, members, threshold, delta, alpha, *, member_if=np.less_equal, side=None, swap=False,
+                    use_delta=True, both=True, floor=True, confidence=True) -> float:
+    """The reference (all keyword defaults) and the typical wrong answers, for the check's hints."""
+    from scipy.stats import beta
+
+    guess = member_if(losses, threshold)
+    tp, fp = int(np.sum(guess & members)), int(np.sum(guess & ~members))
+    pos, neg = int(members.sum()), int((~members).sum())
+    if side is None and not swap and use_delta and both and floor and confidence:
+        return epsilon_lower_bound(tp, pos, fp, neg, delta, alpha)
+    a = alpha / 2 if side is None else side
+    if confidence and swap:  # the optimistic ends: TPR's upper bound, FPR's lower bound
+        tpr = 1.0 if tp == pos else float(beta.ppf(1 - a, tp + 1, pos - tp))
+        fpr = 0.0 if fp == 0 else float(beta.ppf(a, fp, neg - fp + 1))
+    elif confidence:
+        tpr = 0.0 if tp == 0 else float(beta.ppf(a, tp, pos - tp + 1))
+        fpr = 1.0 if fp == neg else float(beta.ppf(1 - a, fp + 1, neg - fp))
+    else:
+        tpr, fpr = tp / pos, fp / neg
+    d = delta if use_delta else 0.0
+    bounds = [0.0] if floor else []
+    with np.errstate(divide="ignore"):
+        if tpr - d > 0 and fpr > 0:
+            bounds.append(math.log((tpr - d) / fpr))
+        elif tpr - d > 0:
+            bounds.append(math.inf)
+        if both and 1 - fpr - d > 0 and tpr < 1:
+            bounds.append(math.log((1 - fpr - d) / (1 - tpr)))
+    return max(bounds) if bounds else 0.0
+
+
+def _loss_attack_epsilon(fn) -> str:
+    for losses, members, threshold, delta, alpha in _attack_cases():
+        want = _attack_epsilon(losses, members, threshold, delta, alpha)
+        got = fn(losses.copy(), members.copy(), threshold, delta, alpha)
+        setting = (f"{int(members.sum())} members, {int((~members).sum())} non-members, threshold {threshold:g}, "
+                   f"delta {delta:g}, alpha {alpha:g}")
+        require(not (isinstance(got, float) and math.isinf(got)),
+                f"you returned infinity ({setting}): with no false positive the measured FPR is 0, and a point "
+                f"estimate proves epsilon = infinity from a finite sample",
+                fix="replace the FPR by its Clopper-Pearson upper bound (never 0) and the TPR by its lower bound")
+        got = require_number(got, "the epsilon lower bound")
+        if abs(got - want) <= 1e-6 * max(1.0, abs(want)):
             continue
-        require(got >= 0, f"for TPR {tpr}, FPR {fpr}, delta {delta} you returned {got:.4f}: a bound below 0 "
-                          f"proves nothing, so return 0")
-        if (tpr, fpr) in ((0.99, 0.5), (0.999, 0.5)) and got < want - 1:
-            require(False, f"(TPR {tpr}, FPR {fpr}) proves more than you found: also use the other inequality, "
-                           f"1 - FPR <= e^eps (1 - TPR) + delta")
-        if delta > 0 and tpr == 0.999 and abs(got - math.log(0.5 / 0.001)) < 1e-6:
-            require(False, "subtract delta in the other inequality too: 1 - FPR <= e^eps (1 - TPR) + delta gives "
-                           "eps >= log((1 - FPR - delta) / (1 - TPR))")
-        if delta > 0 and got > want:
-            require(False, f"for TPR {tpr}, FPR {fpr}, delta {delta} you returned {got:.6f}, more than the "
-                           f"{want:.6f} these rates prove: subtract delta, TPR <= e^eps FPR + delta gives "
-                           f"eps >= log((TPR - delta) / FPR)")
-        require(False, f"for TPR {tpr}, FPR {fpr}, delta {delta} expected {want:.4f}, got {got:.4f}"
-                + (" (an attack no better than guessing proves nothing: return 0)" if want == 0 else ""))
-    return "An attack's success can only prove a lower bound: the accountant's epsilon stays the guarantee."
+        wrong = [
+            (dict(member_if=np.less), "you guessed 'member' only when the loss is strictly below the threshold",
+             "guess 'member' when loss <= threshold"),
+            (dict(member_if=np.greater_equal), "you guessed 'member' for high losses: members are the examples the "
+             "model fits, with low loss", "guess 'member' when loss <= threshold"),
+            (dict(confidence=False), "you used the measured rates: a bound from them holds only on this sample",
+             "replace the TPR by its Clopper-Pearson lower bound and the FPR by its upper bound"),
+            (dict(swap=True), "you took the optimistic ends of the intervals: a lower bound on epsilon needs the "
+             "pessimistic ones", "use the lower end for the TPR and the upper end for the FPR"),
+            (dict(side=alpha), "each rate's bound is one-sided at alpha: together they then hold with confidence "
+             "1 - 2 alpha only", "bound each rate one-sided at alpha / 2 (the ends of the two-sided 1 - alpha "
+                                 "Clopper-Pearson interval), so that both hold with 1 - alpha"),
+            (dict(use_delta=False), "you ignored delta: TPR <= e^eps FPR + delta allows delta of slack",
+             "subtract delta in both inequalities"),
+            (dict(both=False), "you used one inequality only: 1 - FPR <= e^eps (1 - TPR) + delta can prove more",
+             "take the larger of log((TPR - delta) / FPR) and log((1 - FPR - delta) / (1 - TPR))"),
+            (dict(floor=False), "your bound is below 0: an attack that proves nothing proves epsilon >= 0",
+             "return max(0, ...)"),
+        ]
+        for kwargs, hint, fix in wrong:
+            other = _attack_epsilon(losses, members, threshold, delta, alpha, **kwargs)
+            if math.isfinite(other) and abs(got - other) <= 1e-6 * max(1.0, abs(other)):
+                require(False, f"{hint} ({setting}; expected {want:.4f}, got {got:.4f})", fix=fix)
+        require(False, f"expected {want:.4f}, got {got:.4f} ({setting})",
+                fix="count TP and FP at loss <= threshold; TPR's Clopper-Pearson lower bound and FPR's upper bound, "
+                    "each one-sided at alpha / 2; then max(0, log((TPR - delta) / FPR), log((1 - FPR - delta) / "
+                    "(1 - TPR)))")
+    return ("Your bound equals labkit.dp.audit.epsilon_lower_bound on these counts. It is a lower bound: it can refute "
+            "a claimed epsilon, never confirm one.")
 
 
-_CHECKS_05 = {"05.1": Exercise(_tpr_at_low_fpr, "build", "core", 15), "05.2": Exercise(_epsilon_from_rates, "build", "core", 15)}
+# Exercise 05.3: the statements are in the notebook, keyed by letter; True = the audit supports it.
+AUDIT_CLAIMS: dict[str, bool] = {"a": False, "b": True, "c": False, "d": False, "e": False, "f": True}
+_CLAIM_REASONS: dict[str, str] = {
+    "a": "a is not supported: a lower bound of 0 says only that this attack found nothing; the guarantee comes from "
+         "the accountant's proof, never from a failed attack",
+    "b": "b is supported: 3.65 > 1, so these rates are impossible under (1, 1e-5)-DP, at the stated (nominal) "
+         "confidence",
+    "c": "c is not supported: the eps = 16 models themselves got a lower bound of 0.00, so a model claiming eps = 1 "
+         "while really at eps = 16 would pass",
+    "d": "d is not supported: a lower bound below the accountant's epsilon is consistent with it; it says nothing "
+         "about how tight the accountant is",
+    "e": "e is not supported: the guesses about one model's examples share that model, so they are not independent "
+         "trials and the 95% is nominal",
+    "f": "f is supported: (1, 1e-5)-DP caps any attack's TPR at e^1 * FPR + delta, 2.7% at 1% FPR, whatever the "
+         "attack",
+}
+
+
+def _audit_claims(fn) -> str:
+    out = fn()
+    require(isinstance(out, dict), f"return a dict from each statement's letter to True or False; got "
+                                   f"{type(out).__name__}", fix='return {"a": ..., "b": ..., ...} with one bool each')
+    keys = {str(k).strip().lower(): val for k, val in out.items()}
+    require(set(keys) == set(AUDIT_CLAIMS), f"answer every statement once, keys {sorted(AUDIT_CLAIMS)}; got "
+                                            f"{sorted(keys)}", fix="one key per letter a to f")
+    require(all(is_bool(val) for val in keys.values()), "each answer must be True (supported) or False",
+            fix="write True or False for each letter")
+    wrong = [k for k in sorted(AUDIT_CLAIMS) if bool(keys[k]) != AUDIT_CLAIMS[k]]
+    require(not wrong, f"{len(wrong)} of your {len(AUDIT_CLAIMS)} answers {'is' if len(wrong) == 1 else 'are'} wrong. Ask of each statement: does a "
+                       f"lower bound, from this attack, on these guesses, show it?",
+            fix=_CLAIM_REASONS[wrong[0]] if wrong else "")
+    return ("An audit can refute a claim (b) and DP caps every attack (f); a failed attack proves nothing about "
+            "privacy, and the audit's confidence is nominal.")
+
+
+_CHECKS_05 = {"05.1": Exercise(_tpr_at_low_fpr, "build", "core", 15),
+              "05.2": Exercise(_loss_attack_epsilon, "build", "core", 20),
+              "05.3": Exercise(_audit_claims, "reason", "core", 10)}
 
 
 CHECKS = {**_CHECKS_04, **_CHECKS_05}

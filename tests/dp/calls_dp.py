@@ -138,6 +138,10 @@ CALLS = [
          # delta 0 releases nothing (documented: [0, 1]); records are opaque rows, published as they are
          accepts={"delta": {"zero"}, "records": {"empty", "nan_entry", "inf_entry", "extra_axis"}}),
     Call(M + "truthful_probability", dict(epsilon=1.0), accepts={"epsilon": HUGE}),  # probability 1
+    Call(M + "laplace_histogram", dict(values=np.array([1.0, 2.5, 2.7, 9.0]), bin_edges=np.array([0.0, 2.0, 4.0]),
+                                       epsilon=1.0, rng=Fresh(_rng)),
+         # no records is an empty histogram; values outside the edges, or any real value, fall in no bin or one
+         accepts={"values": {"empty", "negative", "zero", "huge"}, "epsilon": HUGE}),
     Call(M + "estimate_proportion", dict(responses=np.array([0, 1, 1, 0, 1]), epsilon=1.0),
          accepts={"responses": {"scalar", "extra_axis"}, "epsilon": HUGE}),  # the mean of any 0/1 array
     Call(M + "randomized_response_std", dict(num_respondents=100, epsilon=1.0),
@@ -203,6 +207,9 @@ CALLS = [
     Call(D + "format_day", dict(day=20000), accepts={"day": {"negative", "zero"}}),  # days before 1900 / 1900-01-01
     Call(D + "medical_records", dict(population=Fresh(_pop), num_records=30, seed=0), kinds={"seed": "rng"}),
     Call(D + "voter_list", dict(population=Fresh(_pop), coverage=0.6, seed=0), kinds={"seed": "rng"}),
+    Call(D + "unique_matches", dict(record_keys=np.array([5, 7, 7, 9]), voter_keys=np.array([7, 9, 9, 11]))),
+    Call(D + "homogeneous_records", dict(keys=np.array([1, 1, 2, 3, 3]), sensitive=np.array(["a", "a", "b", "a", "c"])),
+         kinds={"sensitive": "array"}),
     Call(D + "link", dict(records=Fresh(lambda: _tables()[0]), voters=Fresh(lambda: _tables()[1]),
                           record_truth=Fresh(lambda: _tables()[2]), voter_truth=Fresh(lambda: _tables()[3]))),
     # ---- DP-SGD (04)
@@ -221,6 +228,12 @@ CALLS = [
          # sigma 0: no noise (the non-private reference); huge noise is a valid, useless release
          # a bare ndarray is one variable, possibly with no coordinates (documented)
          accepts={"noise_multiplier": {"zero", "huge"}, "l2_norm_clip": HUGE, "summed": {"empty", "extra_axis"}}),
+    Call(S + "noisy_gradient", dict(per_example=Fresh(_per_example), l2_norm_clip=1.0, noise_multiplier=1.1,
+                                    expected_batch_size=6, rng=Fresh(_rng)), kinds={"per_example": "array"},
+         # sigma 0: clipped SGD; huge clip: nothing clipped, huge noise or batch: valid, useless; a bare ndarray is
+         # one variable, and an empty batch (zero rows) gives the noise alone (documented)
+         accepts={"noise_multiplier": {"zero", "huge"}, "l2_norm_clip": HUGE, "expected_batch_size": {"huge"},
+                  "per_example": {"empty", "extra_axis"}}),
     Call(S + "dpsgd_step", dict(model=Fresh(_mlp), x=Fresh(lambda: _x(6)), y=Fresh(lambda: _y(6)), l2_norm_clip=1.0,
                                 noise_multiplier=1.1, learning_rate=0.1, rng=Fresh(_rng), expected_batch_size=6),
          # None: len(x); a huge expected batch size is a tiny (valid) step
@@ -263,6 +276,11 @@ CALLS = [
     Call(U + "leave_one_out_attacks", dict(shadows=Fresh(_shadows), global_variance=True)),
     Call(U + "clopper_pearson", dict(successes=3, trials=10, alpha=0.05),
          accepts={"successes": {"zero"}, "trials": {"huge"}}),  # valid outcomes
+    Call(U + "epsilon_lower_bound", dict(true_positives=30, positives=50, false_positives=2, negatives=50, delta=1e-5,
+                                         alpha=0.05),
+         # valid counts (no hit, no false alarm, a huge number of guesses); delta 0 is pure DP
+         accepts={"true_positives": {"zero"}, "false_positives": {"zero"}, "positives": {"huge"},
+                  "negatives": {"huge"}, "delta": {"zero"}}),
     Call(U + "empirical_epsilon", dict(scores=Fresh(_scores), members=Fresh(_members), delta=1e-5, alpha=0.05, seed=0),
          kinds={"members": "array", "seed": "rng"}),
     Call(U + "dp_tpr_bound", dict(fpr=np.array([0.0, 0.1, 1.0]), epsilon=1.0, delta=1e-5),

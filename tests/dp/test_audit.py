@@ -336,3 +336,29 @@ def test_roc_legend_gives_each_auc_with_its_95_percent_interval():
     for r in results:
         want = f"AUC {r.auc:.3f}, 95% CI [{r.auc_low:.3f}, {r.auc_high:.3f}]"
         assert any(t.startswith(r.name) and want in t for t in texts), (want, texts)
+
+
+# ---------------------------------------------------------------------------------------------
+# epsilon_lower_bound: the bound of one threshold's counts (the reference of exercise 05.2)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_epsilon_lower_bound_is_sound_at_its_confidence():
+    """Randomized response at epsilon = 1 is an attack at the DP limit: the bound exceeds 1 in at most ~alpha of runs."""
+    rng = np.random.default_rng(0)
+    p = math.e / (1 + math.e)  # members answer "in" with probability p, non-members with 1 - p: TPR/FPR = e
+    runs = 400
+    tp = rng.binomial(500, p, size=runs)
+    fp = rng.binomial(500, 1 - p, size=runs)
+    bounds = np.array([audit.epsilon_lower_bound(int(a), 500, int(b), 500, 0.0, 0.05) for a, b in zip(tp, fp)])
+    assert np.mean(bounds > 1.0) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / runs)
+    assert np.median(bounds) > 0.5  # and it is not vacuous
+
+
+def test_epsilon_lower_bound_is_the_kairouz_bound_of_the_clopper_pearson_ends():
+    lo, _ = audit.clopper_pearson(90, 100, 0.1)
+    _, hi = audit.clopper_pearson(5, 100, 0.1)
+    want = max(0.0, math.log((lo - 1e-3) / hi), math.log((1 - hi - 1e-3) / (1 - lo)))
+    assert audit.epsilon_lower_bound(90, 100, 5, 100, 1e-3, 0.1) == pytest.approx(want)
+    assert audit.epsilon_lower_bound(0, 100, 100, 100, 1e-5) == 0.0  # an attack that catches nobody proves nothing
+    assert math.isfinite(audit.epsilon_lower_bound(100, 100, 0, 100, 1e-5))  # no false alarm: still finite

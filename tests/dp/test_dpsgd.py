@@ -650,3 +650,52 @@ def test_notebook04_says_per_example_and_replace_one(notebook04):
 def test_notebook04_says_its_seeds_give_no_privacy(notebook04):
     markdown, _ = notebook04
     assert "a published seed gives no privacy" in markdown
+
+
+# ---------------------------------------------------------------------------------------------
+# noisy_gradient: stages 2 to 4 in NumPy, the reference of exercises 04.1 and 04.2
+# ---------------------------------------------------------------------------------------------
+
+
+def test_noisy_gradient_is_the_update_dpsgd_step_applies(digits):
+    """Same seed, same per-example gradients: dpsgd_step moves the weights by -lr * noisy_gradient."""
+    x, y = digits.x_train[:12], digits.y_train[:12]
+    for sigma, expected in [(1.3, 20), (0.0, None), (0.7, 5)]:
+        model = _model((8,), seed=3)
+        before = [v.numpy().astype(np.float64) for v in model.trainable_variables]
+        grads = dpsgd.noisy_gradient(dpsgd.per_example_gradients(model, x, y), 0.5, sigma, expected or len(x),
+                                     np.random.default_rng(9))
+        dpsgd.dpsgd_step(model, x, y, l2_norm_clip=0.5, noise_multiplier=sigma, learning_rate=0.4,
+                         rng=np.random.default_rng(9), expected_batch_size=expected)
+        for b, g, v in zip(before, grads, model.trainable_variables):
+            np.testing.assert_allclose(v.numpy(), b - 0.4 * g, atol=1e-6)
+
+
+def test_one_poisson_step_of_the_ghost_trainer_is_noisy_gradient_without_noise(digits):
+    """train_dpsgd's step (ghost norms, in TensorFlow) is noisy_gradient's: with rate 1 every row is drawn."""
+    x, y = digits.x_train[:40], digits.y_train[:40]
+    trained, manual = _model((16,), seed=5), _model((16,), seed=5)
+    grads = dpsgd.noisy_gradient(dpsgd.per_example_gradients(manual, x, y), 0.3, 0.0, 40)
+    for var, g in zip(manual.trainable_variables, grads):
+        var.assign_sub((0.7 * g).astype(np.float32))
+    run = dpsgd.train_dpsgd(trained, x, y, epochs=1, batch_size=40, l2_norm_clip=0.3, noise_multiplier=0.0,
+                            learning_rate=0.7, seed=0)
+    assert run.steps == 1
+    for a, b in zip(trained.get_weights(), manual.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_noisy_gradient_of_an_empty_batch_is_the_noise_over_the_expected_size():
+    got = dpsgd.noisy_gradient([np.zeros((0, 3)), np.zeros((0, 2, 2))], 0.5, 2.0, 8, np.random.default_rng(4))
+    rng = np.random.default_rng(4)
+    want = [rng.normal(0.0, 1.0, size=3) / 8, rng.normal(0.0, 1.0, size=(2, 2)) / 8]
+    assert all(np.allclose(a, b) for a, b in zip(got, want))
+
+
+def test_noisy_gradient_takes_one_matrix_as_one_variable():
+    grads = np.random.default_rng(1).normal(size=(6, 4)) * 3
+    (one,) = dpsgd.noisy_gradient(grads, 1.0, 0.0, 6)
+    clipped, _ = dpsgd.clip_and_sum([grads], 1.0)
+    np.testing.assert_allclose(one, clipped[0] / 6)
+    with pytest.raises(ValueError, match="expected_batch_size"):
+        dpsgd.noisy_gradient(grads, 1.0, 1.0, 0)
