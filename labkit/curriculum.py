@@ -17,34 +17,46 @@ class Entry:
     slug: str
     title: str
     track: str
-    minutes: int  # reading and exercises, for a learner (not the run time)
+    reading: int  # minutes to read and run the notebook, for a learner (not the run time)
     leaves_able_to: str
 
     @property
     def filename(self) -> str:
         return f"{self.number}-{self.slug}.ipynb"
 
+    @property
+    def exercise_minutes(self) -> int:
+        """The expected minutes of the notebook's exercises, as their headings state them."""
+        from labkit.exercises import exercise_ids, exercise_info
+
+        return sum(exercise_info(e).minutes for e in exercise_ids(self.number))
+
+    @property
+    def minutes(self) -> int:
+        """Reading plus exercises: the time a learner should plan for the notebook."""
+        return self.reading + self.exercise_minutes
+
 
 CURRICULUM: tuple[Entry, ...] = (
-    Entry("01", "deidentification", "Why de-identification is not enough", "Differential privacy", 30,
+    Entry("01", "deidentification", "Why de-identification is not enough", "Differential privacy", 20,
           "re-identify 'anonymous' records by a join on quasi-identifiers; see a model memorise a record"),
-    Entry("02", "dp-from-scratch", "Differential privacy from scratch", "Differential privacy", 45,
+    Entry("02", "dp-from-scratch", "Differential privacy from scratch", "Differential privacy", 30,
           "state (epsilon, delta)-DP correctly; use randomized response and the Laplace mechanism"),
-    Entry("03", "gaussian-accounting", "Gaussian noise and privacy accounting", "Differential privacy", 45,
+    Entry("03", "gaussian-accounting", "Gaussian noise and privacy accounting", "Differential privacy", 30,
           "calibrate Gaussian noise; compose with RDP and PLD; explain why one run has several epsilons"),
-    Entry("04", "dp-sgd", "Training with DP-SGD", "Differential privacy", 60,
+    Entry("04", "dp-sgd", "Training with DP-SGD", "Differential privacy", 40,
           "clip and noise per-example gradients; read epsilon for a training run; tune the trade-off"),
-    Entry("05", "auditing", "Auditing privacy", "Differential privacy", 45,
+    Entry("05", "auditing", "Auditing privacy", "Differential privacy", 30,
           "run membership-inference attacks; turn attack success into a lower bound on epsilon"),
-    Entry("06", "federated-averaging", "Federated averaging", "Federated learning", 45,
+    Entry("06", "federated-averaging", "Federated averaging", "Federated learning", 30,
           "write FedAvg from scratch and match TensorFlow Federated; see non-IID data slow it down"),
-    Entry("07", "private-federated-learning", "Private federated learning", "Federated learning", 45,
+    Entry("07", "private-federated-learning", "Private federated learning", "Federated learning", 30,
           "add user-level DP to FedAvg and account for it; know what simulated secure sum protects"),
-    Entry("08", "homomorphic-encryption", "Homomorphic encryption", "Cryptography", 60,
+    Entry("08", "homomorphic-encryption", "Homomorphic encryption", "Cryptography", 40,
           "implement Paillier and check it against python-paillier; run encrypted inference with CKKS"),
-    Entry("09", "secure-computation", "Secure multi-party computation", "Cryptography", 60,
+    Entry("09", "secure-computation", "Secure multi-party computation", "Cryptography", 40,
           "share secrets, multiply with Beaver triples, run dropout-tolerant secure aggregation"),
-    Entry("10", "capstone-hospitals", "Capstone: a hospital federation", "Capstone", 60,
+    Entry("10", "capstone-hospitals", "Capstone: a hospital federation", "Capstone", 40,
           "combine FedAvg, secure aggregation and DP; measure what each protection costs"),
 )
 
@@ -67,8 +79,8 @@ class LabMap:
         return "ready" if entry.filename in self.available else "coming"
 
     def __repr__(self) -> str:
-        rows = [f"{e.number}  {e.title:<40} {e.track:<21} ~{e.minutes:>2} min  "
-                f"{exercise_summary(e.number):<28} {self.status(e)}" for e in self.entries]
+        rows = [f"{e.number}  {e.title:<40} {e.track:<21} ~{e.minutes:>3} min  "
+                f"{exercise_summary(e.number):<34} {self.status(e)}" for e in self.entries]
         return "\n".join(rows)
 
     def _repr_html_(self) -> str:
