@@ -35,7 +35,7 @@ from labkit.fl.dp_fedavg import (ClippedUpdate, GaussianSum, RecordDPSGD, adapti
                                  user_level_epsilon)
 from labkit.fl.fedavg import (Client, ClientResult, History, LocalSGD, RoundResult, Weights,
                               accuracy, bytes_per_round, check_clients, client_arrays, epoch_batches, epoch_orders,
-                              federated_round, fedavg_round, fedsgd_round, init_weights, local_sgd,
+                              federated_round, fedavg_round, fedavgm_round, fedsgd_round, init_weights, local_sgd,
                               loss_and_gradients, max_abs_difference, rounds_to_target, run_federated, run_rounds,
                               sgd, weighted_average)
 from labkit.fl.models import FlatModel, LogisticRegression, SoftmaxRegression
@@ -51,7 +51,8 @@ __all__ = [
     "RecordDPSGD", "RoundResult", "SecureAggregation", "SoftmaxRegression", "TABLE2_SETTINGS", "Weights",
     "accuracy", "adaptive_clip_value_noise", "bytes_per_round", "check_clients", "check_user_delta",
     "client_arrays", "clip_update", "dp_fedavg_round", "epoch_batches", "epoch_orders", "federated_round",
-    "fedavg_round", "fedsgd_round", "init_weights", "local_sgd", "loss_and_gradients", "max_abs_difference",
+    "fedavg_round", "fedavgm_round", "fedsgd_round", "init_weights", "local_sgd", "loss_and_gradients",
+    "max_abs_difference",
     "noniid_curve", "noniid_lookup", "plain_sum", "poisson_sample", "rounds_to_target", "run_dp_fedavg",
     "run_federated", "run_rounds", "secagg_bytes", "sgd", "table2_clients", "table2_rounds", "user_level_epsilon",
     "weighted_average", "client_datasets", "run_tff_fedavg", "tff_dp_fedavg",

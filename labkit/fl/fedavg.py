@@ -612,6 +612,53 @@ def fedavg_round(weights: Weights, clients: Sequence[Client], selected: Sequence
     return _as_list(model, result.params)
 
 
+def fedavgm_round(weights: Weights, velocity: Weights | None, clients: Sequence[Client], selected: Sequence[int],
+                  lr: float, epochs: int, batch_size: int | None, *, server_lr: float = 1.0, momentum: float = 0.9,
+                  rng: np.random.Generator | None = None) -> tuple[Weights, Weights]:
+    """One round of FedAvg with server momentum (FedAvgM; Hsu, Qi and Brown 2019, section 3).
+
+    The clients run exactly the round of :func:`fedavg_round`; the server treats the data-weighted
+    average of their updates, ``Delta = sum_k p_k (w_k - w)``, as a step to take with momentum:
+    ``velocity <- momentum * velocity + Delta`` and ``w <- w + server_lr * velocity``. With
+    ``momentum = 0`` and ``server_lr = 1`` this is :func:`fedavg_round`. It is TFF's
+    ``build_weighted_fed_avg`` with ``server_optimizer_fn=tff.learning.optimizers.build_sgdm(server_lr,
+    momentum)``, whose accumulator holds ``-velocity`` (tests/fl/test_fl_tff.py checks the two agree).
+
+    Args:
+        weights: the global model ``[W, b]``.
+        velocity: the server's momentum buffer ``[W, b]`` from the previous round, or None in the
+            first round (zeros).
+        clients, selected, lr, epochs, batch_size, rng: as in :func:`fedavg_round`.
+        server_lr: the server's step size (> 0; one so large that the weights overflow returns inf, as a
+            too-large ``lr`` does).
+        momentum: the server's momentum, in [0, 1).
+
+    Returns:
+        ``(new_weights, new_velocity)``, float32 arrays.
+
+    Introduced in ``06-federated-averaging.ipynb``.
+    """
+    softmax_model(weights)  # [W, b], finite
+    v.positive("server_lr", server_lr)
+    v.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
+    if velocity is None:
+        velocity = [np.zeros_like(np.asarray(a, np.float32)) for a in weights]
+    else:
+        if isinstance(velocity, (str, bytes)) or v.is_real(velocity) or not hasattr(velocity, "__len__") \
+                or len(velocity) != 2:
+            raise TypeError(f"velocity must be [W, b] like weights, or None; got {velocity!r}"[:200])
+        for i, (a, w) in enumerate(zip(velocity, weights)):
+            if np.shape(a) != np.shape(w):
+                raise ValueError(f"velocity[{i}] must have the shape of weights[{i}] {np.shape(w)}; got {np.shape(a)}")
+            v.finite_array(f"velocity[{i}]", a, dtype=None)
+    averaged = fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    beta, eta = np.float32(momentum), np.float32(server_lr)
+    new_velocity = [(beta * np.asarray(m, np.float32) + (a - np.asarray(w, np.float32))).astype(np.float32)
+                    for m, a, w in zip(velocity, averaged, weights)]
+    new_weights = [(np.asarray(w, np.float32) + eta * m).astype(np.float32) for w, m in zip(weights, new_velocity)]
+    return new_weights, new_velocity
+
+
 def run_federated(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray], *, rounds: int,
                   lr: float, epochs: int = 1, batch_size: int | None = 10, clients_per_round: int | None = None,
                   algorithm: str = "fedavg", seed: int = 0, initial: Weights | None = None,

@@ -451,6 +451,7 @@ def _tf_logger_silenced() -> Iterator[None]:
 
 def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], selections: Sequence[Sequence[int]], *,
                    lr: float, epochs: int, batch_size: int | None, weighted: bool = True,
+                   server_lr: float = 1.0, server_momentum: float = 0.0,
                    aggregator: Callable[[ModuleType], Any] | None = None, simulate_secure_sum: bool = False,
                    rng: np.random.Generator | None = None,
                    context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> list[np.ndarray]:
@@ -458,13 +459,16 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
 
     The one TFF build / initialise / loop sequence of labkit: ``build_weighted_fed_avg`` (or
     ``build_unweighted_fed_avg``) of a Keras softmax regression, client SGD with ``lr``
-    (``tff.learning.optimizers.build_sgdm``), server SGD with learning rate 1 (the plain average
-    of client models), and ``model_aggregator=aggregator(tff)`` when given. Runs inside
+    (``tff.learning.optimizers.build_sgdm``), server SGD with learning rate ``server_lr`` and momentum
+    ``server_momentum`` (by default 1 and 0: the plain average of client models; otherwise FedAvgM,
+    :func:`labkit.fl.fedavgm_round`), and ``model_aggregator=aggregator(tff)`` when given. Runs inside
     :func:`session` (and ``context()``), so the worker ends when this returns, also on error.
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
     selections = _check_tff_args(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size)
+    v.positive("server_lr", server_lr)
+    v.real("server_momentum", server_momentum, low=0.0, high=1.0, high_open=True)
     if aggregator is not None and not callable(aggregator):
         raise TypeError(f"aggregator must be a callable of tff or None; got {aggregator!r}")
     if rng is not None:
@@ -476,7 +480,8 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
         extra = {} if aggregator is None else {"model_aggregator": aggregator(tff)}
         process = build(_tff_model_fn(num_features, num_classes),
                         client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=lr),
-                        server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0), **extra)
+                        server_optimizer_fn=tff.learning.optimizers.build_sgdm(
+                            learning_rate=float(server_lr), momentum=float(server_momentum) or None), **extra)
         state = process.initialize()
         state = process.set_model_weights(state, tff.learning.models.ModelWeights(
             trainable=[np.asarray(a, np.float32) for a in initial], non_trainable=[]))
@@ -488,18 +493,21 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
 
 def tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, rounds: int, lr: float, epochs: int = 1,
                batch_size: int | None = 10, selections: Sequence[Sequence[int]] | None = None,
-               shuffle_seed: int | None = None) -> list[np.ndarray]:
+               shuffle_seed: int | None = None, server_lr: float = 1.0,
+               server_momentum: float = 0.0) -> list[np.ndarray]:
     """Run ``tff.learning.algorithms.build_weighted_fed_avg`` and return the final ``[W, b]``.
 
     Client optimiser: SGD with ``lr`` (``tff.learning.optimizers.build_sgdm``); server: SGD
-    with learning rate 1 (the plain weighted average of client models). The worker process
-    ends when this returns, also on error.
+    with learning rate ``server_lr`` and momentum ``server_momentum``; the defaults 1 and 0 give
+    the plain weighted average of client models (:func:`labkit.fl.fedavg_round`), others
+    FedAvgM (:func:`labkit.fl.fedavgm_round`). The worker process ends when this returns, also on error.
 
     Args:
         clients, initial, rounds, lr, epochs, batch_size: as in :func:`labkit.fl.run_federated`.
         selections: the clients of each round (default: all, every round).
         shuffle_seed: shuffle local epochs with ``np.random.default_rng(shuffle_seed)`` in the
             order :func:`labkit.fl.fedavg_round` uses; None keeps the stored order.
+        server_lr, server_momentum: the server optimiser's step (> 0) and momentum (in [0, 1)).
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
@@ -509,7 +517,8 @@ def tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, rounds:
     if len(selections) != rounds:
         raise ValueError(f"selections must list the clients of each of the {rounds} rounds; got {len(selections)}")
     rng = None if shuffle_seed is None else v.generator(shuffle_seed, "shuffle_seed")
-    return run_tff_fedavg(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size, rng=rng)
+    return run_tff_fedavg(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size, rng=rng,
+                          server_lr=server_lr, server_momentum=server_momentum)
 
 
 def tff_dp_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, selections: Sequence[Sequence[int]],

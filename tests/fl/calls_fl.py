@@ -225,6 +225,14 @@ CALLS = [
                                                lr=0.1, epochs=1, batch_size=3, rng=Fresh(_rng)),
          accepts={"batch_size": {"none", "huge"}, "lr": {"huge"}}, nonfinite_ok={"lr"}),
     # None or larger than a client = whole client; lr=1e300 diverges: documented (sgd returns NaN)
+    Call("labkit.fl.fedavg:fedavgm_round", dict(weights=Fresh(_weights), velocity=None, clients=Fresh(_clients),
+                                                selected=[0, 1], lr=0.1, epochs=1, batch_size=3, server_lr=1.0,
+                                                momentum=0.9, rng=Fresh(_rng)),
+         accepts={"batch_size": {"none", "huge"}, "lr": {"huge"}, "server_lr": {"huge"}, "velocity": {"none"},
+                  "momentum": {"zero"}},
+         nonfinite_ok={"lr", "server_lr"}, kinds={"velocity": "object"}),
+    # as fedavg_round; velocity None = zeros (the first round); momentum 0 = FedAvg with a server step;
+    # a huge server_lr overflows to inf (documented, as a huge lr)
     Call("labkit.fl.fedavg:run_federated",
          dict(clients=Fresh(_clients), test=(XT, YT), rounds=1, lr=0.1, epochs=1, batch_size=3, clients_per_round=2,
               algorithm="fedavg", seed=0, initial=None, target=None, shuffle=True, progress=None),

@@ -1,6 +1,8 @@
-"""Exercises 06.1-06.2 and 07.1-07.2: each check rejects the stub, every typical wrong answer
-(named for its mistake), answers that return a constant, None or their input, and accepts the
-solution and its variants (other dtypes, lists); the non-IID widget builds and its lookup is pure."""
+"""Exercises 06.1-06.3 and 07.1-07.3: each check's catalogue of typical wrong answers (named for the
+mistake), correct answers written differently, and the solution (proved by tests/test_exercises_framework.py);
+the rounds that notebook 06 and 07 build in their cells equal labkit's on seeded property tests (build then
+save); the suspects of 06.3 are broken exactly as labkit.fl.checks says; the non-IID widget builds and its
+lookup is pure."""
 
 from __future__ import annotations
 
@@ -9,195 +11,568 @@ import math
 import numpy as np
 import pytest
 
-from exercise_proof import assert_accepted, assert_hints, assert_rejected, constant_for, returns_first_input, returns_none
-from labkit.exercises import check
+from exercise_proof import Catalogue, assert_hints
+from labkit import fl
+from labkit.fl import checks
+from notebook_source import notebook_function
 
+# ---------------------------------------------------------------- 06.1 FedAvg with server momentum
 
-def stub(*args):
-    raise NotImplementedError
 
+def fedavgm_round(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum, rng=None):
+    averaged = fl.fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    new_velocity = [np.float32(momentum) * v + (a - w) for v, a, w in zip(velocity, averaged, weights)]
+    new_weights = [w + np.float32(server_lr) * v for w, v in zip(weights, new_velocity)]
+    return new_weights, new_velocity
 
-# ---------------------------------------------------------------- 06.1 the FedAvg server step
 
+def fedavgm_round_float64_from_local_sgd(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr,
+                                         momentum, rng=None):
+    """Trains each client with local_sgd and averages the updates by hand, in float64."""
+    n = sum(len(clients[k][1]) for k in selected)
+    mean = [np.zeros(np.shape(a)) for a in weights]
+    for k in selected:
+        cx, cy = clients[k]
+        local = fl.local_sgd(weights, cx, cy, lr, epochs, batch_size, rng)
+        mean = [m + len(cy) / n * (np.float64(a) - b) for m, a, b in zip(mean, local, weights)]
+    new_velocity = [momentum * np.float64(v) + m for v, m in zip(velocity, mean)]
+    return tuple([list(w + server_lr * v for w, v in zip(weights, new_velocity)), new_velocity])
 
-def server_average(models, sizes):
-    sizes = np.asarray(sizes, dtype=np.float64)
-    return np.sum([s * m for s, m in zip(sizes, models)], axis=0) / sizes.sum()
 
+def fedavgm_round_labkit(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum, rng=None):
+    return fl.fedavgm_round(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr=server_lr,
+                            momentum=momentum, rng=rng)
 
-def server_average_float32(models, sizes):
-    return server_average(models, sizes).astype(np.float32)
 
+def momentum_ignored(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum, rng=None):
+    averaged = fl.fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    new_velocity = [a - w for a, w in zip(averaged, weights)]
+    return [w + np.float32(server_lr) * v for w, v in zip(weights, new_velocity)], new_velocity
 
-def server_average_list(models, sizes):
-    total = sum(sizes)
-    return [sum(s * float(m[i]) for s, m in zip(sizes, models)) / total for i in range(len(models[0]))]
 
+def velocity_not_updated(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum, rng=None):
+    averaged = fl.fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    new_velocity = [np.float32(momentum) * v + (a - w) for v, a, w in zip(velocity, averaged, weights)]
+    return [w + np.float32(server_lr) * v for w, v in zip(weights, new_velocity)], velocity
 
-def plain_mean(models, sizes):  # averaged without weights
-    return np.mean(models, axis=0)
 
+def averaged_without_weights(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum,
+                             rng=None):
+    locals_ = [fl.local_sgd(weights, *clients[k], lr, epochs, batch_size, rng) for k in selected]
+    mean = [np.mean([m[i] - weights[i] for m in locals_], axis=0) for i in range(2)]
+    new_velocity = [np.float32(momentum) * v + d for v, d in zip(velocity, mean)]
+    return [w + np.float32(server_lr) * v for w, v in zip(weights, new_velocity)], new_velocity
 
-def unnormalised(models, sizes):  # forgot to divide by sum n_k
-    return np.sum([s * m for s, m in zip(sizes, models)], axis=0)
 
+def update_applied_twice(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum, rng=None):
+    averaged = fl.fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    new_velocity = [np.float32(momentum) * v + (a - w) for v, a, w in zip(velocity, averaged, weights)]
+    return [a + np.float32(server_lr) * v for a, v in zip(averaged, new_velocity)], new_velocity
 
-def divided_by_clients(models, sizes):  # divided the weighted sum by K instead of sum n_k
-    return np.sum([s * m for s, m in zip(sizes, models)], axis=0) / len(models)
 
+def moved_against_the_update(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum,
+                             rng=None):
+    averaged = fl.fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    new_velocity = [np.float32(momentum) * v + (a - w) for v, a, w in zip(velocity, averaged, weights)]
+    return [w - np.float32(server_lr) * v for w, v in zip(weights, new_velocity)], new_velocity
 
-def largest_client_only(models, sizes):  # kept the biggest client's model
-    return models[int(np.argmax(sizes))]
 
+def returns_weights_only(weights, velocity, *args, **kwargs):
+    return weights
 
-# ---------------------------------------------------------------- 06.2 bytes to target
 
+# ---------------------------------------------------------------- 06.2 the server update in TFF
 
-def bytes_to_target(p, c, r):
-    return 2 * 4 * p * c * r
 
+def _types(tff, num_params):
+    model_type = tff.TensorType(np.float32, [num_params])
+    return model_type, (tff.FederatedType(model_type, tff.SERVER), tff.FederatedType(model_type, tff.CLIENTS),
+                        tff.FederatedType(np.float32, tff.CLIENTS))
 
-def bytes_to_target_int64(p, c, r):
-    return np.int64(2) * 4 * p * c * r
 
+def _server_update(tff, num_params, mean, combine):
+    model_type, signature = _types(tff, num_params)
 
-def bytes_to_target_float(p, c, r):
-    return float(2 * 4 * p * c * r)
+    @tff.tensorflow.computation(model_type, model_type)
+    def step(w, d):
+        return combine(w, d)
 
+    @tff.federated_computation(*signature)
+    def server_update(model, deltas, sizes):
+        return tff.federated_map(step, tff.federated_zip((model, mean(tff, deltas, sizes))))
 
-def one_direction(p, c, r):
-    return 4 * p * c * r
+    return server_update
 
 
-def counts_values_not_bytes(p, c, r):
-    return 2 * p * c * r
+def build_server_update(tff, num_params):
+    return _server_update(tff, num_params, lambda tff, d, n: tff.federated_mean(d, weight=n), lambda w, d: w + d)
 
 
-def float64_bytes(p, c, r):  # 8 bytes per parameter
-    return 2 * 8 * p * c * r
+def build_server_update_from_weighted_sums(tff, num_params):
+    """The weighted mean written as two federated sums: sum_k n_k delta_k and sum_k n_k."""
+    model_type, signature = _types(tff, num_params)
 
+    @tff.tensorflow.computation(model_type, np.float32)
+    def scale(d, n):
+        return d * n
 
-def forgot_clients(p, c, r):
-    return 2 * 4 * p * r
+    @tff.tensorflow.computation(model_type, model_type, np.float32)
+    def step(w, weighted_sum, total):
+        return w + weighted_sum / total
 
+    @tff.federated_computation(*signature)
+    def server_update(model, deltas, sizes):
+        weighted_sum = tff.federated_sum(tff.federated_map(scale, tff.federated_zip((deltas, sizes))))
+        return tff.federated_map(step, tff.federated_zip((model, weighted_sum, tff.federated_sum(sizes))))
 
-# ---------------------------------------------------------------- 07.1 clipping
+    return server_update
 
 
-def clip_update(update, clip):
-    norm = np.linalg.norm(update)
-    return update * min(1.0, clip / norm) if norm > 0 else update
+def unweighted_federated_mean(tff, num_params):
+    return _server_update(tff, num_params, lambda tff, d, n: tff.federated_mean(d), lambda w, d: w + d)
 
 
-def clip_update_float32(update, clip):
-    return clip_update(np.asarray(update, np.float32), np.float32(clip))
+def subtracted_the_update(tff, num_params):
+    return _server_update(tff, num_params, lambda tff, d, n: tff.federated_mean(d, weight=n), lambda w, d: w - d)
 
 
-def clip_update_list(update, clip):
-    return clip_update(update, clip).tolist()
+def returned_the_mean_update(tff, num_params):
+    _, signature = _types(tff, num_params)
 
+    @tff.federated_computation(*signature)
+    def server_update(model, deltas, sizes):
+        return tff.federated_mean(deltas, weight=sizes)
 
-def per_coordinate_clip(update, clip):  # np.clip bounds coordinates, not the norm
-    return np.clip(update, -clip, clip)
+    return server_update
 
 
-def always_rescale(update, clip):  # scales short updates up to the clip as well
-    return update * clip / np.linalg.norm(update)
+def summed_without_dividing(tff, num_params):
+    model_type, signature = _types(tff, num_params)
 
+    @tff.tensorflow.computation(model_type, np.float32)
+    def scale(d, n):
+        return d * n
 
-def clip_by_squared_norm(update, clip):  # used ||u||^2 instead of ||u||
-    return update * min(1.0, clip / np.sum(update ** 2))
+    @tff.tensorflow.computation(model_type, model_type)
+    def add(w, d):
+        return w + d
 
+    @tff.federated_computation(*signature)
+    def server_update(model, deltas, sizes):
+        weighted_sum = tff.federated_sum(tff.federated_map(scale, tff.federated_zip((deltas, sizes))))
+        return tff.federated_map(add, tff.federated_zip((model, weighted_sum)))
 
-def clip_by_l1_norm(update, clip):  # the wrong norm
-    return update * min(1.0, clip / np.sum(np.abs(update)))
+    return server_update
 
 
-# ---------------------------------------------------------------- 07.2 noise on the average
+def added_server_values_with_plus(tff, num_params):
+    _, signature = _types(tff, num_params)
 
+    @tff.federated_computation(*signature)
+    def server_update(model, deltas, sizes):
+        return model + tff.federated_mean(deltas, weight=sizes)
 
-def noise_std(z, clip, q, k):
-    return z * clip / (q * k)
+    return server_update
 
 
-def noise_std_float32(z, clip, q, k):
-    return np.float32(z * clip / (q * k))
+def returns_an_undecorated_function(tff, num_params):
+    def server_update(model, deltas, sizes):
+        return model + np.average(deltas, axis=0, weights=sizes)
 
+    return server_update
 
-def forgot_clip(z, clip, q, k):
-    return z / (q * k)
 
+# ---------------------------------------------------------------- 06.3 find the broken rounds
 
-def noise_on_the_sum(z, clip, q, k):  # forgot to divide by the expected number of clients
-    return z * clip
 
+def _suspect(name):
+    return notebook_function("06", name, {"np": np, "fl": fl, "local_sgd": fl.local_sgd})
 
-def divided_by_all_clients(z, clip, q, k):  # divided by K, not the expected count qK
-    return z * clip / k
 
+def fixed_round_a(weights, clients, selected, lr, epochs, batch_size, rng=None):
+    deltas, sizes = [], []
+    for k in selected:
+        cx, cy = clients[k]
+        local = fl.local_sgd(weights, cx, cy, lr, epochs, batch_size, rng)
+        deltas.append([a - b for a, b in zip(local, weights)])
+        sizes.append(len(cy))
+    mean_delta = fl.weighted_average(deltas, sizes)
+    return [a + d for a, d in zip(weights, mean_delta)]
 
-def variance_not_std(z, clip, q, k):
-    return (z * clip / (q * k)) ** 2
 
+def find_the_bugs():
+    return {"round_a", "round_c", "round_d"}, fixed_round_a
 
-# ---------------------------------------------------------------- answers every check must reject
 
+def find_the_bugs_as_list_fixing_d():
+    def fixed_round_d(weights, clients, selected, lr, epochs, batch_size, rng=None):
+        models = [fl.local_sgd(weights, *clients[k], lr, epochs, batch_size, rng) for k in selected]
+        return fl.weighted_average(models, [len(clients[k][1]) for k in selected])
 
-CASES = {
-    "06.1": (server_average, [server_average_float32, server_average_list],
-             [plain_mean, unnormalised, divided_by_clients, largest_client_only],
-             [np.zeros(7), np.ones(7)]),
-    "06.2": (bytes_to_target, [bytes_to_target_int64, bytes_to_target_float],
-             [one_direction, counts_values_not_bytes, float64_bytes, forgot_clients],
-             [0, 884_000, 26_000]),
-    "07.1": (clip_update, [clip_update_float32, clip_update_list],
-             [per_coordinate_clip, always_rescale, clip_by_squared_norm, clip_by_l1_norm],
-             [np.zeros(10), np.ones(10) * 0.01]),
-    "07.2": (noise_std, [noise_std_float32],
-             [forgot_clip, noise_on_the_sum, divided_by_all_clients, variance_not_std],
-             [0.015, 0.0, 1.0]),
+    return ["round_d", "round_a", "round_c"], fixed_round_d
+
+
+def missed_the_unweighted_average():
+    return {"round_c", "round_d"}, fixed_round_a
+
+
+def called_a_rewrite_broken():
+    return {"round_a", "round_b", "round_c", "round_d"}, fixed_round_a
+
+
+def fixed_round_still_unweighted():
+    return {"round_a", "round_c", "round_d"}, _suspect("round_a")
+
+
+def fixed_round_still_sequential():
+    return {"round_a", "round_c", "round_d"}, _suspect("round_c")
+
+
+def named_rounds_by_letter():
+    return {"a", "c", "d"}, fixed_round_a
+
+
+def returned_the_broken_set_only():
+    return {"round_a", "round_c", "round_d"}
+
+
+# ---------------------------------------------------------------- 07.1 the DP-FedAvg aggregation
+
+
+def dp_fedavg_aggregate(updates, q, clip, noise_multiplier, rng):
+    joined = rng.random(len(updates)) < q
+    total = [np.zeros(np.shape(a)) for a in updates[0]]
+    for update, took_part in zip(updates, joined):
+        if took_part:
+            norm = np.sqrt(sum(np.sum(np.square(a)) for a in update))
+            scale = min(1.0, clip / norm) if norm > 0 else 1.0
+            total = [t + scale * a for t, a in zip(total, update)]
+    noisy = [t + rng.normal(0.0, noise_multiplier * clip, size=t.shape) for t in total]
+    return [n / (q * len(updates)) for n in noisy]
+
+
+def dp_fedavg_aggregate_with_labkit_pieces(updates, q, clip, noise_multiplier, rng):
+    joined = fl.poisson_sample(len(updates), q, rng)
+    clipped = [fl.clip_update(updates[k], clip) for k in joined]
+    total = [sum((u[i] for u in clipped), np.zeros(np.shape(updates[0][i]))) for i in range(len(updates[0]))]
+    std = noise_multiplier * clip
+    return [list(((t + std * rng.standard_normal(t.shape)) / (q * len(updates))).tolist()) for t in total]
+
+
+def _aggregate(updates, q, clip, noise_multiplier, rng, *, sample=True, clip_fn=None, std=None, after=False,
+               denominator=None):
+    joined = rng.random(len(updates)) < q if sample else np.ones(len(updates), bool)
+    total = [np.zeros(np.shape(a)) for a in updates[0]]
+    for update, took_part in zip(updates, joined):
+        if took_part:
+            total = [t + a for t, a in zip(total, (clip_fn or fl.clip_update)(update, clip))]
+    noise = [rng.normal(0.0, noise_multiplier * clip if std is None else std, size=t.shape) for t in total]
+    d = q * len(updates) if denominator is None else denominator(joined)
+    return [t / d + n for t, n in zip(total, noise)] if after else [(t + n) / d for t, n in zip(total, noise)]
+
+
+def forgot_to_sample(updates, q, clip, noise_multiplier, rng):
+    return _aggregate(updates, q, clip, noise_multiplier, rng, sample=False)
+
+
+def clipped_each_layer_separately(updates, q, clip, noise_multiplier, rng):
+    return _aggregate(updates, q, clip, noise_multiplier, rng, clip_fn=lambda u, c: [fl.clip_update([a], c)[0] for a in u])
+
+
+def clipped_per_coordinate(updates, q, clip, noise_multiplier, rng):
+    return _aggregate(updates, q, clip, noise_multiplier, rng, clip_fn=lambda u, c: [np.clip(a, -c, c) for a in u])
+
+
+def forgot_to_clip(updates, q, clip, noise_multiplier, rng):
+    return _aggregate(updates, q, clip, noise_multiplier, rng, clip_fn=lambda u, c: u)
+
+
+def noise_added_after_averaging(updates, q, clip, noise_multiplier, rng):
+    return _aggregate(updates, q, clip, noise_multiplier, rng, after=True)
+
+
+def sigma_not_multiplied_by_clip(updates, q, clip, noise_multiplier, rng):
+    return _aggregate(updates, q, clip, noise_multiplier, rng, std=noise_multiplier)
+
+
+def divided_by_actual_count(updates, q, clip, noise_multiplier, rng):
+    return _aggregate(updates, q, clip, noise_multiplier, rng, denominator=lambda joined: max(int(joined.sum()), 1))
+
+
+def returns_the_first_update(updates, q, clip, noise_multiplier, rng):
+    return updates[0]
+
+
+# ---------------------------------------------------------------- 07.2 which epsilon do you report
+
+
+def epsilon_to_report(run):
+    random_cohort = run["cohort"] == "poisson"
+    q = run["q"] if random_cohort else 1.0
+    epsilon = fl.user_level_epsilon(q, run["noise_multiplier"], run["rounds"], run["delta"], run["num_users"])
+    return ("amplified" if random_cohort else "not amplified"), epsilon
+
+
+def epsilon_to_report_pld(run):
+    q = run["q"] if run["cohort"] == "poisson" else 1
+    eps = fl.user_level_epsilon(q, run["noise_multiplier"], run["rounds"], run["delta"], run["num_users"], "pld")
+    return ("Amplified" if run["cohort"] == "poisson" else "not amplified"), np.float32(eps)
+
+
+def always_amplified(run):
+    return "amplified", fl.user_level_epsilon(run["q"], run["noise_multiplier"], run["rounds"], run["delta"],
+                                              run["num_users"])
+
+
+def one_round_only(run):
+    choice, _ = epsilon_to_report(run)
+    q = run["q"] if choice == "amplified" else 1.0
+    return choice, fl.user_level_epsilon(q, run["noise_multiplier"], 1, run["delta"], run["num_users"])
+
+
+def added_per_round_epsilons(run):
+    choice, _ = epsilon_to_report(run)
+    q = run["q"] if choice == "amplified" else 1.0
+    return choice, run["rounds"] * fl.user_level_epsilon(q, run["noise_multiplier"], 1, run["delta"], run["num_users"])
+
+
+def right_choice_but_never_amplified(run):
+    choice, _ = epsilon_to_report(run)
+    return choice, fl.user_level_epsilon(1.0, run["noise_multiplier"], run["rounds"], run["delta"], run["num_users"])
+
+
+def returned_epsilon_only(run):
+    return epsilon_to_report(run)[1]
+
+
+# ---------------------------------------------------------------- 07.3 what does the server learn
+
+
+_LEARNS = {
+    "tff simulation": {"each update", "the exact sum", "who took part"},
+    "secure aggregation": {"the exact sum", "who took part"},
+    "central dp": {"each update", "the exact sum", "the noisy sum", "who took part"},
+    "distributed dp with secure aggregation": {"the noisy sum", "who took part"},
 }
 
 
-@pytest.mark.parametrize("exercise", sorted(CASES))
-def test_check_accepts_the_solution_and_its_variants(exercise):
-    solution, variants, _, _ = CASES[exercise]
-    assert_accepted(exercise, [solution, *variants])
+def what_the_server_learns(setting):
+    return _LEARNS[setting]
 
 
-@pytest.mark.parametrize("exercise", sorted(CASES))
-def test_check_rejects_the_stub_and_every_typical_wrong_answer(exercise):
-    _, _, wrongs, _ = CASES[exercise]
-    assert "Not attempted" in check(exercise, stub).feedback
-    for wrong in wrongs:
-        result = check(exercise, wrong)
-        assert not result.passed, f"{exercise} accepted {wrong.__name__}"
-        assert result.feedback
+def what_the_server_learns_as_lists(setting):
+    return sorted(item.upper() for item in _LEARNS[setting])
 
 
-@pytest.mark.parametrize("exercise", sorted(CASES))
-def test_check_rejects_none_its_input_and_constants(exercise):
-    _, _, _, constants = CASES[exercise]
-    assert_rejected(exercise, [returns_none, returns_first_input, *map(constant_for, constants)])
+def _but(setting, change):
+    def answer(s):
+        return change(set(_LEARNS[s])) if s == setting else _LEARNS[s]
+    return answer
+
+
+def simulation_thought_private(setting):  # TFF's simulated secure sum taken for the real protocol
+    return _but("tff simulation", lambda got: got - {"each update"})(setting)
+
+
+def central_dp_hides_the_updates(setting):  # forgot that the server adds the noise itself
+    return _but("central dp", lambda got: got - {"each update", "the exact sum"})(setting)
+
+
+def secure_aggregation_hides_who_took_part(setting):
+    return _but("secure aggregation", lambda got: got - {"who took part"})(setting)
+
+
+def distributed_dp_unmasks_the_exact_sum(setting):
+    return _but("distributed dp with secure aggregation", lambda got: got | {"the exact sum"})(setting)
+
+
+def secure_aggregation_adds_noise(setting):  # secure aggregation confused with DP
+    return _but("secure aggregation", lambda got: (got - {"the exact sum"}) | {"the noisy sum"})(setting)
+
+
+def everything_everywhere(setting):
+    return {"each update", "the exact sum", "the noisy sum", "who took part"}
+
+
+# ---------------------------------------------------------------- the catalogues
+
+
+CATALOGUES = {
+    "06.1": Catalogue(fedavgm_round, [fedavgm_round_float64_from_local_sgd, fedavgm_round_labkit],
+                      [momentum_ignored, velocity_not_updated, averaged_without_weights, update_applied_twice,
+                       moved_against_the_update], [returns_weights_only]),
+    "06.2": Catalogue(build_server_update, [build_server_update_from_weighted_sums],
+                      [unweighted_federated_mean, subtracted_the_update, returned_the_mean_update,
+                       summed_without_dividing, added_server_values_with_plus],
+                      [returns_an_undecorated_function]),
+    "06.3": Catalogue(find_the_bugs, [find_the_bugs_as_list_fixing_d],
+                      [missed_the_unweighted_average, called_a_rewrite_broken, fixed_round_still_unweighted,
+                       fixed_round_still_sequential], [named_rounds_by_letter, returned_the_broken_set_only]),
+    "07.1": Catalogue(dp_fedavg_aggregate, [dp_fedavg_aggregate_with_labkit_pieces],
+                      [forgot_to_sample, clipped_each_layer_separately, clipped_per_coordinate, forgot_to_clip,
+                       noise_added_after_averaging, sigma_not_multiplied_by_clip, divided_by_actual_count],
+                      [returns_the_first_update]),
+    "07.2": Catalogue(epsilon_to_report, [epsilon_to_report_pld],
+                      [always_amplified, one_round_only, added_per_round_epsilons, right_choice_but_never_amplified],
+                      [returned_epsilon_only]),
+    "07.3": Catalogue(what_the_server_learns, [what_the_server_learns_as_lists],
+                      [simulation_thought_private, central_dp_hides_the_updates, secure_aggregation_hides_who_took_part,
+                       distributed_dp_unmasks_the_exact_sum, secure_aggregation_adds_noise], [everything_everywhere]),
+}
 
 
 HINTS = [
-    ("06.1", plain_mean, "plain mean"),
-    ("06.2", one_direction, "both directions"),
-    ("06.2", counts_values_not_bytes, "4 bytes"),
-    ("07.1", per_coordinate_clip, "np.clip"),
-    ("07.1", always_rescale, "leave it alone"),
-    ("07.2", forgot_clip, "z * clip"),
-    ("07.2", noise_on_the_sum, "expected number"),
+    ("06.1", momentum_ignored, "forgets the earlier rounds"),
+    ("06.1", velocity_not_updated, "velocity you were given"),
+    ("06.1", averaged_without_weights, "every client alike"),
+    ("06.1", update_applied_twice, "twice"),
+    ("06.1", moved_against_the_update, "against the averaged update"),
+    ("06.3", missed_the_unweighted_average, "missed 1 broken round"),
+    ("06.3", called_a_rewrite_broken, "1 correct round(s) broken"),
+    ("06.3", fixed_round_still_unweighted, "your fixed round is still wrong"),
+    ("07.1", forgot_to_sample, "did not sample"),
+    ("07.1", clipped_each_layer_separately, "each layer"),
+    ("07.1", clipped_per_coordinate, "np.clip"),
+    ("07.1", forgot_to_clip, "unclipped"),
+    ("07.1", noise_added_after_averaging, "noise to the average"),
+    ("07.1", sigma_not_multiplied_by_clip, "not z * clip"),
+    ("07.1", divided_by_actual_count, "number of clients that joined"),
+    ("07.2", always_amplified, "wrong choice"),
+    ("07.2", one_round_only, "one round"),
+    ("07.2", added_per_round_epsilons, "add up the per-round"),
+    ("07.2", right_choice_but_never_amplified, "sampling probability 1.0"),
+    ("07.3", simulation_thought_private, "'tff simulation' the server learns more"),
+    ("07.3", distributed_dp_unmasks_the_exact_sum, "learns 'the exact sum'; it does not"),
 ]
+
+
+@pytest.mark.slow
+def test_the_tff_hints_name_the_mistake():
+    from labkit.fl import tff as tff_runtime
+
+    assert_hints([("06.2", unweighted_federated_mean, "without weights"),
+                  ("06.2", subtracted_the_update, "subtracts"),
+                  ("06.2", returned_the_mean_update, "not the new model"),
+                  ("06.2", summed_without_dividing, "without dividing"),
+                  ("06.2", added_server_values_with_plus, "building your computation raised")])
+    assert tff_runtime.live_workers() == []
 
 
 def test_the_hints_name_the_mistake():
     assert_hints(HINTS)
 
 
+# ---------------------------------------------------------------- build then save: the notebooks' rounds
+
+
+def _federations():
+    for seed in range(4):
+        fed = checks._federation(seed)
+        yield seed, fed, (fed["clients"], fed["selected"], fed["lr"], fed["epochs"], fed["batch_size"])
+
+
+def test_notebook_06_local_sgd_fedavg_and_fedsgd_equal_labkits_bit_for_bit():
+    local_sgd = notebook_function("06", "local_sgd", {"np": np, "fl": fl})
+    scope = {"np": np, "fl": fl, "local_sgd": local_sgd}
+    fedavg_round = notebook_function("06", "fedavg_round", scope)
+    fedsgd_round = notebook_function("06", "fedsgd_round", scope)
+    for seed, fed, args in _federations():
+        clients, selected, lr, epochs, batch = args
+        w = fed["weights"]
+        cx, cy = clients[seed % len(clients)]
+        assert fl.max_abs_difference(local_sgd(w, cx, cy, lr, epochs, batch, np.random.default_rng(seed)),
+                                     fl.local_sgd(w, cx, cy, lr, epochs, batch, np.random.default_rng(seed))) == 0
+        for rng in (None, seed):
+            ours = fedavg_round(w, *args, None if rng is None else np.random.default_rng(rng))
+            theirs = fl.fedavg_round(w, *args, None if rng is None else np.random.default_rng(rng))
+            assert fl.max_abs_difference(ours, theirs) == 0
+        assert fl.max_abs_difference(fedsgd_round(w, clients, selected, lr), fl.fedsgd_round(w, clients, selected, lr)) == 0
+
+
+def test_notebook_07_dp_fedavg_round_equals_labkits_bit_for_bit():
+    dp_round = notebook_function("07", "dp_fedavg_round", {"np": np, "fl": fl})
+    for seed, fed, (clients, selected, lr, epochs, batch) in _federations():
+        settings = dict(lr=lr, epochs=epochs, batch_size=batch, clip=[0.05, 0.3, 1.0, 5.0][seed],
+                        noise_multiplier=[0.0, 1.0, 0.5, 2.0][seed], expected_clients=[1.5, 3.0, 2.0, 7.0][seed])
+        for chosen in (selected, selected[:1]):
+            ours = dp_round(fed["weights"], clients, chosen, **settings, rng=np.random.default_rng(seed))
+            theirs = fl.dp_fedavg_round(fed["weights"], clients, chosen, **settings, rng=np.random.default_rng(seed))
+            assert fl.max_abs_difference(ours, theirs) == 0
+
+
+def test_the_06_suspects_are_broken_exactly_as_the_check_says():
+    for name in checks.SUSPECT_ROUNDS:
+        suspect = _suspect(name)
+        gaps = []
+        for seed, fed, args in _federations():
+            ours = suspect(fed["weights"], *args, np.random.default_rng(seed))
+            gaps.append(fl.max_abs_difference(ours, fl.fedavg_round(fed["weights"], *args, np.random.default_rng(seed))))
+        if name in checks.BROKEN_ROUNDS:
+            assert max(gaps) > 1e-3, (name, gaps)
+        else:
+            assert max(gaps) < 1e-6, (name, gaps)
+
+
+def test_round_a_hides_on_clients_of_equal_size():
+    """The reason round_a's bug survives a quick test on the notebook's IID split (134 or 135 examples each)."""
+    round_a = _suspect("round_a")
+    rng = np.random.default_rng(0)
+    clients = [(rng.normal(size=(20, 4)).astype(np.float32), rng.integers(0, 3, 20)) for _ in range(3)]
+    w = fl.init_weights(4, 3, rng, scale=0.3)
+    assert fl.max_abs_difference(round_a(w, clients, [0, 1, 2], 0.3, 1, 5), fl.fedavg_round(w, clients, [0, 1, 2], 0.3, 1, 5)) < 1e-6
+
+
+def test_fedavgm_with_no_momentum_and_unit_step_is_fedavg():
+    for seed, fed, args in _federations():
+        new, velocity = fl.fedavgm_round(fed["weights"], None, *args, server_lr=1.0, momentum=0.0,
+                                         rng=np.random.default_rng(seed))
+        plain = fl.fedavg_round(fed["weights"], *args, np.random.default_rng(seed))
+        assert fl.max_abs_difference(new, plain) < 1e-6
+        assert fl.max_abs_difference(velocity, [p - w for p, w in zip(plain, fed["weights"])]) < 1e-6
+
+
+def test_fedavgm_refuses_a_velocity_of_the_wrong_shape():
+    fed = checks._federation(0)
+    args = (fed["clients"], fed["selected"], fed["lr"], fed["epochs"], fed["batch_size"])
+    with pytest.raises(ValueError, match=r"velocity\[0\] must have the shape of weights\[0\]"):
+        fl.fedavgm_round(fed["weights"], [np.zeros((1, 1)), fed["weights"][1]], *args)
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
+        fl.fedavgm_round(fed["weights"], None, *args, momentum=1.0)
+
+
+def test_the_dp_reference_is_labkits_round_on_the_same_draws():
+    """07.1's reference (poisson_sample, clip_update, GaussianSum) is the server side of fl.dp_fedavg_round."""
+    fed = checks._federation(1)
+    clients, lr, epochs, batch = fed["clients"], fed["lr"], fed["epochs"], fed["batch_size"]
+    updates = [[a - b for a, b in zip(fl.local_sgd(fed["weights"], cx, cy, lr, epochs, batch), fed["weights"])]
+               for cx, cy in clients]
+    q, clip, z, seed = 0.6, 0.2, 1.1, 5
+    released = checks._dp_reference(updates, q, clip, z, seed)
+    selected = fl.poisson_sample(len(clients), q, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    rng.random(len(clients))  # the sample's draw, as in the reference
+    new = fl.dp_fedavg_round(fed["weights"], clients, selected, lr=lr, epochs=epochs, batch_size=batch, clip=clip,
+                             noise_multiplier=z, expected_clients=q * len(clients), rng=rng)
+    assert fl.max_abs_difference([a - w for a, w in zip(new, fed["weights"])], released) < 1e-6
+
+
+def test_07_3_explains_every_item_in_every_setting():
+    """Whatever item a learner adds or leaves out, the second-level hint has a reason for it."""
+    assert {(s, i) for s in checks.SETTINGS for i in checks.SERVER_VIEWS} == set(checks._WHY)
+    assert all(checks.SETTINGS[s] <= set(checks.SERVER_VIEWS) for s in checks.SETTINGS)
+    assert checks.SETTINGS == _LEARNS
+
+
+def test_07_2_reports_the_notebooks_numbers():
+    assert math.isclose(checks._epsilon(0.2, 1.0, 50, 1e-5, 100, "rdp"), 11.29, abs_tol=0.01)
+    assert checks._epsilon(1.0, 1.0, 50, 1e-5, 100, "rdp") > 4 * checks._epsilon(0.2, 1.0, 50, 1e-5, 100, "rdp")
+
+
+# ---------------------------------------------------------------- the non-IID widget
+
+
 def test_noniid_lookup_is_fast_and_pure():
-    from labkit import data, fl
+    from labkit import data
 
     grid = data.load_arrays("sweeps/fl_noniid.npz")
     curve = fl.noniid_lookup(grid, 0.1, 10, 5)  # its speed is measured in benchmarks/bench_fl.py
@@ -208,7 +583,6 @@ def test_noniid_lookup_is_fast_and_pure():
 
 
 def test_noniid_explorer_builds_with_a_stable_repr():
-    from labkit import fl
     from labkit.fl.widgets import noniid_explorer
 
     view = noniid_explorer()

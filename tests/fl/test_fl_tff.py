@@ -43,6 +43,25 @@ def test_fedavg_from_scratch_equals_tff_build_weighted_fed_avg(setup):
     assert tff_runtime.live_workers() == []
 
 
+def test_fedavgm_from_scratch_equals_tff_server_sgd_with_momentum(setup):
+    """FedAvgM (exercise 06.1's reference): TFF's server SGDM holds -velocity; the weights agree to 1e-5."""
+    _, clients, w0 = setup
+    selections = [[0, 2, 5], [1, 3, 4, 7], [2, 6]]
+    ours, velocity = w0, None
+    shuffle = np.random.default_rng(3)
+    for selected in selections:
+        ours, velocity = fl.fedavgm_round(ours, velocity, clients, selected, 0.3, 1, 16, server_lr=0.7,
+                                          momentum=0.9, rng=shuffle)
+    theirs = fl.tff_fedavg(clients, w0, rounds=3, lr=0.3, epochs=1, batch_size=16, selections=selections,
+                           shuffle_seed=3, server_lr=0.7, server_momentum=0.9)
+    plain, shuffle = w0, np.random.default_rng(3)
+    for selected in selections:
+        plain = fl.fedavg_round(plain, clients, selected, 0.3, 1, 16, shuffle)
+    assert fl.max_abs_difference(ours, plain) > 0.05  # momentum really changed the path
+    assert fl.max_abs_difference(ours, theirs) <= 1e-5
+    assert tff_runtime.live_workers() == []
+
+
 def test_dp_fedavg_without_noise_equals_tff_gaussian_fixed(setup):
     _, clients, w0 = setup
     selections = [[0, 2, 5], [1, 3, 4, 7], [6]]
