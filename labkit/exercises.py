@@ -31,7 +31,7 @@ import math
 import re
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from labkit import _validate as v
 
@@ -222,3 +222,30 @@ def require_number(got: Any, what: str) -> float:
     value = float(got)
     require(math.isfinite(value), f"return {what} as a finite number; got {value}")
     return value
+
+
+def require_names_and_fix(out: Any, suspects: Sequence[str], noun: str) -> tuple[set[str], Any]:
+    """The answer of a find-the-bug exercise: ``(set of broken suspects' names, one fixed implementation)``.
+
+    Raises :class:`Hint` (with a fix) unless ``out`` is a pair whose first item is a set (or list) of
+    strings naming some of ``suspects``; ``noun`` is what a suspect is (``"step"``, ``"round"``).
+    Returns the names (stripped) and the second item, which the exercise's checker then tests.
+    """
+    if not isinstance(noun, str) or not noun:
+        raise TypeError(f"noun must name what a suspect is (a non-empty str); got {noun!r} ({type(noun).__name__})")
+    if (isinstance(suspects, str) or not isinstance(suspects, Sequence) or not suspects
+            or not all(isinstance(x, str) for x in suspects)):
+        raise TypeError(f"suspects must be a non-empty list of names (str); got {suspects!r}"[:200])
+    example = suspects[0]
+    require(isinstance(out, tuple) and len(out) == 2,
+            f"return two things, the names of the broken {noun}s and one fixed {noun}; got {type(out).__name__}",
+            fix=f'end with return {{"{example}", ...}}, fixed_{noun}')
+    broken, fixed = out
+    require(isinstance(broken, (set, frozenset, list, tuple)) and all(isinstance(b, str) for b in broken),
+            f"the first thing returned must be a set of {noun} names such as {example!r}",
+            fix=f'write the names as strings in a set: {{"{example}", ...}}')
+    names = {b.strip() for b in broken}
+    unknown = sorted(names - set(suspects))
+    require(not unknown, f"unknown {noun} names {unknown}; the {noun}s are {', '.join(suspects)}",
+            fix=f"use the function names of the {len(suspects)} {noun}s, as strings")
+    return names, fixed

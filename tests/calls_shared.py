@@ -69,6 +69,11 @@ CALLS = [
          skip={"got": "the learner's returned value: every bad value gives the documented Hint (a checker's "
                       "verdict, not an argument error); tests/test_exercises_framework.py checks each"},
          accepts={"what": {"unknown"}}),  # any phrase names what is asked for
+    Call("labkit.exercises:require_names_and_fix", dict(out=({"step_a"}, print), suspects=["step_a", "step_b"],
+                                                         noun="step"),
+         skip={"out": "the learner's returned value: every bad value gives the documented Hint (a checker's "
+                      "verdict, not an argument error); tests/test_exercises_framework.py checks each"},
+         kinds={"suspects": "object"}, accepts={"noun": {"unknown"}}),  # any word names a suspect
     # runtime
     Call("labkit.runtime:package_version", dict(name="numpy"),
          accepts={"name": {"unknown"}}),  # documented: "not installed"

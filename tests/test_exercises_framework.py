@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +211,20 @@ def test_every_exercise_has_a_catalogue_of_wrong_answers():
 @pytest.mark.parametrize("exercise", sorted(_CATALOGUES))
 def test_check_rejects_its_catalogue_and_accepts_correct_variants(exercise):
     prove_catalogue(exercise, _CATALOGUES[exercise])
+
+
+@pytest.mark.parametrize("out, words", [
+    (None, "return two things, the names of the broken steps and one fixed step; got NoneType"),
+    (({"step_a"},), "return two things"),
+    (("step_a", print), "the first thing returned must be a set of step names"),
+    (({1, 2}, print), "the first thing returned must be a set of step names"),
+    (({"step_z"}, print), "unknown step names ['step_z']; the steps are step_a, step_b"),
+])
+def test_a_find_the_bug_answer_must_be_names_and_a_fix(out, words):
+    with pytest.raises(exercises.Hint, match=re.escape(words)) as err:
+        exercises.require_names_and_fix(out, ["step_a", "step_b"], "step")
+    assert err.value.fix
+
+
+def test_a_find_the_bug_answer_gives_its_names_and_its_fix():
+    assert exercises.require_names_and_fix(([" step_b"], print), ["step_a", "step_b"], "step") == ({"step_b"}, print)
