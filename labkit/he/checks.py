@@ -92,14 +92,15 @@ def _diagnose_encrypt(c: int, m: int, r: int, want: int, n: int) -> None:
 
 def _diagnose_decrypt(got, m: int, n: int, lam: int, what: str) -> None:
     fix = ("decrypt with lam = lcm(p-1, q-1), L(x) = (x - 1) // n and mu = L(g**lam mod n**2)**-1 mod n: "
-           "m = L(c**lam mod n**2) * mu mod n; then read m > n // 2 as the negative number m - n")
+           "m = L(c**lam mod n**2) * mu mod n; then read m >= n - max_int (max_int = n // 3 - 1) as the negative "
+           "number m - n, as python-paillier does")
     require(isinstance(got, numbers.Integral) and not isinstance(got, bool),
             f"decrypt should return the message as an integer; got {type(got).__name__}", fix=fix)
     got = int(got)
     require(not (m < 0 and got == m % n),
-            f"decrypt returned {got} for the negative message {m}: it is stored as n + m, so read a value above "
-            "n // 2 as negative", fix="return m - n when m > n // 2, as python-paillier does (it refuses "
-                                      "messages of magnitude n / 3 or more)")
+            f"decrypt returned {got} for the negative message {m}: it is stored as n + m, so read a large decrypted "
+            "value as negative", fix="return m - n when m >= n - max_int, with max_int = n // 3 - 1, as "
+                                     "python-paillier does (it refuses magnitudes above max_int)")
     require(got != lam * m % n or lam * m % n == m % n,
             "your decryption gives lam * m: you forgot to multiply by mu = L(g**lam mod n**2)**-1 mod n", fix=fix)
     require(got == m, f"{what}: expected {m}, got {got}", fix=fix)
@@ -131,6 +132,9 @@ def _paillier_from_primes(fn) -> str:
             want = phe_pk.raw_encrypt(m % n, r_value=r)
             c = _ciphertext(encrypt(m, r), n, f"encrypt({m}, r)")
             if c != want:
+                require(_ciphertext(encrypt(m, r), n, f"encrypt({m}, r)") == c,
+                        f"encrypt({m}, r) gave two different ciphertexts for the same r: it ignores the r it is given",
+                        fix="use r when the caller passes one; draw a fresh r only when r is None")
                 _diagnose_encrypt(c, m, r, want, n)
         # 2. Without r, encryption draws a fresh one: python-paillier decrypts it, and equal messages differ.
         for m in messages:
@@ -172,10 +176,15 @@ FIND_BUG_LABELS = ("ok", "roundtrip", "add", "linkable")
 
 
 def _suspect(p: int, q: int, rng: np.random.Generator, *, g_offset: int = 1, phi: bool = False, crt: bool = False,
-             use_mu: bool = True, final_mod: bool = True, signed: bool = True, r_power: str = "n",
+             use_mu: bool = True, final_mod: bool = True, reading: str = "half", r_power: str = "n",
              randomness: str = "fresh", add: str = "multiply", wrong_g: bool = False):
     """A Paillier implementation with the interface of exercise 08.1, (n, encrypt, decrypt, add), correct
-    unless one keyword switches a mistake on. Its fresh randomness comes from ``rng`` (repeatable)."""
+    unless one keyword switches a mistake on. Its fresh randomness comes from ``rng`` (repeatable).
+
+    ``reading`` says how decryption reads the residue m in [0, n) as a signed number: "half" (above n // 2 is
+    m - n), "phe" (python-paillier's: up to max_int = n // 3 - 1 positive, from n - max_int negative, an
+    OverflowError between), "unsigned" (a bug: negatives come back as n + m) or "float" (a bug: the signed
+    value passes through a float64 and loses its low bits once |m| exceeds 2**53)."""
     from labkit.he.paillier import PrivateKey, PublicKey
 
     n, n2 = p * q, (p * q) ** 2
@@ -204,7 +213,16 @@ def _suspect(p: int, q: int, rng: np.random.Generator, *, g_offset: int = 1, phi
         else:
             m = (pow(c, lam, n2) - 1) // n * (mu if use_mu else 1)
             m = m % n if final_mod else m
-        return m - n if signed and m > n // 2 else m
+        max_int = n // 3 - 1
+        if reading == "unsigned":
+            return m
+        if reading == "phe":
+            if max_int < m < n - max_int:
+                raise OverflowError("overflow detected in decrypted number: it lies outside +-(n // 3 - 1), "
+                                    "python-paillier's max_int; keep every message and every sum in that range")
+            return m - n if m >= n - max_int else m
+        signed_m = m - n if m > n // 2 else m
+        return int(float(signed_m)) if reading == "float" else signed_m
 
     def add_(c1, c2):
         if add == "sum":
@@ -228,6 +246,9 @@ _SUSPECTS = [
     ("decryption by the CRT", "ok", {"crt": True}, "decryption by the Chinese remainder theorem is correct"),
     ("g = 1 + 2n", "ok", {"g_offset": 2},
      "g = 1 + 2n is another valid generator: decryption and addition still work"),
+    ("python-paillier's reading", "ok", {"reading": "phe"},
+     "this scheme reads decryptions exactly as python-paillier does (a value between max_int and n - max_int is "
+     "an overflow and raises): keep every message, and every sum, within +-(n // 3 - 1)"),
     ("lambda without mu", "roundtrip", {"use_mu": False},
      "decrypt encryptions of several random messages and compare with what you encrypted"),
     ("g = n", "roundtrip", {"wrong_g": True},
@@ -236,8 +257,11 @@ _SUSPECTS = [
      "decrypt encryptions of several random messages (not only 0 and 1) and compare"),
     ("no final mod n", "roundtrip", {"final_mod": False},
      "decrypt encryptions of several random messages (not only 0) and compare"),
-    ("unsigned decryption", "roundtrip", {"signed": False},
+    ("unsigned decryption", "roundtrip", {"reading": "unsigned"},
      "test negative messages too: decrypt(encrypt(-5)) must give -5"),
+    ("decryption through float64", "roundtrip", {"reading": "float"},
+     "test messages across the whole range, as large as n // 3 - 1 in magnitude, not only small ones: this "
+     "scheme is exact for small numbers only"),
     ("ciphertexts added", "add", {"add": "sum"},
      "decrypt add(encrypt(a), encrypt(b)) for random a and b and compare with a + b"),
     ("product mod n", "add", {"add": "mod_n"},
@@ -253,6 +277,17 @@ _SUSPECTS = [
 ]
 
 
+# What to do when an audit flags a property the scheme does not break.
+_FALSE_ALARM = {
+    "roundtrip": "this scheme decrypts every signed m with |m| <= n // 3 - 1 correctly: test only messages in that "
+                 "range (python-paillier refuses larger ones) and compare decrypt(encrypt(m)) with m",
+    "add": "this scheme adds correctly: choose a and b so that a + b also stays within +-(n // 3 - 1), for example "
+           "half of two messages; a larger sum overflows even in a correct scheme",
+    "linkable": "this scheme draws a fresh r on every call: compare two calls of encrypt(m) WITHOUT an r; given the "
+                "same r, every correct scheme returns the same ciphertext",
+}
+
+
 def _find_bug(fn) -> str:
     """08.2: the learner's audit names the broken property of each suspect, on two tiny keys."""
     for k, bits in enumerate((64, 128)):
@@ -266,9 +301,9 @@ def _find_bug(fn) -> str:
                     f"return one of {', '.join(repr(x) for x in FIND_BUG_LABELS)}; got {got!r}"[:300])
             if got != want:
                 what = "a correct scheme" if want == "ok" else f"a scheme whose bug is {want!r}"
-                if want == "ok":
-                    fix += ("; flag only what fails a test: decrypt(encrypt(m)) == m for signed m, add decrypting "
-                            "to a + b, and two encryptions of one message differing")
+                order = FIND_BUG_LABELS.index
+                if got != "ok" and (want == "ok" or order(got) < order(want)):  # flagged what works
+                    fix = _FALSE_ALARM[got] + ("; " + fix if want == "ok" else "")
                 raise Hint(f"for {what} ({bits}-bit n) your audit answered {got!r}", fix)
     return ("Your audit named every suspect's bug, among them ones the notebook never showed you, and passed the "
             "correct schemes written differently.")
@@ -283,20 +318,22 @@ def _randomness_is_one(pk, sk, number) -> bool:
 def _encrypted_score(fn) -> str:
     """08.3: w.x + b on Paillier ciphertexts, rerandomised before it goes back to the key owner.
 
-    Trials 1-3 use ordinary random encryptions and check the decrypted score. The last trial
-    encrypts the features with randomness r = 1 (a valid, if unusual, choice). Every homomorphic
-    operation (products, powers, adding g**m) then keeps the randomness at 1, whatever the order
-    of the operations or the encoding of w; only a fresh r**n, a rerandomisation, changes it.
-    An answer whose ciphertext still has r**n = 1 was not rerandomised. The applicant, who holds
-    the private key, could recover its randomness and from it the bank's weights.
+    Trials 1-3 use ordinary random encryptions and check the decrypted score. Trial 4 encrypts
+    the features with randomness r = 1 (a valid, if unusual, choice). Every homomorphic operation
+    (products, powers, adding g**m) then keeps the randomness at 1, whatever the order of the
+    operations or the encoding of w; only a fresh r**n, a rerandomisation, changes it. An answer
+    whose ciphertext still has r**n = 1 was not rerandomised. The applicant, who holds the private
+    key, could recover its randomness and from it the bank's weights. Trial 5 repeats this with all
+    weights zero (a model that scores by its bias alone): a zero weight erases the randomness of its
+    input, so rerandomising the inputs instead of the result leaves r**n = 1 there.
     """
     from labkit.he.paillier import EncryptedNumber, encrypt_vector
 
     pk, sk = _demo_keys()
     rng = np.random.default_rng(2)
-    for trial in range(4):
+    for trial in range(5):
         x = rng.normal(size=5).round(3)
-        w = rng.normal(size=5).round(3)
+        w = rng.normal(size=5).round(3) if trial < 4 else np.zeros(5)
         b = round(float(rng.normal()), 3) if trial else 0.75
         if trial < 3:
             enc = encrypt_vector(pk, x, rng=rng)
@@ -320,6 +357,11 @@ def _encrypted_score(fn) -> str:
                 fix="add b to the encrypted sum: an EncryptedNumber plus a float adds it under encryption")
         require(abs(got - expected) < 1e-6, f"the score should decrypt to {expected:.4f}; yours gives {got:.4f}",
                 fix="sum enc_features[j] * w[j] over every feature j, then add b")
+        if trial == 4:
+            require(not _randomness_is_one(pk, sk, out),
+                    "with all weights zero your score's randomness is r**n = 1: rerandomising the inputs is not "
+                    "enough, because each weight acts on its input's randomness too (a zero weight erases it)",
+                    fix="rerandomise the score itself, last: return score.rerandomize()")
         if trial == 3:
             require(not _randomness_is_one(pk, sk, out),
                     "your score is the deterministic homomorphic combination of the applicant's ciphertexts: it "
@@ -345,7 +387,8 @@ def _choose_parameters(fn) -> str:
 
     for depth, s in [(1, 30), (2, 40), (3, 40), (5, 30), (8, 40), (2, 20)]:
         out = fn(depth, s)
-        require(isinstance(out, tuple) and len(out) == 2, "return a pair (poly_modulus_degree, coeff_mod_bit_sizes)",
+        require(isinstance(out, (tuple, list)) and len(out) == 2,
+                "return a pair (poly_modulus_degree, coeff_mod_bit_sizes)",
                 fix="return (N, [first, *middle, special]) with the bit sizes as a list")
         n, bits = out
         report = check_params(n, list(bits), s)
@@ -359,9 +402,14 @@ def _choose_parameters(fn) -> str:
                 fix="read the warning: the first prime holds the scale plus the integer part, and the special "
                     "(last) prime must not be smaller than any data prime")
         best = _min_degree(depth, s)
-        require(n <= best, f"for depth {depth} and scale 2^{s}, N = {best} is enough; N = {n} is slower and bigger",
-                fix="make the outer primes no larger than they must be, then take the smallest N from 4096 up whose "
-                    "MAX_COEFF_BITS holds the total")
+        extra = len(bits) - 2 - depth
+        require(n <= best, f"for depth {depth} and scale 2^{s}, N = {best} is enough; N = {n} is slower and bigger"
+                + (f" (you have {extra} middle prime(s) more than the {depth} multiplication(s) need)" if extra > 0
+                   else ""),
+                fix="one middle prime per multiplication; make the outer primes no larger than the explorer needs "
+                    "without a warning (the first holds the scale plus 10 bits of integer part, the special prime "
+                    "matches the largest data prime), then take the smallest N from 4096 up whose MAX_COEFF_BITS "
+                    "holds the total")
     return "The depth you need fixes the modulus, and the modulus fixes the smallest secure N."
 
 

@@ -8,9 +8,10 @@ decryption by Chinese remaindering (section 7). Keys and raw ciphertexts follow 
 ciphertexts given the same p and q.
 
 This is a **teaching implementation**: it is not constant-time, it keeps secrets in ordinary
-Python integers, and nobody has audited it. A production system would use an audited library
-(python-paillier for Paillier, or a lattice library such as Microsoft SEAL / OpenFHE), and would
-not let one party hold the whole private key (threshold decryption).
+Python integers, and nobody has audited it. A production system would use an implementation
+reviewed by cryptographers, with constant-time arithmetic, and would not let one party hold the
+whole private key (threshold decryption). python-paillier is the reference for correctness here,
+not for security: its documentation ("Security Caveats: No audit") says nobody has vetted it.
 
 Security: Paillier's semantic security (IND-CPA) rests on the decisional composite residuosity
 assumption (DCRA, Paillier 1999, section 4): telling n-th residues modulo n**2 from random elements

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import secrets
 
+import gmpy2
 import numpy as np
 
 from exercise_proof import Catalogue, assert_hints, assert_rejected, constant_for, returns_second_input
@@ -89,6 +90,34 @@ def crt_decryption(p, q):  # decrypts modulo p**2 and q**2 and recombines (Paill
     return n, encrypt, decrypt, add
 
 
+def read_like_python_paillier(p, q):  # gmpy2 integers, mu = lam**-1 mod n, and phe's thirds (OverflowError between)
+    n = gmpy2.mpz(p) * q
+    n2, lam = n * n, gmpy2.lcm(p - 1, q - 1)
+    mu, max_int = gmpy2.invert(lam, n), n // 3 - 1  # with g = n + 1, L(g**lam mod n**2) = lam mod n
+
+    def encrypt(m, r=None):
+        r = _fresh_r(int(n)) if r is None else r
+        return (1 + m % n * n) * gmpy2.powmod(r, n, n2) % n2
+
+    def decrypt(c):
+        m = (gmpy2.powmod(c, lam, n2) - 1) // n * mu % n
+        if max_int < m < n - max_int:
+            raise OverflowError("overflow detected in decrypted number")
+        return m - n if m >= n - max_int else m
+
+    return int(n), encrypt, decrypt, lambda c1, c2: c1 * c2 % n2
+
+
+def negative_above_a_third(p, q):  # reads m > n // 3 as negative: the same numbers within +-(n // 3 - 1)
+    n, encrypt, decrypt, add = paillier_from_primes(p, q)
+
+    def signed(c):
+        m = decrypt(c) % n
+        return m - n if m > n // 3 else m
+
+    return n, encrypt, signed, add
+
+
 def decrypted_without_mu(p, q):
     return _scheme(p, q, use_mu=False)
 
@@ -127,6 +156,28 @@ def multiplied_by_r_not_r_to_the_n(p, q):
     return n, encrypt, decrypt, add
 
 
+def ignored_the_given_r(p, q):  # always draws a fresh r, so python-paillier's r gives another ciphertext
+    n, encrypt, decrypt, add = paillier_from_primes(p, q)
+    return n, lambda m, r=None: encrypt(m), decrypt, add
+
+
+def forgot_mod_in_add(p, q):  # the product of two ciphertexts is not reduced modulo n**2
+    n, encrypt, decrypt, _ = paillier_from_primes(p, q)
+    return n, encrypt, decrypt, lambda c1, c2: c1 * c2
+
+
+def float_division_in_L(p, q):  # L(x) = (x - 1) / n in floating point loses the low bits
+    n, encrypt, _, add = paillier_from_primes(p, q)
+    lam = math.lcm(p - 1, q - 1)
+    mu = pow(lam, -1, n)
+
+    def decrypt(c):
+        m = int((pow(c, lam, n * n) - 1) / n) * mu % n
+        return m - n if m > n // 2 else m
+
+    return n, encrypt, decrypt, add
+
+
 def plaintext_scheme(p, q):  # "encrypts" by returning the message
     return p * q, lambda m, r=None: m, lambda c: c, lambda a, b: a + b
 
@@ -158,8 +209,8 @@ def find_bug(n, encrypt, decrypt, add):
 def find_bug_failures_listed(n, encrypt, decrypt, add):  # another order: collect every failure, report the first
     rng = np.random.default_rng(secrets.randbits(32))
     failures = []
-    for _ in range(8):
-        a, b = (int(x) for x in rng.integers(-2**30, 2**30, size=2))
+    for _ in range(8):  # a and b anywhere in +-(n // 6), so a + b stays in range
+        a, b = (int.from_bytes(rng.bytes(n.bit_length() // 8 + 1), "big") % (n // 3) - n // 6 for _ in range(2))
         if decrypt(encrypt(a)) != a or decrypt(encrypt(b)) != b:
             failures.append("roundtrip")
         elif decrypt(add(encrypt(a), encrypt(b))) != a + b:
@@ -220,6 +271,32 @@ def linkability_before_roundtrip(n, encrypt, decrypt, add):  # wrong order: r**m
     return find_bug(n, encrypt, decrypt, add)
 
 
+def added_the_largest_messages(n, encrypt, decrypt, add):  # max_int + max_int overflows even in a correct scheme
+    bound = n // 3 - 1
+    messages = [bound, -bound, 1, -1] + _messages(n, 8)
+    if any(decrypt(encrypt(m)) != m for m in messages):
+        return "roundtrip"
+    if any(decrypt(add(encrypt(a), encrypt(b))) != a + b for a in messages[:2] for b in messages[:2]):
+        return "add"
+    return "linkable" if any(encrypt(m) == encrypt(m) for m in messages) else "ok"
+
+
+def same_r_when_testing_linkability(n, encrypt, decrypt, add):  # encrypt(m, r) is deterministic by design
+    answer = find_bug(n, encrypt, decrypt, add)
+    if answer != "ok":
+        return answer
+    return "linkable" if encrypt(7, 3) == encrypt(7, 3) else "ok"
+
+
+def small_messages_only(n, encrypt, decrypt, add):  # misses bugs that show only on large numbers
+    messages = list(range(-20, 21))
+    if any(decrypt(encrypt(m)) != m for m in messages):
+        return "roundtrip"
+    if any(decrypt(add(encrypt(a), encrypt(b))) != a + b for a, b in zip(messages, reversed(messages))):
+        return "add"
+    return "linkable" if any(encrypt(m) == encrypt(m) for m in messages) else "ok"
+
+
 def always_ok(n, encrypt, decrypt, add):
     return "ok"
 
@@ -245,6 +322,14 @@ def encrypted_score_float32(enc, w, b):  # weights as np.float32 and a list comp
     for t in terms[1:]:
         total = total + t
     return (total + b).rerandomize()
+
+
+def encrypted_score_builtin_sum(enc, w, b):  # sum() starts from the int 0; numpy float64 weights
+    return (sum(e * wi for e, wi in zip(enc, np.asarray(w))) + b).rerandomize()
+
+
+def encrypted_score_object_dot(enc, w, b):  # np.dot over an object array of ciphertexts
+    return (np.dot(np.array(enc, dtype=object), np.asarray(w)) + b).rerandomize()
 
 
 def not_rerandomised(enc, w, b):  # the deterministic combination: the key owner can recover w
@@ -273,6 +358,13 @@ def rerandomised_inputs_only(enc, w, b):  # rerandomises the inputs, then forget
     return total
 
 
+def rerandomised_first_input_only(enc, w, b):  # the weight acts on that input's randomness too
+    total = enc[0].rerandomize() * float(w[0])
+    for e, wi in zip(enc[1:], w[1:]):
+        total = total + e * float(wi)
+    return total + b
+
+
 def encrypted_constant(enc, w, b):  # a fresh encryption of a constant
     return enc[0].public_key.encrypt(0.5)
 
@@ -297,6 +389,15 @@ def choose_parameters_numpy(depth, s):  # np.int64 degree and a tuple of bit siz
     return np.int64(n), tuple(np.int64(b) for b in bits)
 
 
+def choose_parameters_list(depth, s):  # a list [N, bits] instead of a tuple, found by a while loop
+    first = min(60, s + 10)
+    bits = [first, *([s] * depth), first]
+    n = 4096
+    while sum(bits) > MAX_COEFF_BITS[n]:
+        n *= 2
+    return [n, bits]
+
+
 def always_8192_40(d, s):  # the usual choice, too big for depth 3
     return 8192, [60] + [40] * d + [60]
 
@@ -315,6 +416,12 @@ def one_prime_short(d, s):  # depth - 1 middle primes
     return choose_parameters(d, s)[0], bits
 
 
+def one_spare_level(d, s):  # depth + 1 middle primes: valid, but may need a ring twice as large
+    first = min(60, s + 10)
+    bits = [first] + [s] * (d + 1) + [first]
+    return min(n for n in (4096, 8192, 16384, 32768) if sum(bits) <= MAX_COEFF_BITS[n]), bits
+
+
 def outer_primes_always_60(d, s):  # valid, but 60-bit outer primes cost a larger ring at a small scale
     bits = [60] + [s] * d + [60]
     return min(n for n in (4096, 8192, 16384, 32768) if sum(bits) <= MAX_COEFF_BITS[n]), bits
@@ -322,22 +429,29 @@ def outer_primes_always_60(d, s):  # valid, but 60-bit outer primes cost a large
 
 CATALOGUES = {
     "08.1": Catalogue(
-        solution=paillier_from_primes, variants=[phi_instead_of_lambda, crt_decryption],
+        solution=paillier_from_primes,
+        variants=[phi_instead_of_lambda, crt_decryption, read_like_python_paillier, negative_above_a_third],
         mistakes=[decrypted_without_mu, forgot_negative_numbers, added_ciphertexts_instead_of_multiplying, reused_r,
-                  r_is_one, reduced_mod_n_not_n_squared, chose_g_equal_2, multiplied_by_r_not_r_to_the_n],
+                  r_is_one, reduced_mod_n_not_n_squared, chose_g_equal_2, multiplied_by_r_not_r_to_the_n,
+                  ignored_the_given_r, forgot_mod_in_add, float_division_in_L],
         degenerate=[plaintext_scheme, returns_the_primes]),
     "08.2": Catalogue(
         solution=find_bug, variants=[find_bug_failures_listed],
         mistakes=[positive_messages_only, zero_only, added_zero_only, compared_different_messages,
-                  never_tested_linkability, linkability_before_roundtrip],
+                  never_tested_linkability, linkability_before_roundtrip, added_the_largest_messages,
+                  same_r_when_testing_linkability, small_messages_only],
         degenerate=[always_ok, constant_for("roundtrip"), constant_for("linkable")]),
     "08.3": Catalogue(
-        solution=encrypted_score, variants=[encrypted_score_fresh_bias, encrypted_score_float32],
-        mistakes=[not_rerandomised, forgot_bias, first_feature_only, returns_plaintext, rerandomised_inputs_only],
+        solution=encrypted_score,
+        variants=[encrypted_score_fresh_bias, encrypted_score_float32, encrypted_score_builtin_sum,
+                  encrypted_score_object_dot],
+        mistakes=[not_rerandomised, forgot_bias, first_feature_only, returns_plaintext, rerandomised_inputs_only,
+                  rerandomised_first_input_only],
         degenerate=[returns_second_input, first_ciphertext, encrypted_constant]),
     "08.4": Catalogue(
-        solution=choose_parameters, variants=[choose_parameters_numpy],
-        mistakes=[always_8192_40, largest_ring, primes_ignore_scale, one_prime_short, outer_primes_always_60],
+        solution=choose_parameters, variants=[choose_parameters_numpy, choose_parameters_list],
+        mistakes=[always_8192_40, largest_ring, primes_ignore_scale, one_prime_short, outer_primes_always_60,
+                  one_spare_level],
         degenerate=[constant_for((8192, [60, 40, 40, 60]))]),
 }
 
@@ -352,6 +466,7 @@ def test_08_1_hints_name_the_mistake():
         ("08.1", reduced_mod_n_not_n_squared, "modulo n"),
         ("08.1", chose_g_equal_2, "g = 2"),
         ("08.1", multiplied_by_r_not_r_to_the_n, "r**n"),
+        ("08.1", ignored_the_given_r, "ignores the r"),
     ])
 
 
@@ -362,7 +477,9 @@ def test_08_1_says_the_check_keys_are_tiny_and_what_real_sizes_are():
 
 def test_08_2_each_miss_says_what_to_test():
     for answer, words in [(positive_messages_only, "negative"), (added_zero_only, "non-zero second operand"),
-                          (compared_different_messages, "same message")]:
+                          (compared_different_messages, "same message"), (small_messages_only, "whole range"),
+                          (added_the_largest_messages, "a + b also stays within"),
+                          (same_r_when_testing_linkability, "without an r")]:
         result = check("08.2", answer, hint=True)
         fix = result.feedback.split("How to fix it:")[1].lower()
         assert not result.passed and words in fix, (answer.__name__, result.feedback)
@@ -380,6 +497,7 @@ def test_08_2_an_audit_that_flags_correct_schemes_is_told_why_they_are_correct()
 def test_08_3_names_the_missing_rerandomisation():
     feedback = check("08.3", not_rerandomised).feedback
     assert "rerandomis" in feedback and "w" in feedback
+    assert "inputs is not enough" in check("08.3", rerandomised_first_input_only).feedback
 
 
 def test_08_3_detects_no_rerandomisation_whatever_the_order_of_operations():
@@ -403,3 +521,4 @@ def test_08_3_detects_no_rerandomisation_whatever_the_order_of_operations():
 def test_08_4_a_valid_but_wasteful_choice_is_told_the_smaller_ring():
     assert_rejected("08.4", [outer_primes_always_60])
     assert "is enough" in check("08.4", outer_primes_always_60).feedback
+    assert "middle prime(s) more" in check("08.4", one_spare_level).feedback
