@@ -66,6 +66,30 @@ def ring_of_masks_int64(updates, rng):
     return messages, _server_total([m.view(np.uint64) for m in messages])
 
 
+def masks_from_os_entropy(updates, rng):
+    # Right, and arguably better practice: the masks ignore rng and come from the operating system's entropy, so
+    # every call of the check sees fresh, unseeded messages (the uniformity tests fail it with probability < 1e-7).
+    import secrets
+
+    n, d = len(updates), len(updates[0])
+    messages = [smpc.encode(u) for u in updates]
+    for i in range(n):
+        for j in range(i + 1, n):
+            mask = np.frombuffer(secrets.token_bytes(8 * d), dtype=np.uint64)
+            messages[i], messages[j] = messages[i] + mask, messages[j] - mask
+    return messages, _server_total(messages)
+
+
+def last_hospital_subtracts_every_mask(updates, rng):
+    # Right, another protocol: hospitals 0 to n - 2 each add their own mask, the last subtracts all of them (any
+    # n - 1 messages are jointly uniform); the masks drawn in another order than the solution's.
+    n, d = len(updates), len(updates[0])
+    masks = [smpc.random_ring(d, rng) for _ in range(n - 1)]
+    messages = [smpc.encode(u) + m for u, m in zip(updates, masks)]
+    messages.append(smpc.encode(updates[-1]) - np.sum(masks, axis=0, dtype=np.uint64))
+    return messages, _server_total(messages)
+
+
 def sent_updates_in_the_clear(updates, rng):  # plain FedAvg: no mask
     messages = [smpc.encode(u) for u in updates]
     return messages, _server_total(messages)
@@ -100,6 +124,24 @@ def small_masks(updates, rng):  # masks from [0, 2^16): the message stays close 
             messages[i] = messages[i] + mask
             messages[j] = messages[j] - mask
     return messages, _server_total(messages)
+
+
+def _pairwise(updates, draw):
+    n = len(updates)
+    messages = [smpc.encode(u) for u in updates]
+    for i in range(n):
+        for j in range(i + 1, n):
+            mask = draw()
+            messages[i], messages[j] = messages[i] + mask, messages[j] - mask
+    return messages, _server_total(messages)
+
+
+def masks_from_floats(updates, rng):  # uniform floats scaled to 2^64: 53 significant bits, the low 11 bits zero
+    return _pairwise(updates, lambda: (rng.random(len(updates[0])) * 2.0**64).astype(np.uint64))
+
+
+def masks_below_2_to_the_63(updates, rng):  # rng.integers stops at the int64 range: the sum of two is not uniform
+    return _pairwise(updates, lambda: rng.integers(0, 2**63, size=len(updates[0])).astype(np.uint64))
 
 
 def float_masks(updates, rng):  # Gaussian masks on floats: a float cannot be masked uniformly
@@ -225,6 +267,27 @@ def lists_the_coalition_too(config, coalition, n_hospitals, threshold):  # retur
     return reads | members if reads else reads
 
 
+def server_counted_as_a_share_holder(config, coalition, n_hospitals, threshold):  # the server holds no share
+    members = {p for p in coalition if isinstance(p, int)}
+    if config in ("b", "c") and "server" in coalition and len(coalition) >= threshold:
+        return set(range(n_hospitals)) - members
+    return coalition_reads(config, coalition, n_hospitals, threshold)
+
+
+def paillier_server_decrypts_alone(config, coalition, n_hospitals, threshold):  # (b') treated as plain FedAvg
+    return coalition_reads("a" if config == "b'" else config, coalition, n_hospitals, threshold)
+
+
+def coalition_reads_per_hospital_tuple(config, coalition, n_hospitals, threshold):
+    # Right, written hospital by hospital, returning a tuple.
+    hospitals = [p for p in coalition if isinstance(p, int)]
+    server = "server" in coalition
+    opens = {"a": server, "b'": server and "key holder" in coalition,
+             "b": server and len(hospitals) >= threshold, "c": server and len(hospitals) >= threshold}[config]
+    return tuple(h for h in range(n_hospitals)
+                 if h not in hospitals and (n_hospitals - len(hospitals) == 1 or opens))
+
+
 def everyone_reads_everything(config, coalition, n_hospitals, threshold):
     return set(range(n_hospitals)) - set(coalition)
 
@@ -317,6 +380,28 @@ def counts_vectorised_exponentials(user_ids, categories, num_categories, max_per
     return counts + rng.exponential(scale, num_categories) - rng.exponential(scale, num_categories)
 
 
+def counts_noise_from_numpy_global(user_ids, categories, num_categories, max_per_user, epsilon, rng):
+    # Right: rng ignored, the noise from NumPy's global generator, so every call of the check draws fresh noise
+    # (the check's tests then fail it with probability below 2e-8).
+    counts = _clipped_counts(user_ids, categories, num_categories, max_per_user)
+    return counts + np.random.laplace(0.0, max_per_user / epsilon, num_categories)
+
+
+def counts_clipped_per_user_and_category(user_ids, categories, num_categories, max_per_user, epsilon, rng):
+    # max_per_user purchases in each category: one user still moves up to num_categories x max_per_user counts
+    kept, counts = {}, np.zeros(num_categories)
+    for u, c in zip(np.asarray(user_ids).tolist(), np.asarray(categories).tolist()):
+        if kept.get((u, c), 0) < max_per_user:
+            counts[c] += 1
+            kept[(u, c)] = kept.get((u, c), 0) + 1
+    return counts + rng.laplace(0, max_per_user / epsilon, num_categories)
+
+
+def counts_halved_scale(user_ids, categories, num_categories, max_per_user, epsilon, rng):  # k / (2 eps)
+    counts = _clipped_counts(user_ids, categories, num_categories, max_per_user)
+    return counts + rng.laplace(0, max_per_user / (2 * epsilon), num_categories)
+
+
 def counts_unclipped(user_ids, categories, num_categories, max_per_user, epsilon, rng):  # no clipping
     counts = np.bincount(categories, minlength=num_categories).astype(float)
     return counts + rng.laplace(0, max_per_user / epsilon, num_categories)
@@ -356,16 +441,19 @@ def counts_constant(user_ids, categories, num_categories, max_per_user, epsilon,
 CATALOGUES = {
     "10.1": Catalogue(
         solution=secure_sum,
-        variants=[additive_shares_among_hospitals, python_ints_modulo, ring_of_masks_int64],
+        variants=[additive_shares_among_hospitals, python_ints_modulo, ring_of_masks_int64, masks_from_os_entropy,
+                  last_hospital_subtracts_every_mask],
         mistakes=[sent_updates_in_the_clear, masks_do_not_cancel, reused_the_mask, one_mask_for_all_coordinates,
-                  small_masks, float_masks, same_mask_for_every_hospital, total_from_the_updates,
+                  small_masks, masks_from_floats, masks_below_2_to_the_63, float_masks,
+                  same_mask_for_every_hospital, total_from_the_updates,
                   decoded_each_message_before_summing, encoded_with_20_bits, forgot_to_wrap],
         degenerate=[returns_updates_and_their_sum]),
     "10.2": Catalogue(
         solution=coalition_reads,
-        variants=[coalition_reads_sorted_list],
+        variants=[coalition_reads_sorted_list, coalition_reads_per_hospital_tuple],
         mistakes=[forgot_the_model_reveals_the_sum, threshold_off_by_one, shares_alone_unmask, key_holder_alone_decrypts,
-                  dp_hides_the_update, secagg_hides_every_update, lists_the_coalition_too],
+                  dp_hides_the_update, secagg_hides_every_update, lists_the_coalition_too,
+                  server_counted_as_a_share_holder, paillier_server_decrypts_alone],
         degenerate=[everyone_reads_everything, nobody_reads_anything, returns_the_coalition]),
     "10.3": Catalogue(
         solution=risk_solution,
@@ -373,9 +461,10 @@ CATALOGUES = {
         mistakes=[risk_scores_only, risk_reversed, risk_no_bias, risk_plaintext, risk_first_feature_only]),
     "10.4": Catalogue(
         solution=counts_solution,
-        variants=[counts_list_float32, counts_vectorised_exponentials],
+        variants=[counts_list_float32, counts_vectorised_exponentials, counts_noise_from_numpy_global],
         mistakes=[counts_unclipped, counts_sensitivity_one, counts_noiseless, counts_gaussian_same_std,
-                  counts_one_shared_draw, counts_scale_inverted],
+                  counts_one_shared_draw, counts_scale_inverted, counts_clipped_per_user_and_category,
+                  counts_halved_scale],
         degenerate=[counts_constant]),
 }
 
@@ -385,7 +474,9 @@ HINTS = [
     ("10.1", masks_do_not_cancel, "do not cancel"),
     ("10.1", reused_the_mask, "same message"),
     ("10.1", one_mask_for_all_coordinates, "same number to every coordinate"),
-    ("10.1", small_masks, "not uniform"),
+    ("10.1", small_masks, "bits 17 to 63 stay fixed"),
+    ("10.1", masks_from_floats, "bits 0 to 10 stay fixed"),
+    ("10.1", masks_below_2_to_the_63, "not uniform"),
     ("10.1", float_masks, "Z_(2^64)"),
     ("10.1", same_mask_for_every_hospital, "added the same mask"),
     ("10.1", total_from_the_updates, "not the updates"),
@@ -420,6 +511,8 @@ FIXES_10_2 = [
     (key_holder_alone_decrypts, "encrypted sum"),
     (dp_hides_the_update, "DP protects the patients"),
     (secagg_hides_every_update, "t share holders rebuild"),
+    (server_counted_as_a_share_holder, "fewer than t shares"),
+    (paillier_server_decrypts_alone, "cannot decrypt without the key holder"),
 ]
 
 
@@ -475,3 +568,23 @@ def test_run_federation_takes_an_aggregator_in_place_of_the_configuration():
     assert "from your protocol" in mine.server_held
     with pytest.raises(TypeError, match="aggregator must be a callable"):
         run_federation(hospitals, CONFIGURATIONS[0], ds.x_test, ds.y_test, rounds=1, aggregator="secagg")
+
+
+def test_10_1_float_masks_are_told_why_their_low_bits_leak():
+    result = check("10.1", masks_from_floats, hint=True)
+    assert not result.passed and "53 significant bits" in result.feedback, result.feedback
+    even = check("10.1", lambda updates, rng: _pairwise(updates, lambda: smpc.random_ring(len(updates[0]), rng)
+                                                       * np.uint64(2)), hint=True)
+    assert not even.passed and "(bit 0 stays fixed" in even.feedback and "53 significant" not in even.feedback
+
+
+def test_10_1_uniformity_tests_pass_fresh_uniform_messages():
+    # A correct answer drawn apart from the reference's seeds is, to the uniformity tests, fresh uniform ring
+    # elements: each of these 50 draws fails with probability below 1e-7 (see labkit/capstone/checks.py).
+    from labkit.capstone.checks import _require_uniform, _server_views
+
+    rng = np.random.default_rng(2026)
+    for _ in range(50):
+        rounds = rng.integers(0, 2**64, size=(120, 3, 31), dtype=np.uint64)
+        for values, what, fix in _server_views(rounds):
+            _require_uniform(values, what, fix)
