@@ -41,12 +41,29 @@ def _total(shares) -> np.ndarray:
     return out
 
 
+def _split_openings(opened: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The opened values, with a combined opening of two values (``np.stack([d, e])`` or a concatenation
+    along the first axis: one round of communication) split into its two halves."""
+    size = int(np.prod(shape, dtype=np.int64))
+    out = []
+    for o in opened:
+        if o.size == 2 * size and o.shape != shape:
+            flat = o.ravel()
+            out.extend([flat[:size].reshape(shape), flat[size:].reshape(shape)])
+        else:
+            out.append(o)
+    return out
+
+
 def _beaver(fn) -> str:
     from labkit.smpc import TrustedDealer, beaver_mul, encode, share
 
     rng = np.random.default_rng(39)
-    fix_formula = ("Party i computes z_i = c_i + d * b_i + e * a_i from its own shares and the two opened values; "
-                   "exactly one party (party 0) also adds d * e")
+    fix_formula = ("Split x y = c + d b + e a + d e among the parties: each party's share of c, d times its share of "
+                   "b, and e times its share of a add up to the first three terms, so party i returns "
+                   "z_i = c_i + d * b_i + e * a_i; the public d * e must appear once in the sum, so exactly one party "
+                   "(party 0) also adds it")
+    same_as_labkit = True
     for n, shape in ((2, (5,)), (3, (2, 3)), (5, (1,)), (4, (6,))):
         x, y = rng.uniform(-50, 50, size=shape), rng.uniform(-50, 50, size=shape)
         x_sh, y_sh = share(x, n, rng), share(y, n, rng)
@@ -70,13 +87,17 @@ def _beaver(fn) -> str:
 
         got = fn([s.copy() for s in x_sh], [s.copy() for s in y_sh],
                  ([s.copy() for s in a], [s.copy() for s in b], [s.copy() for s in c]), open_shares)
+        if isinstance(got, np.ndarray) and got.shape == (n, *shape):
+            got = list(got)  # the shares stacked into one array, party i in row i
         require(got is not None and not isinstance(got, (str, bytes, np.ndarray)) and hasattr(got, "__len__")
                 and len(got) == n, f"return the product as a list of {n} shares, one per party; got "
-                f"{type(got).__name__}" + (f" of length {len(got)}" if hasattr(got, "__len__") else ""),
+                f"{type(got).__name__}" + (f" of shape {got.shape}" if isinstance(got, np.ndarray) else
+                                           f" of length {len(got)}" if hasattr(got, "__len__") else ""),
                 fix="Return [z_0, ..., z_(n-1)], where z_i is party i's share of x * y.")
         z = [_ring(zi, "your product shares") for zi in got]
         require(all(zi.shape == shape for zi in z), f"each product share must have the inputs' shape {shape}; "
                 f"got {[zi.shape for zi in z]}", fix="Work elementwise: d, e and every share have the shape of x.")
+        opened = _split_openings(opened, shape)
         secrets = {"x": encode(x), "y": encode(y)}
         for name, value in secrets.items():
             require(not any(np.array_equal(o, value) for o in opened) or np.array_equal(value, d) or
@@ -89,8 +110,9 @@ def _beaver(fn) -> str:
         known = [o for o in opened if np.array_equal(o, d) or np.array_equal(o, e)]
         require(len(opened) == 2 and len(known) == 2 and not np.array_equal(known[0], known[1]) or
                 (len(opened) == 2 and np.array_equal(d, e)),
-                f"you opened {len(opened)} value(s); {len(known)} of them are d = x - a or e = y - b. Beaver's "
-                "protocol opens exactly these two, and nothing else",
+                f"you opened {len(opened)} value(s); {len(known)} of them are d = x - a or e = y - b"
+                + (" (the same one twice)" if len(known) == 2 and np.array_equal(known[0], known[1]) else "")
+                + ". Beaver's protocol opens exactly these two, and nothing else",
                 fix="Open d = x - a and e = y - b once each; everything else each party computes locally from "
                     "its own shares.")
         total = np.zeros(shape, dtype=np.uint64)
@@ -106,19 +128,41 @@ def _beaver(fn) -> str:
                     raise Hint(f"with {n} parties your shares add up to x * y plus a multiple of a triple value, "
                                "not to x * y",
                                fix=fix[0].upper() + fix[1:] + "; then the shares add up to c + d b + e a + d e = x y.")
+            # Truncated, or shifted share by share: the total is the product / 2^16, up to a few units and up to
+            # multiples of 2^48 (the carries that shifting each share separately loses).
+            scaled = (total - (product.view(np.int64) >> np.int64(16)).view(np.uint64)).view(np.int64)
+            centred = (scaled + np.int64(2**47)) % np.int64(2**48) - np.int64(2**47)
+            if np.all(np.abs(centred) <= n + 1):
+                raise Hint(f"with {n} parties your shares add up to x * y divided by 2^16: you truncated (or shifted "
+                           "the shares), but the exercise asks for the untruncated product",
+                           fix="Do not shift or rescale anything. The shares of x and y each carry the scale 2^16, "
+                               "so the shares of their product carry 2^32: return them as they are (beaver_mul "
+                               "with truncate_result=False).")
             raise Hint(f"with {n} parties your product shares do not add up to x * y (read with 32 fractional bits "
                        "they give an error up to "
                        f"{float(np.max(np.abs(off.view(np.int64).astype(np.float64) / 2**32))):.3g})",
-                       fix=fix_formula + "; check which opened value multiplies which share: d goes with b, e with a.")
+                       fix=fix_formula + "; check which opened value multiplies which share: d goes with b, e with a. "
+                           "Stay in uint64 and do not rescale any term: the product keeps the scale 2^32.")
+        # Every share must be one party's own computation: Beaver's c_i + d b_i + e a_i, plus a term that the
+        # party computes from its own shares and d, e. Since y_i - b_i and x_i - a_i are party i's shares of e
+        # and d, the textbook forms c_i + d y_i + e a_i, c_i + d b_i + e x_i and c_i + d y_i + e x_i - d e (on one
+        # party) are all such shares.
         de = d * e
         base = [wi - de if i == 0 else wi for i, wi in enumerate(want)]  # labkit adds d * e on party 0
-        extra = [zi - bi for zi, bi in zip(z, base)]
-        require(all(np.array_equal(ex, np.zeros(shape, np.uint64)) or np.array_equal(ex, de) for ex in extra),
-                "your shares add up to x * y, but some party's share is not what it can compute from its own shares "
-                "of a, b, c and the opened d and e: the product was not computed by Beaver's formula",
+        local = True
+        for i, (zi, bi_, xi, yi, ai, bi) in enumerate(zip(z, base, x_sh, y_sh, a, b)):
+            dy, ex = d * (yi - bi), e * (xi - ai)
+            allowed = [k0 * de + k1 * dy + k2 * ex for k0 in (np.uint64(0), np.uint64(1), np.uint64(2**64 - 1))
+                       for k1 in (np.uint64(0), np.uint64(1)) for k2 in (np.uint64(0), np.uint64(1))]
+            local = local and any(np.array_equal(zi - bi_, w) for w in allowed)
+        require(local, "your shares add up to x * y, but some party's share is not what it can compute from its own "
+                "shares of x, y, a, b, c and the opened d and e: the product was not computed by Beaver's formula",
                 fix=fix_formula + ".")
-    return ("Only d = x - a and e = y - b were opened, and every party's share equals labkit's beaver_mul "
-            "with the same triple.")
+        same_as_labkit = same_as_labkit and all(np.array_equal(zi, wi) for zi, wi in zip(z, want))
+    return ("Only d = x - a and e = y - b were opened, and each party computed its share of x * y (32 fractional "
+            "bits) from its own shares" + (", equal to labkit's beaver_mul with the same triple." if same_as_labkit
+                                           else "; your shares add up to labkit's beaver_mul product with the same "
+                                                "triple."))
 
 
 # ------------------------------------------------------------------ 09.2 unmasking a round with dropouts
@@ -264,7 +308,10 @@ def _audit(fn) -> str:
                     "the server knows both self-mask seeds (view.self_seeds), so it removes PRG(b_u) of each round "
                     "with smpc.expand_mask before it subtracts and decodes.")
     return ("Masks that repeat across rounds give away each client's change between rounds; masks that do not cancel "
-            "give no sum; both secrets of one client give its update.")
+            "give no sum; both secrets of one client give its update. B is safe here because nobody dropped out: "
+            "once a server rebuilds a dropped client's masking key, it can compute H(s_uv, r) for every later round "
+            "and needs only that client's b_u, revealed whenever it survives, to read its update. A client whose "
+            "key was rebuilt must agree on fresh keys before it sends again.")
 
 
 CHECKS = {

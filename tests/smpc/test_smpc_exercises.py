@@ -45,6 +45,69 @@ def beaver_stacked(x_shares, y_shares, triple, open_shares):
     return tuple(z)
 
 
+def beaver_textbook_form_with_x_and_y(x_shares, y_shares, triple, open_shares):
+    """z_i = c_i + e x_i + d y_i, and one party subtracts d e: the same product, other shares than labkit's."""
+    a, b, c = triple
+    d = open_shares([x - ai for x, ai in zip(x_shares, a)])
+    e = open_shares([y - bi for y, bi in zip(y_shares, b)])
+    z = [ci + e * xi + d * yi for xi, yi, ci in zip(x_shares, y_shares, c)]
+    z[0] = z[0] - d * e
+    return z
+
+
+def beaver_d_times_y_without_de(x_shares, y_shares, triple, open_shares):
+    """c + d y + e a = x y: no d e term at all, each party uses its own share of y."""
+    a, b, c = triple
+    d = open_shares([x - ai for x, ai in zip(x_shares, a)])
+    e = open_shares([y - bi for y, bi in zip(y_shares, b)])
+    return [ci + d * yi + e * ai for ai, yi, ci in zip(a, y_shares, c)]
+
+
+def beaver_opens_d_and_e_in_one_call(x_shares, y_shares, triple, open_shares):
+    a, b, c = triple
+    d, e = open_shares([np.stack([x - ai, y - bi]) for x, y, ai, bi in zip(x_shares, y_shares, a, b)])
+    z = [ci + d * bi + e * ai for ai, bi, ci in zip(a, b, c)]
+    z[0] = z[0] + d * e
+    return z
+
+
+def beaver_returns_one_stacked_array(x_shares, y_shares, triple, open_shares):
+    return np.array(beaver_multiply(x_shares, y_shares, triple, open_shares))
+
+
+def truncated_each_share(x_shares, y_shares, triple, open_shares):
+    """Shifted every share by 16 bits to 'rescale': the exercise asks for the untruncated product."""
+    return [(zi.view(np.int64) >> 16).view(np.uint64) for zi in beaver_multiply(x_shares, y_shares, triple, open_shares)]
+
+
+def rescaled_d_times_e(x_shares, y_shares, triple, open_shares):
+    """Divided the public term d e by 2^16, thinking it has a scale of its own."""
+    a, b, c = triple
+    d = open_shares([x - ai for x, ai in zip(x_shares, a)])
+    e = open_shares([y - bi for y, bi in zip(y_shares, b)])
+    z = [ci + d * bi + e * ai for ai, bi, ci in zip(a, b, c)]
+    z[0] = z[0] + ((d * e).view(np.int64) >> 16).view(np.uint64)
+    return z
+
+
+def whole_product_on_party_zero(x_shares, y_shares, triple, open_shares):
+    """Opens d and e, then computes c + d b + e a + d e from every party's shares in one place."""
+    a, b, c = triple
+    d = open_shares([x - ai for x, ai in zip(x_shares, a)])
+    e = open_shares([y - bi for y, bi in zip(y_shares, b)])
+    z0 = sum(c) + d * sum(b) + e * sum(a) + d * e
+    return [z0] + [np.zeros_like(z0) for _ in x_shares[1:]]
+
+
+def opened_d_twice(x_shares, y_shares, triple, open_shares):
+    a, b, c = triple
+    d = open_shares([x - ai for x, ai in zip(x_shares, a)])
+    e = open_shares([x - ai for x, ai in zip(x_shares, a)])  # copied the line for d
+    z = [ci + d * bi + e * ai for ai, bi, ci in zip(a, b, c)]
+    z[0] = z[0] + d * e
+    return z
+
+
 def forgot_d_times_e(x_shares, y_shares, triple, open_shares):
     a, b, c = triple
     d = open_shares([x - ai for x, ai in zip(x_shares, a)])
@@ -199,6 +262,34 @@ def decoded_each_vector_then_summed(masked, seed_shares, key_shares, public_keys
     return total
 
 
+def removed_the_masks_in_floats(masked, seed_shares, key_shares, public_keys):
+    """Decoded every masked vector and every mask first, then added and subtracted floats: nothing wraps around."""
+    d = len(next(iter(masked.values())))
+    total = np.zeros(d)
+    for u, y in masked.items():
+        total += smpc.decode(y) - smpc.decode(expand_mask(shamir_reconstruct(seed_shares[u], prime=SECAGG_PRIME), d))
+    for u, shares in key_shares.items():
+        key = shamir_reconstruct(shares, prime=SECAGG_PRIME)
+        for v in masked:
+            mask = smpc.decode(expand_mask(pairwise_seed(key, public_keys[v]), d))
+            total = total - mask if u > v else total + mask
+    return total
+
+
+def agreed_the_seed_with_the_dropped_clients_own_key(masked, seed_shares, key_shares, public_keys):
+    """pairwise_seed(key_u, public_keys[u]) instead of public_keys[v]: not the seed the survivor used."""
+    d = len(next(iter(masked.values())))
+    total = np.zeros(d, dtype=np.uint64)
+    for u, y in masked.items():
+        total = total + y - expand_mask(shamir_reconstruct(seed_shares[u], prime=SECAGG_PRIME), d)
+    for u, shares in key_shares.items():
+        key = shamir_reconstruct(shares, prime=SECAGG_PRIME)
+        for v in masked:
+            mask = expand_mask(pairwise_seed(key, public_keys[u]), d)
+            total = total - mask if u > v else total + mask
+    return smpc.decode(total)
+
+
 def returned_the_average(masked, seed_shares, key_shares, public_keys):
     return server_sum(masked, seed_shares, key_shares, public_keys) / len(masked)
 
@@ -232,6 +323,21 @@ def audit_as_list_and_lowercase(views):
              for r in (0, 1)]
     diff = [((b - a).view(np.int64) / 2**16).tolist() for a, b in zip(*strip)]
     return ["f", "c", "e"], diff
+
+
+def audit_as_frozenset_and_float32(views):
+    return frozenset("CEF"), _differences(views["C"]).astype(np.float32)
+
+
+def decoded_each_round_then_subtracted(views):
+    """Decoded y_u - PRG(b_u) of each round, then subtracted floats: still masked, and 2^47-sized values lose bits."""
+    view = views["C"]
+    d = view.masked[0].shape[1]
+    rows = []
+    for u in range(view.masked[0].shape[0]):
+        r1, r2 = (smpc.decode(view.masked[r][u] - expand_mask(view.self_seeds[r][u], d)) for r in (0, 1))
+        rows.append(r2 - r1)
+    return {"C", "E", "F"}, np.array(rows)
 
 
 def missed_the_reused_mask(views):
@@ -272,22 +378,25 @@ def set_without_the_difference(views):
 
 CATALOGUES = {
     "09.1": Catalogue(
-        solution=beaver_multiply, variants=[beaver_last_party_adds_de, beaver_stacked],
+        solution=beaver_multiply, variants=[beaver_last_party_adds_de, beaver_stacked, beaver_textbook_form_with_x_and_y,
+                                            beaver_d_times_y_without_de, beaver_opens_d_and_e_in_one_call,
+                                            beaver_returns_one_stacked_array],
         mistakes=[forgot_d_times_e, every_party_adds_d_times_e, swapped_a_and_b, forgot_c, opened_x_and_y,
                   reshared_the_product_without_opening, opened_d_and_e_then_reshared_xy, opened_the_product_as_well,
-                  decoded_to_floats],
+                  decoded_to_floats, truncated_each_share, rescaled_d_times_e, whole_product_on_party_zero,
+                  opened_d_twice],
         degenerate=[returns_input(1), returns_input(2), returns_the_c_shares]),
     "09.2": Catalogue(
         solution=server_sum, variants=[server_sum_as_list_of_float32, server_sum_with_notebook_lagrange],
         mistakes=[forgot_self_masks, forgot_dropped_clients_masks, wrong_sign_for_dangling_masks,
                   interpolated_over_the_default_prime, first_share_as_the_secret, decoded_each_vector_then_summed,
-                  returned_the_average],
+                  returned_the_average, removed_the_masks_in_floats, agreed_the_seed_with_the_dropped_clients_own_key],
         degenerate=[returns_input(1), returns_input(3), returns_the_first_masked_vector, constant_for(np.zeros(6))]),
     "09.3": Catalogue(
-        solution=audit, variants=[audit_as_list_and_lowercase],
+        solution=audit, variants=[audit_as_list_and_lowercase, audit_as_frozenset_and_float32],
         mistakes=[missed_the_reused_mask, missed_masks_that_do_not_cancel, missed_both_secrets_revealed,
                   flagged_the_round_keyed_seeds, flagged_the_flipped_sign_convention, forgot_the_self_masks,
-                  round_one_minus_round_two, difference_from_a_correct_variant],
+                  round_one_minus_round_two, difference_from_a_correct_variant, decoded_each_round_then_subtracted],
         degenerate=[set_without_the_difference, constant_for(({"C", "E", "F"}, np.zeros((4, 5))))]),
 }
 
@@ -299,6 +408,9 @@ def test_typical_mistakes_get_the_hint_that_names_them():
         ("09.1", opened_d_and_e_then_reshared_xy, "not computed by Beaver's formula"),
         ("09.1", opened_the_product_as_well, "you opened 3 value(s)"),
         ("09.1", reshared_the_product_without_opening, "never called open_shares"),
+        ("09.1", truncated_each_share, "you truncated"),
+        ("09.1", whole_product_on_party_zero, "not computed by Beaver's formula"),
+        ("09.1", opened_d_twice, "the same one twice"),
         ("09.2", forgot_self_masks, "self-masks are still in your sum"),
         ("09.2", forgot_dropped_clients_masks, "dropped clients are still in your sum"),
         ("09.2", wrong_sign_for_dangling_masks, "wrong sign"),
