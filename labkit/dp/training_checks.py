@@ -112,6 +112,13 @@ def _compare_step(fn, what: str, *, poisson: bool) -> None:
                 wrong.insert(0, (_clipped_sum(rows, clip) / b, "you used every row: a DP-SGD step trains on a Poisson "
                                  "batch, each row joining with probability q = expected_batch_size / n",
                                  "draw the batch first: keep row i when rng.random(n)[i] < expected_batch_size / n"))
+                joined = np.random.default_rng(seed).binomial(1, b / n, n).astype(bool)
+                wrong.insert(1, (_clipped_sum(rows[joined], clip) / b, "you drew the batch with rng.binomial: a Poisson "
+                                 "batch too, but not the rows the check replays under the same seed",
+                                 "draw the batch with one call, rng.random(n) < expected_batch_size / n, so that your "
+                                 "batch is the one train_dpsgd draws from that seed"))
+                wrong.append((total / n, "you divided by n, the number of rows in the whole dataset: the noisy sum "
+                              "covers one batch of about expected_batch_size rows", "divide by expected_batch_size"))
             for value, hint, fix in wrong:
                 require(not np.allclose(got, value, rtol=1e-5, atol=1e-9), f"{hint} ({setting})", fix=fix)
             require(False, f"with noise_multiplier 0 the step is the sum of the clipped rows divided by "
@@ -351,6 +358,9 @@ def _loss_attack_epsilon(fn) -> str:
             (dict(side=alpha), "each rate's bound is one-sided at alpha: together they then hold with confidence "
              "1 - 2 alpha only", "bound each rate one-sided at alpha / 2 (the ends of the two-sided 1 - alpha "
                                  "Clopper-Pearson interval), so that both hold with 1 - alpha"),
+            (dict(side=alpha / 4), "each rate's bound is one-sided at alpha / 4: clopper_pearson(k, n, alpha) already "
+             "puts alpha / 2 on each side, so passing it alpha / 2 halves that again and the bound comes out too low",
+             "call clopper_pearson(k, n, alpha) and take the lower end for the TPR and the upper end for the FPR"),
             (dict(use_delta=False), "you ignored delta: TPR <= e^eps FPR + delta allows delta of slack",
              "subtract delta in both inequalities"),
             (dict(both=False), "you used one inequality only: 1 - FPR <= e^eps (1 - TPR) + delta can prove more",
@@ -382,7 +392,8 @@ _CLAIM_REASONS: dict[str, str] = {
     "d": "d is not supported: a lower bound below the accountant's epsilon is consistent with it; it says nothing "
          "about how tight the accountant is",
     "e": "e is not supported: the guesses about one model's examples share that model, so they are not independent "
-         "trials and the 95% is nominal",
+         "trials and the 95% is nominal; even for independent trials, Clopper-Pearson guarantees at least 95%, "
+         "not exactly 95%",
     "f": "f is supported: (1, 1e-5)-DP caps any attack's TPR at e^1 * FPR + delta, 2.7% at 1% FPR, whatever the "
          "attack",
 }
@@ -398,8 +409,14 @@ def _audit_claims(fn) -> str:
     require(all(is_bool(val) for val in keys.values()), "each answer must be True (supported) or False",
             fix="write True or False for each letter")
     wrong = [k for k in sorted(AUDIT_CLAIMS) if bool(keys[k]) != AUDIT_CLAIMS[k]]
-    require(not wrong, f"{len(wrong)} of your {len(AUDIT_CLAIMS)} answers {'is' if len(wrong) == 1 else 'are'} wrong. Ask of each statement: does a "
-                       f"lower bound, from this attack, on these guesses, show it?",
+    # Say how many are wrong and on which side (marked supported or not), never which letter: the fix does that.
+    said_yes = sum(bool(keys[k]) for k in wrong)
+    sides = [f"{count} you marked {word}" for count, word in [(said_yes, "True (supported)"),
+                                                              (len(wrong) - said_yes, "False")] if count]
+    require(not wrong, f"{len(wrong)} of your {len(AUDIT_CLAIMS)} answers {'is' if len(wrong) == 1 else 'are'} wrong: "
+                       f"{' and '.join(sides)}. Ask of each statement: does the definition of (epsilon, delta)-DP "
+                       f"imply it, or do this notebook's numbers show it (a lower bound, from one attack, on guesses "
+                       f"that share their models)?",
             fix=_CLAIM_REASONS[wrong[0]] if wrong else "")
     return ("An audit can refute a claim (b) and DP caps every attack (f); a failed attack proves nothing about "
             "privacy, and the audit's confidence is nominal.")

@@ -201,6 +201,21 @@ def no_floor_at_zero(losses, members, threshold, delta, alpha):
     return _bound(losses, members, losses <= threshold, delta, alpha, floor=False)
 
 
+def halved_alpha_twice(losses, members, threshold, delta, alpha):  # clopper_pearson(k, n, alpha / 2): alpha / 4 a side
+    return _bound(losses, members, losses <= threshold, delta, alpha, side=alpha / 4)
+
+
+def normal_approximation_interval(losses, members, threshold, delta, alpha):  # Wald, not Clopper-Pearson
+    from scipy.stats import norm
+
+    guess = losses <= threshold
+    tpr, fpr = np.mean(guess[members]), np.mean(guess[~members])
+    z = norm.ppf(1 - alpha / 2)
+    tpr_low = tpr - z * math.sqrt(tpr * (1 - tpr) / members.sum())
+    fpr_high = max(fpr + z * math.sqrt(fpr * (1 - fpr) / (~members).sum()), 1e-12)
+    return _eps(tpr_low, fpr_high, delta)
+
+
 def returns_the_threshold(losses, members, threshold, delta, alpha):
     return threshold
 
@@ -270,7 +285,8 @@ CATALOGUES = {
         variants=[loss_attack_epsilon_binomtest, loss_attack_epsilon_labkit_intervals],
         mistakes=[guessed_member_when_loss_strictly_below, guessed_member_for_high_loss,
                   measured_rates_without_confidence, optimistic_ends_of_the_intervals, one_sided_at_alpha_each,
-                  forgot_delta, one_inequality_only, no_floor_at_zero],
+                  forgot_delta, one_inequality_only, no_floor_at_zero, halved_alpha_twice,
+                  normal_approximation_interval],
         degenerate=[returns_the_threshold]),
     "05.3": Catalogue(
         solution=audit_claims,
@@ -289,7 +305,9 @@ def test_wrong_answers_get_a_hint_that_names_the_mistake():
         ("05.2", optimistic_ends_of_the_intervals, "optimistic ends"),
         ("05.2", one_sided_at_alpha_each, "alpha / 2"),
         ("05.2", guessed_member_when_loss_strictly_below, "strictly below"),
-        ("05.3", failed_attack_proves_privacy, "1 of your 6 answers"),
+        ("05.2", halved_alpha_twice, "alpha / 4"),
+        ("05.3", failed_attack_proves_privacy, "1 of your 6 answers is wrong: 1 you marked True"),
+        ("05.3", doubts_the_refutation, "1 you marked False"),
     ])
 
 

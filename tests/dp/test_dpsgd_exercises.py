@@ -58,6 +58,17 @@ def dpsgd_gradient_labkit_stages(per_example, clip, noise_multiplier, expected_b
     return dpsgd.noisy_gradient([batch], clip, noise_multiplier, expected_batch_size, rng)[0]
 
 
+def dpsgd_gradient_row_by_row_draws(per_example, clip, noise_multiplier, expected_batch_size, rng):
+    # correct variant: one rng.random() per row (the same numbers as rng.random(n)), noise of sd sigma C / B added
+    # after dividing (the same numbers as noise sigma C on the sum, divided), a tuple result
+    n, d = per_example.shape
+    rows = [row for row in per_example if rng.random() < expected_batch_size / n]
+    total = np.zeros(d)
+    for row in rows:
+        total += row * min(1.0, clip / max(float(np.linalg.norm(row)), 1e-12))
+    return tuple(total / expected_batch_size + rng.normal(0.0, noise_multiplier * clip / expected_batch_size, size=d))
+
+
 def _clip(per_example, clip):
     norms = np.linalg.norm(per_example, axis=1, keepdims=True)
     return per_example * np.minimum(1.0, clip / np.maximum(norms, 1e-12))
@@ -105,6 +116,19 @@ def scaled_every_row_to_exactly_c(per_example, clip, noise_multiplier, expected_
     norms = np.linalg.norm(batch, axis=1, keepdims=True)
     total = (batch * clip / np.maximum(norms, 1e-12)).sum(axis=0)
     return (total + rng.normal(0.0, noise_multiplier * clip, size=len(total))) / expected_batch_size
+
+
+def drew_the_batch_with_binomial(per_example, clip, noise_multiplier, expected_batch_size, rng):
+    # a Poisson batch too, but from other numbers than the rng.random(n) the exercise asks for
+    n, d = per_example.shape
+    batch = per_example[rng.binomial(1, expected_batch_size / n, size=n).astype(bool)]
+    return (_clip(batch, clip).sum(axis=0) + rng.normal(0.0, noise_multiplier * clip, size=d)) / expected_batch_size
+
+
+def divided_by_the_dataset_size(per_example, clip, noise_multiplier, expected_batch_size, rng):
+    n, d = per_example.shape
+    total = _clip(_sample(per_example, expected_batch_size, rng), clip).sum(axis=0)
+    return (total + rng.normal(0.0, noise_multiplier * clip, size=d)) / n
 
 
 def divided_by_the_rows(per_example, clip, noise_multiplier, expected_batch_size, rng):
@@ -286,8 +310,10 @@ def mean_without_noise(amounts, clip, noise_multiplier, rng):
 CATALOGUES = {
     "04.1": Catalogue(
         solution=dpsgd_gradient,
-        variants=[dpsgd_gradient_loop_lists, dpsgd_gradient_float32_per_coordinate_noise, dpsgd_gradient_labkit_stages],
-        mistakes=[used_every_row, fixed_size_batch, noise_drawn_before_the_batch, no_clipping,
+        variants=[dpsgd_gradient_loop_lists, dpsgd_gradient_float32_per_coordinate_noise, dpsgd_gradient_labkit_stages,
+                  dpsgd_gradient_row_by_row_draws],
+        mistakes=[used_every_row, fixed_size_batch, noise_drawn_before_the_batch, drew_the_batch_with_binomial,
+                  divided_by_the_dataset_size, no_clipping,
                   clipped_the_sum_not_each_example, clipped_each_coordinate, scaled_every_row_to_exactly_c,
                   divided_by_the_rows, forgot_to_divide, noise_added_after_averaging, sigma_not_multiplied_by_clip,
                   variance_used_as_standard_deviation, no_noise, clipped_after_noise, noise_drawn_per_example],
@@ -311,6 +337,8 @@ def test_wrong_answers_get_a_hint_that_names_the_mistake():
     assert_hints([
         ("04.1", used_every_row, "you used every row"),
         ("04.1", divided_by_the_rows, "number of rows in the batch"),
+        ("04.1", drew_the_batch_with_binomial, "rng.binomial"),
+        ("04.1", divided_by_the_dataset_size, "whole dataset"),
         ("04.1", noise_added_after_averaging, "after averaging"),
         ("04.1", sigma_not_multiplied_by_clip, "not noise_multiplier * clip"),
         ("04.1", clipped_after_noise, "you clipped the sum"),
