@@ -48,7 +48,7 @@ CURRICULUM: tuple[Entry, ...] = (
           "clip and noise per-example gradients; read epsilon for a training run; tune the trade-off"),
     Entry("05", "auditing", "Auditing privacy", "Differential privacy", 30,
           "run membership-inference attacks; turn attack success into a lower bound on epsilon"),
-    Entry("06", "federated-averaging", "Federated averaging", "Federated learning", 30,
+    Entry("06", "federated-averaging", "Federated averaging", "Federated learning", 35,
           "write FedAvg from scratch and match TensorFlow Federated; see non-IID data slow it down"),
     Entry("07", "private-federated-learning", "Private federated learning", "Federated learning", 30,
           "add user-level DP to FedAvg and account for it; know what simulated secure sum protects"),

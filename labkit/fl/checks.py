@@ -94,8 +94,9 @@ def _fedavgm(fn: Callable) -> str:
                                               rng=np.random.default_rng(seed * 10 + r))
             got = fn([a.copy() for a in weights], [a.copy() for a in velocity], *args, server_lr=server_lr,
                      momentum=momentum, rng=np.random.default_rng(seed * 10 + r))
-            require(isinstance(got, tuple) and len(got) == 2,
-                    f"return a pair (new_weights, new_velocity); got {type(got).__name__}",
+            pair = isinstance(got, tuple) and len(got) == 2 or (  # a list of two [W, b] lists is the same answer
+                isinstance(got, list) and len(got) == 2 and all(isinstance(g, (list, tuple)) for g in got))
+            require(pair, f"return a pair (new_weights, new_velocity); got {type(got).__name__}",
                     fix="end with return new_weights, new_velocity (each a list [W, b])")
             got_w = _as_layers(got[0], weights, "the new weights")
             got_v = _as_layers(got[1], weights, "the new velocity")
@@ -136,6 +137,16 @@ def _diagnose_velocity(got_v, weights, velocity, momentum, fed, seed, setting) -
     weighted = fl.weighted_average(deltas, sizes)
     plain = fl.weighted_average(deltas, [1.0] * len(deltas))
     beta = np.float32(momentum)
+    require(not _close(got_v, [beta * v - d for v, d in zip(velocity, weighted)]),
+            f"your velocity has the opposite sign {setting}: you keep TFF's momentum accumulator (TFF's server "
+            "optimiser is given minus the averaged update as its gradient)",
+            fix="use the exercise's convention, which adds the averaged update instead: new_velocity = momentum * "
+                "velocity + averaged update, and new_weights = weights + server_lr * new_velocity")
+    if momentum > 0:
+        require(not _close(got_v, [beta * v + (1 - beta) * d for v, d in zip(velocity, weighted)]),
+                f"you scale this round's update by (1 - momentum), as in a moving average {setting}",
+                fix="heavy-ball momentum adds the whole averaged update: new_velocity = momentum * velocity + "
+                    "averaged update (the effective step then grows to about server_lr / (1 - momentum))")
     require(not _close(got_v, [beta * v + d for v, d in zip(velocity, plain)]),
             f"your averaged update weights every client alike {setting}",
             fix="weight client k's update by n_k / sum n_k (its number of examples), as FedAvg does: "
@@ -260,8 +271,9 @@ def _same_as_fedavg(fixed: Callable, what: str) -> None:
         sizes = [len(fed["clients"][k][1]) for k in fed["selected"]]
         require(_close(got, want), f"{what} differs from fl.fedavg_round on clients of {sizes} examples "
                                    f"(seed {seed}, same rng)",
-                fix="train every client from the round's weights, weight its update by n_k / sum n_k, and add the "
-                    "weighted average of the updates to the weights once")
+                fix="train every client from the round's weights, passing rng on to local_sgd (the check replays "
+                    "the same batches), weight its update by n_k / sum n_k, and add the weighted average of the "
+                    "updates to the weights once")
 
 
 def _find_the_bugs(fn: Callable) -> str:
@@ -286,8 +298,8 @@ def _find_the_bugs(fn: Callable) -> str:
     missing = sorted(set(BROKEN_ROUNDS) - names)
     require(not missing, f"you missed {len(missing)} broken round(s)",
             fix="run each round beside fl.fedavg_round on clients of very different sizes (say 5 and 40 examples), "
-                "with two clients or more and the same rng seed: some bugs hide when the sizes are equal, as on the "
-                "IID split")
+                "with two clients or more and the same rng seed: some bugs hide when the sizes are equal or nearly so, "
+                "as on this notebook's clients (134 or 135 examples each)")
     require(callable(fixed), f"the second thing returned must be your fixed round, a function; got "
                              f"{type(fixed).__name__}",
             fix="copy one broken round, repair it, and return the function (not its result)")
@@ -326,7 +338,8 @@ def _split(flat: np.ndarray, shapes: list[tuple]) -> list[np.ndarray]:
 
 
 def _dp_variant(updates, q, clip, z, seed, *, layer_clip=False, coordinate_clip=False, no_clip=False,
-                noise_after=False, std_without_clip=False, actual_count=False, everyone=False) -> list[np.ndarray]:
+                noise_after=False, std_without_clip=False, actual_count=False, everyone=False, normalise=False,
+                summed_layer_norms=False) -> list[np.ndarray]:
     """One typical mistake, under the same draws as :func:`_dp_reference` (to name it in a hint)."""
     rng = np.random.default_rng(seed)
     shapes = [np.shape(a) for a in updates[0]]
@@ -339,7 +352,12 @@ def _dp_variant(updates, q, clip, z, seed, *, layer_clip=False, coordinate_clip=
             return [np.clip(a, -clip, clip) for a in update]
         if layer_clip:
             return [a * min(1.0, clip / max(np.linalg.norm(a), 1e-300)) for a in update]
-        norm = math.sqrt(sum(float(np.sum(np.square(a))) for a in update))
+        if summed_layer_norms:
+            norm = sum(float(np.linalg.norm(a)) for a in update)
+        else:
+            norm = math.sqrt(sum(float(np.sum(np.square(a))) for a in update))
+        if normalise:
+            return [a * (clip / norm) if norm > 0 else a for a in update]
         return [a * min(1.0, clip / norm) if norm > 0 else a for a in update]
 
     total = np.zeros(sum(int(np.prod(s)) for s in shapes))
@@ -377,6 +395,11 @@ _DP_MISTAKES = (
      "min(1, clip / norm)"),
     (dict(coordinate_clip=True), "np.clip bounds each coordinate, not the L2 norm of the whole update",
      "scale the whole update by min(1, clip / norm), which keeps its direction"),
+    (dict(normalise=True), "you scale every update to norm exactly clip, short ones up as well",
+     "clip only shrinks: scale by min(1, clip / norm), so an update already shorter than clip stays as it is"),
+    (dict(summed_layer_norms=True), "your norm adds up the layers' norms; the L2 norm of the whole update is "
+                                    "sqrt(sum of the squared norms)",
+     "norm = sqrt(sum over layers of np.sum(layer ** 2)), then scale every layer by min(1, clip / norm)"),
     (dict(no_clip=True), "a long update enters your sum unclipped",
      "scale each sampled update by min(1, clip / norm) before you add it"),
     (dict(noise_after=True), "you add the noise to the average: it is expected_clients times what the accountant "
@@ -450,12 +473,21 @@ def _epsilon_to_report(fn: Callable) -> str:
         setting = (f"(K {k}, q {q}, z {z}, {t} rounds, delta {d:g}, cohort {run['cohort']!r})")
         require((choice.strip().lower() == "amplified") == random_cohort,
                 f"{choice!r} is the wrong choice for {setting}",
-                fix="amplification by sampling needs each user's participation to be random and unknown to the "
-                    "adversary (Poisson sampling with fresh randomness); a cohort of whoever connects first is "
-                    "neither: then count every round as if the user took part")
+                fix="amplification by sampling needs each user's participation in a round to be a fresh coin flip "
+                    "with a known probability q, independent of the user's data and hidden from the adversary "
+                    "(Poisson sampling with secret randomness). Who connects first is decided by the users' habits, "
+                    "not by a coin: a phone that connects early every night is in every round, and the server "
+                    "knows it. Then account every round as if the user took part (q = 1)")
         q_used = q if random_cohort else 1.0
         if any(math.isclose(eps, _epsilon(q_used, z, t, d, k, acc), rel_tol=1e-3) for acc in ("rdp", "pld")):
             continue
+        expected_rounds = max(1, round(q * t))
+        require(not any(math.isclose(eps, _epsilon(1.0, z, expected_rounds, d, k, acc), rel_tol=1e-3)
+                        for acc in ("rdp", "pld")),
+                f"you count only the {expected_rounds} rounds a user joins on average (q x rounds) {setting}",
+                fix="a bound must hold for every user, also for one who joins more rounds than average: either keep "
+                    "all the rounds and let the accountant use q (random cohort), or assume the user took part in "
+                    "every round (q = 1)")
         one_round = _epsilon(q_used, z, 1, d, k, "rdp")
         require(not math.isclose(eps, one_round, rel_tol=1e-3),
                 f"you report the epsilon of one round {setting}",
@@ -472,9 +504,11 @@ def _epsilon_to_report(fn: Callable) -> str:
         require(False, f"for {setting} expect epsilon {_epsilon(q_used, z, t, d, k, 'rdp'):.4g} (RDP); got {eps:.4g}",
                 fix="fl.user_level_epsilon(q, noise_multiplier, rounds, delta, num_users) with q = 1 when the "
                     "cohort is not random")
-    return ("Right: sampling amplifies privacy only when it is random and secret; for the first-come cohort "
-            f"the same run costs epsilon {_epsilon(1.0, 1.0, 50, 1e-5, 100, 'rdp'):.1f} instead of "
-            f"{_epsilon(0.2, 1.0, 50, 1e-5, 100, 'rdp'):.1f} (RDP).")
+    return ("Right: sampling amplifies privacy only when each user's participation is a secret coin flip with a "
+            "known probability, independent of the data; for the first-come cohort the same run costs epsilon "
+            f"{_epsilon(1.0, 1.0, 50, 1e-5, 100, 'rdp'):.1f} instead of {_epsilon(0.2, 1.0, 50, 1e-5, 100, 'rdp'):.1f} "
+            f"(RDP; PLD: {_epsilon(1.0, 1.0, 50, 1e-5, 100, 'pld'):.1f} instead of "
+            f"{_epsilon(0.2, 1.0, 50, 1e-5, 100, 'pld'):.1f}).")
 
 
 # --------------------------------------------------------------------------------------------

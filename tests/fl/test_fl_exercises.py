@@ -77,6 +77,35 @@ def moved_against_the_update(weights, velocity, clients, selected, lr, epochs, b
     return [w - np.float32(server_lr) * v for w, v in zip(weights, new_velocity)], new_velocity
 
 
+def fedavgm_round_returns_a_list(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum,
+                                 rng=None):
+    new_weights, new_velocity = fedavgm_round(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr,
+                                              momentum, rng)
+    return [new_weights, new_velocity]
+
+
+def velocity_with_tff_sign(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum,
+                           rng=None):
+    """TFF's accumulator: the averaged update's negative is the gradient; the weights come out right."""
+    averaged = fl.fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    accumulator = [np.float32(momentum) * a + (w - m) for a, m, w in zip(velocity, averaged, weights)]
+    return [w - np.float32(server_lr) * a for w, a in zip(weights, accumulator)], accumulator
+
+
+def momentum_as_moving_average(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum,
+                               rng=None):
+    averaged = fl.fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    beta = np.float32(momentum)
+    new_velocity = [beta * v + (1 - beta) * (a - w) for v, a, w in zip(velocity, averaged, weights)]
+    return [w + np.float32(server_lr) * v for w, v in zip(weights, new_velocity)], new_velocity
+
+
+def server_lr_ignored(weights, velocity, clients, selected, lr, epochs, batch_size, server_lr, momentum, rng=None):
+    averaged = fl.fedavg_round(weights, clients, selected, lr, epochs, batch_size, rng)
+    new_velocity = [np.float32(momentum) * v + (a - w) for v, a, w in zip(velocity, averaged, weights)]
+    return [w + v for w, v in zip(weights, new_velocity)], new_velocity
+
+
 def returns_weights_only(weights, velocity, *args, **kwargs):
     return weights
 
@@ -124,6 +153,42 @@ def build_server_update_from_weighted_sums(tff, num_params):
     def server_update(model, deltas, sizes):
         weighted_sum = tff.federated_sum(tff.federated_map(scale, tff.federated_zip((deltas, sizes))))
         return tff.federated_map(step, tff.federated_zip((model, weighted_sum, tff.federated_sum(sizes))))
+
+    return server_update
+
+
+def broadcast_then_average_models(tff, num_params):
+    """Each client adds its update to the broadcast model; the server takes the weighted mean of the models."""
+    model_type, signature = _types(tff, num_params)
+
+    @tff.tensorflow.computation(model_type, model_type)
+    def add(w, d):
+        return w + d
+
+    @tff.federated_computation(*signature)
+    def server_update(model, deltas, sizes):
+        local_models = tff.federated_map(add, tff.federated_zip((tff.federated_broadcast(model), deltas)))
+        return tff.federated_mean(local_models, weight=sizes)
+
+    return server_update
+
+
+def averaged_the_scaled_updates(tff, num_params):
+    """An unweighted mean of n_k * delta_k: divides by the number of clients, not by sum n_k."""
+    model_type, signature = _types(tff, num_params)
+
+    @tff.tensorflow.computation(model_type, np.float32)
+    def scale(d, n):
+        return d * n
+
+    @tff.tensorflow.computation(model_type, model_type)
+    def add(w, d):
+        return w + d
+
+    @tff.federated_computation(*signature)
+    def server_update(model, deltas, sizes):
+        mean = tff.federated_mean(tff.federated_map(scale, tff.federated_zip((deltas, sizes))))
+        return tff.federated_map(add, tff.federated_zip((model, mean)))
 
     return server_update
 
@@ -228,6 +293,24 @@ def fixed_round_still_sequential():
     return {"round_a", "round_c", "round_d"}, _suspect("round_c")
 
 
+def missed_the_sequential_round():
+    return {"round_a", "round_d"}, fixed_round_a
+
+
+def fixed_round_without_rng(weights, clients, selected, lr, epochs, batch_size, rng=None):
+    deltas, sizes = [], []
+    for k in selected:
+        cx, cy = clients[k]
+        local = fl.local_sgd(weights, cx, cy, lr, epochs, batch_size)  # rng not passed on: other batches
+        deltas.append([a - b for a, b in zip(local, weights)])
+        sizes.append(len(cy))
+    return [a + d for a, d in zip(weights, fl.weighted_average(deltas, sizes))]
+
+
+def fixed_round_ignores_rng():
+    return {"round_a", "round_c", "round_d"}, fixed_round_without_rng
+
+
 def named_rounds_by_letter():
     return {"a", "c", "d"}, fixed_round_a
 
@@ -257,6 +340,11 @@ def dp_fedavg_aggregate_with_labkit_pieces(updates, q, clip, noise_multiplier, r
     total = [sum((u[i] for u in clipped), np.zeros(np.shape(updates[0][i]))) for i in range(len(updates[0]))]
     std = noise_multiplier * clip
     return [list(((t + std * rng.standard_normal(t.shape)) / (q * len(updates))).tolist()) for t in total]
+
+
+def dp_fedavg_aggregate_float32(updates, q, clip, noise_multiplier, rng):
+    return [np.float32(a) for a in dp_fedavg_aggregate([[np.float32(x) for x in u] for u in updates], q, clip,
+                                                        noise_multiplier, rng)]
 
 
 def _aggregate(updates, q, clip, noise_multiplier, rng, *, sample=True, clip_fn=None, std=None, after=False,
@@ -299,6 +387,28 @@ def divided_by_actual_count(updates, q, clip, noise_multiplier, rng):
     return _aggregate(updates, q, clip, noise_multiplier, rng, denominator=lambda joined: max(int(joined.sum()), 1))
 
 
+def normalised_instead_of_clipped(updates, q, clip, noise_multiplier, rng):  # short updates scaled up to norm clip
+    def normalise(u, c):
+        norm = np.sqrt(sum(np.sum(np.square(a)) for a in u))
+        return [a * (c / norm) for a in u]
+    return _aggregate(updates, q, clip, noise_multiplier, rng, clip_fn=normalise)
+
+
+def norm_as_sum_of_layer_norms(updates, q, clip, noise_multiplier, rng):
+    def clip_by_summed_norms(u, c):
+        norm = sum(np.linalg.norm(a) for a in u)
+        return [a * min(1.0, c / norm) for a in u]
+    return _aggregate(updates, q, clip, noise_multiplier, rng, clip_fn=clip_by_summed_norms)
+
+
+def sampled_a_fixed_number(updates, q, clip, noise_multiplier, rng):
+    chosen = rng.choice(len(updates), int(round(q * len(updates))), replace=False)
+    total = [np.zeros(np.shape(a)) for a in updates[0]]
+    for k in chosen:
+        total = [t + a for t, a in zip(total, fl.clip_update(updates[k], clip))]
+    return [(t + rng.normal(0.0, noise_multiplier * clip, size=t.shape)) / (q * len(updates)) for t in total]
+
+
 def returns_the_first_update(updates, q, clip, noise_multiplier, rng):
     return updates[0]
 
@@ -339,6 +449,14 @@ def added_per_round_epsilons(run):
 def right_choice_but_never_amplified(run):
     choice, _ = epsilon_to_report(run)
     return choice, fl.user_level_epsilon(1.0, run["noise_multiplier"], run["rounds"], run["delta"], run["num_users"])
+
+
+def counted_expected_participations(run):  # "a user joins q x rounds rounds", accounted without sampling
+    choice, _ = epsilon_to_report(run)
+    if choice == "amplified":
+        return epsilon_to_report(run)
+    rounds = max(1, round(run["q"] * run["rounds"]))
+    return choice, fl.user_level_epsilon(1.0, run["noise_multiplier"], rounds, run["delta"], run["num_users"])
 
 
 def returned_epsilon_only(run):
@@ -390,6 +508,10 @@ def secure_aggregation_adds_noise(setting):  # secure aggregation confused with 
     return _but("secure aggregation", lambda got: (got - {"the exact sum"}) | {"the noisy sum"})(setting)
 
 
+def central_dp_hides_who_took_part(setting):  # DP protects participation from the public, not from the server
+    return _but("central dp", lambda got: got - {"who took part"})(setting)
+
+
 def everything_everywhere(setting):
     return {"each update", "the exact sum", "the noisy sum", "who took part"}
 
@@ -398,26 +520,32 @@ def everything_everywhere(setting):
 
 
 CATALOGUES = {
-    "06.1": Catalogue(fedavgm_round, [fedavgm_round_float64_from_local_sgd, fedavgm_round_labkit],
+    "06.1": Catalogue(fedavgm_round, [fedavgm_round_float64_from_local_sgd, fedavgm_round_labkit,
+                                      fedavgm_round_returns_a_list],
                       [momentum_ignored, velocity_not_updated, averaged_without_weights, update_applied_twice,
-                       moved_against_the_update], [returns_weights_only]),
-    "06.2": Catalogue(build_server_update, [build_server_update_from_weighted_sums],
+                       moved_against_the_update, velocity_with_tff_sign, momentum_as_moving_average,
+                       server_lr_ignored], [returns_weights_only]),
+    "06.2": Catalogue(build_server_update, [build_server_update_from_weighted_sums, broadcast_then_average_models],
                       [unweighted_federated_mean, subtracted_the_update, returned_the_mean_update,
-                       summed_without_dividing, added_server_values_with_plus],
+                       summed_without_dividing, added_server_values_with_plus, averaged_the_scaled_updates],
                       [returns_an_undecorated_function]),
     "06.3": Catalogue(find_the_bugs, [find_the_bugs_as_list_fixing_d],
                       [missed_the_unweighted_average, called_a_rewrite_broken, fixed_round_still_unweighted,
-                       fixed_round_still_sequential], [named_rounds_by_letter, returned_the_broken_set_only]),
-    "07.1": Catalogue(dp_fedavg_aggregate, [dp_fedavg_aggregate_with_labkit_pieces],
+                       fixed_round_still_sequential, missed_the_sequential_round, fixed_round_ignores_rng],
+                      [named_rounds_by_letter, returned_the_broken_set_only]),
+    "07.1": Catalogue(dp_fedavg_aggregate, [dp_fedavg_aggregate_with_labkit_pieces, dp_fedavg_aggregate_float32],
                       [forgot_to_sample, clipped_each_layer_separately, clipped_per_coordinate, forgot_to_clip,
-                       noise_added_after_averaging, sigma_not_multiplied_by_clip, divided_by_actual_count],
+                       noise_added_after_averaging, sigma_not_multiplied_by_clip, divided_by_actual_count,
+                       normalised_instead_of_clipped, norm_as_sum_of_layer_norms, sampled_a_fixed_number],
                       [returns_the_first_update]),
     "07.2": Catalogue(epsilon_to_report, [epsilon_to_report_pld],
-                      [always_amplified, one_round_only, added_per_round_epsilons, right_choice_but_never_amplified],
+                      [always_amplified, one_round_only, added_per_round_epsilons, right_choice_but_never_amplified,
+                       counted_expected_participations],
                       [returned_epsilon_only]),
     "07.3": Catalogue(what_the_server_learns, [what_the_server_learns_as_lists],
                       [simulation_thought_private, central_dp_hides_the_updates, secure_aggregation_hides_who_took_part,
-                       distributed_dp_unmasks_the_exact_sum, secure_aggregation_adds_noise], [everything_everywhere]),
+                       distributed_dp_unmasks_the_exact_sum, secure_aggregation_adds_noise,
+                       central_dp_hides_who_took_part], [everything_everywhere]),
 }
 
 
@@ -427,9 +555,13 @@ HINTS = [
     ("06.1", averaged_without_weights, "every client alike"),
     ("06.1", update_applied_twice, "twice"),
     ("06.1", moved_against_the_update, "against the averaged update"),
+    ("06.1", velocity_with_tff_sign, "opposite sign"),
+    ("06.1", momentum_as_moving_average, "(1 - momentum)"),
+    ("06.1", server_lr_ignored, "though your velocity is right"),
     ("06.3", missed_the_unweighted_average, "missed 1 broken round"),
     ("06.3", called_a_rewrite_broken, "1 correct round(s) broken"),
     ("06.3", fixed_round_still_unweighted, "your fixed round is still wrong"),
+    ("06.3", fixed_round_ignores_rng, "your fixed round is still wrong"),
     ("07.1", forgot_to_sample, "did not sample"),
     ("07.1", clipped_each_layer_separately, "each layer"),
     ("07.1", clipped_per_coordinate, "np.clip"),
@@ -437,10 +569,13 @@ HINTS = [
     ("07.1", noise_added_after_averaging, "noise to the average"),
     ("07.1", sigma_not_multiplied_by_clip, "not z * clip"),
     ("07.1", divided_by_actual_count, "number of clients that joined"),
+    ("07.1", normalised_instead_of_clipped, "short ones up"),
+    ("07.1", norm_as_sum_of_layer_norms, "adds up the layers' norms"),
     ("07.2", always_amplified, "wrong choice"),
     ("07.2", one_round_only, "one round"),
     ("07.2", added_per_round_epsilons, "add up the per-round"),
     ("07.2", right_choice_but_never_amplified, "sampling probability 1.0"),
+    ("07.2", counted_expected_participations, "rounds a user joins on average"),
     ("07.3", simulation_thought_private, "'tff simulation' the server learns more"),
     ("07.3", distributed_dp_unmasks_the_exact_sum, "learns 'the exact sum'; it does not"),
 ]
@@ -460,6 +595,18 @@ def test_the_tff_hints_name_the_mistake():
 
 def test_the_hints_name_the_mistake():
     assert_hints(HINTS)
+
+
+@pytest.mark.parametrize("exercise, answer, words", [
+    ("06.3", fixed_round_ignores_rng, "passing rng on to local_sgd"),
+    ("07.2", always_amplified, "independent of the user's data"),
+    ("07.2", counted_expected_participations, "every round (q = 1)"),
+])
+def test_the_fix_says_how(exercise, answer, words):
+    from labkit.exercises import check
+
+    result = check(exercise, answer, hint=True)
+    assert not result.passed and "How to fix it:" in result.feedback and words in result.feedback, result.feedback
 
 
 # ---------------------------------------------------------------- build then save: the notebooks' rounds
@@ -514,7 +661,7 @@ def test_the_06_suspects_are_broken_exactly_as_the_check_says():
 
 
 def test_round_a_hides_on_clients_of_equal_size():
-    """The reason round_a's bug survives a quick test on the notebook's IID split (134 or 135 examples each)."""
+    """round_a's bug vanishes on clients of equal size (and nearly so on the notebook's, 134 or 135 examples each)."""
     round_a = _suspect("round_a")
     rng = np.random.default_rng(0)
     clients = [(rng.normal(size=(20, 4)).astype(np.float32), rng.integers(0, 3, 20)) for _ in range(3)]
