@@ -23,7 +23,7 @@ import numpy as np
 from labkit.dp.audit import epsilon_lower_bound, roc_curve, tpr_at_fpr
 from labkit.dp.dpsgd import noisy_gradient
 from labkit._validate import is_bool
-from labkit.exercises import Exercise, Hint, require, require_number
+from labkit.exercises import Exercise, Hint, require, require_names_and_fix, require_number
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,18 +168,7 @@ BROKEN_STEPS: dict[str, str] = {
 
 
 def _find_the_bugs(fn) -> str:
-    out = fn()
-    require(isinstance(out, tuple) and len(out) == 2,
-            f"return two things, the names of the broken steps and one fixed step; got {type(out).__name__}",
-            fix='end with return {"step_x", ...}, fixed_step')
-    broken, fixed = out
-    require(isinstance(broken, (set, frozenset, list, tuple)) and all(isinstance(b, str) for b in broken),
-            "the first thing returned must be a set of step names such as 'step_a'",
-            fix='write the names as strings in a set: {"step_a", ...}')
-    names = set(broken)
-    unknown = sorted(names - set(SUSPECT_STEPS))
-    require(not unknown, f"unknown step names {unknown}; the steps are {', '.join(SUSPECT_STEPS)}",
-            fix="use the function names of the four steps, as strings")
+    names, fixed = require_names_and_fix(fn(), list(SUSPECT_STEPS), "step")
     correct = sorted(names - set(BROKEN_STEPS))
     require(not correct, f"you call {len(correct)} correct step broken: run each step and the notebook's "
                          "step_gradient on the same batch and seed",

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from labkit.exercises import Exercise, Hint, require, require_number
+from labkit.exercises import Exercise, Hint, require, require_names_and_fix, require_number
 
 # --------------------------------------------------------------------------------------------
 # Shared: small random federations, and the answer as [W, b]
@@ -278,18 +278,7 @@ def _same_as_fedavg(fixed: Callable, what: str) -> None:
 
 def _find_the_bugs(fn: Callable) -> str:
     """06.3: the set of broken rounds among the notebook's five, and one of them fixed."""
-    out = fn()
-    require(isinstance(out, tuple) and len(out) == 2,
-            f"return two things, the names of the broken rounds and one fixed round; got {type(out).__name__}",
-            fix='end with return {"round_x", ...}, fixed_round')
-    broken, fixed = out
-    require(isinstance(broken, (set, frozenset, list, tuple)) and all(isinstance(b, str) for b in broken),
-            "the first thing returned must be a set of round names such as 'round_a'",
-            fix='write the names as strings in a set: {"round_a", ...}')
-    names = {b.strip() for b in broken}
-    unknown = sorted(names - set(SUSPECT_ROUNDS))
-    require(not unknown, f"unknown round names {unknown}; the rounds are {', '.join(SUSPECT_ROUNDS)}",
-            fix="use the function names of the five rounds, as strings")
+    names, fixed = require_names_and_fix(fn(), list(SUSPECT_ROUNDS), "round")
     correct = sorted(names - set(BROKEN_ROUNDS))
     require(not correct, f"you call {len(correct)} correct round(s) broken",
             fix="a round may be written differently from yours and still compute sum_k n_k w_k / sum_k n_k: run each "
