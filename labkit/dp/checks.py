@@ -35,9 +35,15 @@ from labkit.exercises import Exercise, Hint, require, require_number
 
 def _count_sensitivity(fn) -> str:
     value = fn()
-    require(isinstance(value, (int, float)), f"return a number; got {type(value).__name__}")
-    require(value != 0, "a count changes when one person is added or removed, so its sensitivity is not 0")
-    require(value == 1, f"adding or removing one person changes a count by at most 1, not {value}")
+    require(value is not None, "return the sensitivity; your function returned None",
+            fix="End the function with a return statement that gives the number, as in: return 5.")
+    require(not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating)),
+            f"return a number; got {type(value).__name__}",
+            fix="Return the number itself (such as 5 or 0.5), not a string, a list or True/False.")
+    require(value != 0, "a count changes when one person is added or removed, so its sensitivity is not 0",
+            fix="Count the people in a table of five, add a sixth and count again: the change is the sensitivity.")
+    require(value == 1, f"adding or removing one person changes a count by at most 1, not {value}",
+            fix="The sensitivity is the largest change one person can cause; each person adds exactly 1 to a count.")
     return "A count has sensitivity 1."
 
 
@@ -97,6 +103,8 @@ def _linkage_join(fn) -> str:
                            fix="Count matches in voter_keys only: whether other records share the key does not "
                                "matter to the join.")
             position = int(np.searchsorted(np.sort(voter_keys), key))
+            require(row != holders[0] + 1, f"{where} matches voter row {holders[0]}, you returned {row}",
+                    fix="Row numbers count from 0, as NumPy indexes: the first voter is row 0.")
             raise Hint(f"{where} matches voter row {holders[0]}, you returned {row}"
                        + (" (its position in the sorted voter keys)" if row == position else ""),
                        fix="Return the row number in voter_keys as given. If you sort, keep the order from "
@@ -210,16 +218,26 @@ def _laplace_histogram(fn) -> str:
         noise = np.array(draws) - true
         require(bool(np.all(np.ptp(noise, axis=0) > 0)), f"{where}: the release is the same every time",
                 fix="Add noise drawn from the generator rng you are given, afresh on every call.")
+        require(not bool(np.all(noise == np.round(noise))),
+                f"{where}: every noisy count you return is a whole number, so the noise is not Laplace noise on "
+                "the counts (noise added to the values before counting leaves the total number of people exact)",
+                fix="Count first, then add continuous Laplace noise to every count, and return the counts unrounded.")
         centre = np.median(noise, axis=0)
         off = int(np.argmax(np.abs(centre)))
+        if k > 1 and np.abs(centre[off]) >= 0.5 / eps and np.ptp(centre) < 0.5 / eps:
+            raise Hint(f"{where}: every bin centres about {np.mean(centre):.3g} away from its true count; the "
+                       "noise itself is not centred on 0",
+                       fix="rng.laplace takes the centre first and the scale second: "
+                           "rng.laplace(0.0, scale, size=...).")
         require(bool(np.abs(centre[off]) < 0.5 / eps),
                 f"{where}: bin {off} centres on {true[off] + centre[off]:.3g}, its true count is {true[off]:g}",
                 fix="Count as np.histogram does: values outside the edges fall in no bin, and only the last bin "
                     "includes its right edge.")
         if k > 1:
             corr = np.corrcoef(noise.T)[np.triu_indices(k, 1)]
+            strongest = float(corr[np.argmax(np.abs(corr))])
             require(bool(np.max(np.abs(corr)) < 0.2),
-                    f"{where}: the noise of different bins moves together (correlation up to {np.max(corr):.2f}); "
+                    f"{where}: the noise of different bins moves together (correlation {strongest:.2f}); "
                     "the differences between noisy bins are then exact",
                     fix="Draw one independent noise value per bin (size=number of bins), not one value for all.")
         _laplace_shape(noise.ravel(), 1 / eps, where, {
@@ -237,8 +255,9 @@ def _laplace_histogram(fn) -> str:
 _RELEASES = ("a", "b", "c", "d", "e")
 _BROKEN = frozenset({"b", "d", "e"})
 _NOT_BROKEN_FIX = {
-    "a": "One person changes one bin by 1, so independent Lap(1 / epsilon) noise in every bin is epsilon-DP "
-         "(parallel composition).",
+    "a": "Release a asks one count per category, at epsilon each, but the categories hold disjoint records: one "
+         "person changes one count by 1, so the counts together are epsilon-DP (parallel composition), not "
+         "k * epsilon.",
     "c": "Spending epsilon / k on each of k bins is sequential composition: valid, only noisier than needed. "
          "Broken means the promise fails for some pair of neighbours.",
 }
@@ -321,7 +340,8 @@ def _find_the_bugs(fn) -> str:
                    fix=" ".join(_MISSED_FIX[m] for m in missed))
     _fixed_clipped_sum(answer[1])
     return ("Shared noise, replace-one sensitivity and a missing clip all pass a quick look and fail the definition; "
-            "wasteful budget splits do not break it.")
+            "a wasteful budget split does not break it, nor do counts of disjoint records at epsilon each (parallel "
+            "composition).")
 
 
 _CHECKS_02 = {"02.1": Exercise(_laplace_histogram, "build", "core", 15),
@@ -343,6 +363,8 @@ def _rdp_cases() -> list[tuple[np.ndarray, float, np.ndarray]]:
                                                (200, 1e-5, default), (20, 1e-6, np.array([3.0]))]):
         rng = np.random.default_rng(1430 + seed)
         cases.append((rng.uniform(0.8, 20.0, size=k) * (np.sqrt(k) if k > 10 else 1.0), delta, orders))
+    # much noise and a large delta: the best conversion falls below 0, and epsilon is 0
+    cases.append((np.random.default_rng(1436).uniform(40.0, 60.0, size=2), 0.5, default))
     return cases
 
 
@@ -368,6 +390,9 @@ def _rdp_accountant(fn) -> str:
                              "epsilon")
         if abs(got - expected) <= 1e-6 * expected:
             continue
+        require(got >= 0, f"{where}: your epsilon is {got:.4g}, below 0",
+                fix="With much noise and a large delta the conversion can go below 0 at some orders; no mechanism "
+                    "has a negative epsilon, so return at least 0 (as dp-accounting does).")
         curve = orders * np.sum(1 / (2 * sigmas ** 2))
         tells = [
             (float(np.min(curve + np.log(1 / delta) / (orders - 1))),

@@ -69,6 +69,11 @@ def position_in_sorted_voters(record_keys, voter_keys):  # index into np.sort(vo
     return np.where(right - left == 1, left, -1)
 
 
+def rows_counted_from_one(record_keys, voter_keys):  # 1-based row numbers
+    right = np.asarray(link_unique(record_keys, voter_keys))
+    return np.where(right >= 0, right + 1, -1)
+
+
 def zero_for_no_match(record_keys, voter_keys):  # 0 is a real row: voter 0 gets named
     right = np.asarray(link_unique(record_keys, voter_keys))
     counts = np.array([np.sum(voter_keys == k) for k in record_keys])
@@ -140,6 +145,23 @@ def laplace_histogram_from_exponentials(values, bin_edges, epsilon, rng):  # Lap
     counts = np.histogram(values, bins=bin_edges)[0].astype(np.float32)
     k = counts.size
     return counts + rng.exponential(1 / epsilon, size=k) - rng.exponential(1 / epsilon, size=k)
+
+
+def laplace_histogram_by_digitize(values, bin_edges, epsilon, rng):  # np.digitize and np.bincount, no np.histogram
+    k = len(bin_edges) - 1
+    index = np.digitize(values, bin_edges) - 1
+    index[values == bin_edges[-1]] = k - 1  # the last bin includes its right edge
+    inside = (index >= 0) & (index < k)
+    return np.bincount(index[inside], minlength=k) + rng.laplace(0.0, 1 / epsilon, size=k)
+
+
+def laplace_centre_passed_as_scale(values, bin_edges, epsilon, rng):  # rng.laplace(1 / eps, ...): loc, scale 1
+    counts = np.histogram(values, bins=bin_edges)[0]
+    return counts + rng.laplace(1 / epsilon, size=counts.size)
+
+
+def noise_added_to_the_values_before_counting(values, bin_edges, epsilon, rng):  # the total stays exact
+    return np.histogram(values + rng.laplace(0.0, 1 / epsilon, size=len(values)), bins=bin_edges)[0]
 
 
 def noise_shared_across_bins(values, bin_edges, epsilon, rng):
@@ -308,6 +330,12 @@ def composed_the_average_noise_multiplier(noise_multipliers, delta, orders):
     return rdp_epsilon(np.full(sigmas.size, sigmas.mean()), delta, orders)
 
 
+def no_floor_at_zero(noise_multipliers, delta, orders):  # a large delta makes the best conversion negative
+    orders = np.asarray(orders, dtype=float)
+    rdp = orders * np.sum(1 / (2 * np.asarray(noise_multipliers, dtype=float) ** 2))
+    return float(np.min(rdp + np.log1p(-1 / orders) - np.log(delta * orders) / (orders - 1)))
+
+
 def returns_the_optimal_order_too(noise_multipliers, delta, orders):
     return rdp_epsilon(noise_multipliers, delta, orders), 2.0
 
@@ -438,15 +466,17 @@ CATALOGUES = {
     "01.1": Catalogue(solution=link_unique, variants=[link_unique_with_a_counter, link_unique_float_rows,
                                                       link_unique_by_loops],
                       mistakes=[first_match_even_when_several, last_match_from_a_dict, required_a_unique_record_key_too,
-                                position_in_sorted_voters, zero_for_no_match],
+                                position_in_sorted_voters, zero_for_no_match, rows_counted_from_one],
                       degenerate=[returns_second_input]),
     "01.2": Catalogue(solution=diagnosis_learnt, variants=[diagnosis_learnt_as_ints, diagnosis_learnt_as_list],
                       mistakes=[only_records_unique_on_their_key, majority_diagnosis_counts_as_learnt,
                                 homogeneous_groups_of_two_or_more_only, diagnosis_rare_in_the_whole_table],
                       degenerate=[returns_second_input]),
     "02.1": Catalogue(solution=laplace_histogram,
-                      variants=[laplace_histogram_loop, laplace_histogram_from_exponentials],
-                      mistakes=[noise_shared_across_bins, budget_split_over_bins, replace_one_sensitivity,
+                      variants=[laplace_histogram_loop, laplace_histogram_from_exponentials,
+                                laplace_histogram_by_digitize],
+                      mistakes=[laplace_centre_passed_as_scale, noise_added_to_the_values_before_counting,
+                                noise_shared_across_bins, budget_split_over_bins, replace_one_sensitivity,
                                 scale_epsilon_not_one_over_epsilon, gaussian_noise_in_every_bin,
                                 outliers_clipped_into_the_edge_bins, fresh_generator_every_call],
                       degenerate=[returns_second_input]),
@@ -458,7 +488,8 @@ CATALOGUES = {
                       degenerate=[returns_the_set_without_a_fix, returns_the_fix_without_a_set]),
     "03.1": Catalogue(solution=rdp_epsilon, variants=[rdp_epsilon_loops, rdp_epsilon_float32],
                       mistakes=[rdp_old_conversion, largest_epsilon_over_orders, converted_each_release_then_added,
-                                first_release_only, sigma_not_squared, composed_the_average_noise_multiplier],
+                                first_release_only, sigma_not_squared, composed_the_average_noise_multiplier,
+                                no_floor_at_zero],
                       degenerate=[returns_second_input, returns_the_optimal_order_too]),
     "03.2": Catalogue(solution=report_epsilon, variants=[report_epsilon_as_a_list_from_a_table],
                       mistakes=[always_the_smallest_epsilon, always_rdp_like_tensorflow_privacy,
@@ -479,6 +510,7 @@ HINTS = [
     ("01.1", required_a_unique_record_key_too, "records sharing a key are each still named"),
     ("01.1", position_in_sorted_voters, "sorted voter keys"),
     ("01.1", zero_for_no_match, "no voter has"),
+    ("01.1", rows_counted_from_one, "you returned"),
     ("01.2", only_records_unique_on_their_key, "yet the diagnosis is learnt"),
     ("01.2", majority_diagnosis_counts_as_learnt, "cannot tell which one"),
     ("01.2", homogeneous_groups_of_two_or_more_only, "alone with its key"),
@@ -488,7 +520,10 @@ HINTS = [
     ("02.1", gaussian_noise_in_every_bin, "Gaussian"),
     ("02.1", fresh_generator_every_call, "same every time"),
     ("02.1", outliers_clipped_into_the_edge_bins, "true count"),
+    ("02.1", laplace_centre_passed_as_scale, "not centred on 0"),
+    ("02.1", noise_added_to_the_values_before_counting, "whole number"),
     ("02.2", marks_the_budget_split_as_broken, "release c keeps its promise"),
+    ("02.2", marks_the_correct_histogram_as_broken, "release a keeps its promise"),
     ("02.2", misses_the_shared_noise, "did not mark"),
     ("02.2", fix_keeps_the_replace_one_sensitivity, "replace-one"),
     ("02.2", fix_forgets_to_clip, "unclipped sum"),
@@ -497,6 +532,7 @@ HINTS = [
     ("03.1", converted_each_release_then_added, "added the epsilons"),
     ("03.1", sigma_not_squared, "sigma squared"),
     ("03.1", composed_the_average_noise_multiplier, "average noise multiplier"),
+    ("03.1", no_floor_at_zero, "below 0"),
     ("03.2", poisson_number_for_a_shuffled_run, "this run shuffles"),
     ("03.2", always_rdp_like_tensorflow_privacy, "more tightly"),
     ("03.2", ignores_microbatching, "microbatches of several examples"),
@@ -520,3 +556,17 @@ def test_the_fix_of_a_missed_release_points_at_that_release_only():
 
 def test_a_correct_fix_is_not_enough_when_the_set_is_wrong():
     assert not check("02.2", lambda: (set(), clipped_sum))
+
+
+def test_the_fix_for_release_a_names_parallel_composition():
+    assert "parallel composition" in check("02.2", marks_the_correct_histogram_as_broken, hint=True).feedback
+
+
+def test_exercise_00_1_takes_any_numeric_type_and_has_a_fix_for_every_hint():
+    for right in (1, 1.0, np.int64(1), np.float32(1.0)):
+        assert check("00.1", lambda: right), right
+    for wrong in (None, True, "1", [1], 0, 2, -1, 0.5):
+        assert check("00.1", lambda: 1)  # a pass resets the count of failed tries in a row
+        first = check("00.1", lambda: wrong)
+        assert not first and "How to fix it:" not in first.feedback, wrong
+        assert "How to fix it:" in check("00.1", lambda: wrong, hint=True).feedback, wrong
