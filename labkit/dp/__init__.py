@@ -21,6 +21,10 @@ Modules:
   with its microbatch trap guarded, and the accuracy-privacy trade-off (04, 05).
 * :mod:`labkit.dp.audit`: membership-inference attacks (loss threshold, LiRA) and an empirical
   lower bound on epsilon (05; previewed in 04).
+* :mod:`labkit.dp.canary`: a white-box gradient-canary audit of one DP-SGD step, a one-run audit
+  (Steinke, Nasr and Jagielski 2023) and a deliberately broken DP-SGD for the audit to catch (05).
+* :mod:`labkit.dp.reconstruction`: attacks on exact aggregates, a differencing attack and a
+  Dinur-Nissim reconstruction from subset sums (01), defeated by Laplace noise (02).
 * :mod:`labkit.dp.plots`: the figures of 01 to 05 (each helper takes an ``ax`` and returns it).
 * :mod:`labkit.dp.widgets`: the noise-calibration widget (02), the accountant dashboard (03)
   and the trade-off explorer (04).

@@ -300,3 +300,171 @@ def plot_epsilon_bounds(ax, labels: Sequence[str], upper: Sequence[float], lower
     ax.legend(fontsize=8)
     return ax
 
+
+
+# --------------------------------------------------------------------------------------------
+# 05-auditing: the white-box canary audit of one DP-SGD step
+# --------------------------------------------------------------------------------------------
+
+
+def plot_canary_scores(ax, scores_in, scores_out, threshold: float | None = None, *, title: str = ""):
+    """Histograms of the adversary's scores with the canary and without (log density, so that the tail
+    where the threshold sits is visible), and the audit's threshold.
+
+    Introduced in ``05-auditing.ipynb`` (also drawn by :func:`labkit.dp.widgets.canary_audit_widget`).
+    """
+    s_in, s_out = _data("scores_in", scores_in), _data("scores_out", scores_out)
+    if threshold is not None:
+        threshold = v.real("threshold", threshold)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a string; got {v._got(title)}")
+    lo = float(min(np.quantile(s_in, 0.0005), np.quantile(s_out, 0.0005)))
+    hi = float(max(np.quantile(s_in, 0.9995), np.quantile(s_out, 0.9995)))
+    if threshold is not None:
+        hi = max(hi, threshold + 0.05 * (hi - lo))
+    bins = np.linspace(lo, hi, 80)
+    ax.hist(s_out, bins=bins, density=True, log=True, histtype="stepfilled", color=PALETTE[0], alpha=0.6,
+            label="canary out")
+    ax.hist(s_in, bins=bins, density=True, log=True, histtype="stepfilled", color=PALETTE[1], alpha=0.6,
+            label="canary in")
+    if threshold is not None:
+        ax.axvline(threshold, color=PALETTE[3], linestyle="--", label=f"threshold {threshold:.2f}")
+    ax.set(xlabel="score: projection of the update on the canary, in units of C", ylabel="density (log scale)",
+           title=title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_canary_bounds(ax, noise_multipliers, accountant, lower, *, broken_lower=None, claimed: float | None = None):
+    """The canary audit's lower bound against the accountant's epsilon, over noise multipliers (log y).
+
+    ``broken_lower`` (optional) is the audit of the broken step at the same noise multipliers;
+    ``claimed`` draws a horizontal line at an epsilon someone claimed.
+
+    Introduced in ``05-auditing.ipynb``.
+    """
+    sig, acc = _pair("noise_multipliers", noise_multipliers, "accountant", accountant)
+    low = _data("lower", lower)
+    v.same_length(noise_multipliers=sig, lower=low)
+    ax.plot(sig, acc, color=PALETTE[0], marker="o", label="accountant (exact, one Gaussian step)")
+    ax.plot(sig, low, color=PALETTE[1], marker="s", label="canary audit, correct step (95% lower bound)")
+    ax.fill_between(sig, 0.7 * acc, acc, color=PALETTE[0], alpha=0.15, label="within 30% of the accountant")
+    if broken_lower is not None:
+        brk = _data("broken_lower", broken_lower)
+        v.same_length(noise_multipliers=sig, broken_lower=brk)
+        ax.plot(sig, brk, color=PALETTE[3], marker="^", label="canary audit, broken step (95% lower bound)")
+    if claimed is not None:
+        claimed = v.positive("claimed", claimed)
+        ax.axhline(claimed, color=PALETTE[7], linestyle=":", label=f"claimed epsilon {claimed:g}")
+    ax.set(yscale="log", xlabel="noise multiplier sigma", ylabel="epsilon",
+           title="audit of one step vs the accountant")
+    ax.legend(fontsize=7)
+    return ax
+
+
+# --------------------------------------------------------------------------------------------
+# 01-deidentification and 02-dp-from-scratch: attacks on aggregates (labkit.dp.reconstruction)
+# --------------------------------------------------------------------------------------------
+
+
+def _seeds_by_x(name: str, value, length: int) -> np.ndarray:
+    arr = v.finite_array(name, value, ndim=2)
+    if arr.shape[1] != length or arr.shape[0] < 2:
+        raise ValueError(f"{name} must have shape (seeds >= 2, {length}); got {arr.shape}")
+    return arr
+
+
+def _mean_band(ax, x, shares: np.ndarray, color: str, label: str, marker: str = ""):
+    mean, sd = shares.mean(axis=0), shares.std(axis=0, ddof=1)
+    ax.plot(x, mean, marker or "-", color=color, lw=2, ms=4, label=label + f" (mean, band: +/- 1 sd over {shares.shape[0]} seeds)")
+    ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.18, lw=0)
+
+
+def plot_differencing(ax, epsilons, success, bound, sim_epsilons=None, simulated=None, standard_errors=None):
+    """The differencing attack's success against epsilon per count, beside the bound e^eps / (1 + e^eps) (02).
+
+    ``sim_epsilons``, ``simulated`` and ``standard_errors`` (optional, together) add simulated shares
+    with 95% error bars (+/- 1.96 standard errors).
+    """
+    epsilons, success = _pair("epsilons", epsilons, "success", success)
+    _, bound = _pair("epsilons", epsilons, "bound", bound)
+    if np.any(epsilons <= 0):
+        raise ValueError("epsilons must all be > 0 (the x axis is logarithmic)")
+    ax.plot(epsilons, bound, color=PALETTE[1], lw=2, ls="--", label="epsilon-DP bound e^eps / (1 + e^eps)")
+    ax.plot(epsilons, success, color=PALETTE[0], lw=2, label="attack: exact success probability")
+    if simulated is not None or sim_epsilons is not None or standard_errors is not None:
+        if simulated is None or sim_epsilons is None or standard_errors is None:
+            raise ValueError("sim_epsilons, simulated and standard_errors must be given together")
+        sx, sy = _pair("sim_epsilons", sim_epsilons, "simulated", simulated)
+        _, se = _pair("sim_epsilons", sim_epsilons, "standard_errors", standard_errors)
+        ax.errorbar(sx, sy, yerr=1.96 * se, fmt="o", ms=4, color=PALETTE[2], label="simulated (95% error bars)")
+    ax.axhline(0.5, color="0.5", lw=0.8, ls=":", label="coin flip")
+    ax.set_xscale("log")
+    ax.set_xlabel("epsilon of each count (Laplace scale b = 1 / epsilon)")
+    ax.set_ylabel("chance the guess is right")
+    ax.set_ylim(0.45, 1.02)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_recovery_vs_queries(ax, num_queries, shares: Mapping[str, np.ndarray], majority, num_people: int):
+    """Share of bits recovered from exact subset sums against the number of queries, per attack (01).
+
+    ``shares`` maps an attack's name to an array of shape (seeds, len(num_queries)); ``majority`` holds
+    the majority-guess share of each seed.
+    """
+    x = _data("num_queries", num_queries)
+    majority = _data("majority", majority)
+    n = v.count("num_people", num_people, maximum=10**6)
+    if not isinstance(shares, Mapping):
+        raise TypeError(f"shares must be a dict of attack name -> array (seeds, len(num_queries)); got {v._got(shares)}")
+    if not shares:
+        raise ValueError("shares must name at least one attack")
+    ax.axhspan(majority.mean() - majority.std(ddof=1), majority.mean() + majority.std(ddof=1), color="0.6", alpha=0.25,
+               label="guess the majority (+/- 1 sd)")
+    for i, (label, arr) in enumerate(shares.items()):
+        _mean_band(ax, x, _seeds_by_x(f"shares[{label!r}]", arr, x.size), PALETTE[i % len(PALETTE)], label, "o-")
+    ax.axvline(n, color="0.3", lw=0.8, ls=":", label=f"m = n = {n}")
+    ax.set_xlabel("number of subset-sum queries m (exact answers)")
+    ax.set_ylabel("share of bits recovered")
+    ax.set_ylim(0.3, 1.02)
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def plot_reconstruction(ax, curve, point=None, lp_scales=None, lp_recovered=None):
+    """Share of bits recovered against the Laplace scale b, with the epsilon m / b on the top axis (02).
+
+    ``curve`` is a :func:`labkit.dp.reconstruction.reconstruction_curve` result (least squares);
+    ``point`` (optional) a :func:`~labkit.dp.reconstruction.reconstruction_point`, marked; ``lp_scales``
+    and ``lp_recovered`` (optional, shape (seeds, scales)) add the linear programme's shares.
+    Also drawn by the reconstruction widget.
+    """
+    scales = _data("curve.noise_scales", _attribute("curve", curve, "noise_scales"))
+    if np.any(scales <= 0):
+        raise ValueError("curve.noise_scales must all be > 0 (the x axis is logarithmic)")
+    recovered = _seeds_by_x("curve.recovered", curve.recovered, scales.size)
+    majority = _data("curve.majority", curve.majority)
+    m, n = curve.num_queries, curve.num_people
+    ax.axhspan(majority.mean() - majority.std(ddof=1), majority.mean() + majority.std(ddof=1), color="0.6", alpha=0.25,
+               label="guess the majority (+/- 1 sd)")
+    _mean_band(ax, scales, recovered, PALETTE[0], "least squares")
+    if lp_scales is not None or lp_recovered is not None:
+        if lp_scales is None or lp_recovered is None:
+            raise ValueError("lp_scales and lp_recovered must be given together")
+        lx = _data("lp_scales", lp_scales)
+        lp = _seeds_by_x("lp_recovered", lp_recovered, lx.size)
+        ax.errorbar(lx, lp.mean(axis=0), yerr=lp.std(axis=0, ddof=1), fmt="s", ms=4, capsize=2, color=PALETTE[1],
+                    label="linear programme (mean +/- 1 sd)")
+    ax.axvline(math.sqrt(n), color="0.3", lw=0.8, ls=":", label=f"b = sqrt(n) = {math.sqrt(n):.3g}")
+    if point is not None:
+        b = v.positive("point.noise_scale", _attribute("point", point, "noise_scale"))
+        ax.plot([b], [point.mean], "D", ms=8, color=PALETTE[3], gid="selected", label="selected setting (mean)")
+    ax.set_xscale("log")
+    ax.set_xlabel("Laplace scale b of each answer")
+    ax.set_ylabel("share of bits recovered")
+    ax.set_ylim(0.3, 1.02)
+    top = ax.secondary_xaxis("top", functions=(lambda b: m / np.maximum(b, 1e-12), lambda e: m / np.maximum(e, 1e-12)))
+    top.set_xlabel(f"epsilon spent on the {m} answers (basic composition, m / b)", fontsize=9)
+    ax.legend(loc="lower left", fontsize=8)
+    return ax

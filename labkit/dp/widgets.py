@@ -299,3 +299,122 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
                  "Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)",
                  {"epsilon": slider, "train": button}, out, status, readout=readout, progress=bar,
                  set_epsilon=set_epsilon, train_point=train)
+
+
+# --------------------------------------------------------------------------------------------
+# 05-auditing: the white-box canary audit of one step
+# --------------------------------------------------------------------------------------------
+
+CANARY_TRIALS: tuple[int, ...] = (10_000, 100_000, 1_000_000, 4_000_000)
+
+
+def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, implementation: str = "correct",
+                        l2_norm_clip: float = 10.0, delta: float = 1e-5) -> Any:
+    """Noise multiplier, number of trials and correct/broken step -> the canary audit's bound beside the accountant's epsilon.
+
+    Controls: ``"noise_multiplier"``, ``"trials"`` and ``"implementation"``. The compute function is
+    :func:`labkit.dp.canary.canary_audit_point`; the draws of every trial count are made when the
+    view is built, so a move costs a few binary searches. Introduced in ``05-auditing.ipynb``.
+    """
+    import ipywidgets as w
+
+    from labkit.dp.canary import IMPLEMENTATIONS, canary_audit_point
+    from labkit.dp.plots import plot_canary_scores
+
+    sigma, note = _fit("noise_multiplier", v.positive("noise_multiplier", noise_multiplier), 0.5, 5.0)
+    trials = v.choice("trials", trials, CANARY_TRIALS)
+    implementation = v.choice("implementation", implementation, IMPLEMENTATIONS)
+    clip = v.positive("l2_norm_clip", l2_norm_clip)
+    delta = v.probability("delta", delta)
+    for n in CANARY_TRIALS:  # fill the cache of draws now, not at the first move
+        canary_audit_point(sigma, n, implementation, l2_norm_clip=clip, delta=delta)
+    controls = {
+        "noise_multiplier": w.FloatSlider(value=sigma, min=0.5, max=5.0, step=0.1, description="sigma",
+                                          continuous_update=False),
+        "trials": w.Dropdown(options=[(f"{n:,}", n) for n in CANARY_TRIALS], value=trials, description="trials"),
+        "implementation": w.ToggleButtons(options=list(IMPLEMENTATIONS), value=implementation, description="step"),
+    }
+    text, out = w.HTML(), w.Output()
+
+    def render():
+        p = canary_audit_point(controls["noise_multiplier"].value, controls["trials"].value,
+                               controls["implementation"].value, l2_norm_clip=clip, delta=delta)
+        a = p.audit
+        verdict = ("refutes the accountant's claim" if a.epsilon > p.claimed_epsilon else
+                   f"reaches {a.epsilon / p.claimed_epsilon:.0%} of the accountant's epsilon")
+        description = (f"sigma = {p.noise_multiplier:g}, {p.trials:,} steps with and {p.trials:,} without the canary, "
+                       f"delta = {delta:g}, {p.implementation} step (C = {clip:g}):<br>"
+                       f"audit: epsilon &ge; <b>{a.epsilon:.2f}</b> (95%) &mdash; accountant claims "
+                       f"<b>{p.claimed_epsilon:.2f}</b>; true epsilon {p.true_epsilon:.2f}. The audit {verdict}.")
+        return description, lambda ax: plot_canary_scores(ax, p.sample_in, p.sample_out, a.threshold)
+
+    _redraw_on_change(list(controls.values()), text, out, note, render)
+    return _view([*controls.values(), text, out], "canary audit widget (noise multiplier, trials, step)",
+                 controls, out, text)
+
+
+# --------------------------------------------------------------------------------------------
+# 02-dp-from-scratch: the reconstruction attack against Laplace noise
+# --------------------------------------------------------------------------------------------
+
+RECONSTRUCTION_QUERIES: tuple[int, ...] = (100, 200, 400, 800)
+
+
+def reconstruction_widget(noise_scale: float = 3.0, num_queries: int = 400, num_people: int = 100,
+                          num_seeds: int = 5) -> Any:
+    """Laplace scale b and number of queries m -> share of bits the reconstruction recovers, and the epsilon spent.
+
+    Controls: ``"noise_scale"`` (log slider, 0.1 to 100) and ``"num_queries"`` (100, 200, 400 or 800).
+    The compute functions are :func:`labkit.dp.reconstruction.reconstruction_point` and
+    :func:`~labkit.dp.reconstruction.reconstruction_curve` (cached solves: a move costs a rounding per
+    seed). Each m's figure is drawn once; a move redraws only the selected point over it.
+    Introduced in ``02-dp-from-scratch.ipynb``.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from labkit.dp.plots import plot_reconstruction
+    from labkit.dp.reconstruction import reconstruction_curve, reconstruction_point
+
+    b, note = _fit("noise_scale", v.positive("noise_scale", noise_scale), 0.1, 100.0)
+    m = v.choice("num_queries", num_queries, RECONSTRUCTION_QUERIES)
+    n = v.count("num_people", num_people, minimum=10, maximum=200)
+    k = v.count("num_seeds", num_seeds, minimum=2, maximum=10)
+    grid = np.geomspace(0.1, 100.0, 41)
+    for queries in RECONSTRUCTION_QUERIES:  # solve every table now, not at the first move
+        reconstruction_curve(grid, n, queries, k)
+    controls = {
+        "noise_scale": w.FloatLogSlider(value=b, base=10, min=-1, max=2, step=0.05, description="noise b",
+                                        continuous_update=False),
+        "num_queries": w.Dropdown(options=list(RECONSTRUCTION_QUERIES), value=m, description="queries m"),
+    }
+    text, out = w.HTML(), w.Output()
+    figures: dict[int, tuple[_BlitFigure, Any]] = {}
+
+    def figure_for(point) -> tuple[_BlitFigure, Any]:
+        if point.num_queries not in figures:
+            fig, ax = new_axes(figsize=(6.4, 3.4))
+            plot_reconstruction(ax, reconstruction_curve(grid, n, point.num_queries, k), point)
+            marker = next(line for line in ax.lines if line.get_gid() == "selected")
+            plt.close(fig)
+            figures[point.num_queries] = (_BlitFigure(fig, ax, [marker]), marker)
+        return figures[point.num_queries]
+
+    notes = [note]
+
+    def redraw(change=None) -> None:
+        if change is not None:
+            notes[0] = ""
+        point = reconstruction_point(float(controls["noise_scale"].value), n, int(controls["num_queries"].value), k)
+        canvas, marker = figure_for(point)
+        marker.set_data([point.noise_scale], [point.mean])
+        text.value = notes[0] + point.describe()
+        out.outputs = ()
+        out.append_display_data(canvas.png())
+
+    for control in controls.values():
+        control.observe(redraw, "value")
+    redraw()
+    return _view([w.HBox(list(controls.values())), text, out],
+                 "Reconstruction widget (Laplace scale b, queries m -> share of bits recovered, epsilon spent)",
+                 controls, out, text)

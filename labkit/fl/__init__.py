@@ -20,7 +20,10 @@ Modules:
 - :mod:`labkit.fl.aggregation`: server aggregators (plain sum, secure aggregation, packed Paillier);
 - :mod:`labkit.fl.tff`: TensorFlow Federated (the worker guard, and FedAvg, DP-FedAvg and secure
   aggregation run with TFF); TensorFlow Federated itself loads only when a TFF function is called;
+- :mod:`labkit.fl.attacks`: gradient inversion (exact for softmax regression, DLG on a small MLP);
 - :mod:`labkit.fl.sweeps`: the precomputed sweeps of notebook 06 (``make data``);
+- :mod:`labkit.fl.robust`: poisoning (boosted and sign-flipped updates) and robust aggregation
+  (median, trimmed mean, Krum, clipped mean) of notebook 07;
 - :mod:`labkit.fl.plots`, :mod:`labkit.fl.widgets`: figures and the non-IID explorer;
 - :mod:`labkit.fl.checks`: the exercise checks of notebooks 06 and 07.
 
@@ -30,6 +33,9 @@ Importing ``labkit.fl`` loads NumPy only: TensorFlow and TFF load inside the TFF
 from __future__ import annotations
 
 from labkit.fl.aggregation import Aggregate, PaillierAggregation, SecureAggregation, plain_sum, secagg_bytes
+from labkit.fl.attacks import (DLGResult, InversionPoint, dlg_attack, infer_labels, init_mlp, inversion_point,
+                               invert_softmax_gradient, matched_reconstructions, mlp_gradients, observed_gradient,
+                               reconstruction_error, round_epsilon)
 from labkit.fl.dp_fedavg import (ClippedUpdate, GaussianSum, RecordDPSGD, adaptive_clip_value_noise,
                                  check_user_delta, clip_update, dp_fedavg_round, poisson_sample, run_dp_fedavg,
                                  user_level_epsilon)
@@ -39,6 +45,8 @@ from labkit.fl.fedavg import (Client, ClientResult, History, LocalSGD, RoundResu
                               loss_and_gradients, max_abs_difference, rounds_to_target, run_federated, run_rounds,
                               sgd, weighted_average)
 from labkit.fl.models import FlatModel, LogisticRegression, SoftmaxRegression
+from labkit.fl.robust import (POISONING_SETTINGS, PoisonedUpdate, RobustAggregator, clipped_mean, coordinate_median,
+                              krum, krum_scores, poisoning_accuracy, poisoning_curve, run_poisoned, trimmed_mean)
 from labkit.fl.sweeps import (NONIID_GRID, PAPER_TABLE2, TABLE2_SETTINGS, noniid_curve, noniid_lookup,
                               table2_clients, table2_rounds)
 from labkit.fl.tff import (client_datasets, run_tff_fedavg, tff_dp_fedavg, tff_fedavg, tff_secure_fedavg,
@@ -57,4 +65,9 @@ __all__ = [
     "run_federated", "run_rounds", "secagg_bytes", "sgd", "table2_clients", "table2_rounds", "user_level_epsilon",
     "weighted_average", "client_datasets", "run_tff_fedavg", "tff_dp_fedavg",
     "tff_fedavg", "tff_secure_fedavg", "tff_secure_sum_demo",
+    "DLGResult", "InversionPoint", "dlg_attack", "infer_labels", "init_mlp", "inversion_point",
+    "invert_softmax_gradient", "matched_reconstructions", "mlp_gradients", "observed_gradient",
+    "reconstruction_error", "round_epsilon",
+    "POISONING_SETTINGS", "PoisonedUpdate", "RobustAggregator", "clipped_mean", "coordinate_median", "krum",
+    "krum_scores", "poisoning_accuracy", "poisoning_curve", "run_poisoned", "trimmed_mean",
 ]

@@ -118,6 +118,22 @@ D = "labkit.dp.deid:"
 S = "labkit.dp.dpsgd:"
 U = "labkit.dp.audit:"
 P = "labkit.dp.plots:"
+RC = "labkit.dp.reconstruction:"
+
+
+def _subsets():
+    return np.random.default_rng(5).integers(0, 2, size=(12, 6))
+
+
+def _secret():
+    return np.array([1, 0, 0, 1, 1, 0])
+
+
+def _curve():
+    from labkit.dp.reconstruction import reconstruction_curve
+
+    return reconstruction_curve(np.array([0.5, 2.0]), 10, 20, 2)
+
 W = "labkit.dp.widgets:"
 
 REAL_VALUE = {"negative", "zero", "huge"}  # any real count or sum may be released
@@ -297,6 +313,66 @@ CALLS = [
                                       seed=0, progress=None),
          skip={"train_logits": "a callback", "progress": "a callback"}, kinds={"seed": "rng"}),
     # ---- plots
+    # ---- the canary audit (05, labkit.dp.canary)
+    Call("labkit.dp.canary:broken_noisy_gradient", dict(per_example=Fresh(_per_example), l2_norm_clip=1.0,
+         noise_multiplier=1.0, expected_batch_size=6, rng=Fresh(_rng)), accepts={"noise_multiplier": {"zero", "huge"},
+         "l2_norm_clip": {"huge"}, "expected_batch_size": {"huge"}}),  # sigma 0: no noise (documented); huge: valid
+    Call("labkit.dp.canary:canary_step_scores", dict(per_example=np.random.default_rng(4).normal(size=(6, 3)),
+         canary=np.array([5.0, 0.0, 0.0]), l2_norm_clip=1.0, noise_multiplier=1.0, trials=50, rng=Fresh(_rng),
+         implementation="correct"), accepts={"noise_multiplier": {"huge"}, "l2_norm_clip": {"huge"}}),
+    Call("labkit.dp.canary:step_score", dict(update=np.array([1.0, 2.0, 3.0]), known_sum=np.array([0.0, 1.0, 0.0]),
+         canary_direction=np.array([1.0, 0.0, 0.0]), l2_norm_clip=1.0), accepts={"l2_norm_clip": {"huge"}}),
+    Call("labkit.dp.canary:canary_epsilon", dict(scores_in=np.linspace(0.5, 2.5, 60), scores_out=np.linspace(-1, 1, 60),
+         delta=1e-5, alpha=0.05, selection=0.2, seed=0),
+         accepts={"delta": {"zero"}, "seed": {"zero", "none", "huge"}}),  # delta 0: pure DP; seed None: OS entropy
+    Call("labkit.dp.canary:gaussian_step_epsilon", dict(noise_multiplier=1.0, delta=1e-5, l2_norm_clip=10.0,
+         implementation="broken"), accepts={"noise_multiplier": {"huge"}}),  # huge noise: epsilon 0
+    Call("labkit.dp.canary:one_run_p_value", dict(num_canaries=100, guesses=20, correct=15, epsilon=1.0, delta=1e-5),
+         accepts={"epsilon": {"zero", "huge"}, "correct": {"zero"}, "delta": {"zero"},
+                  "num_canaries": {"huge"}}),  # a p-value at eps 0 or huge; 0 right: p = 1; delta 0: pure DP
+    Call("labkit.dp.canary:one_run_epsilon", dict(num_canaries=100, guesses=20, correct=15, delta=1e-5, alpha=0.05),
+         accepts={"correct": {"zero"}, "delta": {"zero"}, "num_canaries": {"huge"}}),  # no right guess proves nothing: 0
+    Call("labkit.dp.canary:one_run_audit", dict(scores=np.linspace(-1, 1, 40), included=np.arange(40) % 2 == 0,
+         guesses=10, delta=1e-5, alpha=0.05), kinds={"included": "array"}, accepts={"delta": {"zero"}}),
+    Call("labkit.dp.canary:one_run_gaussian_scores", dict(num_canaries=50, noise_multiplier=1.0, rng=Fresh(_rng),
+         l2_norm_clip=1.0), accepts={"noise_multiplier": {"huge"}, "l2_norm_clip": {"huge"}}),
+    Call("labkit.dp.canary:canary_audit_point", dict(noise_multiplier=2.0, trials=1000, implementation="correct",
+         l2_norm_clip=10.0, delta=1e-5, alpha=0.05, seed=0), accepts={"l2_norm_clip": {"huge"}, "seed": {"zero", "huge"}}),
+    Call(P + "plot_canary_scores", dict(ax=Fresh(_ax), scores_in=np.linspace(0, 2, 50), scores_out=np.linspace(-1, 1, 50),
+         threshold=1.0, title=""), accepts={"threshold": {"negative", "zero", "huge", "none"}, "title": {"unknown"}}, skip={"ax": "a matplotlib Axes"}),
+    Call(P + "plot_canary_bounds", dict(ax=Fresh(_ax), noise_multipliers=np.array([1.0, 2.0]),
+         accountant=np.array([4.4, 2.0]), lower=np.array([3.5, 1.6]), broken_lower=np.array([9.0, 8.0]), claimed=1.0),
+         accepts={"broken_lower": {"none"}, "claimed": {"none", "huge"}}, skip={"ax": "a matplotlib Axes"}),
+    # ---- attacks on aggregates (01, 02, labkit.dp.reconstruction)
+    Call(RC + "differencing_success", dict(epsilon=1.0), accepts={"epsilon": {"inf", "huge"}}),  # inf: exact counts
+    Call(RC + "simulate_differencing", dict(epsilon=1.0, trials=100, rng=Fresh(_rng), others=5),
+         accepts={"epsilon": {"inf", "huge"}, "others": {"zero", "huge"}}),  # nobody else / a huge count are valid
+    Call(RC + "hidden_bits", dict(num_people=10, prevalence=0.3, rng=Fresh(_rng))),
+    Call(RC + "subset_queries", dict(num_people=6, num_queries=12, rng=Fresh(_rng))),
+    Call(RC + "answer_queries", dict(queries=_subsets(), bits=_secret(), noise_scale=1.0, rng=Fresh(_rng)),
+         accepts={"noise_scale": {"zero"}}),  # 0: exact answers
+    Call(RC + "reconstruct_least_squares", dict(queries=_subsets(), answers=_subsets() @ _secret())),
+    Call(RC + "reconstruct_lp", dict(queries=_subsets(), answers=_subsets() @ _secret())),
+    Call(RC + "reconstruct_brute_force", dict(queries=_subsets(), answers=_subsets() @ _secret(), norm="l1")),
+    Call(RC + "recovered_share", dict(guess=np.array([0, 1, 1, 0, 1, 0]), bits=_secret())),
+    Call(RC + "majority_share", dict(bits=_secret())),
+    Call(RC + "reconstruction_point", dict(noise_scale=1.0, num_people=10, num_queries=20, num_seeds=2, prevalence=0.3,
+                                           delta=1e-5), accepts={"noise_scale": {"zero"}}),  # 0: exact answers
+    Call(RC + "reconstruction_curve", dict(noise_scales=np.array([0.5, 2.0]), num_people=10, num_queries=20, num_seeds=2,
+                                           prevalence=0.3)),
+    Call(P + "plot_differencing", dict(ax=Fresh(_ax), epsilons=np.array([0.5, 1.0]), success=np.array([0.56, 0.62]),
+                                       bound=np.array([0.62, 0.73]), sim_epsilons=np.array([1.0]), simulated=np.array([0.62]),
+                                       standard_errors=np.array([0.01])), skip={"ax": "a matplotlib Axes"}),
+    Call(P + "plot_recovery_vs_queries", dict(ax=Fresh(_ax), num_queries=np.array([10.0, 20.0]),
+                                              shares={"least squares": np.array([[0.7, 1.0], [0.8, 1.0]])},
+                                              majority=np.array([0.7, 0.6]), num_people=10), skip={"ax": "a matplotlib Axes"}),
+    Call(P + "plot_reconstruction", dict(ax=Fresh(_ax), curve=Fresh(_curve), point=None, lp_scales=np.array([1.0]),
+                                         lp_recovered=np.array([[0.9], [1.0]])), accepts={"point": {"none"}},
+         skip={"ax": "a matplotlib Axes"}),
+    Call(W + "reconstruction_widget", dict(noise_scale=3.0, num_queries=100, num_people=10, num_seeds=2),
+         accepts={"noise_scale": HUGE}),  # shown at the slider's end, with a note
+    Call(W + "canary_audit_widget", dict(noise_multiplier=2.0, trials=10_000, implementation="correct", l2_norm_clip=10.0,
+         delta=1e-5), accepts={"noise_multiplier": {"huge"}, "l2_norm_clip": {"huge"}}, timeout=60.0),
     Call(P + "plot_composition", dict(ax=Fresh(_ax), ks=np.array([1, 2, 3]), curves={"basic": np.array([1.0, 2, 3])}),
          skip={"ax": "a matplotlib Axes"}),
     Call(P + "plot_epsilon_bounds", dict(ax=Fresh(_ax), labels=["a", "b"], upper=[2.0, 3.0], lower=[0.5, 1.0],
@@ -337,12 +413,18 @@ CALLS = [
 ]
 
 EXCLUDED = {
+    "labkit.dp.canary:CanaryScores": "a result dataclass (built by canary_step_scores)",
+    "labkit.dp.canary:CanaryAudit": "a result dataclass (built by canary_epsilon)",
+    "labkit.dp.canary:OneRunAudit": "a result dataclass (built by one_run_audit)",
+    "labkit.dp.canary:CanaryAuditPoint": "a result dataclass (built by canary_audit_point)",
     "labkit.dp.audit:AttackResult": "a result dataclass (built by loss_threshold_attack / leave_one_out_attacks)",
     "labkit.dp.audit:EpsilonLowerBound": "a result dataclass (built by empirical_epsilon)",
     "labkit.dp.audit:ShadowSet": "a result dataclass (built by train_shadow_set)",
     "labkit.dp.deid:LinkageResult": "a result dataclass (built by link)",
     "labkit.dp.deid:Population": "a result dataclass (built by synthetic_population)",
     "labkit.dp.deid:Table": "a display dataclass (built by medical_records / voter_list)",
+    "labkit.dp.reconstruction:ReconstructionPoint": "a result dataclass (built by reconstruction_point)",
+    "labkit.dp.reconstruction:ReconstructionCurve": "a result dataclass (built by reconstruction_curve)",
     "labkit.dp.mechanisms:EmpiricalEpsilon": "a result dataclass",
     "labkit.dp.mechanisms:NoiseCalibration": "a result dataclass (built by noise_calibration)",
     "labkit.dp.accounting:AccountantDashboard": "a result dataclass (built by accountant_dashboard)",

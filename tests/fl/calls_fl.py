@@ -70,6 +70,20 @@ def _grid():
     return data.load_arrays("sweeps/fl_noniid.npz")
 
 
+def _mlp():
+    from labkit.fl.attacks import init_mlp
+    return init_mlp(0)
+
+
+def _x64():
+    return np.random.default_rng(0).uniform(size=(2, 64)).astype(np.float32)
+
+
+def _mlp_grad():
+    from labkit.fl.attacks import mlp_gradients
+    return mlp_gradients(_mlp(), _x64()[:1], np.array([0]))
+
+
 CALLS = [
     # models
     Call("labkit.fl.models:SoftmaxRegression", dict(num_features=3, num_classes=3)),
@@ -264,8 +278,83 @@ CALLS = [
     Call("labkit.fl.widgets:noniid_explorer", dict(alpha=0.1, num_clients=10, epochs=5),
          accepts={"alpha": {"inf", "huge"}, "num_clients": {"huge"}, "epochs": {"huge"}}),
     # inf = IID; off the grid: moved to the nearest grid value, and view.status says so
+    # attacks (gradient inversion)
+    Call("labkit.fl.attacks:invert_softmax_gradient", dict(grad_w=np.ones((3, 2)), grad_b=np.array([0.5, -0.5]))),
+    Call("labkit.fl.attacks:init_mlp", dict(rng=Fresh(_rng)), accepts={"rng": {"none"}}),  # None = OS entropy
+    Call("labkit.fl.attacks:mlp_gradients", dict(weights=Fresh(_mlp), x=Fresh(_x64), y=np.array([0, 1])), timeout=60),
+    Call("labkit.fl.attacks:infer_labels", dict(grad_b=np.array([0.1, -0.5, 0.2]), batch_size=1)),
+    Call("labkit.fl.attacks:dlg_attack", dict(gradient=Fresh(_mlp_grad), weights=Fresh(_mlp), batch_size=1,
+                                              labels=np.array([0]), steps=2, lr=0.1, rng=Fresh(_rng), progress=None),
+         accepts={"labels": {"none"}, "rng": {"none"}, "progress": {"none"}},  # infer labels; OS entropy; no bar
+         skip={"progress": "a callback or a flag"}, kinds={"labels": "array"}, timeout=60),
+    Call("labkit.fl.attacks:reconstruction_error", dict(reconstructed=np.ones((2, 4)), originals=np.zeros((2, 4)))),
+    Call("labkit.fl.attacks:matched_reconstructions", dict(reconstructed=np.ones((2, 4)), originals=np.zeros((2, 4)))),
+    Call("labkit.fl.attacks:observed_gradient", dict(weights=Fresh(_mlp), batches=Fresh(lambda: [(_x64(), np.array([0, 1]))]),
+                                                     clip=1.0, noise_multiplier=0.5, rng=Fresh(_rng)),
+         accepts={"noise_multiplier": {"zero"}, "rng": {"none"}},  # no noise = the plain sum; OS entropy
+         timeout=60),
+    Call("labkit.fl.attacks:round_epsilon", dict(noise_multiplier=1.0, delta=1e-5),
+         accepts={"noise_multiplier": {"zero", "huge"}}, nonfinite_ok={"noise_multiplier"}),
+    # no noise = inf (no guarantee, documented); any noise is valid (epsilon 0 in effect)
+    Call("labkit.fl.attacks:inversion_point", dict(batch_size=1, num_clients=1, noise_multiplier=0.0, seed=0),
+         accepts={"noise_multiplier": {"zero"}, "seed": {"zero", "huge"}}, kinds={"noise_multiplier": "real"},
+         timeout=60),  # no noise = the plain update; any seed below 2^32
+    Call("labkit.fl.plots:plot_digit_rows", dict(ax=Fresh(_ax), rows={"a": np.zeros((2, 64))}, errors=None, title="t"),
+         accepts={"errors": {"none"}, "title": {"unknown"}}, kinds={"errors": "object"}),  # no errors; any title
+    Call("labkit.fl.widgets:inversion_explorer", dict(batch_size=1, num_clients=1, noise_multiplier=0.0),
+         accepts={"noise_multiplier": {"zero", "huge"}, "batch_size": {"huge"}, "num_clients": {"huge"}},
+         # off the grid: moved to the nearest grid value, and view.status says so
+         kinds={"noise_multiplier": "real"}, timeout=60),
     # TFF (light ones)
     Call("labkit.fl.tff:tff_secure_sum_demo", dict(values=[1, 2, 3], bitwidth=8), timeout=60),
+    # robust aggregation and poisoning (notebook 07)
+    Call("labkit.fl.robust:coordinate_median", dict(updates=Fresh(lambda: np.arange(12.0).reshape(4, 3)))),
+    Call("labkit.fl.robust:trimmed_mean", dict(updates=Fresh(lambda: np.arange(12.0).reshape(4, 3)), beta=0.2),
+         accepts={"beta": {"zero"}}),  # beta 0 = the plain mean
+    Call("labkit.fl.robust:krum_scores", dict(updates=Fresh(lambda: np.arange(15.0).reshape(5, 3)), f=1),
+         accepts={"f": {"zero"}}),  # f = 0: no malicious client assumed
+    Call("labkit.fl.robust:krum", dict(updates=Fresh(lambda: np.arange(15.0).reshape(5, 3)), f=1),
+         accepts={"f": {"zero"}}),
+    Call("labkit.fl.robust:clipped_mean", dict(updates=Fresh(lambda: np.arange(12.0).reshape(4, 3)), clip=1.0),
+         accepts={"clip": {"huge"}}),  # a huge clip clips nothing: the plain mean
+    Call("labkit.fl.robust:RobustAggregator", dict(rule="median", beta=0.2, f=1, clip=1.0),
+         accepts={"beta": {"zero"}, "f": {"zero", "huge"}, "clip": {"huge"}}),
+    # beta 0 = the mean; f is checked against the number of updates at each call; a huge clip clips nothing
+    Call("labkit.fl.robust:RobustAggregator.__call__",
+         dict(updates=Fresh(lambda: [np.ones(3), np.zeros(3), np.ones(3)]), params=np.zeros(3)),
+         self_kwargs=dict(rule="krum", f=0), accepts={"params": {"none"}}),  # params is optional
+    Call("labkit.fl.robust:PoisonedUpdate", dict(inner=Fresh(_local), attack="boost", scale=10.0, num_classes=3),
+         accepts={"scale": {"huge"}}),  # any finite boosting factor (float32 overflow is the attacker's business)
+    Call("labkit.fl.robust:PoisonedUpdate.__call__",
+         dict(model=Fresh(_softmax), params=Fresh(_flat), x=XT, y=YT, rng=Fresh(_rng)),
+         self_kwargs=dict(inner=Fresh(_local), attack="boost", scale=2.0, num_classes=3),
+         accepts={"rng": {"none"}}, kinds={"y": "array"}),  # rng None: LocalSGD draws from OS entropy
+    Call("labkit.fl.robust:run_poisoned",
+         dict(clients=Fresh(_clients), test=(XT, YT), attackers=1, aggregator=Fresh(lambda: __import__(
+             "labkit.fl.robust", fromlist=["x"]).RobustAggregator("median")), attack="sign_flip", scale=2.0, rounds=1,
+              lr=0.1, epochs=1, batch_size=3, seed=0),
+         accepts={"attackers": {"zero"}, "seed": {"zero", "huge"}, "batch_size": {"none", "huge"}, "lr": {"huge"},
+                  "scale": {"huge"}},
+         # no attacker = clean FedAvg; any seed >= 0; None or larger than a client = the whole client;
+         # a huge lr or scale: the run stops at the first non-finite model (run_rounds reports it)
+         skip={"aggregator": "a callable (RobustAggregator is walked above)"}),
+    Call("labkit.fl.robust:poisoning_aggregators", dict(num_clients=20), accepts={"num_clients": {"none", "huge"}}),
+    # None = POISONING_SETTINGS' 20; any n >= 3 (Krum's f is capped at (n - 3) // 2)
+    Call("labkit.fl.robust:poisoning_clients", dict(seed=0), accepts={"seed": {"zero", "huge"}}),  # any seed >= 0
+    Call("labkit.fl.robust:poisoning_accuracy", dict(attackers=1, scale=20.0, attack="boost", seed=0),
+         accepts={"attackers": {"zero"}, "seed": {"zero", "huge"}}, timeout=60),
+    # no attacker: the clean accuracy; any seed >= 0
+    Call("labkit.fl.robust:poisoning_curve", dict(attackers=[0, 1], scale=20.0, attack="boost", seeds=(0, 1)),
+         accepts={"scale": {"none"}, "attack": {"none"}}, kinds={"scale": "real", "attack": "choice"},
+         timeout=60),  # None = POISONING_SETTINGS' scale and attack
+    Call("labkit.fl.plots:plot_poisoning_curves",
+         dict(ax=Fresh(_ax), attackers=[0, 2], curves={"a": ([0.9, 0.5], [0.01, 0.02])}, clean=0.9, title="t"),
+         accepts={"clean": {"none", "zero"}, "title": {"unknown"}}, kinds={"clean": "real"}),
+    Call("labkit.fl.plots:plot_poisoning_bars", dict(ax=Fresh(_ax), accuracies={"a": 0.9, "b": 0.2}, clean=0.9,
+                                                     title="t"),
+         accepts={"clean": {"none", "zero"}, "title": {"unknown"}}, kinds={"clean": "real"}),
+    Call("labkit.fl.widgets:poisoning_explorer", dict(attackers=2, scale=20.0, attack="boost"),
+         accepts={"attackers": {"zero"}}, timeout=60),  # no attacker: the clean accuracies
 ]
 
 EXCLUDED = {
@@ -273,6 +362,8 @@ EXCLUDED = {
     "labkit.fl.aggregation:Aggregate": "a result dataclass",
     "labkit.fl.fedavg:ClientResult": "a result dataclass",
     "labkit.fl.fedavg:RoundResult": "a result dataclass",
+    "labkit.fl.attacks:DLGResult": "a result dataclass (returned by dlg_attack)",
+    "labkit.fl.attacks:InversionPoint": "a result dataclass (returned by inversion_point)",
     "labkit.fl.fedavg:History": "a result dataclass (its method rounds_to is walked)",
     "labkit.fl.sweeps:table2_rounds": "runs up to 500 rounds of FedAvg on digits (make data); its arguments go "
                                       "through run_federated, walked above",
