@@ -5,7 +5,9 @@ the same queries with the Laplace mechanism and watches them fail as the noise g
 
 * The **differencing attack**: two counts that differ by one person (all patients with a diagnosis,
   and the same count without the target) reveal the target's bit. With Laplace noise of scale
-  b = 1 / epsilon on each count, the attacker guesses "1" when the difference exceeds 1/2;
+  b = 1 / epsilon on each count (only the first depends on the target, so the pair is epsilon-DP
+  for the target and 2 epsilon-DP for everyone else), the attacker guesses "1" when the difference
+  exceeds 1/2;
   :func:`differencing_success` is that guess's exact success probability, and
   :func:`simulate_differencing` checks it by simulation.
 * The **reconstruction attack** of Dinur and Nissim (2003, *Revealing information while preserving
@@ -142,7 +144,9 @@ def answer_queries(queries, bits, noise_scale: float = 0.0, rng=None) -> np.ndar
     """The curator's answers: each subset sum of ``bits``, plus Laplace noise of scale ``noise_scale``.
 
     ``noise_scale = 0`` answers exactly. Each subset sum has sensitivity 1, so one answer with scale b
-    is (1 / b)-DP and m answers are (m / b)-DP under basic composition.
+    is (1 / b)-DP and m answers are (m / b)-DP under basic composition. That is an upper bound: a
+    person in c of the m subsets moves c answers by at most 1 each, so the answers are exactly
+    (max c / b)-DP, about m / (2 b) for random subsets.
     Introduced in ``01-deidentification.ipynb`` (exact) and ``02-dp-from-scratch.ipynb`` (noisy).
     """
     q = _queries(queries)
@@ -256,16 +260,20 @@ def _check_setting(num_people, num_queries, num_seeds, prevalence):
 
 
 def _epsilons(num_queries: int, noise_scale: float, delta: float) -> tuple[float, float]:
-    """(basic, advanced) composition epsilon of ``num_queries`` answers with Laplace scale ``noise_scale``."""
+    """(basic, advanced) composition epsilon of ``num_queries`` answers with Laplace scale ``noise_scale``.
+
+    Each answer is (1 / b)-DP; :func:`labkit.dp.accounting.basic_composition` and
+    :func:`~labkit.dp.accounting.advanced_composition` (at ``delta``) add them up.
+    """
+    from labkit.dp.accounting import advanced_composition, basic_composition
+
     if noise_scale == 0:
         return math.inf, math.inf
     per_query = 1.0 / noise_scale
-    basic = num_queries * per_query
-    if per_query > 700:
+    basic = basic_composition(per_query, 0.0, num_queries)[0]
+    if per_query > 700:  # e^epsilon overflows: advanced composition does not apply
         return basic, math.inf
-    # Advanced composition (Dwork, Rothblum & Vadhan 2010; Dwork & Roth 2014, Theorem 3.20).
-    advanced = per_query * math.sqrt(2 * num_queries * math.log(1 / delta)) + num_queries * per_query * math.expm1(per_query)
-    return basic, advanced
+    return basic, advanced_composition(per_query, 0.0, num_queries, delta)[0]
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,8 @@ class ReconstructionPoint:
         num_people, num_queries, prevalence: the setting (n, m, share of 1s drawn).
         recovered: share of bits recovered by least squares, one per seed.
         majority: the majority-guess share, one per seed (the baseline).
-        epsilon: the answers' epsilon under basic composition, m / b (inf for exact answers).
+        epsilon: the answers' epsilon under basic composition, m / b (inf for exact answers); an upper
+            bound, as each person is in only about half the subsets (see :func:`answer_queries`).
         epsilon_advanced: the advanced-composition epsilon at ``delta`` (inf when it does not apply).
         delta: the delta of ``epsilon_advanced``.
     """
