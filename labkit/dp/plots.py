@@ -2,15 +2,20 @@
 
 In notebook order:
 
-* ``01-deidentification``: :func:`plot_unique_by_zip`.
-* ``02-dp-from-scratch``: :func:`plot_noise_calibration` (also drawn by the calibration widget)
-  and :func:`plot_log_ratio`.
+* ``01-deidentification``: :func:`plot_unique_by_zip` and :func:`plot_recovery_vs_queries` (the
+  reconstruction attack on exact subset sums).
+* ``02-dp-from-scratch``: :func:`plot_noise_calibration` (also drawn by the calibration widget),
+  :func:`plot_log_ratio`, :func:`plot_differencing` (the differencing attack against Laplace noise)
+  and :func:`plot_reconstruction` (also drawn by the reconstruction widget).
 * ``03-gaussian-accounting``: :func:`plot_sigma_vs_epsilon`, :func:`plot_composition` and
   :func:`plot_epsilon_over_steps` (also drawn by the accountant dashboard).
 * ``04-dp-sgd``: :func:`plot_gradient_norms` (per-example gradient norms against the clip) and
   :func:`plot_tradeoff` / :func:`update_tradeoff` (the accuracy-privacy trade-off and its explorer).
 * ``05-auditing``: :func:`plot_roc` (attack ROC curves, log-log) and :func:`plot_epsilon_bounds`
   (measured vs proven epsilon).
+* ``05-auditing``, the white-box canary audit: :func:`plot_canary_scores` (the scores with and
+  without the canary; also drawn, and updated in place, by the canary-audit widget) and
+  :func:`plot_canary_bounds` (the audit against the accountant over sigma).
 """
 
 from __future__ import annotations
@@ -311,6 +316,10 @@ def plot_canary_scores(ax, scores_in, scores_out, threshold: float | None = None
     """Histograms of the adversary's scores with the canary and without (log density, so that the tail
     where the threshold sits is visible), and the audit's threshold.
 
+    Called again on an ax it has drawn on, it moves its histograms, threshold and axis limits in
+    place instead of drawing new ones (what :func:`labkit.dp.widgets.canary_audit_widget` does on a
+    slider move: no new figure, no new layout).
+
     Introduced in ``05-auditing.ipynb`` (also drawn by :func:`labkit.dp.widgets.canary_audit_widget`).
     """
     s_in, s_out = _data("scores_in", scores_in), _data("scores_out", scores_out)
@@ -322,24 +331,53 @@ def plot_canary_scores(ax, scores_in, scores_out, threshold: float | None = None
     hi = float(max(np.quantile(s_in, 0.9995), np.quantile(s_out, 0.9995)))
     if threshold is not None:
         hi = max(hi, threshold + 0.05 * (hi - lo))
+    if hi <= lo:
+        hi = lo + 1.0
     bins = np.linspace(lo, hi, 80)
-    ax.hist(s_out, bins=bins, density=True, log=True, histtype="stepfilled", color=PALETTE[0], alpha=0.6,
-            label="canary out")
-    ax.hist(s_in, bins=bins, density=True, log=True, histtype="stepfilled", color=PALETTE[1], alpha=0.6,
-            label="canary in")
+    dens_out = np.histogram(s_out, bins=bins, density=True)[0]
+    dens_in = np.histogram(s_in, bins=bins, density=True)[0]
+    positive = np.r_[dens_out, dens_in]
+    positive = positive[positive > 0]
+    ylim = (float(positive.min()) / 2, float(positive.max()) * 2) if positive.size else (1e-3, 1.0)
+    label = f"threshold {threshold:.2f}" if threshold is not None else ""
+    drawn = {a.get_gid(): a for a in list(ax.patches) + list(ax.lines) if a.get_gid()}
+    if "canary-out" in drawn and "canary-in" in drawn:  # an update of a figure this function drew
+        drawn["canary-out"].set_data(dens_out, bins)
+        drawn["canary-in"].set_data(dens_in, bins)
+        line = drawn.get("canary-threshold")
+        if line is not None and threshold is not None:
+            line.set_xdata([threshold, threshold])
+            line.set_label(label)
+            legend = ax.get_legend()
+            if legend is not None:
+                for text in legend.get_texts():
+                    if text.get_text().startswith("threshold"):
+                        text.set_text(label)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(*ylim)
+        if title:
+            ax.set_title(title)
+        return ax
+    ax.stairs(dens_out, bins, fill=True, color=PALETTE[0], alpha=0.6, label="canary out", gid="canary-out")
+    ax.stairs(dens_in, bins, fill=True, color=PALETTE[1], alpha=0.6, label="canary in", gid="canary-in")
     if threshold is not None:
-        ax.axvline(threshold, color=PALETTE[3], linestyle="--", label=f"threshold {threshold:.2f}")
+        ax.axvline(threshold, color=PALETTE[3], linestyle="--", label=label, gid="canary-threshold")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(*ylim)
     ax.set(xlabel="score: projection of the update on the canary, in units of C", ylabel="density (log scale)",
            title=title)
     ax.legend(fontsize=8)
     return ax
 
 
-def plot_canary_bounds(ax, noise_multipliers, accountant, lower, *, broken_lower=None, claimed: float | None = None):
+def plot_canary_bounds(ax, noise_multipliers, accountant, lower, *, broken_lower=None, broken_true=None,
+                       claimed: float | None = None):
     """The canary audit's lower bound against the accountant's epsilon, over noise multipliers (log y).
 
-    ``broken_lower`` (optional) is the audit of the broken step at the same noise multipliers;
-    ``claimed`` draws a horizontal line at an epsilon someone claimed.
+    ``broken_lower`` (optional) is the audit of the broken step at the same noise multipliers and
+    ``broken_true`` (optional) that step's true epsilon; ``claimed`` draws a horizontal line at an
+    epsilon someone claimed.
 
     Introduced in ``05-auditing.ipynb``.
     """
@@ -353,12 +391,18 @@ def plot_canary_bounds(ax, noise_multipliers, accountant, lower, *, broken_lower
         brk = _data("broken_lower", broken_lower)
         v.same_length(noise_multipliers=sig, broken_lower=brk)
         ax.plot(sig, brk, color=PALETTE[3], marker="^", label="canary audit, broken step (95% lower bound)")
+    if broken_true is not None:
+        true = _data("broken_true", broken_true)
+        v.same_length(noise_multipliers=sig, broken_true=true)
+        ax.plot(sig, true, color=PALETTE[3], linestyle=":", label="broken step, true epsilon")
     if claimed is not None:
         claimed = v.positive("claimed", claimed)
         ax.axhline(claimed, color=PALETTE[7], linestyle=":", label=f"claimed epsilon {claimed:g}")
     ax.set(yscale="log", xlabel="noise multiplier sigma", ylabel="epsilon",
            title="audit of one step vs the accountant")
-    ax.legend(fontsize=7)
+    top = max(float(np.max(line.get_ydata())) for line in ax.lines if len(line.get_ydata()))
+    ax.set_ylim(top=top * 20)  # room above the curves for the legend
+    ax.legend(fontsize=7, loc="upper right")
     return ax
 
 
@@ -465,6 +509,6 @@ def plot_reconstruction(ax, curve, point=None, lp_scales=None, lp_recovered=None
     ax.set_ylabel("share of bits recovered")
     ax.set_ylim(0.3, 1.02)
     top = ax.secondary_xaxis("top", functions=(lambda b: m / np.maximum(b, 1e-12), lambda e: m / np.maximum(e, 1e-12)))
-    top.set_xlabel(f"epsilon spent on the {m} answers (basic composition, m / b)", fontsize=9)
+    top.set_xlabel(f"epsilon spent on the {m} answers (basic composition m / b, an upper bound)", fontsize=9)
     ax.legend(loc="lower left", fontsize=8)
     return ax

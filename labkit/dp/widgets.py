@@ -1,13 +1,20 @@
 """Widgets of the differential-privacy notebooks, in notebook order.
 
 * ``02-dp-from-scratch``: :func:`noise_calibration_widget` (epsilon and sensitivity -> the Laplace
-  release of a count); compute function :func:`labkit.dp.mechanisms.noise_calibration`.
+  release of a count); compute function :func:`labkit.dp.mechanisms.noise_calibration`. And
+  :func:`reconstruction_widget` (Laplace scale b and number of queries m -> share of bits the
+  reconstruction attack recovers, and the epsilon spent); compute functions
+  :func:`labkit.dp.reconstruction.reconstruction_point` and
+  :func:`~labkit.dp.reconstruction.reconstruction_curve`.
 * ``03-gaussian-accounting``: :func:`accountant_widget` (q, sigma, steps, delta -> epsilon under
   RDP and PLD, and over steps); compute function :func:`labkit.dp.accounting.accountant_dashboard`.
 * ``04-dp-sgd``: :func:`tradeoff_explorer` (target epsilon -> noise multiplier -> test accuracy,
   and a button that trains the selected point live behind a progress bar); compute function
   :func:`labkit.dp.dpsgd.tradeoff_at` (a lookup into the precomputed sweep
   ``data/sweeps/dpsgd_tradeoff.npz`` and a cached accountant call, well under 100 ms).
+* ``05-auditing``: :func:`canary_audit_widget` (noise multiplier, trials, correct or broken step ->
+  the canary audit's bound beside the accountant's epsilon); compute function
+  :func:`labkit.dp.canary.canary_audit_point` (cached draws: a move costs a few binary searches).
 
 The compute functions are pure and unit-tested. Each view is an ``ipywidgets.VBox`` whose text
 repr is a fixed sentence, so nbval can compare the cell; its figure goes into an ``Output`` filled
@@ -314,9 +321,12 @@ def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, 
 
     Controls: ``"noise_multiplier"``, ``"trials"`` and ``"implementation"``. The compute function is
     :func:`labkit.dp.canary.canary_audit_point`; the draws of every trial count are made when the
-    view is built, so a move costs a few binary searches. Introduced in ``05-auditing.ipynb``.
+    view is built, so a move costs a few binary searches. The figure is drawn once; a move updates
+    its histograms and threshold in place (:func:`labkit.dp.plots.plot_canary_scores` on the same
+    ax) and redraws only the axes. Introduced in ``05-auditing.ipynb``.
     """
     import ipywidgets as w
+    import matplotlib.pyplot as plt
 
     from labkit.dp.canary import IMPLEMENTATIONS, canary_audit_point
     from labkit.dp.plots import plot_canary_scores
@@ -336,19 +346,37 @@ def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, 
     }
     text, out = w.HTML(), w.Output()
 
-    def render():
-        p = canary_audit_point(controls["noise_multiplier"].value, controls["trials"].value,
-                               controls["implementation"].value, l2_norm_clip=clip, delta=delta)
+    def point():
+        return canary_audit_point(controls["noise_multiplier"].value, controls["trials"].value,
+                                  controls["implementation"].value, l2_norm_clip=clip, delta=delta)
+
+    # One figure, laid out once. Its ticks move with the scores, so the whole axes is the moving
+    # artist: a move redraws the axes over a blank background, without a new figure or layout.
+    first = point()
+    fig, ax = new_axes(figsize=(6.4, 3.0))
+    plot_canary_scores(ax, first.sample_in, first.sample_out, first.audit.threshold)
+    plt.close(fig)  # not shown by the notebook's backend: the Output shows its PNG
+    canvas = _BlitFigure(fig, ax, [ax])
+    notes = [note]
+
+    def redraw(change=None) -> None:
+        if change is not None:
+            notes[0] = ""
+        p = point()
         a = p.audit
         verdict = ("refutes the accountant's claim" if a.epsilon > p.claimed_epsilon else
                    f"reaches {a.epsilon / p.claimed_epsilon:.0%} of the accountant's epsilon")
-        description = (f"sigma = {p.noise_multiplier:g}, {p.trials:,} steps with and {p.trials:,} without the canary, "
-                       f"delta = {delta:g}, {p.implementation} step (C = {clip:g}):<br>"
-                       f"audit: epsilon &ge; <b>{a.epsilon:.2f}</b> (95%) &mdash; accountant claims "
-                       f"<b>{p.claimed_epsilon:.2f}</b>; true epsilon {p.true_epsilon:.2f}. The audit {verdict}.")
-        return description, lambda ax: plot_canary_scores(ax, p.sample_in, p.sample_out, a.threshold)
+        text.value = (notes[0] + f"sigma = {p.noise_multiplier:g}, {p.trials:,} steps with and {p.trials:,} without the "
+                      f"canary, delta = {delta:g}, {p.implementation} step (C = {clip:g}):<br>"
+                      f"audit: epsilon &ge; <b>{a.epsilon:.2f}</b> (95%) &mdash; accountant claims "
+                      f"<b>{p.claimed_epsilon:.2f}</b>; true epsilon {p.true_epsilon:.2f}. The audit {verdict}.")
+        plot_canary_scores(ax, p.sample_in, p.sample_out, a.threshold)
+        out.outputs = ()
+        out.append_display_data(canvas.png())
 
-    _redraw_on_change(list(controls.values()), text, out, note, render)
+    for control in controls.values():
+        control.observe(redraw, "value")
+    redraw()
     return _view([*controls.values(), text, out], "canary audit widget (noise multiplier, trials, step)",
                  controls, out, text)
 

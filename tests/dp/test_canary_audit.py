@@ -198,11 +198,22 @@ def test_plots_and_view(tmp_path):
     fig, axes = new_axes(ncols=2)
     p = canary.canary_audit_point(2.0, 100_000)
     assert plot_canary_scores(axes[0], p.sample_in, p.sample_out, p.audit.threshold) is axes[0]
-    assert plot_canary_bounds(axes[1], [1.0, 2.0], [4.4, 2.0], [3.5, 1.6], broken_lower=[9.0, 8.0], claimed=1.0) is axes[1]
+    assert plot_canary_bounds(axes[1], [1.0, 2.0], [4.4, 2.0], [3.5, 1.6], broken_lower=[9.0, 8.0],
+                              broken_true=[90.0, 30.0], claimed=1.0) is axes[1]
+    # Called again on the same ax, the plot moves its artists instead of adding new ones (the widget's redraw).
+    n_artists = len(axes[0].patches) + len(axes[0].lines)
+    q = canary.canary_audit_point(2.0, 100_000, "broken", l2_norm_clip=C)
+    plot_canary_scores(axes[0], q.sample_in, q.sample_out, q.audit.threshold)
+    assert len(axes[0].patches) + len(axes[0].lines) == n_artists
+    line = next(a for a in axes[0].lines if a.get_gid() == "canary-threshold")
+    assert line.get_xdata()[0] == pytest.approx(q.audit.threshold)
+    assert axes[0].get_xlim()[1] < 3  # the broken step's scores spread 0.2, not 2
     view = canary_audit_widget()
     assert "accountant claims <b>1.99</b>" in view.status.value
+    first = view.output.outputs[0]["data"]["image/png"]
     view.controls["implementation"].value = "broken"
     assert "refutes" in view.status.value
+    assert len(view.output.outputs) == 1 and view.output.outputs[0]["data"]["image/png"] != first
     assert repr(view) == "canary audit widget (noise multiplier, trials, step)"
 
 
