@@ -171,6 +171,24 @@ def test_clipping_stops_boosting_but_not_many_sign_flippers():
     assert _mean_accuracy(2, 20.0)[CLIP] > 0.8              # while boosting is stopped (measured 0.89)
 
 
+def test_krum_survives_uncoordinated_attackers_but_not_colluding_ones():
+    """Notebook 07's explanation of Krum at 10 of 20: the first round's updates, seed 0."""
+    S = robust.POISONING_SETTINGS
+    clients, _ = robust.poisoning_clients(seed=0)
+    model = fl.SoftmaxRegression(64, 10)
+    w0 = model.init(np.random.default_rng(0))
+    honest = fl.LocalSGD(S["lr"], S["epochs"], S["batch_size"])
+    attacker = fl.PoisonedUpdate(honest, "boost", 20.0)
+    rng = np.random.default_rng(0)
+    u = np.stack([(attacker if k < 10 else honest)(model, w0, x, y, rng).update
+                  for k, (x, y) in enumerate(clients)]).astype(np.float64)
+    scores = fl.krum_scores(u, S["krum_f"])
+    assert np.argmin(scores) >= 10 and scores[:10].min() > 5 * scores[10:].min()  # measured 1418 vs 158
+    colluding = u.copy()
+    colluding[:10] = u[0]
+    assert np.argmin(fl.krum_scores(colluding, S["krum_f"])) < 10
+
+
 def test_run_poisoned_uses_federated_round_unchanged_without_attackers():
     clients, test = robust.poisoning_clients(0)
     s = robust.POISONING_SETTINGS
