@@ -354,15 +354,8 @@ def reconstruction_error(reconstructed: np.ndarray, originals: np.ndarray) -> np
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
-    rec = v.finite_array("reconstructed", reconstructed, ndim=2)
-    orig = v.finite_array("originals", originals, ndim=2)
-    if rec.shape != orig.shape:
-        raise ValueError(f"reconstructed must have the shape of originals {orig.shape}; got {rec.shape}")
-    from scipy.optimize import linear_sum_assignment
-
-    cost = np.mean((orig[:, None, :] - rec[None, :, :]) ** 2, axis=-1)
-    rows, cols = linear_sum_assignment(cost)
-    out = np.empty(len(orig))
+    rec, rows, cols, cost = _match(reconstructed, originals)
+    out = np.empty(len(rows))
     out[rows] = cost[rows, cols]
     return out
 
@@ -372,6 +365,14 @@ def matched_reconstructions(reconstructed: np.ndarray, originals: np.ndarray) ->
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
+    rec, rows, cols, _ = _match(reconstructed, originals)
+    out = np.empty_like(rec)
+    out[rows] = rec[cols]
+    return out
+
+
+def _match(reconstructed: np.ndarray, originals: np.ndarray):
+    """The checked reconstructions and the pairing with the originals that minimises the total per-pixel MSE."""
     rec = v.finite_array("reconstructed", reconstructed, ndim=2)
     orig = v.finite_array("originals", originals, ndim=2)
     if rec.shape != orig.shape:
@@ -380,9 +381,7 @@ def matched_reconstructions(reconstructed: np.ndarray, originals: np.ndarray) ->
 
     cost = np.mean((orig[:, None, :] - rec[None, :, :]) ** 2, axis=-1)
     rows, cols = linear_sum_assignment(cost)
-    out = np.empty_like(rec)
-    out[rows] = rec[cols]
-    return out
+    return rec, rows, cols, cost
 
 
 # ---------------------------------------------------------------------------------------------------------

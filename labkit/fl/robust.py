@@ -148,11 +148,11 @@ def clipped_mean(updates: np.ndarray, clip: float) -> np.ndarray:
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
+    from labkit.fl.dp_fedavg import clip_update
+
     u = _updates(updates)
     clip = v.positive("clip", clip)
-    norms = np.linalg.norm(u.astype(np.float64), axis=1)
-    scale = np.minimum(1.0, clip / np.where(norms > 0, norms, 1.0))
-    return (u * scale[:, None].astype(u.dtype)).mean(axis=0).astype(u.dtype)
+    return np.mean([clip_update([row], clip)[0] for row in u], axis=0).astype(u.dtype)
 
 
 @dataclass(frozen=True)
