@@ -112,19 +112,23 @@ def init_mlp(rng: np.random.Generator | int | None = None) -> list[np.ndarray]:
     return weights
 
 
-def _check_mlp(weights: Sequence[np.ndarray]) -> list[np.ndarray]:
-    shapes = [(a, b) if i % 2 == 0 else (b,)
-              for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]) for i in range(2)]
-    if weights is None or isinstance(weights, (str, bytes, np.ndarray)) or v.is_real(weights) or \
-            not hasattr(weights, "__len__") or len(weights) != len(shapes):
-        raise TypeError(f"weights must be {len(shapes)} arrays of shapes {shapes} (init_mlp); got {weights!r}"[:200])
+def _mlp_arrays(name: str, arrays, source: str) -> list[np.ndarray]:
+    """``arrays`` as float32 arrays of the MLP's layer shapes (weights or their gradient), or a clear error."""
+    shapes = [(a, b) if i % 2 == 0 else (b,) for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]) for i in range(2)]
+    if arrays is None or isinstance(arrays, (str, bytes, np.ndarray)) or v.is_real(arrays) or \
+            not hasattr(arrays, "__len__") or len(arrays) != len(shapes):
+        raise TypeError(f"{name} must be {len(shapes)} arrays of shapes {shapes} ({source}); got {arrays!r}"[:200])
     out = []
-    for i, (a, shape) in enumerate(zip(weights, shapes)):
-        arr = v.finite_array(f"weights[{i}]", a, dtype=np.float32)
+    for i, (a, shape) in enumerate(zip(arrays, shapes)):
+        arr = v.finite_array(f"{name}[{i}]", a, dtype=np.float32)
         if arr.shape != shape:
-            raise ValueError(f"weights[{i}] must have shape {shape}; got {arr.shape}")
+            raise ValueError(f"{name}[{i}] must have shape {shape}; got {arr.shape}")
         out.append(arr)
     return out
+
+
+def _check_mlp(weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return _mlp_arrays("weights", weights, "init_mlp")
 
 
 def _check_batch(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,17 +184,7 @@ def mlp_gradients(weights: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray) -
 
 
 def _check_gradient(gradient) -> list[np.ndarray]:
-    shapes = [(a, b) if i % 2 == 0 else (b,) for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]) for i in range(2)]
-    if gradient is None or isinstance(gradient, (str, bytes, np.ndarray)) or v.is_real(gradient) or \
-            not hasattr(gradient, "__len__") or len(gradient) != len(shapes):
-        raise TypeError(f"gradient must be {len(shapes)} arrays of shapes {shapes} (mlp_gradients); "
-                        f"got {gradient!r}"[:200])
-    out = []
-    for i, (a, shape) in enumerate(zip(gradient, shapes)):
-        arr = v.finite_array(f"gradient[{i}]", a, dtype=np.float32)
-        if arr.shape != shape:
-            raise ValueError(f"gradient[{i}] must have shape {shape}; got {arr.shape}")
-        out.append(arr)
+    out = _mlp_arrays("gradient", gradient, "mlp_gradients")
     if not any(np.any(a) for a in out):
         raise ValueError("gradient must not be all zeros (there is nothing to match)")
     return out
