@@ -47,10 +47,12 @@ from labkit.dp.accounting import (
     dpsgd_noise_multiplier,
     dpsgd_steps,
     epsilon_report,
+    group_privacy,
     noise_multiplier_for_epsilon,
     poisson_gaussian_epsilon,
     rdp_epsilon_curve,
     rdp_epsilon_old_conversion,
+    user_level_epsilon_by_group_privacy,
 )
 from labkit.dp.calibration import GAUSSIAN_METHODS, gaussian_delta, gaussian_epsilon, gaussian_sigma
 from labkit.dp.mechanisms import (
@@ -83,4 +85,5 @@ __all__ = [
     "noise_multiplier_for_epsilon", "dpsgd_noise_multiplier", "basic_composition", "advanced_composition",
     "rdp_epsilon_curve", "rdp_epsilon_old_conversion", "epsilon_report", "accountant_dashboard",
     "AccountantDashboard",
+    "group_privacy", "user_level_epsilon_by_group_privacy",  # group privacy (04)
 ]

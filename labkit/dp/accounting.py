@@ -14,6 +14,8 @@ private federated learning (``07-private-federated-learning.ipynb``) and the cap
   :func:`rdp_epsilon_curve`, :func:`rdp_epsilon_old_conversion` and :func:`epsilon_report`
   (every epsilon a DP-SGD configuration gets quoted with).
 * The accountant dashboard's compute function, :func:`accountant_dashboard` (pure: no ipywidgets).
+* Group privacy and users with several records: :func:`group_privacy` and
+  :func:`user_level_epsilon_by_group_privacy` (tensorflow-privacy's ``max_examples_per_user``) (04).
 """
 
 from __future__ import annotations
@@ -379,6 +381,114 @@ def advanced_composition(epsilon: float, delta: float, k: int, delta_slack: floa
     total = eps * math.sqrt(2 * n * math.log(1 / slack)) + n * eps * math.expm1(eps)
     return total, min(n * d + slack, 1.0)
 
+
+
+# --------------------------------------------------------------------------------------------
+# Group privacy and user-level epsilon (04-dp-sgd)
+# --------------------------------------------------------------------------------------------
+
+# Below this record-level delta the group-privacy search gives up and reports no finite bound
+# (exp() of a smaller log-delta underflows a float).
+_MIN_LOG_DELTA = math.log(1e-300)
+
+# A user with more records than this gets no useful bound from group privacy (epsilon is
+# already in the hundreds at k = 100 for DP-SGD settings): sample and clip users instead.
+MAX_GROUP_SIZE = 10**4
+
+
+def _logexpm1(x: float) -> float:
+    """log(e^x - 1) for x > 0, without overflow."""
+    return x + math.log(-math.expm1(-x))
+
+
+def _group_log_delta(epsilon: float, log_delta: float, group_size: int) -> float:
+    """log of delta * (1 + e^eps + ... + e^((k-1) eps)), the group's delta (Vadhan 2017, Lemma 2.2)."""
+    if group_size == 1:
+        return log_delta
+    if epsilon == 0:
+        return log_delta + math.log(group_size)
+    return log_delta + _logexpm1(group_size * epsilon) - _logexpm1(epsilon)
+
+
+def group_privacy(epsilon: float, delta: float, group_size: int) -> tuple[float, float]:
+    """Group privacy: an (epsilon, delta)-DP mechanism is (k epsilon, delta_k)-DP for groups of k.
+
+    Datasets that differ in ``k`` records (one user adding or removing all of their k records)
+    are k steps of add-or-remove-one apart; chaining the guarantee along the path gives
+    ``k * epsilon`` and ``delta_k = delta * (1 + e^eps + ... + e^((k-1) eps))``, the sum in the
+    proof of Vadhan 2017 ("The complexity of differential privacy", Lemma 2.2), which the lemma
+    rounds up to ``k e^((k-1) eps) delta``. ``delta_k`` is capped at 1 (a delta of 1 promises
+    nothing). ``delta`` may be 0 (pure DP: k epsilon, delta_k = 0).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+
+    Returns:
+        ``(k * epsilon, delta_k)``.
+    """
+    eps = v.nonnegative("epsilon", epsilon)
+    d = v.probability("delta", delta, zero=True)
+    k = v.count("group_size", group_size, maximum=MAX_GROUP_SIZE)
+    if d == 0 or k == 1:
+        return k * eps, d
+    log_dk = _group_log_delta(eps, math.log(d), k)
+    return k * eps, 1.0 if log_dk >= 0 else math.exp(log_dk)
+
+
+def user_level_epsilon_by_group_privacy(sampling_probability: float, noise_multiplier: float, steps: int,
+                                        delta: float, records_per_user: int) -> float:
+    """User-level epsilon of record-level DP-SGD through group privacy, as tensorflow-privacy states it.
+
+    Adjacency: add or remove one user with all of their (at most ``records_per_user``) records.
+    The run samples and clips records (``steps`` Poisson-subsampled Gaussian mechanisms at
+    ``sampling_probability`` and ``noise_multiplier``, RDP accountant). :func:`group_privacy`
+    turns its record-level (eps', delta') into (k eps', delta_k); this function searches the
+    record-level delta' whose delta_k equals the user-level ``delta`` and returns k eps'
+    (``inf`` when no delta' above 1e-300 gets there). This is what tensorflow-privacy 0.9.0's
+    ``compute_dp_sgd_privacy_statement(..., max_examples_per_user=k)`` prints as its user-level
+    "Poisson sampling" epsilon (``_compute_dp_sgd_user_privacy``: the same lemma, a Brent search
+    in log delta'); ``records_per_user=1`` is the record-level epsilon.
+
+    A user-level run that samples users and clips each user's whole contribution needs no group
+    privacy: its epsilon is :func:`poisson_gaussian_epsilon` at the user sampling rate
+    (:func:`labkit.fl.user_level_epsilon`, notebook 07).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+
+    Args:
+        sampling_probability: q in (0, 1], the record sampling probability.
+        noise_multiplier: sigma / clip norm, in (0, 10^4].
+        steps: number of DP-SGD steps, 1 to 10^7.
+        delta: the user-level delta in (0, 1).
+        records_per_user: k, the most records one user contributes, 1 to 10^4.
+    """
+    q = v.probability("sampling_probability", sampling_probability, one=True)
+    sigma = _noise_multiplier(noise_multiplier)
+    n = _steps("steps", steps)
+    d = v.probability("delta", delta)
+    k = v.count("records_per_user", records_per_user, maximum=MAX_GROUP_SIZE)
+    if k == 1:
+        return _epsilon_cached(q, sigma, n, d, "rdp")
+    from scipy import optimize
+
+    target = math.log(d)
+
+    def gap(log_delta: float) -> float:  # log delta_k - log delta at record-level delta' = e^log_delta
+        eps = _epsilon_cached(q, sigma, n, math.exp(log_delta), "rdp")
+        return math.inf if not math.isfinite(eps) else _group_log_delta(eps, log_delta, k) - target
+
+    # gap > 0 at delta' = delta (k >= 2); walk delta' down until gap < 0. A point with gap g > 0 stays
+    # above the root by at least g in log delta' (epsilon grows as delta' shrinks), so jump by g too.
+    hi, lo = target, target - math.log(10)
+    g = gap(lo)
+    while g > 0:
+        hi, lo = lo - g, lo - g - math.log(10)
+        if lo < _MIN_LOG_DELTA:
+            return math.inf
+        g = gap(lo)
+    if not math.isfinite(g):
+        return math.inf
+    root = optimize.brentq(gap, lo, hi, xtol=1e-12)
+    return k * _epsilon_cached(q, sigma, n, math.exp(root), "rdp")
 
 def rdp_epsilon_curve(sampling_probability: float, noise_multiplier: float, steps, delta: float) -> np.ndarray:
     """RDP epsilon after each number of steps in ``steps`` (one accountant call for the whole curve).

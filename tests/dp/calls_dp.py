@@ -200,6 +200,10 @@ CALLS = [
          accepts={"delta": {"zero"}, "epsilon": HUGE}),  # pure DP; k epsilon is right for any epsilon
     Call(A + "advanced_composition", dict(epsilon=1.0, delta=1e-5, k=10, delta_slack=1e-5),
          accepts={"delta": {"zero"}}),  # pure DP
+    Call(A + "group_privacy", dict(epsilon=1.0, delta=1e-5, group_size=3),
+         accepts={"delta": {"zero"}, "epsilon": {"zero", "huge"}}),  # pure DP; epsilon 0 is exact; k epsilon for any
+    Call(A + "user_level_epsilon_by_group_privacy", dict(sampling_probability=0.01, noise_multiplier=1.1, steps=100,
+                                                         delta=1e-5, records_per_user=3)),
     Call(A + "rdp_epsilon_curve", dict(sampling_probability=0.01, noise_multiplier=1.1, steps=np.array([1, 10, 100]),
                                        delta=1e-5)),
     Call(A + "rdp_epsilon_old_conversion", dict(sampling_probability=0.01, noise_multiplier=1.1, steps=100,
