@@ -382,17 +382,13 @@ def advanced_composition(epsilon: float, delta: float, k: int, delta_slack: floa
     return total, min(n * d + slack, 1.0)
 
 
-
 # --------------------------------------------------------------------------------------------
 # Group privacy and user-level epsilon (04-dp-sgd)
 # --------------------------------------------------------------------------------------------
 
-# Below this record-level delta the group-privacy search gives up and reports no finite bound
-# (exp() of a smaller log-delta underflows a float).
-_MIN_LOG_DELTA = math.log(1e-300)
-
-# A user with more records than this gets no useful bound from group privacy (epsilon is
-# already in the hundreds at k = 100 for DP-SGD settings): sample and clip users instead.
+# The largest group (records per user) accepted. Group privacy's epsilon grows faster than k: for
+# notebook 04's run it is 254 at k = 20 and has no finite bound from k = 30; sample and clip whole
+# users instead.
 MAX_GROUP_SIZE = 10**4
 
 
@@ -416,9 +412,9 @@ def group_privacy(epsilon: float, delta: float, group_size: int) -> tuple[float,
     Datasets that differ in ``k`` records (one user adding or removing all of their k records)
     are k steps of add-or-remove-one apart; chaining the guarantee along the path gives
     ``k * epsilon`` and ``delta_k = delta * (1 + e^eps + ... + e^((k-1) eps))``, the sum in the
-    proof of Vadhan 2017 ("The complexity of differential privacy", Lemma 2.2), which the lemma
-    rounds up to ``k e^((k-1) eps) delta``. ``delta_k`` is capped at 1 (a delta of 1 promises
-    nothing). ``delta`` may be 0 (pure DP: k epsilon, delta_k = 0).
+    proof of Vadhan 2017 ("The complexity of differential privacy", Lemma 2.2; the lemma's statement
+    rounds the sum up further). ``delta_k`` is capped at 1 (a delta of 1 promises nothing).
+    ``delta`` may be 0 (pure DP: k epsilon, delta_k = 0).
 
     Introduced in ``04-dp-sgd.ipynb``.
 
@@ -443,7 +439,8 @@ def user_level_epsilon_by_group_privacy(sampling_probability: float, noise_multi
     ``sampling_probability`` and ``noise_multiplier``, RDP accountant). :func:`group_privacy`
     turns its record-level (eps', delta') into (k eps', delta_k); this function searches the
     record-level delta' whose delta_k equals the user-level ``delta`` and returns k eps'
-    (``inf`` when no delta' above 1e-300 gets there). This is what tensorflow-privacy 0.9.0's
+    (``inf`` when no positive float delta' gets there: RDP's bound on eps' grows with log(1/delta'),
+    so delta_k may never come down to ``delta``). This is what tensorflow-privacy 0.9.0's
     ``compute_dp_sgd_privacy_statement(..., max_examples_per_user=k)`` prints as its user-level
     "Poisson sampling" epsilon (``_compute_dp_sgd_user_privacy``: the same lemma, a Brent search
     in log delta'); ``records_per_user=1`` is the record-level epsilon.
@@ -473,22 +470,25 @@ def user_level_epsilon_by_group_privacy(sampling_probability: float, noise_multi
     target = math.log(d)
 
     def gap(log_delta: float) -> float:  # log delta_k - log delta at record-level delta' = e^log_delta
-        eps = _epsilon_cached(q, sigma, n, math.exp(log_delta), "rdp")
+        record_delta = math.exp(log_delta)
+        if record_delta == 0.0:  # below the smallest positive float: no bound, as tensorflow-privacy finds
+            return math.inf
+        eps = _epsilon_cached(q, sigma, n, record_delta, "rdp")
         return math.inf if not math.isfinite(eps) else _group_log_delta(eps, log_delta, k) - target
 
     # gap > 0 at delta' = delta (k >= 2); walk delta' down until gap < 0. A point with gap g > 0 stays
     # above the root by at least g in log delta' (epsilon grows as delta' shrinks), so jump by g too.
+    # Each jump lowers log delta' by more than log 10, so the walk reaches exp() underflow (gap = inf).
     hi, lo = target, target - math.log(10)
     g = gap(lo)
     while g > 0:
-        hi, lo = lo - g, lo - g - math.log(10)
-        if lo < _MIN_LOG_DELTA:
+        if math.isinf(g):
             return math.inf
+        hi, lo = lo - g, lo - g - math.log(10)
         g = gap(lo)
-    if not math.isfinite(g):
-        return math.inf
     root = optimize.brentq(gap, lo, hi, xtol=1e-12)
     return k * _epsilon_cached(q, sigma, n, math.exp(root), "rdp")
+
 
 def rdp_epsilon_curve(sampling_probability: float, noise_multiplier: float, steps, delta: float) -> np.ndarray:
     """RDP epsilon after each number of steps in ``steps`` (one accountant call for the whole curve).
