@@ -24,11 +24,13 @@ Modules:
 - :mod:`~labkit.smpc.variants`: :func:`secagg_variants`, six variants of secure aggregation over two
   rounds, three of them broken on purpose (exercise 09.3), and what the server holds in each.
 - :mod:`~labkit.smpc.coalition`: :func:`coalition_view`, what a coalition of parties can compute
-  from its shares (the widget's compute function).
+  from its shares, and :func:`candidate_curves` / :func:`consistent_secrets`, the polynomials of
+  candidate secrets through the colluders' Shamir points and every secret that fits them (the
+  widget's compute functions).
 - :mod:`labkit.smpc.mpyc`: :func:`run_mpyc_statistic`, a secure mean and maximum computed by
   three MPyC parties running as separate OS processes on 127.0.0.1 (``mpyc/runner.py`` starts and
   stops them; ``mpyc/mpyc_demo.py`` is the party script), and :func:`mpyc_command_lines`.
-- :mod:`~labkit.smpc.plots`: the notebook's figures (share histograms, coalition, costs).
+- :mod:`~labkit.smpc.plots`: the notebook's figures (share histograms, coalition, candidate curves, costs).
 - :mod:`~labkit.smpc.widgets`: the coalition widget (ipywidgets, imported when called).
 - :mod:`~labkit.smpc.checks`: the checks of exercises 09.1 (Beaver multiplication), 09.2 (unmasking a
   round with dropouts) and 09.3 (find the broken variants) (:func:`labkit.exercises.check`).
@@ -52,7 +54,7 @@ from labkit.smpc.beaver import (
     truncate,
     truncation_failure_probability,
 )
-from labkit.smpc.coalition import CoalitionView, coalition_view
+from labkit.smpc.coalition import CandidateCurves, CoalitionView, candidate_curves, coalition_view, consistent_secrets
 from labkit.smpc.mpyc.runner import MPyCResult, mpyc_command_lines, run_mpyc_statistic
 from labkit.smpc.ring import FRAC_BITS, MAX_ABS, MAX_PRODUCT_ABS, RING_BITS, decode, encode, random_ring, ring_matmul
 from labkit.smpc.secagg import (
@@ -75,9 +77,9 @@ from labkit.smpc.variants import VARIANT_NAMES, ServerView, secagg_variants
 
 __all__ = [
     "FRAC_BITS", "MAX_ABS", "MAX_PRODUCT_ABS", "PRIME", "RING_BITS", "SECAGG_PRIME",
-    "VARIANT_NAMES", "CoalitionView", "LyingServerAttack", "MPyCResult", "SecAggRun", "ServerView", "SimulatedClient",
+    "VARIANT_NAMES", "CandidateCurves", "CoalitionView", "LyingServerAttack", "MPyCResult", "SecAggRun", "ServerView", "SimulatedClient",
     "Transcript", "TrustedDealer",
-    "add", "add_public", "beaver_matmul", "beaver_mul", "coalition_view", "decode", "decrypt_shares", "encode",
+    "add", "add_public", "beaver_matmul", "beaver_mul", "candidate_curves", "coalition_view", "consistent_secrets", "decode", "decrypt_shares", "encode",
     "encrypt_shares", "expand_mask", "lagrange_at_zero", "lying_server_attack", "mpyc_command_lines", "neighbour_graph",
     "pairwise_seed", "random_ring", "reconstruct", "reconstruct_encoded", "ring_matmul", "run_mpyc_statistic", "scale_public_int",
     "secagg_variants", "secure_aggregate", "secure_aggregate_run", "secure_dot", "secure_linear", "secure_logistic_scores",

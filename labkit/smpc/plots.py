@@ -58,6 +58,44 @@ def plot_coalition(ax, view):
     return ax
 
 
+def plot_candidate_curves(ax, curves):
+    """Each candidate secret's polynomial over the field, through the colluders' points (a :class:`CandidateCurves`).
+
+    Over a prime field a polynomial is a set of points, one per x = 0..n: each candidate's values
+    are drawn as points joined by thin lines (the lines only guide the eye). A candidate whose
+    polynomial misses a colluder's point is drawn dashed and faded. The colluders' shares are black
+    squares; the other parties' shares, which the colluders do not see, are open grey circles.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    from labkit.smpc.coalition import CandidateCurves
+
+    if not isinstance(curves, CandidateCurves):
+        raise TypeError(f"curves must be a CandidateCurves (see candidate_curves); got {type(curves).__name__}")
+    n, p = curves.n_parties, curves.prime
+    xs = list(range(n + 1))
+    colours = [c for c in PALETTE if c not in ("#000000", "#F0E442")]  # black marks the shares; yellow is faint
+    for k, (s, values, fits) in enumerate(zip(curves.candidates, curves.curves, curves.fits)):
+        colour = colours[k % len(colours)]
+        label = f"s = {s}" + (" (true)" if s == curves.secret else "") + ("" if fits else ": misses a colluder")
+        ax.plot(xs, values, "-" if fits else "--", lw=0.9 if fits else 0.7, alpha=0.9 if fits else 0.35,
+                color=colour, marker="o", ms=4, label=label)
+    honest = [pt for i, pt in enumerate(curves.shamir_points) if i not in curves.coalition]
+    held = [curves.shamir_points[i] for i in curves.coalition]
+    if honest:
+        ax.plot([x for x, _ in honest], [y for _, y in honest], "o", ms=10, mfc="none", mec=PALETTE[7],
+                alpha=0.4, label="others' shares (unseen)")
+    if held:
+        ax.plot([x for x, _ in held], [y for _, y in held], "s", ms=8, color=PALETTE[7], label="colluders' shares")
+    ax.set_xticks(xs, ["secret"] + [f"P{i}" for i in range(n)])
+    ax.set_ylim(-2, p + 1)
+    ax.set_ylabel(f"value mod {p}")
+    c, t = len(curves.coalition), curves.threshold
+    ax.set_title(f"Shamir {t}-of-{n} mod {p}, {c} colluder(s): {len(curves.consistent)} of {p} secrets fit")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    return ax
+
+
 def plot_secagg_cost(ax, n_clients: Sequence[int], all_pairs: Sequence[float], graph: Sequence[float], *,
                      k: int, ylabel: str = "masks expanded per round"):
     """Cost of secure aggregation against the number of clients: all pairs vs a k-neighbour graph.

@@ -35,6 +35,12 @@ def _view():
     return coalition_view(42, 5, 3, [0, 1], np.random.default_rng(0))
 
 
+def _curves():
+    from labkit.smpc.coalition import candidate_curves
+
+    return candidate_curves(42, 5, 3, [0, 1], np.random.default_rng(0))
+
+
 def _run():
     from labkit.smpc.secagg import secure_aggregate_run
 
@@ -97,6 +103,13 @@ CALLS = [
     Call("labkit.smpc.coalition:CoalitionView.lines", dict(), self_kwargs={k: Fresh(lambda k=k: getattr(_view(), k)) for k in (
         "secret", "prime", "n_parties", "threshold", "coalition", "additive_shares", "shamir_points", "additive_partial_sum",
         "additive_recovers", "shamir_recovers", "shamir_guess", "consistent_secrets")}),
+    Call("labkit.smpc.coalition:consistent_secrets", dict(colluder_points=[(1, 8), (2, 81)], threshold=3, prime=97),
+         kinds={"colluder_points": "object"}),
+    Call("labkit.smpc.coalition:candidate_curves", dict(secret=42, n_parties=5, threshold=3, coalition=[0, 1], rng=RNG, prime=97,
+                                                        n_candidates=5),
+         accepts={"secret": {"zero"}}, kinds={"coalition": "object"}),
+    Call("labkit.smpc.coalition:CandidateCurves.summary", dict(), self_kwargs={k: Fresh(lambda k=k: getattr(_curves(), k)) for k in (
+        "secret", "prime", "n_parties", "threshold", "coalition", "shamir_points", "candidates", "curves", "fits", "consistent")}),
     # ---- beaver ----
     Call(f"{B}:TrustedDealer", dict(n_parties=2, rng=RNG)),
     Call(f"{B}:TrustedDealer.prepare_matmul", dict(shape_a=(2, 3), shape_b=(3, 2), count=1, frac_bits=16),
@@ -162,6 +175,7 @@ CALLS = [
     Call("labkit.smpc.plots:plot_share_histogram", dict(ax=Fresh(_ax), values=np.array([1, 2**63, 2**64 - 1], dtype=np.uint64), bins=4, label="x", color=None),
          skip={"ax": "a matplotlib Axes", "label": "any text", "color": "a matplotlib colour"}),
     Call("labkit.smpc.plots:plot_coalition", dict(ax=Fresh(_ax), view=Fresh(_view)), skip={"ax": "a matplotlib Axes"}),
+    Call("labkit.smpc.plots:plot_candidate_curves", dict(ax=Fresh(_ax), curves=Fresh(_curves)), skip={"ax": "a matplotlib Axes"}),
     Call("labkit.smpc.plots:plot_secagg_cost", dict(ax=Fresh(_ax), n_clients=[10, 20], all_pairs=[90.0, 380.0], graph=[40.0, 80.0],
                                                     k=4, ylabel="masks"), skip={"ax": "a matplotlib Axes", "ylabel": "any text"}),
     Call("labkit.smpc.plots:plot_fixed_point_error", dict(ax=Fresh(_ax), frac_bits=[8, 16], errors=[1e-3, 1e-5]),

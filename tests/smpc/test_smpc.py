@@ -625,7 +625,7 @@ def test_coalition_widget_builds():
     from labkit.smpc.widgets import coalition_widget
 
     w = coalition_widget()
-    assert set(w.controls) == {"n_parties", "threshold", "coalition"}
+    assert set(w.controls) == {"n_parties", "threshold", "coalition", "n_colluders"}
     assert w.output in w.children and all(c.value is not None for c in w.controls.values())
 
 
