@@ -59,9 +59,12 @@ class CoalitionView:
         """Plain-language statements of what the coalition can and cannot compute."""
         who = "nobody" if not self.coalition else "parties " + ", ".join(str(i) for i in self.coalition)
         c = len(self.coalition)
-        add = (f"additive {self.n_parties}-of-{self.n_parties}: {who} add their shares to "
-               f"{self.additive_partial_sum}; " + ("that is the secret." if self.additive_recovers else
-                                                  "that number is uniformly random: they learn nothing."))
+        if not self.coalition:
+            add = f"additive {self.n_parties}-of-{self.n_parties}: nobody colludes: no share is seen, nothing is learned."
+        else:
+            add = (f"additive {self.n_parties}-of-{self.n_parties}: {who} add their shares to "
+                   f"{self.additive_partial_sum}; " + ("that is the secret." if self.additive_recovers else
+                                                      "that number is uniformly random: they learn nothing."))
         if self.shamir_recovers:
             sha = f"Shamir {self.threshold}-of-{self.n_parties}: {c} >= {self.threshold} points, interpolation gives {self.shamir_guess}: the secret."
         else:
@@ -188,7 +191,10 @@ class CandidateCurves:
         shamir_points: all n true Shamir points (x, f(x)); the coalition holds those at its indices.
         candidates: the candidate secrets drawn (the true secret first).
         curves: per candidate, its polynomial's values at x = 0..n (x = 0 is the candidate secret):
-            the lowest-degree polynomial through (0, s) and the first t - 1 colluders' points.
+            the lowest-degree polynomial through (0, s) and the first t - 1 colluders' points. With
+            c < t - 1 colluders, p^(t-1-c) polynomials of degree <= t - 1 pass through those points for
+            every s; the lowest-degree one is drawn, so even the true secret's curve need not be the
+            dealer's polynomial (it then misses the unseen shares).
         fits: per candidate, whether that polynomial passes through every colluder's point.
         consistent: every secret in the field that fits (from :func:`consistent_secrets`).
     """

@@ -4,6 +4,7 @@ Counts of consistent secrets are checked against a brute force over every polyno
 the curves against the definition (through (0, s), through the colluders' points, degree <= t - 1).
 """
 
+import collections
 import itertools
 
 import numpy as np
@@ -13,10 +14,15 @@ from labkit import smpc
 from labkit.smpc.coalition import MAX_ENUMERATED_PRIME, SMALL_PRIME
 
 
+def _fitting_polynomials(points, t, p):
+    """For each secret f(0): how many polynomials f of degree < t over Z_p pass through ``points``."""
+    return collections.Counter(c[0] for c in itertools.product(range(p), repeat=t)
+                               if all(sum(a * pow(x, k, p) for k, a in enumerate(c)) % p == y for x, y in points))
+
+
 def _fitting_secrets(points, t, p):
     """Secrets f(0) over every polynomial f of degree < t over Z_p that passes through ``points``."""
-    return {c[0] for c in itertools.product(range(p), repeat=t)
-            if all(sum(a * pow(x, k, p) for k, a in enumerate(c)) % p == y for x, y in points)}
+    return set(_fitting_polynomials(points, t, p))
 
 
 @pytest.mark.parametrize("p", [7, 11])
@@ -29,6 +35,9 @@ def test_consistent_secrets_matches_every_polynomial(p, t):
         got = smpc.consistent_secrets(chosen, t, p)
         assert set(got) == _fitting_secrets(chosen, t, p) and len(got) == len(set(got))
         assert len(got) == (p if c < t else 1)
+        # below the threshold each secret is fitted by exactly p^(t-1-c) polynomials (one at c = t - 1)
+        per_secret = _fitting_polynomials(chosen, t, p)
+        assert set(per_secret.values()) == {p ** (t - 1 - c) if c < t else 1}
 
 
 def test_consistent_secrets_sees_points_of_no_low_degree_polynomial():
@@ -59,6 +68,8 @@ def test_candidate_curves_cross_the_threshold(n, t):
 def test_coalition_view_count_comes_from_the_enumeration():
     view = smpc.coalition_view(42, 5, 3, [0, 1], np.random.default_rng(0))
     assert view.consistent_secrets == SMALL_PRIME and "all 97 secrets" in view.lines()[1]
+    nobody = smpc.coalition_view(42, 5, 3, [], np.random.default_rng(0))
+    assert "uniformly random" not in nobody.lines()[0] and nobody.consistent_secrets == SMALL_PRIME
     assert smpc.coalition_view(42, 5, 3, [0, 1, 4], np.random.default_rng(0)).consistent_secrets == 1
 
 
