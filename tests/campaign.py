@@ -328,6 +328,27 @@ def report(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def with_topic_files(spec_file: str, calls: list, excluded: dict) -> tuple[list, dict]:
+    """A track's specs plus those of its topic files ``calls_<track>_<topic>.py`` beside it.
+
+    A track's spec file ends with ``CALLS, EXCLUDED = campaign.with_topic_files(__file__, CALLS,
+    EXCLUDED)``, so that work on separate modules of one track keeps its specs in separate files.
+    A name listed twice is an error: each public function has one spec.
+    """
+    here = Path(spec_file).resolve()
+    if str(here.parent) not in sys.path:
+        sys.path.insert(0, str(here.parent))
+    calls, excluded = list(calls), dict(excluded)
+    for topic in sorted(here.parent.glob(f"{here.stem}_*.py")):
+        module = importlib.import_module(topic.stem)
+        calls += list(getattr(module, "CALLS", []))
+        twice = set(excluded) & set(getattr(module, "EXCLUDED", {}))
+        if twice:
+            raise ValueError(f"{topic.name} excludes names already excluded elsewhere: {sorted(twice)}")
+        excluded.update(getattr(module, "EXCLUDED", {}))
+    return calls, excluded
+
+
 def spec_modules(tracks: list[str] | None = None) -> list[str]:
     here = Path(__file__).resolve().parent
     names = []

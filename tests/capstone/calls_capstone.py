@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import campaign
 from campaign import Call, Fresh
 
 _R = np.random.default_rng(0)
@@ -146,3 +147,6 @@ EXCLUDED = {
     "labkit.capstone.federation:FederationRun": "a result dataclass (built by run_federation, walked)",
     "labkit.capstone.federation:CostTable": "a result table (its cells are walked)",
 }
+
+# Specs of further modules, one file per topic (calls_capstone_<topic>.py beside this one).
+CALLS, EXCLUDED = campaign.with_topic_files(__file__, CALLS, EXCLUDED)

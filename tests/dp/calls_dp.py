@@ -7,6 +7,7 @@ tiny arrays, models of a few units, one epoch on a few dozen rows.
 
 import numpy as np
 
+import campaign
 from campaign import Call, Fresh
 
 
@@ -443,3 +444,6 @@ EXCLUDED = {
                                             "through dpsgd_noise_multiplier and train_dpsgd, which are walked",
     "labkit.dp.plots:update_tradeoff": "redraws the Axes plot_tradeoff made; walked through plot_tradeoff",
 }
+
+# Specs of further modules, one file per topic (calls_dp_<topic>.py beside this one).
+CALLS, EXCLUDED = campaign.with_topic_files(__file__, CALLS, EXCLUDED)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import campaign
 from campaign import Call, Fresh
 
 _R = np.random.default_rng(0)
@@ -379,3 +380,6 @@ EXCLUDED = {
     "labkit.fl.tff:tff_dp_fedavg": "TFF: one call takes several s; validated by labkit.fl.tff._check_tff_args",
     "labkit.fl.tff:tff_secure_fedavg": "TFF: one call takes several s; validated by labkit.fl.tff._check_tff_args",
 }
+
+# Specs of further modules, one file per topic (calls_fl_<topic>.py beside this one).
+CALLS, EXCLUDED = campaign.with_topic_files(__file__, CALLS, EXCLUDED)

@@ -4,6 +4,7 @@ import functools
 
 import numpy as np
 
+import campaign
 from campaign import Call, Fresh
 
 
@@ -157,3 +158,6 @@ EXCLUDED = {
     "labkit.he.ckks:CkksReport": "a result dataclass built by check_params (describe is walked)",
     "labkit.he.ckks:InferenceResult": "a result dataclass (predictions is a property)",
 }
+
+# Specs of further modules, one file per topic (calls_he_<topic>.py beside this one).
+CALLS, EXCLUDED = campaign.with_topic_files(__file__, CALLS, EXCLUDED)

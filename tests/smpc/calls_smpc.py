@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import campaign
 from campaign import Call, Fresh
 
 RNG = Fresh(lambda: np.random.default_rng(0))
@@ -200,3 +201,6 @@ EXCLUDED = {
     "labkit.smpc.secagg:ShareDecryptionError": "an exception class (raised by decrypt_shares)",
     "labkit.smpc.mpyc.runner:run_mpyc_statistic": "starts MPyC party processes (seconds per call); its inputs are checked in tests/smpc",
 }
+
+# Specs of further modules, one file per topic (calls_smpc_<topic>.py beside this one).
+CALLS, EXCLUDED = campaign.with_topic_files(__file__, CALLS, EXCLUDED)
