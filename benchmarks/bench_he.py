@@ -7,7 +7,11 @@ q**2 with short exponents) vs phe's one-by-one `encrypt` loop. CKKS (TenSEAL 0.3
 bit sizes [49, 30, 30, 30, 30, 49], scale 2**30): encrypted logistic-regression inference on the
 143 breast-cancer test samples with SIMD packing (one ciphertext per feature column) vs one
 ciphertext per sample with `.dot` and rotations, as in TenSEAL's logistic-regression tutorial;
-both end to end (encrypt, evaluate, decrypt)."""
+both end to end (encrypt, evaluate, decrypt). Threshold Paillier (2048 bits, 2-of-2 additive shares of d):
+decrypting one ciphertext through both shares (two partial decryptions c^(d_i) mod n^2 and the combine)
+vs the single key holder's CRT decryption: the price of having no key holder. BFV (TenSEAL, N = 4096,
+t = 1032193) vs CKKS (N = 8192, [60, 40, 40, 60], scale 2^40), both holding 4096 values per ciphertext:
+encrypt 4 hospitals' vectors, add them, decrypt the sum; BFV's sum is exact, CKKS's approximate."""
 
 from __future__ import annotations
 
@@ -73,5 +77,46 @@ def _ckks_rows() -> list:
     ]
 
 
+def _threshold_rows() -> list:
+    from labkit.he import paillier as P
+    from labkit.he import threshold as T
+
+    pk, sk = P.generate_keypair(2048)
+    shares = T.split_key(sk, 2)
+    cts = [pk.raw_encrypt(m) for m in range(BATCH)]
+    return [
+        Comparison(f"threshold Paillier 2-of-2 decryption x{BATCH}", lambda: [T.threshold_decrypt(shares, c) for c in cts],
+                   lambda: [sk.raw_decrypt(c) for c in cts], "key holder's CRT raw_decrypt", repeats=11,
+                   note="2 partials c^(d_i) mod n^2, each d_i of about 4224 bits, no CRT (holders do not know p, q)"),
+    ]
+
+
+def _bfv_rows() -> list:
+    import tenseal as ts
+
+    from labkit.he import bfv
+    from labkit.he import ckks as C
+
+    bctx = bfv.make_context(4096, bfv.TUTORIAL_PLAIN_MODULUS)
+    cctx = C.make_context(8192, [60, 40, 40, 60], 40)
+    ints = [np.random.default_rng(k).integers(-1000, 1000, size=4096) for k in range(4)]
+    reals = [x / 2**16 for x in ints]
+
+    def ckks_sum():
+        total = ts.ckks_vector(cctx, reals[0].tolist())
+        for x in reals[1:]:
+            total = total + ts.ckks_vector(cctx, x.tolist())
+        return total.decrypt()
+
+    return [
+        Comparison("BFV exact sum, 4 x 4096 integers (encrypt, add, decrypt)", lambda: bfv.encrypted_sum(bctx, ints),
+                   ckks_sum, "CKKS approximate sum, same length", repeats=11,
+                   note="BFV N = 4096, t = 1032193; CKKS N = 8192, [60, 40, 40, 60], 2^40"),
+        Measurement("BFV ciphertext / CKKS ciphertext, 4096 values",
+                    lambda: bfv.ciphertext_bytes(bfv.encrypt(bctx, ints[0])) / bfv.ciphertext_bytes(ts.ckks_vector(cctx, reals[0].tolist())),
+                    "ratio", note="serialized sizes"),
+    ]
+
+
 def rows() -> list:
-    return _paillier_rows() + _ckks_rows()
+    return _paillier_rows() + _threshold_rows() + _ckks_rows() + _bfv_rows()

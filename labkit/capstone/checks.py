@@ -11,8 +11,9 @@
   Then it trains the federation for 2 rounds with it and compares the model with plain FedAvg's.
   A correct answer, seeded or not, fails by chance with probability below 1e-7.
 - 10.2 ``coalition_reads(config, coalition, n_hospitals, threshold)`` (reason): which hospitals'
-  updates a coalition of the server, the key holder and hospitals can compute, in configurations
-  (a), (b), (b') and (c), for 3 to 5 hospitals and every threshold and coalition.
+  updates a coalition of the server and hospitals can compute, in configurations (a), (b), (b')
+  (threshold Paillier: the hospitals hold the key shares) and (c), for 3 to 5 hospitals and every
+  threshold and coalition.
 - 10.3 ``encrypted_default_risk(columns, weights, bias, sigmoid_coef)`` (finance, stretch): a bank
   scores loan applicants whose features arrive CKKS-encrypted, packed one feature per ciphertext,
   and returns encrypted default probabilities (polynomial sigmoid). The bank holds only a *public*
@@ -279,8 +280,8 @@ def _coalition_truth(config: str, coalition: set, n_hospitals: int, threshold: i
     server = "server" in coalition
     if config == "a":
         reads = server
-    elif config == "b'":
-        reads = server and "key holder" in coalition
+    elif config == "b'":  # t key shares decrypt; only the server holds the hospitals' ciphertexts
+        reads = server and len(members) >= threshold
     else:  # (b) and (c): t shares rebuild a hospital's key; only the server holds the masked vectors
         reads = server and len(members) >= threshold
     return outside if reads else set()
@@ -292,10 +293,9 @@ def _coalition_cases():
 
     for n, thresholds in ((4, (3,)), (3, (2, 3)), (4, (2, 4)), (5, (2, 3, 4, 5))):
         for config in CONFIGS:
-            extra = ("server", "key holder") if config == "b'" else ("server",)
-            parties = [*extra, *range(n)]
+            parties = ["server", *range(n)]
             coalitions = [set(c) for size in range(1, len(parties) + 1) for c in combinations(parties, size)]
-            for t in thresholds if config in ("b", "c") else thresholds[:1]:
+            for t in thresholds if config != "a" else thresholds[:1]:
                 for coalition in coalitions:
                     yield config, coalition, n, t
 
@@ -307,7 +307,7 @@ def _name(coalition: set) -> str:
 
 def _coalition_fix(config: str, coalition: set, n: int, t: int, missing: set, extra: set, fn) -> str:
     members = {p for p in coalition if not isinstance(p, str)}
-    server, holder = "server" in coalition, "key holder" in coalition
+    server = "server" in coalition
     if config == "c":
         try:
             same = _as_hospitals(fn("b", set(coalition), n, t), n) == _coalition_truth("b", coalition, n, t)
@@ -324,12 +324,14 @@ def _coalition_fix(config: str, coalition: set, n: int, t: int, missing: set, ex
     if config == "a":
         return "in plain FedAvg the server receives every update in the clear; a hospital receives only the new model."
     if config == "b'":
-        if extra and holder and not server:
-            return ("the key holder decrypts only what it receives: the encrypted sum. The hospitals' ciphertexts go "
-                    "to the server.")
+        if extra and not server:
+            return ("key shares decrypt only what their holders receive: the encrypted sum. The hospitals' ciphertexts "
+                    "go to the server only.")
         if extra:
-            return "the server holds ciphertexts it cannot decrypt without the key holder's private key."
-        return "the server holds every hospital's ciphertext and the key holder the private key: together they decrypt all."
+            return ("fewer than t key shares decrypt nothing (their partial decryptions do not combine), so the server "
+                    "cannot read the ciphertexts it holds.")
+        return ("t hospitals hold enough key shares to decrypt any ciphertext, and the server holds every hospital's "
+                "ciphertext: together they decrypt all.")
     if extra and not server:
         return ("shares of a hospital's keys let t share holders rebuild them, but the masked vectors go to the server "
                 "only: without the server there is nothing to unmask.")
@@ -365,14 +367,15 @@ def _coalition_reads(fn) -> str:
         want = _coalition_truth(config, coalition, n, t)
         if got != want:
             missing, extra = want - got, got - want
-            setting = f"configuration ({config}), {n} hospitals" + (f", t = {t}" if config in ("b", "c") else "")
+            setting = f"configuration ({config}), {n} hospitals" + (f", t = {t}" if config != "a" else "")
             what = (f"it can also compute the update of hospital(s) {sorted(missing)}" if missing else
                     f"it cannot compute the update of hospital(s) {sorted(extra)}")
             raise Hint(f"{setting}: the coalition {_name(coalition)}: {what}.",
                        _coalition_fix(config, coalition, n, t, missing, extra, fn))
         cases += 1
-    return (f"Right in all {cases:,} cases. Secure aggregation and Paillier move the trust to thresholds and key "
-            "holders; DP protects the patients, not the update; and n - 1 hospitals always read the last one.")
+    return (f"Right in all {cases:,} cases. Secure aggregation and threshold Paillier move the trust to a threshold "
+            "of hospitals colluding with the server; DP protects the patients, not the update; and n - 1 hospitals "
+            "always read the last one.")
 
 
 def _encrypted_default_risk(fn) -> str:

@@ -15,6 +15,11 @@ round) and what the server sees can be measured side by side:
   ciphertexts and the key holder decrypts only the sum. Values are *packed* many to a plaintext
   (:func:`labkit.he.paillier.pack`, as in BatchCrypt, Zhang et al. 2020), so a 31-parameter update
   fits in one 2048-bit plaintext (31 slots of 66 bits) and costs one ciphertext instead of 31.
+* ``threshold``: configuration (b'). The same packed Paillier aggregation, but nobody holds the private
+  key: the hospitals hold shares of it (:mod:`labkit.he.threshold`, any ``threshold`` of them decrypt),
+  and decrypt only the encrypted sum, each sending a partial decryption that the server combines
+  (:class:`ThresholdPaillierAggregation`). The server alone, or with fewer than ``threshold`` hospitals,
+  cannot decrypt one hospital's ciphertext.
 * your own aggregator: :class:`SecureSumAggregator` turns a secure-sum protocol you write
   (``secure_sum(updates, rng) -> (messages, total)``) into an aggregator, and
   :func:`run_federation`'s ``aggregator`` argument plugs it into any configuration.
@@ -57,7 +62,9 @@ from labkit import _validate as v
 from labkit.fl import (Aggregate, ClientResult, LocalSGD, LogisticRegression, PaillierAggregation, RecordDPSGD,
                        SecureAggregation, bytes_per_round, federated_round, plain_sum, run_rounds)
 
-AGGREGATIONS: tuple[str, ...] = ("plain", "secagg", "paillier")
+AGGREGATIONS: tuple[str, ...] = ("plain", "secagg", "paillier", "threshold")
+KEY_THRESHOLD = 3
+"""How many of the 4 hospitals' key shares decrypt in configuration (b') (the secure-aggregation threshold of (b))."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,9 +477,82 @@ class Configuration:
 CONFIGURATIONS: tuple[Configuration, ...] = (
     Configuration("a", "(a) FedAvg", "plain"),
     Configuration("b", "(b) + secure aggregation", "secagg"),
-    Configuration("b'", "(b') + Paillier aggregation", "paillier"),
+    Configuration("b'", "(b') + threshold Paillier aggregation", "threshold"),
     Configuration("c", "(c) + secure aggregation + record-level DP", "secagg", RecordDP()),
 )
+
+
+@dataclass(frozen=True)
+class ThresholdPaillierAggregation:
+    """Sum packed, Paillier-encrypted updates; the hospitals, not a key holder, decrypt the sum together.
+
+    Each hospital packs its update (:func:`labkit.he.paillier.pack`) and encrypts it under the public
+    key; the server multiplies the ciphertexts and sends the encrypted sum to the first ``threshold``
+    share holders; each returns its partial decryption c^(d_i) mod n^2
+    (:func:`labkit.he.threshold.partial_decrypt`) and the server combines them
+    (:func:`labkit.he.threshold.combine`) into the plaintext sum. A share holder decrypts only what
+    it is sent (honest-but-curious: nothing here proves a partial correct, see :mod:`labkit.he.threshold`).
+
+    Bytes: each hospital's ciphertexts up, the encrypted sum down to each of ``threshold`` holders,
+    their partial decryptions (one ciphertext-sized value per plaintext) up.
+
+    Introduced in ``10-capstone-hospitals.ipynb``.
+    """
+
+    public_key: Any
+    shares: tuple
+    rng: np.random.Generator | None = None
+
+    def __post_init__(self) -> None:
+        from labkit.he.paillier import PublicKey
+        from labkit.he.threshold import KeyShare
+
+        if not isinstance(self.public_key, PublicKey):
+            raise TypeError(f"public_key must be a labkit.he.paillier PublicKey; got {self.public_key!r}"[:200])
+        if isinstance(self.shares, (str, bytes)) or not hasattr(self.shares, "__len__") or not self.shares or \
+                not all(isinstance(s, KeyShare) for s in self.shares):
+            raise TypeError(f"shares must be a non-empty list of labkit.he.threshold KeyShare; got {self.shares!r}"[:200])
+        if any(s.public_key != self.public_key for s in self.shares):
+            raise ValueError("shares must belong to public_key")
+        if len(self.shares) < self.shares[0].threshold:
+            raise ValueError(f"shares must number at least their threshold {self.shares[0].threshold}; got {len(self.shares)}")
+        object.__setattr__(self, "shares", tuple(self.shares))
+        if self.rng is not None:
+            object.__setattr__(self, "rng", v.generator(self.rng))
+
+    @property
+    def threshold(self) -> int:
+        return self.shares[0].threshold
+
+    def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
+        from labkit.he.paillier import pack, unpack
+        from labkit.he.threshold import combine, partial_decrypt
+
+        pk = self.public_key
+        if updates is None or isinstance(updates, (str, bytes)) or v.is_real(updates) or len(updates) == 0:
+            raise ValueError(f"updates must hold at least one client update; got {updates!r}"[:200])
+        u = np.asarray([v.finite_array(f"updates[{i}]", x) for i, x in enumerate(updates)], dtype=np.float64)
+        if u.ndim != 2:
+            raise ValueError(f"updates must be flat vectors of one length (one per client); got shape {u.shape}")
+        if params is not None:
+            params = v.finite_array("params", params)
+        if params is not None and np.shape(params) != u.shape[1:]:
+            raise ValueError(f"updates and params must have the same shape; got {u.shape[1:]} and {np.shape(params)}")
+        k, d = u.shape
+        cts = [[pk.raw_encrypt(m, rng=self.rng) for m in pack(row, pk.bits, k)] for row in u]
+        total = cts[0]
+        for row in cts[1:]:
+            total = [pk.raw_add(a, b) for a, b in zip(total, row)]
+        holders = self.shares[:self.threshold]
+        plain = [combine(pk, [partial_decrypt(s, c) for s in holders]) for c in total]
+        summed = unpack(plain, d, k, pk.bits)
+        ct_bytes = (pk.nsquare.bit_length() + 7) // 8
+        per_client, t = len(cts[0]), len(holders)
+        up = k * per_client * ct_bytes + t * per_client * ct_bytes  # ciphertexts, then partial decryptions
+        down = t * per_client * ct_bytes  # the encrypted sum to each share holder
+        return Aggregate(summed, up, down,
+                         f"{k * per_client} ciphertexts ({per_client} per hospital) and {t * per_client} partial "
+                         f"decryptions of their sum")
 
 
 RING = 2**64
@@ -642,6 +722,18 @@ def accuracy_interval(accuracy: float, records: int, alpha: float = 0.05) -> tup
     return clopper_pearson(int(round(accuracy * records)), int(records), alpha)
 
 
+def _hospital_shares(keys: Any, hospitals: int) -> list:
+    """The hospitals' key shares: given, or dealt from a private key (:data:`KEY_THRESHOLD` of them decrypt)."""
+    from labkit.he.paillier import PrivateKey
+    from labkit.he.threshold import split_key
+
+    if isinstance(keys[1], PrivateKey):
+        if keys[1].public_key != keys[0]:
+            raise ValueError("keys: the private key does not belong to the public key")
+        return split_key(keys[1], hospitals, min(KEY_THRESHOLD, hospitals))
+    return list(keys[1]) if hasattr(keys[1], "__len__") and not isinstance(keys[1], (str, bytes)) else keys[1]
+
+
 def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test: np.ndarray, y_test: np.ndarray, *,
                    rounds: int = 10, training: LocalTraining | None = None, seed: int | None = None, keys: Any = None,
                    crypto_rng: np.random.Generator | None = None,
@@ -663,7 +755,10 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
             reproducible demonstration only: anyone who knows the seed can subtract the noise.
             ``None`` (default) draws them from OS entropy.
         keys: ``(public_key, private_key)`` of :mod:`labkit.he.paillier` for ``"paillier"``
-            (the private key stands for the separate key holder).
+            (the private key stands for the separate key holder); for ``"threshold"`` (b'),
+            ``(public_key, shares)`` with the hospitals' :class:`labkit.he.threshold.KeyShare` list, or
+            ``(public_key, private_key)``, which is then dealt to the hospitals (:data:`KEY_THRESHOLD`
+            of them decrypt, OS entropy) before training.
         crypto_rng: randomness for masks and ciphertexts; ``None`` (default) uses OS entropy.
         aggregator: a server aggregator ``(updates, params) -> Aggregate`` used in place of the
             configuration's (for example a :class:`SecureSumAggregator`); the configuration still
@@ -691,8 +786,8 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         crypto_rng = v.generator(crypto_rng, "crypto_rng")
     if keys is not None and (isinstance(keys, (str, bytes)) or v.is_real(keys) or len(keys) != 2):
         raise TypeError(f"keys must be (public_key, private_key) or None; got {keys!r}"[:200])
-    if config.aggregation == "paillier" and keys is None and aggregator is None:
-        raise ValueError("keys=(public_key, private_key) is required for aggregation='paillier'")
+    if config.aggregation in ("paillier", "threshold") and keys is None and aggregator is None:
+        raise ValueError(f"keys=(public_key, private_key) is required for aggregation={config.aggregation!r}")
     if config.dp is not None and any(h.nominal_size is None for h in hospitals):
         raise ValueError("record-level DP needs every hospital's nominal_size fixed before training: under add/remove "
                          "adjacency the true record count is private")
@@ -717,6 +812,8 @@ def run_federation(hospitals: Sequence[Hospital], config: Configuration, x_test:
         aggregator = plain_sum
     elif aggregator is None and config.aggregation == "secagg":
         aggregator = SecureAggregation(crypto_rng)
+    elif aggregator is None and config.aggregation == "threshold":
+        aggregator = ThresholdPaillierAggregation(keys[0], _hospital_shares(keys, len(hospitals)), crypto_rng)
     elif aggregator is None:
         aggregator = PaillierAggregation(keys[0], keys[1], crypto_rng)
     model = model_for(hospitals)

@@ -184,8 +184,45 @@ def test_secure_configurations_train_the_same_model_as_plain(hospitals, ds, smal
     assert np.allclose(runs["b"].params, runs["a"].params, atol=1e-3)
     assert np.allclose(runs["b'"].params, runs["a"].params, atol=1e-6)
     assert runs["a"].test_accuracy[-1] > 0.9
-    assert runs["a"].bytes_per_round < runs["b'"].bytes_per_round < runs["b"].bytes_per_round
+    assert runs["a"].bytes_per_round < runs["b'"].bytes_per_round
+    pk = small_keys[0]
+    per, ct = len(paillier.pack(np.zeros(31), pk.bits, 4)), (pk.nsquare.bit_length() + 7) // 8
+    t = cs.KEY_THRESHOLD  # 4 ciphertexts up, the sum down to t holders, t partials up, the model broadcast
+    assert runs["b'"].bytes_per_round == (4 + 2 * t) * per * ct + 4 * 31 * 8
+    assert runs["b'"].server_held == f"{4 * per} ciphertexts ({per} per hospital) and {t * per} partial decryptions of their sum"
     assert math.isinf(runs["a"].epsilon)
+
+
+def test_threshold_aggregation_equals_key_holder_and_plain_sum(small_keys):
+    from labkit.he import threshold
+
+    pk, sk = small_keys
+    updates = np.random.default_rng(5).normal(scale=0.05, size=(4, 31))
+    shares = threshold.split_key(sk, 4, 3)
+    agg = cs.ThresholdPaillierAggregation(pk, shares)(updates)
+    assert np.array_equal(agg.total, fl.PaillierAggregation(pk, sk)(updates).total)  # same packing, same plaintext
+    assert np.allclose(agg.total, updates.sum(axis=0), atol=4 * 2**-32)
+    # any 3 of the 4 hospitals decrypt; the server with 2 shares cannot
+    assert np.array_equal(cs.ThresholdPaillierAggregation(pk, shares[1:])(updates).total, agg.total)
+    with pytest.raises(ValueError, match="threshold"):
+        cs.ThresholdPaillierAggregation(pk, shares[:2])
+    c = pk.raw_encrypt(paillier.pack(updates[0], pk.bits, 1)[0])
+    parts = [threshold.partial_decrypt(s, c) for s in shares[:2]]
+    with pytest.raises(ValueError, match="at least threshold"):
+        threshold.combine(pk, parts)
+
+
+def test_federation_deals_fresh_shares(hospitals, ds, small_keys, monkeypatch):
+    from labkit.he import threshold
+
+    dealt = []
+    real = threshold.split_key
+    monkeypatch.setattr(threshold, "split_key", lambda *a, **k: dealt.append((a, k)) or real(*a, **k))
+    tr = cs.LocalTraining(epochs=1)
+    cs.run_federation(hospitals, cs.CONFIGURATIONS[2], ds.x_test, ds.y_test, rounds=1, training=tr, keys=small_keys, seed=0)
+    assert len(dealt) == 1 and dealt[0][0][1:] == (4, cs.KEY_THRESHOLD) and "rng" not in dealt[0][1]  # OS entropy
+    with pytest.raises(ValueError, match="keys"):
+        cs.run_federation(hospitals, cs.CONFIGURATIONS[2], ds.x_test, ds.y_test, rounds=1, training=tr)
 
 
 def _count_noisy_steps(monkeypatch):

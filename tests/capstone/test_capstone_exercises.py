@@ -202,23 +202,21 @@ def returns_updates_and_their_sum(updates, rng):
 
 
 def coalition_reads(config, coalition, n_hospitals, threshold):
-    members = {p for p in coalition if p not in ("server", "key holder")}
+    members = {p for p in coalition if p != "server"}
     outside = set(range(n_hospitals)) - members
     if len(outside) == 1:
         return outside
     if "server" not in coalition:
         return set()
-    if config == "a" or (config == "b'" and "key holder" in coalition) or \
-            (config in ("b", "c") and len(members) >= threshold):
+    if config == "a" or (config in ("b", "b'", "c") and len(members) >= threshold):
         return outside
     return set()
 
 
 def coalition_reads_sorted_list(config, coalition, n_hospitals, threshold):  # right: a sorted list of np.int64
     rule = {"a": lambda c, m: "server" in c,
-            "b'": lambda c, m: {"server", "key holder"} <= c,
             "b": lambda c, m: "server" in c and m >= threshold}
-    rule["c"] = rule["b"]
+    rule["c"] = rule["b'"] = rule["b"]
     members = sum(1 for p in coalition if isinstance(p, int))
     out = [np.int64(h) for h in range(n_hospitals) if h not in coalition]
     return out if len(out) <= 1 or rule[config](coalition, members) else []
@@ -243,9 +241,9 @@ def shares_alone_unmask(config, coalition, n_hospitals, threshold):  # t hospita
     return coalition_reads(config, coalition, n_hospitals, threshold)
 
 
-def key_holder_alone_decrypts(config, coalition, n_hospitals, threshold):  # the key holder has no ciphertext
+def key_shares_alone_decrypt(config, coalition, n_hospitals, threshold):  # t share holders hold no ciphertext
     members = {p for p in coalition if isinstance(p, int)}
-    if config == "b'" and "key holder" in coalition:
+    if config == "b'" and len(members) >= threshold:
         return set(range(n_hospitals)) - members
     return coalition_reads(config, coalition, n_hospitals, threshold)
 
@@ -274,7 +272,7 @@ def server_counted_as_a_share_holder(config, coalition, n_hospitals, threshold):
     return coalition_reads(config, coalition, n_hospitals, threshold)
 
 
-def paillier_server_decrypts_alone(config, coalition, n_hospitals, threshold):  # (b') treated as plain FedAvg
+def paillier_server_decrypts_alone(config, coalition, n_hospitals, threshold):  # (b') treated as plain FedAvg (shares ignored)
     return coalition_reads("a" if config == "b'" else config, coalition, n_hospitals, threshold)
 
 
@@ -282,7 +280,7 @@ def coalition_reads_per_hospital_tuple(config, coalition, n_hospitals, threshold
     # Right, written hospital by hospital, returning a tuple.
     hospitals = [p for p in coalition if isinstance(p, int)]
     server = "server" in coalition
-    opens = {"a": server, "b'": server and "key holder" in coalition,
+    opens = {"a": server, "b'": server and len(hospitals) >= threshold,
              "b": server and len(hospitals) >= threshold, "c": server and len(hospitals) >= threshold}[config]
     return tuple(h for h in range(n_hospitals)
                  if h not in hospitals and (n_hospitals - len(hospitals) == 1 or opens))
@@ -451,7 +449,7 @@ CATALOGUES = {
     "10.2": Catalogue(
         solution=coalition_reads,
         variants=[coalition_reads_sorted_list, coalition_reads_per_hospital_tuple],
-        mistakes=[forgot_the_model_reveals_the_sum, threshold_off_by_one, shares_alone_unmask, key_holder_alone_decrypts,
+        mistakes=[forgot_the_model_reveals_the_sum, threshold_off_by_one, shares_alone_unmask, key_shares_alone_decrypt,
                   dp_hides_the_update, secagg_hides_every_update, lists_the_coalition_too,
                   server_counted_as_a_share_holder, paillier_server_decrypts_alone],
         degenerate=[everyone_reads_everything, nobody_reads_anything, returns_the_coalition]),
@@ -484,7 +482,7 @@ HINTS = [
     ("10.1", encoded_with_20_bits, "20 fractional bits"),
     ("10.1", forgot_to_wrap, "modulo 2^64"),
     ("10.2", forgot_the_model_reveals_the_sum, "can also compute"),
-    ("10.2", key_holder_alone_decrypts, "cannot compute"),
+    ("10.2", key_shares_alone_decrypt, "cannot compute"),
     ("10.2", lists_the_coalition_too, "its own member"),
     ("10.3", risk_scores_only, "not probabilities"),
     ("10.3", risk_reversed, "wrong order"),
@@ -508,11 +506,11 @@ FIXES_10_2 = [
     (forgot_the_model_reveals_the_sum, "new global model"),
     (threshold_off_by_one, "t share holders rebuild"),
     (shares_alone_unmask, "go to the server only"),
-    (key_holder_alone_decrypts, "encrypted sum"),
+    (key_shares_alone_decrypt, "go to the server only"),
     (dp_hides_the_update, "DP protects the patients"),
     (secagg_hides_every_update, "t share holders rebuild"),
     (server_counted_as_a_share_holder, "fewer than t shares"),
-    (paillier_server_decrypts_alone, "cannot decrypt without the key holder"),
+    (paillier_server_decrypts_alone, "fewer than t key shares decrypt nothing"),
 ]
 
 
