@@ -129,3 +129,35 @@ def plot_fixed_point_error(ax, frac_bits: Sequence[int], errors: Sequence[float]
     ax.set_ylabel("absolute error")
     ax.legend()
     return ax
+
+
+def plot_mpyc_costs(ax, labels: Sequence[str], seconds: Sequence[float], rounds: Sequence[float], *,
+                    title: str = ""):
+    """Horizontal bars of median time per step (log scale), each labelled with its rounds.
+
+    ``labels``, ``seconds`` (> 0) and ``rounds`` (>= 0) hold one entry per operation or layer (from
+    :func:`labkit.smpc.comparison.mpyc_operation_costs` or :func:`~labkit.smpc.comparison.mpyc_mlp_inference`).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    if isinstance(labels, str) or not hasattr(labels, "__iter__") or not all(isinstance(s, str) for s in labels):
+        raise TypeError(f"labels must be a list of strings; got {labels!r}")
+    secs = _validate.finite_array("seconds", seconds, ndim=1)
+    rnds = _validate.finite_array("rounds", rounds, ndim=1)
+    labels = list(labels)
+    if not (len(labels) == secs.size == rnds.size) or secs.size == 0:
+        raise ValueError(f"labels, seconds and rounds must have one entry per step (at least one); "
+                         f"got {len(labels)}, {secs.size} and {rnds.size}")
+    if np.any(secs <= 0) or np.any(rnds < 0):
+        raise ValueError(f"seconds must be > 0 and rounds >= 0; got {secs.tolist()} and {rnds.tolist()}")
+    y = np.arange(secs.size)[::-1]
+    ax.barh(y, secs * 1e3, color=[PALETTE[i % len(PALETTE)] for i in range(secs.size)], alpha=0.85)
+    ax.set_xscale("log")
+    ax.set_yticks(y, labels)
+    for yi, s, r in zip(y, secs, rnds):
+        ax.text(s * 1e3 * 1.15, yi, f"{r:.0f} round{'' if round(r) == 1 else 's'}", va="center", fontsize=9)
+    ax.set_xlim(secs.min() * 1e3 / 2, secs.max() * 1e3 * 12)
+    ax.set_xlabel("median time (ms, log scale)")
+    if title:
+        ax.set_title(title)
+    return ax
