@@ -54,7 +54,7 @@ from cryptography.exceptions import InvalidTag
 
 from labkit import _validate
 from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode, rng_or_entropy
-from labkit.smpc.shamir import random_field_element, shamir_reconstruct, shamir_share
+from labkit.smpc.shamir import random_field_element, shamir_reconstruct
 
 SECAGG_PRIME = 2**521 - 1
 """The field for Shamir shares of 256-bit secrets: the Mersenne prime 2^521 - 1."""
@@ -125,11 +125,60 @@ def expand_mask(seed: int | bytes, length: int) -> np.ndarray:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
     key = _seed_int(seed).to_bytes(32, "big")
-    nbytes = 8 * _validate.count("length", length, minimum=0, maximum=MAX_MASK_LENGTH)
-    out = bytearray(nbytes)
-    if nbytes:
-        Cipher(algorithms.ChaCha20(key, MASK_NONCE), mode=None).encryptor().update_into(bytes(nbytes), out)
-    return np.frombuffer(out, dtype="<u8").view(np.uint64)
+    n = _validate.count("length", length, minimum=0, maximum=MAX_MASK_LENGTH)
+    out = np.empty(n, dtype="<u8")
+    if n:
+        # one keystream call for the whole vector, written straight into the output: the zero
+        # plaintext is a calloc'd buffer (zero pages, no memset), so the cost is the cipher's
+        Cipher(algorithms.ChaCha20(key, MASK_NONCE), mode=None).encryptor().update_into(
+            _zeros(8 * n), out.view(np.uint8))
+    return out.view(np.uint64)
+
+
+_ZERO_CACHE_BYTES = 8 * 2**20
+
+
+def _zeros(nbytes: int) -> np.ndarray:
+    """A read-only buffer of ``nbytes`` zero bytes (the plaintext whose encryption is the keystream)."""
+    global _ZERO_BUFFER
+    if nbytes > _ZERO_CACHE_BYTES:
+        return np.zeros(nbytes, dtype=np.uint8)
+    if _ZERO_BUFFER is None:
+        _ZERO_BUFFER = np.zeros(_ZERO_CACHE_BYTES, dtype=np.uint8)
+        _ZERO_BUFFER.flags.writeable = False
+    return _ZERO_BUFFER[:nbytes]
+
+
+_ZERO_BUFFER: np.ndarray | None = None
+
+
+def _share_secret(secret: int, holders: int, t: int, rng: np.random.Generator | None) -> list[tuple[int, int]]:
+    """:func:`labkit.smpc.shamir.shamir_share` over :data:`SECAGG_PRIME`, the same points for the same
+    ``rng``, without re-testing the (known) prime at every call: that Miller-Rabin test of a 521-bit
+    number cost about 4 ms per call, more than the masks of a 10-client round."""
+    coeffs = [secret] + [random_field_element(SECAGG_PRIME, rng) for _ in range(t - 1)]
+    points = []
+    for x in range(1, holders + 1):
+        y = 0
+        for c in reversed(coeffs):  # Horner's rule
+            y = (y * x + c) % SECAGG_PRIME
+        points.append((x, y))
+    return points
+
+
+def _rebuild_secret(points: Sequence[tuple[int, int]]) -> int:
+    """:func:`labkit.smpc.shamir.shamir_reconstruct` over :data:`SECAGG_PRIME` for the protocol's own
+    well-formed shares (distinct x from 1 to n), without the per-call primality test."""
+    xs = [int(x) for x, _ in points]
+    total = 0
+    for j, (xj, yj) in enumerate(points):
+        num, den = 1, 1
+        for m, xm in enumerate(xs):
+            if m != j:
+                num = num * xm % SECAGG_PRIME
+                den = den * (xm - xj) % SECAGG_PRIME
+        total += num * pow(den, -1, SECAGG_PRIME) * (int(yj) % SECAGG_PRIME)
+    return total % SECAGG_PRIME
 
 
 def _x25519():
@@ -217,11 +266,17 @@ def encrypt_shares(key: bytes, sender: int, recipient: int, key_share: tuple[int
 
     Introduced in ``09-secure-computation.ipynb``.
     """
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
     key = _key_bytes("key", key)
     sender, recipient = _client_id("sender", sender), _client_id("recipient", recipient)
     key_share, seed_share = _share_pair("key_share", key_share), _share_pair("seed_share", seed_share)
+    return _encrypt_checked(key, sender, recipient, key_share, seed_share)
+
+
+def _encrypt_checked(key: bytes, sender: int, recipient: int, key_share: tuple[int, int],
+                     seed_share: tuple[int, int]) -> bytes:
+    """:func:`encrypt_shares` for arguments the protocol itself made (already in range)."""
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
     plain = _pack_shares(sender, recipient, key_share, seed_share)
     return ChaCha20Poly1305(key).encrypt(_share_nonce(sender, recipient), plain, _SHARE_AAD)
 
@@ -412,6 +467,16 @@ def _check_vectors(client_vectors) -> list[np.ndarray]:
     return vecs
 
 
+def _encode_checked(x: np.ndarray, frac_bits: int, max_abs: float) -> np.ndarray:
+    """:func:`labkit.smpc.ring.encode` of a vector :func:`_check_vectors` already checked (finite, 1-D):
+    the same ring elements, without validating the array a second time; out-of-range values go to
+    ``encode`` for its error message."""
+    scaled = np.multiply(x, float(2**frac_bits), dtype=np.float64)
+    if scaled.size and not float(np.max(np.abs(scaled))) / 2**frac_bits < min(max_abs, 2.0 ** (63 - frac_bits)):
+        return encode(x, frac_bits, max_abs=max_abs)  # raises the range error
+    return np.rint(scaled, out=scaled).astype(np.int64).view(np.uint64)
+
+
 def _default_threshold(holders: int) -> int:
     return holders // 2 + 1
 
@@ -472,8 +537,8 @@ def _share_keys(clients: dict[int, SimulatedClient], holders: dict[int, tuple[in
     share_keys: dict[frozenset, bytes] = {}
     for u, client in clients.items():
         sk_int = int.from_bytes(client.masking_key.private_bytes_raw(), "big")
-        sk_shares = shamir_share(sk_int, len(holders[u]), t, rng, prime=SECAGG_PRIME)
-        b_shares = shamir_share(client.self_seed, len(holders[u]), t, rng, prime=SECAGG_PRIME)
+        sk_shares = _share_secret(sk_int, len(holders[u]), t, rng)
+        b_shares = _share_secret(client.self_seed, len(holders[u]), t, rng)
         for v, s_sk, s_b in zip(holders[u], sk_shares, b_shares):
             if v == u:
                 client.held[u] = (s_sk, s_b)  # its own share stays on the device
@@ -481,7 +546,7 @@ def _share_keys(clients: dict[int, SimulatedClient], holders: dict[int, tuple[in
             pair = frozenset((u, v))
             if pair not in share_keys:  # both ends derive the same key; computed once here
                 share_keys[pair] = _share_key(client.encryption_key, enc_public[v])
-            tr.server_relayed[(u, v)] = encrypt_shares(share_keys[pair], u, v, s_sk, s_b)
+            tr.server_relayed[(u, v)] = _encrypt_checked(share_keys[pair], u, v, s_sk, s_b)
         tr.log("1 share keys", f"client {u}", f"sends {len(holders[u]) - 1} encrypted share pairs (masking key, b_u), threshold {t}")
     tr.log("1 share keys", "server", f"relays {len(tr.server_relayed)} share pairs encrypted with ChaCha20-Poly1305; it cannot read them")
     for (u, v), ciphertext in tr.server_relayed.items():
@@ -505,7 +570,7 @@ def _masked_input(x: list[np.ndarray], clients: dict[int, SimulatedClient], grap
     y = {}
     for u in survivors:
         try:
-            y[u] = encode(x[u], frac_bits, max_abs=per_client_bound)
+            y[u] = _encode_checked(x[u], frac_bits, per_client_bound)
         except ValueError as err:
             raise ValueError(f"client_vectors[{u}]: {err} (the bound is 2^{63 - frac_bits} / n_clients, so the sum fits)") from None
     for u in survivors:
@@ -570,14 +635,14 @@ def _unmask(y: dict[int, np.ndarray], clients: dict[int, SimulatedClient], graph
     masks = 0
     for u in range(n):
         if u in dropped:
-            sk_u = shamir_reconstruct(collected[u]["key"][:t], prime=SECAGG_PRIME).to_bytes(32, "big")
+            sk_u = _rebuild_secret(collected[u]["key"][:t]).to_bytes(32, "big")
             tr.server_reconstructed[u] = "key-agreement secret"
             tr.log("3 unmask", "server", f"rebuilds dropped client {u}'s key-agreement secret from {t} shares")
             partners = [v for v in graph[u] if v not in dropped]
             z += _pairwise_masks(sk_u, u, partners, public, d)  # u's side of each mask: cancels the survivor's side
             masks += len(partners)
         else:
-            b_u = shamir_reconstruct(collected[u]["seed"][:t], prime=SECAGG_PRIME)
+            b_u = _rebuild_secret(collected[u]["seed"][:t])
             tr.server_reconstructed[u] = "self-mask seed"
             z -= expand_mask(b_u, d)
             masks += 1
