@@ -30,6 +30,10 @@ Modules:
 - :mod:`labkit.smpc.mpyc`: :func:`run_mpyc_statistic`, a secure mean and maximum computed by
   three MPyC parties running as separate OS processes on 127.0.0.1 (``mpyc/runner.py`` starts and
   stops them; ``mpyc/mpyc_demo.py`` is the party script), and :func:`mpyc_command_lines`.
+- :mod:`~labkit.smpc.comparison`: why comparison is the expensive part: :func:`mpyc_operation_costs`
+  (MPyC addition, multiplication, x < y, ReLU, maximum: time, messages, rounds), :func:`train_digits_mlp`,
+  :func:`fixed_point_error_bound` and :func:`mpyc_mlp_inference`, a secret-shared 64-16-10 ReLU network
+  with its cost per layer.
 - :mod:`~labkit.smpc.plots`: the notebook's figures (share histograms, coalition, candidate curves, costs).
 - :mod:`~labkit.smpc.widgets`: the coalition widget (ipywidgets, imported when called).
 - :mod:`~labkit.smpc.checks`: the checks of exercises 09.1 (Beaver multiplication), 09.2 (unmasking a
@@ -55,6 +59,15 @@ from labkit.smpc.beaver import (
     truncation_failure_probability,
 )
 from labkit.smpc.coalition import CandidateCurves, CoalitionView, candidate_curves, coalition_view, consistent_secrets
+from labkit.smpc.comparison import (
+    OperationCosts,
+    SecureInference,
+    TinyMLP,
+    fixed_point_error_bound,
+    mpyc_mlp_inference,
+    mpyc_operation_costs,
+    train_digits_mlp,
+)
 from labkit.smpc.mpyc.runner import MPyCResult, mpyc_command_lines, run_mpyc_statistic
 from labkit.smpc.ring import FRAC_BITS, MAX_ABS, MAX_PRODUCT_ABS, RING_BITS, decode, encode, random_ring, ring_matmul
 from labkit.smpc.secagg import (
@@ -84,4 +97,6 @@ __all__ = [
     "pairwise_seed", "random_ring", "reconstruct", "reconstruct_encoded", "ring_matmul", "run_mpyc_statistic", "scale_public_int",
     "secagg_variants", "secure_aggregate", "secure_aggregate_run", "secure_dot", "secure_linear", "secure_logistic_scores",
     "shamir_reconstruct", "shamir_share", "share", "share_encoded", "truncate", "truncation_failure_probability",
+    "OperationCosts", "SecureInference", "TinyMLP", "fixed_point_error_bound", "mpyc_mlp_inference",
+    "mpyc_operation_costs", "train_digits_mlp",
 ]
