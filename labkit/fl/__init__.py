@@ -39,6 +39,7 @@ from labkit.fl.attacks import (DLGResult, InversionPoint, dlg_attack, infer_labe
 from labkit.fl.dp_fedavg import (ClippedUpdate, GaussianSum, RecordDPSGD, adaptive_clip_value_noise,
                                  check_user_delta, clip_update, dp_fedavg_round, poisson_sample, run_dp_fedavg,
                                  user_level_epsilon)
+from labkit.fl.distributed_dp import DistributedDPSum, ddg_epsilon, distributed_dp_sum, run_distributed_dp
 from labkit.fl.fedavg import (Client, ClientResult, History, LocalSGD, RoundResult, Weights,
                               accuracy, bytes_per_round, check_clients, client_arrays, epoch_batches, epoch_orders,
                               federated_round, fedavg_round, fedavgm_round, fedsgd_round, init_weights, local_sgd,
@@ -47,8 +48,9 @@ from labkit.fl.fedavg import (Client, ClientResult, History, LocalSGD, RoundResu
 from labkit.fl.models import FlatModel, LogisticRegression, SoftmaxRegression
 from labkit.fl.robust import (POISONING_SETTINGS, PoisonedUpdate, RobustAggregator, clipped_mean, coordinate_median,
                               krum, krum_scores, poisoning_accuracy, poisoning_curve, run_poisoned, trimmed_mean)
-from labkit.fl.sweeps import (NONIID_GRID, PAPER_TABLE2, TABLE2_SETTINGS, noniid_curve, noniid_lookup,
-                              table2_clients, table2_rounds)
+from labkit.fl.remedies import ProxSGD, Scaffold, ServerOptimizer, fedopt_round, run_method
+from labkit.fl.sweeps import (NONIID_GRID, PAPER_TABLE2, REMEDY_GRID, TABLE2_SETTINGS, noniid_curve, noniid_lookup,
+                              remedy_curves, rounds_over_seeds, table2_clients, table2_rounds)
 from labkit.fl.tff import (client_datasets, run_tff_fedavg, tff_dp_fedavg, tff_fedavg, tff_secure_fedavg,
                           tff_secure_sum_demo)
 
@@ -68,6 +70,9 @@ __all__ = [
     "DLGResult", "InversionPoint", "dlg_attack", "infer_labels", "init_mlp", "inversion_point",
     "invert_softmax_gradient", "matched_reconstructions", "mlp_gradients", "observed_gradient",
     "reconstruction_error", "round_epsilon",
+    "DistributedDPSum", "ddg_epsilon", "distributed_dp_sum", "run_distributed_dp",
     "POISONING_SETTINGS", "PoisonedUpdate", "RobustAggregator", "clipped_mean", "coordinate_median", "krum",
     "krum_scores", "poisoning_accuracy", "poisoning_curve", "run_poisoned", "trimmed_mean",
+    "ProxSGD", "REMEDY_GRID", "Scaffold", "ServerOptimizer", "fedopt_round", "remedy_curves",
+    "rounds_over_seeds", "run_method",
 ]

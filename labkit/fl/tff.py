@@ -453,6 +453,7 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
                    lr: float, epochs: int, batch_size: int | None, weighted: bool = True,
                    server_lr: float = 1.0, server_momentum: float = 0.0,
                    aggregator: Callable[[ModuleType], Any] | None = None, simulate_secure_sum: bool = False,
+                   server_optimizer_fn: Callable[[ModuleType], Any] | None = None,
                    rng: np.random.Generator | None = None,
                    context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> list[np.ndarray]:
     """Build TFF's FedAvg process, set its weights to ``initial``, run one round per selection; return ``[W, b]``.
@@ -461,7 +462,10 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
     ``build_unweighted_fed_avg``) of a Keras softmax regression, client SGD with ``lr``
     (``tff.learning.optimizers.build_sgdm``), server SGD with learning rate ``server_lr`` and momentum
     ``server_momentum`` (by default 1 and 0: the plain average of client models; otherwise FedAvgM,
-    :func:`labkit.fl.fedavgm_round`), and ``model_aggregator=aggregator(tff)`` when given. Runs inside
+    :func:`labkit.fl.fedavgm_round`), and ``model_aggregator=aggregator(tff)`` when given.
+    ``server_optimizer_fn(tff)``, when given, builds the server optimiser instead (FedOpt, e.g.
+    ``lambda tff: tff.learning.optimizers.build_adam(0.1, epsilon=1e-3)``; ``server_lr`` and
+    ``server_momentum`` are then unused). Runs inside
     :func:`session` (and ``context()``), so the worker ends when this returns, also on error.
 
     Introduced in ``06-federated-averaging.ipynb``.
@@ -471,6 +475,8 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
     v.real("server_momentum", server_momentum, low=0.0, high=1.0, high_open=True)
     if aggregator is not None and not callable(aggregator):
         raise TypeError(f"aggregator must be a callable of tff or None; got {aggregator!r}")
+    if server_optimizer_fn is not None and not callable(server_optimizer_fn):
+        raise TypeError(f"server_optimizer_fn must be a callable of tff or None; got {server_optimizer_fn!r}")
     if rng is not None:
         rng = v.generator(rng)
     num_features, num_classes = np.shape(initial[0])
@@ -481,7 +487,8 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
         process = build(_tff_model_fn(num_features, num_classes),
                         client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=lr),
                         server_optimizer_fn=tff.learning.optimizers.build_sgdm(
-                            learning_rate=float(server_lr), momentum=float(server_momentum) or None), **extra)
+                            learning_rate=float(server_lr), momentum=float(server_momentum) or None)
+                        if server_optimizer_fn is None else server_optimizer_fn(tff), **extra)
         state = process.initialize()
         state = process.set_model_weights(state, tff.learning.models.ModelWeights(
             trainable=[np.asarray(a, np.float32) for a in initial], non_trainable=[]))
@@ -494,7 +501,8 @@ def run_tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], select
 def tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, rounds: int, lr: float, epochs: int = 1,
                batch_size: int | None = 10, selections: Sequence[Sequence[int]] | None = None,
                shuffle_seed: int | None = None, server_lr: float = 1.0,
-               server_momentum: float = 0.0) -> list[np.ndarray]:
+               server_momentum: float = 0.0,
+               server_optimizer_fn: Callable[[ModuleType], Any] | None = None) -> list[np.ndarray]:
     """Run ``tff.learning.algorithms.build_weighted_fed_avg`` and return the final ``[W, b]``.
 
     Client optimiser: SGD with ``lr`` (``tff.learning.optimizers.build_sgdm``); server: SGD
@@ -508,6 +516,8 @@ def tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, rounds:
         shuffle_seed: shuffle local epochs with ``np.random.default_rng(shuffle_seed)`` in the
             order :func:`labkit.fl.fedavg_round` uses; None keeps the stored order.
         server_lr, server_momentum: the server optimiser's step (> 0) and momentum (in [0, 1)).
+        server_optimizer_fn: builds another server optimiser from ``tff`` (FedAdam, FedYogi:
+            :class:`labkit.fl.ServerOptimizer` with ``bias_correction=True``), or None.
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
@@ -518,7 +528,8 @@ def tff_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, rounds:
         raise ValueError(f"selections must list the clients of each of the {rounds} rounds; got {len(selections)}")
     rng = None if shuffle_seed is None else v.generator(shuffle_seed, "shuffle_seed")
     return run_tff_fedavg(clients, initial, selections, lr=lr, epochs=epochs, batch_size=batch_size, rng=rng,
-                          server_lr=server_lr, server_momentum=server_momentum)
+                          server_lr=server_lr, server_momentum=server_momentum,
+                          server_optimizer_fn=server_optimizer_fn)
 
 
 def tff_dp_fedavg(clients: Sequence[Any], initial: Sequence[np.ndarray], *, selections: Sequence[Sequence[int]],

@@ -1,14 +1,19 @@
-"""The non-IID explorer of ``06-federated-averaging.ipynb``.
+"""The non-IID explorer of ``06-federated-averaging.ipynb`` (and the poisoning and inversion explorers).
 
-Sliders for the Dirichlet alpha, the number of clients and the local epochs pick a curve from
-the precomputed grid ``data/sweeps/fl_noniid.npz`` (a lookup, :func:`labkit.fl.noniid_lookup`);
-a button recomputes the chosen setting live (:func:`labkit.fl.noniid_curve`, about a second)
-behind a progress bar. Figures go into an ``Output`` with ``append_display_data``, so nothing
-is printed into the cell, and the view's text repr is a fixed sentence (stable for nbval).
-An ``alpha``, ``num_clients`` or ``epochs`` that is not on the grid is moved to the nearest grid
-value, and ``view.status`` (shown under the sliders) says so.
+Sliders for the Dirichlet alpha, the number of clients and the local epochs, and a method knob
+(FedAvg, FedProx with its mu, SCAFFOLD, FedAdam), pick curves from the precomputed grid
+``data/sweeps/fl_noniid.npz`` (lookups: :func:`labkit.fl.noniid_lookup`,
+:func:`labkit.fl.remedy_curves`); a button recomputes the chosen setting live
+(:func:`labkit.fl.noniid_curve`, about a second) behind a progress bar. The figure is an
+``ipywidgets.Image`` whose PNG is replaced in place (no clear-and-redraw of an output, so nothing
+blinks), and the view's text repr is a fixed sentence (stable for nbval).
+An ``alpha``, ``num_clients``, ``epochs`` or ``mu`` that is not on the grid is moved to the
+nearest grid value when the view is built, and ``view.status`` (shown under the controls) says so;
+after that no control changes another: settings that only FedAvg has stored are named in the
+status line, and the mu slider is disabled (not reset) unless the method is FedProx.
 The view names its parts: ``view.controls[name]`` (``"alpha"``, ``"num_clients"``, ``"epochs"``,
-``"recompute"``), ``view.progress`` (the rounds bar) and ``view.output`` (the figure).
+``"method"``, ``"mu"``, ``"recompute"``), ``view.progress`` (the rounds bar), ``view.readout``
+(rounds to target per method) and ``view.output`` (the figure, also ``view.image``).
 
 Introduced in ``06-federated-averaging.ipynb``.
 """
@@ -16,34 +21,6 @@ Introduced in ``06-federated-averaging.ipynb``.
 from __future__ import annotations
 
 import math
-
-
-class _Canvas:
-    """One Matplotlib figure kept for the widget's life, redrawn in place and sent as a PNG.
-
-    Built with ``matplotlib.figure.Figure`` (not pyplot), so the inline backend never shows it
-    in the cell; reusing it, with the layout computed once, makes a redraw several times cheaper.
-    """
-
-    def __init__(self, figsize=(6.4, 3.0)) -> None:
-        from matplotlib.figure import Figure
-
-        self.fig = Figure(figsize=figsize, layout="constrained")
-        self.ax = self.fig.add_subplot()
-
-    def png(self, draw):
-        import io
-
-        from IPython.display import Image
-
-        self.ax.clear()
-        draw(self.ax)
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png")
-        # The axes' layout is fixed (same limits and labels); constrained layout costs a second
-        # draw per save, so keep the first result and switch it off.
-        self.fig.set_layout_engine("none")
-        return Image(data=buf.getvalue(), format="png")
 
 
 def _alpha_label(alpha: float) -> str:
@@ -65,10 +42,102 @@ def _on_grid(name: str, value, options: list, notes: list[str]):
     return nearest
 
 
-def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5):
-    """Build the non-IID explorer: alpha, clients and local epochs -> FedAvg convergence curves.
+class _SeriesCanvas:
+    """The explorer's figure: two series (a mean line and a min-max band over seeds each) and a
+    target line. The axes, ticks and target line are drawn once and kept as a background; a move
+    restores it and draws only the lines, bands, legend and title on top (blitting), then encodes
+    the pixels as PNG for an ``ipywidgets.Image`` whose value is replaced, so the output never blinks."""
 
-    The chosen setting is drawn beside the IID curve with the same clients and epochs.
+    def __init__(self, target: float, rounds: int, figsize=(6.4, 3.0)) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from labkit.style import PALETTE
+
+        self.fig = Figure(figsize=figsize)
+        self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.ax = ax = self.fig.add_subplot()
+        self.colors = (PALETTE[7], PALETTE[0])
+        self.lines = [ax.plot([], [], color=c, lw=1.8, label=" ", animated=True)[0] for c in self.colors]
+        self.bands = [None, None]
+        self.target = ax.axhline(target, color=PALETTE[3], ls="--", lw=1, label=f"target {target:.0%}")
+        ax.set_xlim(0, rounds)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("communication round")
+        ax.set_ylabel("test accuracy")
+        ax.title.set_animated(True)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+
+    def png(self, series, title: str) -> bytes:
+        """``series``: up to two ``(label, curves [seeds, rounds + 1])``; returns PNG bytes."""
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        handles = []
+        for i, line in enumerate(self.lines):
+            if self.bands[i] is not None:
+                self.bands[i].remove()
+                self.bands[i] = None
+            if i < len(series):
+                label, curves = series[i]
+                curves = np.atleast_2d(curves)
+                r = np.arange(curves.shape[1])
+                line.set_data(r, curves.mean(axis=0))
+                line.set_label(label)
+                handles.append(line)
+                if len(curves) > 1:
+                    self.bands[i] = self.ax.fill_between(r, curves.min(axis=0), curves.max(axis=0),
+                                                         color=self.colors[i], alpha=0.2, lw=0, animated=True)
+        legend = self.ax.legend(handles=handles + [self.target], loc="lower right", fontsize=8)
+        legend.set_animated(True)
+        self.ax.set_title(title, fontsize=9)
+        self.canvas.restore_region(self.background)
+        for artist in [b for b in self.bands if b is not None] + handles + [legend, self.ax.title]:
+            self.ax.draw_artist(artist)
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).convert("RGB").save(buf, format="png", compress_level=3)
+        return buf.getvalue()
+
+
+def _rounds_text(rounds: list, cap: int) -> str:
+    """``median [min, max]`` of rounds to target over seeds; a seed that never gets there counts as > cap."""
+    import numpy as np
+
+    vals = np.array([cap + 1 if r is None else r for r in rounds])
+    show = lambda x: f">{cap}" if x > cap else f"{x:g}"  # noqa: E731
+    return f"{show(float(np.median(vals)))} [{show(vals.min())}, {show(vals.max())}]"
+
+
+def _compare(rounds: list, reference: list, cap: int) -> str:
+    """Whether the ranges of rounds to target over seeds overlap (indistinguishable with this many seeds)."""
+    a = [cap + 1 if r is None else r for r in rounds]
+    b = [cap + 1 if r is None else r for r in reference]
+    if max(a) < min(b):
+        return "faster than FedAvg on every seed"
+    if min(a) > max(b):
+        return "slower than FedAvg on every seed"
+    return "indistinguishable from FedAvg (the ranges over seeds overlap)"
+
+
+METHOD_OPTIONS = ("FedAvg", "FedProx", "SCAFFOLD", "FedAdam")
+"""The method knob of :func:`noniid_explorer` (FedProx's weight mu has its own slider)."""
+
+
+def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, method: str = "FedAvg",
+                    mu: float = 0.1):
+    """Build the non-IID explorer: alpha, clients, local epochs and a method -> convergence curves.
+
+    FedAvg is drawn beside the IID curve with the same clients and epochs; a remedy (FedProx with
+    its ``mu``, SCAFFOLD, FedAdam; :data:`labkit.fl.REMEDY_GRID`) beside FedAvg, each as the mean
+    over three seeds with their min-max band, and the readout lists every method's rounds to the
+    target there (median [min, max] over the seeds). Settings off the remedies grid (5 clients,
+    E = 20) show FedAvg's stored seed-0 curve and the status line says so (nothing moves by
+    itself); **recompute live** trains the chosen method there. ``mu`` applies to FedProx only:
+    its slider is disabled, not reset, for the other methods.
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
@@ -76,64 +145,121 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5):
 
     from labkit import _validate as v
     from labkit import data, fl
-    from labkit.fl.plots import plot_accuracy_curves
 
     alpha = v.positive("alpha (math.inf for IID)", alpha, finite=False)
     num_clients = v.count("num_clients", num_clients)
     epochs = v.count("epochs", epochs)
+    method = v.choice("method", method, METHOD_OPTIONS)
+    mu = v.nonnegative("mu", mu)
     grid = data.load_arrays("sweeps/fl_noniid.npz")
+    r = fl.REMEDY_GRID
+    target, cap = r["target"], fl.NONIID_GRID["rounds"]
     alphas = [float(a) for a in grid["alpha"]]
+    mus = [m for _, name, m in r["methods"] if name == "fedprox"]
     notes: list[str] = []
     alpha = _on_grid("alpha", alpha, alphas, notes)
     num_clients = _on_grid("num_clients", num_clients, [int(k) for k in grid["num_clients"]], notes)
     epochs = _on_grid("epochs", epochs, [int(e) for e in grid["epochs"]], notes)
-    status = w.HTML(value="; ".join(notes))
+    mu = _on_grid("mu", mu, mus, notes)
+    first_notes = "; ".join(notes)
+    status = w.HTML(value=first_notes)
     a_ctl = w.SelectionSlider(options=[(_alpha_label(a), a) for a in alphas], value=float(alpha),
                               description="alpha", continuous_update=False)
     k_ctl = w.SelectionSlider(options=[int(k) for k in grid["num_clients"]], value=int(num_clients),
                               description="clients", continuous_update=False)
     e_ctl = w.SelectionSlider(options=[int(e) for e in grid["epochs"]], value=int(epochs),
                               description="local epochs", continuous_update=False)
-    button = w.Button(description="recompute live", tooltip="train this setting now (about a second)")
-    bar = w.IntProgress(value=0, min=0, max=fl.NONIID_GRID["rounds"], description="rounds")
-    out = w.Output()
-    canvas = _Canvas()
+    m_ctl = w.ToggleButtons(options=list(METHOD_OPTIONS), value=method, description="method")
+    mu_ctl = w.SelectionSlider(options=[(f"{m:g}", m) for m in mus], value=mu, description="FedProx mu",
+                               continuous_update=False, disabled=method != "FedProx",
+                               tooltip="the proximal weight; applies to FedProx only")
+    button = w.Button(description="recompute live", tooltip="train this setting now (about a second, seed 0)")
+    bar = w.IntProgress(value=0, min=0, max=cap, description="rounds")
+    readout = w.HTML()
+    image = w.Image(format="png")
+    canvas = _SeriesCanvas(target, cap)
+    by_label = {label: (name, m) for label, name, m in r["methods"]}
 
-    def show(curves) -> None:
-        out.clear_output(wait=True)
-        out.append_display_data(canvas.png(lambda ax: plot_accuracy_curves(ax, curves, title=(
-            f"FedAvg on digits, {k_ctl.value} clients, E = {e_ctl.value}, 5 clients a round"))))
+    def label_of(m: str, mu_value: float) -> str:
+        return f"FedProx mu={mu_value:g}" if m == "FedProx" else m
+
+    def on_remedy_grid(k: int, e: int) -> bool:
+        return k in r["num_clients"] and e in r["epochs"]
+
+    def rounds_readout(a: float, k: int, e: int, chosen: str) -> str:
+        rows, ref = [], fl.rounds_over_seeds(fl.remedy_curves(grid, "FedAvg", a, k, e), target)
+        for label in grid["methods"]:
+            label = str(label)
+            rounds = fl.rounds_over_seeds(fl.remedy_curves(grid, label, a, k, e), target)
+            text = f"{label}: {_rounds_text(rounds, cap)}"
+            rows.append(f"<b>{text}</b>" if label == chosen else text)
+        verdict = ("" if chosen == "FedAvg" else f" {chosen} is " + _compare(
+            fl.rounds_over_seeds(fl.remedy_curves(grid, chosen, a, k, e), target), ref, cap) + ".")
+        return (f"Rounds to {target:.0%} test accuracy (median [min, max] over seeds "
+                f"{', '.join(str(s) for s in r['seeds'])}; >{cap}: not within {cap} rounds): "
+                + "; ".join(rows) + "." + verdict)
 
     def stored(_=None) -> None:
-        a, k, e = a_ctl.value, k_ctl.value, e_ctl.value
-        curves = {f"alpha = {_alpha_label(a)} (stored)": fl.noniid_lookup(grid, a, k, e)}
-        if not math.isinf(a):
-            curves["IID (stored)"] = fl.noniid_lookup(grid, math.inf, k, e)
-        show(curves)
+        a, k, e, m = a_ctl.value, k_ctl.value, e_ctl.value, m_ctl.value
+        mu_ctl.disabled = m != "FedProx"
+        chosen = label_of(m, mu_ctl.value)
+        setting = f"{k} clients, E = {e}, alpha = {_alpha_label(a)}, 5 clients a round"
+        if on_remedy_grid(k, e):
+            status.value = first_notes if (k, e) == (num_clients, epochs) else ""
+            readout.value = rounds_readout(a, k, e, chosen)
+            if m == "FedAvg":
+                series = [(f"IID, FedAvg (stored, {len(r['seeds'])} seeds)",
+                           fl.remedy_curves(grid, "FedAvg", math.inf, k, e))] if not math.isinf(a) else []
+                series.append((f"alpha = {_alpha_label(a)}, FedAvg (stored)", fl.remedy_curves(grid, "FedAvg", a, k, e)))
+            else:
+                series = [("FedAvg (stored)", fl.remedy_curves(grid, "FedAvg", a, k, e)),
+                          (f"{chosen} (stored)", fl.remedy_curves(grid, chosen, a, k, e))]
+            title = f"{chosen}, {setting}: mean and range over seeds"
+        else:
+            where = [f"{k} clients"] if k not in r["num_clients"] else []
+            where += [f"E = {e}"] if e not in r["epochs"] else []
+            status.value = (f"{' and '.join(where)}: only FedAvg is stored here (seed 0); the remedies grid has "
+                            f"{r['num_clients']} clients and E in {r['epochs']}"
+                            + ("" if m == "FedAvg" else f". Press recompute live to train {chosen} here") + ".")
+            readout.value = ""
+            series = [(f"alpha = {_alpha_label(a)}, FedAvg (stored, seed 0)", fl.noniid_lookup(grid, a, k, e))]
+            if m == "FedAvg" and not math.isinf(a):
+                series.insert(0, ("IID, FedAvg (stored, seed 0)", fl.noniid_lookup(grid, math.inf, k, e)))
+            title = f"{setting}: seed 0"
+        image.value = canvas.png(series, title)
 
     def live(_=None) -> None:
-        a, k, e = a_ctl.value, k_ctl.value, e_ctl.value
+        a, k, e, m = a_ctl.value, k_ctl.value, e_ctl.value, m_ctl.value
+        chosen = label_of(m, mu_ctl.value)
+        name, mu_value = by_label[chosen]
         bar.value = 0
 
-        def tick(r: int, _acc: float) -> None:
-            bar.value = r
+        def tick(rnd: int, _acc: float) -> None:
+            bar.value = rnd
 
-        curve = fl.noniid_curve(a, k, e, progress=tick)
-        show({f"alpha = {_alpha_label(a)} (live)": curve,
-              f"alpha = {_alpha_label(a)} (stored)": fl.noniid_lookup(grid, a, k, e)})
+        curve = fl.noniid_curve(a, k, e, method=name, mu=mu_value, progress=tick)
+        reference = (fl.remedy_curves(grid, chosen, a, k, e)[:1] if on_remedy_grid(k, e)
+                     else fl.noniid_lookup(grid, a, k, e) if m == "FedAvg" else None)
+        series = [] if reference is None else [(f"{'FedAvg' if not on_remedy_grid(k, e) else chosen} (stored, seed 0)",
+                                                reference)]
+        series.append((f"{chosen} (live, seed 0)", curve))
+        image.value = canvas.png(series, f"{chosen}, {k} clients, E = {e}, alpha = {_alpha_label(a)}: seed 0 live")
 
-    for ctl in (a_ctl, k_ctl, e_ctl):
+    for ctl in (a_ctl, k_ctl, e_ctl, m_ctl, mu_ctl):
         ctl.observe(stored, names="value")
     button.on_click(live)
     stored()
 
     class NonIidExplorer(w.VBox):
         def __repr__(self) -> str:
-            return "Non-IID explorer: Dirichlet alpha, clients and local epochs -> FedAvg test accuracy per round"
+            return ("Non-IID explorer: Dirichlet alpha, clients, local epochs and method -> test accuracy per round "
+                    "and rounds to target")
 
-    view = NonIidExplorer([w.HBox([a_ctl, k_ctl, e_ctl])] + ([status] if notes else []) + [w.HBox([button, bar]), out])
-    view.controls = {"alpha": a_ctl, "num_clients": k_ctl, "epochs": e_ctl, "recompute": button}
-    view.progress, view.output, view.status = bar, out, status
+    view = NonIidExplorer([w.HBox([a_ctl, k_ctl, e_ctl]), w.HBox([m_ctl, mu_ctl]), status, w.HBox([button, bar]),
+                           readout, image])
+    view.controls = {"alpha": a_ctl, "num_clients": k_ctl, "epochs": e_ctl, "method": m_ctl, "mu": mu_ctl,
+                     "recompute": button}
+    view.progress, view.output, view.image, view.status, view.readout = bar, image, image, status, readout
     return view
 
 

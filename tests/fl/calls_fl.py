@@ -259,9 +259,11 @@ CALLS = [
     Call("labkit.fl.fedavg:max_abs_difference", dict(a=Fresh(_weights), b=Fresh(_weights))),
     # sweeps
     Call("labkit.fl.sweeps:table2_clients", dict(scheme="iid")),
-    Call("labkit.fl.sweeps:noniid_curve", dict(alpha=1.0, num_clients=5, epochs=1, rounds=1, seed=0, progress=None),
-         accepts={"alpha": {"inf", "huge"}, "rounds": {"none"}, "seed": {"zero", "huge"}},
-         # inf = IID (1e300 is IID in effect); None = the grid's rounds; any seed >= 0
+    Call("labkit.fl.sweeps:noniid_curve", dict(alpha=1.0, num_clients=5, epochs=1, rounds=1, seed=0, progress=None,
+                                               method="fedavg", mu=0.0),
+         accepts={"alpha": {"inf", "huge"}, "rounds": {"none"}, "seed": {"zero", "huge"}, "mu": {"zero", "huge"}},
+         # inf = IID (1e300 is IID in effect); None = the grid's rounds; any seed >= 0; mu 0 is FedAvg, any mu >= 0 is a
+         # proximal weight
          skip={"progress": "a callback"}, timeout=30),
     Call("labkit.fl.sweeps:noniid_lookup", dict(grid=Fresh(_grid), alpha=1.0, num_clients=10, epochs=5),
          accepts={"alpha": {"inf"}}),  # inf = IID, a grid point
@@ -276,9 +278,9 @@ CALLS = [
                                                       errors=None, labels=None, baseline=0.7),
          accepts={"errors": {"none"}, "labels": {"none"}, "baseline": {"none", "zero"}}, kinds={"errors": "array",
                                                                                          "labels": "object"}),
-    Call("labkit.fl.widgets:noniid_explorer", dict(alpha=0.1, num_clients=10, epochs=5),
-         accepts={"alpha": {"inf", "huge"}, "num_clients": {"huge"}, "epochs": {"huge"}}),
-    # inf = IID; off the grid: moved to the nearest grid value, and view.status says so
+    Call("labkit.fl.widgets:noniid_explorer", dict(alpha=0.1, num_clients=10, epochs=5, method="FedAvg", mu=0.1),
+         accepts={"alpha": {"inf", "huge"}, "num_clients": {"huge"}, "epochs": {"huge"}, "mu": {"zero", "huge"}}),
+    # inf = IID; off the grid (mu included): moved to the nearest grid value, and view.status says so
     # attacks (gradient inversion)
     Call("labkit.fl.attacks:invert_softmax_gradient", dict(grad_w=np.ones((3, 2)), grad_b=np.array([0.5, -0.5]))),
     Call("labkit.fl.attacks:init_mlp", dict(rng=Fresh(_rng)), accepts={"rng": {"none"}}),  # None = OS entropy
