@@ -10,7 +10,9 @@ In notebook order:
 * ``03-gaussian-accounting``: :func:`plot_sigma_vs_epsilon`, :func:`plot_composition` and
   :func:`plot_epsilon_over_steps` (also drawn by the accountant dashboard).
 * ``04-dp-sgd``: :func:`plot_gradient_norms` (per-example gradient norms against the clip) and
-  :func:`plot_tradeoff` / :func:`update_tradeoff` (the accuracy-privacy trade-off and its explorer).
+  :func:`plot_tradeoff` / :func:`update_tradeoff` (the accuracy-privacy trade-off and its explorer),
+  :func:`plot_tuning` / :func:`update_tuning` (accuracy over batch size and epochs at a fixed epsilon, and
+  its explorer).
 * ``05-auditing``: :func:`plot_roc` (attack ROC curves, log-log) and :func:`plot_epsilon_bounds`
   (measured vs proven epsilon).
 * ``05-auditing``, the white-box canary audit: :func:`plot_canary_scores` (the scores with and
@@ -241,6 +243,79 @@ def update_tradeoff(ax, point=None, live: Sequence[tuple[float, float]] = ()):
         ax.set_title(f"epsilon = {point.target_epsilon:.2f}: noise multiplier {point.noise_multiplier:.2f}, "
                      f"accuracy {point.accuracy:.3f} +/- {(point.high - point.low) / 2:.3f} (sd, {point.num_seeds} seeds)", fontsize=9)
     artists["live"].set_offsets(np.asarray(live, dtype=float).reshape(-1, 2))
+    return ax
+
+
+def plot_tuning(ax, tuning_slice, point=None, live: Sequence[tuple[float, float]] = (), ylim=None):
+    """Test accuracy over batch size at one fixed epsilon, one line per epochs setting (+/- 1 standard error).
+
+    ``tuning_slice`` is a :class:`labkit.dp.tuning.TuningSlice`; ``point`` a
+    :class:`labkit.dp.tuning.TuningPoint` (the selected configuration, an open diamond with its
+    standard-error bar); ``live`` points trained live ``(batch_size, accuracy)`` (stars drawn above
+    the diamond, so a live point on the selected configuration stays visible). The explorer moves
+    everything in place with :func:`update_tuning`. ``ylim`` fixes the y-range (default: fitted to
+    what is shown).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    from matplotlib.collections import LineCollection
+
+    from labkit.dp.tuning import TuningSlice
+
+    if not isinstance(tuning_slice, TuningSlice):
+        raise TypeError(f"tuning_slice must be a TuningSlice (labkit.dp.tuning.tuning_slice); got {v._got(tuning_slice)}")
+    batches = np.asarray(tuning_slice.batch_sizes, dtype=float)
+    for i, ep in enumerate(tuning_slice.epochs):
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(batches, tuning_slice.accuracy[i], color=color, marker="o", markersize=4, gid=f"epochs-{i}",
+                label=f"{ep} epochs")
+        ax.add_collection(LineCollection([], colors=color, linewidths=1.5, gid=f"epochs-{i}-se"))
+    ax.plot([], [], color=PALETTE[7], linewidth=2.5, gid="selected-bar")
+    ax.plot([], [], marker="D", markersize=13, markerfacecolor="none", markeredgecolor="black", markeredgewidth=2,
+            linestyle="none", zorder=4, gid="selected", label="selected")
+    ax.scatter([], [], color=PALETTE[4], edgecolors="black", linewidths=0.5, marker="*", s=110, zorder=6, gid="live",
+               label="trained live")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(batches, labels=[str(int(b)) for b in batches])
+    ax.minorticks_off()
+    ax.set(xlabel="expected batch size (Poisson)", ylabel="test accuracy", xlim=(batches[0] / 1.4, batches[-1] * 1.4))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    update_tuning(ax, tuning_slice, point, live, ylim)
+    return ax
+
+
+def update_tuning(ax, tuning_slice, point=None, live: Sequence[tuple[float, float]] = (), ylim=None):
+    """Move the lines, error bars, selected point, live points, y-range and title of a :func:`plot_tuning` figure.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    artists = {a.get_gid(): a for a in list(ax.lines) + list(ax.collections) if a.get_gid()}
+    batches = np.asarray(tuning_slice.batch_sizes, dtype=float)
+    acc, se = np.asarray(tuning_slice.accuracy, dtype=float), np.nan_to_num(np.asarray(tuning_slice.stderr, dtype=float))
+    for i in range(len(tuning_slice.epochs)):
+        artists[f"epochs-{i}"].set_data(batches, acc[i])
+        artists[f"epochs-{i}-se"].set_segments([[(b, m - s), (b, m + s)] for b, m, s in zip(batches, acc[i], se[i])
+                                                if math.isfinite(m)])
+    shown = [a for a in acc.ravel() if math.isfinite(a)]
+    pts = np.asarray(live, dtype=float).reshape(-1, 2)
+    shown += [a for a in pts[:, 1]]
+    if point is not None and math.isfinite(point.accuracy):
+        shown.append(point.accuracy)
+    if ylim is None:
+        low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
+        ylim = (max(0.0, low - 0.04), min(1.02, high + 0.03))
+    ax.set_ylim(*ylim)
+    if point is None or not math.isfinite(point.accuracy):
+        artists["selected"].set_data([], [])
+        artists["selected-bar"].set_data([], [])
+    else:
+        s = 0.0 if not math.isfinite(point.stderr) else point.stderr
+        artists["selected"].set_data([point.batch_size], [point.accuracy])
+        artists["selected-bar"].set_data([point.batch_size] * 2, [point.accuracy - s, point.accuracy + s])
+    artists["live"].set_offsets(pts)
+    how = "best step size per point" if tuning_slice.best_step else f"step size {float(tuning_slice.step_size.flat[0]):g}"
+    ax.set_title(f"epsilon = {tuning_slice.target_epsilon:g}, clip {tuning_slice.l2_norm_clip:g}, {how} "
+                 f"(mean +/- 1 standard error over seeds)", fontsize=9)
     return ax
 
 

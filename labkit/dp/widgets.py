@@ -11,7 +11,12 @@
 * ``04-dp-sgd``: :func:`tradeoff_explorer` (target epsilon -> noise multiplier -> test accuracy,
   and a button that trains the selected point live behind a progress bar); compute function
   :func:`labkit.dp.dpsgd.tradeoff_at` (a lookup into the precomputed sweep
-  ``data/sweeps/dpsgd_tradeoff.npz`` and a cached accountant call, well under 100 ms).
+  ``data/sweeps/dpsgd_tradeoff.npz`` and a cached accountant call, well under 100 ms). And
+  :func:`tuning_explorer` (at a fixed target epsilon: batch size, clipping norm, epochs and step size ->
+  noise multiplier, steps and test accuracy, one line per epochs setting, and a button that trains the
+  selected configuration live); compute functions :func:`labkit.dp.tuning.tuning_at` and
+  :func:`~labkit.dp.tuning.tuning_slice` (lookups into ``data/sweeps/dpsgd_grid.npz``). Its figure is an
+  ``ipywidgets.Image`` whose PNG is replaced in place.
 * ``05-auditing``: :func:`canary_audit_widget` (noise multiplier, trials, correct or broken step ->
   the canary audit's bound beside the accountant's epsilon); compute function
   :func:`labkit.dp.canary.canary_audit_point` (cached draws: a move costs a few binary searches).
@@ -306,6 +311,236 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
                  "Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)",
                  {"epsilon": slider, "train": button}, out, status, readout=readout, progress=bar,
                  set_epsilon=set_epsilon, train_point=train)
+
+
+# --------------------------------------------------------------------------------------------
+# 04-dp-sgd: tuning at a fixed epsilon
+# --------------------------------------------------------------------------------------------
+
+
+def _on_grid(name: str, value: Any, axis: Any) -> tuple[Any, str]:
+    """``value`` if it is on the grid ``axis``, else the nearest grid value (in log scale) and a sentence saying so."""
+    axis = [a.item() if hasattr(a, "item") else a for a in axis]
+    x = v.positive(name, value)
+    for a in axis:
+        if np.isclose(a, x, rtol=1e-9, atol=0.0):
+            return a, ""
+    nearest = min(axis, key=lambda a: abs(np.log(a) - np.log(x)))
+    return nearest, (f"<i>{name} = {x:g} is not in the grid ({', '.join(f'{a:g}' for a in axis)}); "
+                     f"showing {name} = {nearest:g}.</i><br>")
+
+
+class _BlitByRange:
+    """Like :class:`_BlitFigure`, with one saved background per y-range and title (both change with epsilon).
+
+    A move that keeps the y-range and title (batch size, epochs) redraws only the moving artists
+    over the saved background; a new y-range or title costs one full draw, once.
+    """
+
+    def __init__(self, fig, ax, moving: list) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)  # an Agg canvas of its own, whatever the notebook's backend (and after plt.close)
+        self.fig, self.ax, self.moving = fig, ax, moving
+        fig.canvas.draw()  # lays the figure out with every artist in place
+        fig.set_layout_engine("none")  # and freezes that layout
+        self.backgrounds: dict = {}
+
+    def png(self) -> bytes:
+        from PIL import Image as PILImage
+
+        canvas = self.fig.canvas
+        key = (tuple(round(y, 6) for y in self.ax.get_ylim()), self.ax.get_title())
+        if key not in self.backgrounds:
+            for artist in self.moving:
+                artist.set_visible(False)
+            canvas.draw()
+            self.backgrounds[key] = canvas.copy_from_bbox(self.fig.bbox)
+            for artist in self.moving:
+                artist.set_visible(True)
+        canvas.restore_region(self.backgrounds[key])
+        for artist in self.moving:
+            self.ax.draw_artist(artist)
+        buf = io.BytesIO()
+        PILImage.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_clip: float = 1.0, epochs: int = 20,
+                    step_size: float | None = None, grid: dict | None = None) -> Any:
+    """A widget: at a fixed target epsilon, batch size x clipping norm x epochs x step size -> noise and accuracy.
+
+    Controls (``view.controls``): ``"epsilon"``, ``"batch_size"``, ``"l2_norm_clip"``, ``"epochs"``
+    (selection sliders over the grid's values, so every combination shown is a grid point),
+    ``"step_size"`` (a dropdown: "best" or one of the grid's step sizes) and ``"train"`` (the
+    button that trains the selected configuration live). Parts: ``readout`` (noise multiplier,
+    steps, accuracy +/- standard error), ``image`` (the figure: an ``ipywidgets.Image`` whose
+    PNG is swapped in place on each move, no flicker), ``progress`` (the epochs bar) and
+    ``status`` (notes: an argument moved to the nearest grid value, the live point's result).
+    Methods for scripted use: ``select(**values)`` (what control moves do; a value off the grid
+    moves to the nearest grid value and the status says so), ``point()`` (the current
+    :class:`labkit.dp.tuning.TuningPoint`) and ``train_point()`` (what the button does; returns the
+    point trained and its live accuracy). Compute function: :func:`labkit.dp.tuning.tuning_at`
+    and :func:`~labkit.dp.tuning.tuning_slice` (lookups into ``data/sweeps/dpsgd_grid.npz``).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from labkit.dp.plots import plot_tuning, update_tuning
+    from labkit.dp.tuning import GridConfig, load_tuning_grid, train_tuning_point, tuning_at, tuning_slice
+
+    if grid is not None and not isinstance(grid, dict):
+        raise TypeError(f"grid must be a dict of arrays (load_tuning_grid()) or None; got {v._got(grid)}")
+    data = load_tuning_grid() if grid is None else grid
+    cfg = GridConfig()
+    axes = {"target_epsilon": data["target_epsilon"].tolist(), "batch_size": [int(b) for b in data["batch_size"]],
+            "l2_norm_clip": data["l2_norm_clip"].tolist(), "epochs": [int(k) for k in data["epochs"]],
+            "step_size": data["step_size"].tolist()}
+    notes = []
+    start = {}
+    for name, value in (("target_epsilon", target_epsilon), ("batch_size", batch_size), ("l2_norm_clip", l2_norm_clip),
+                        ("epochs", epochs)):
+        start[name], note = _on_grid(name, value, axes[name])
+        notes.append(note)
+    if step_size is None:
+        start["step_size"] = None
+    else:
+        start["step_size"], note = _on_grid("step_size", step_size, axes["step_size"])
+        notes.append(note)
+
+    def slider(name: str, label: str):
+        return w.SelectionSlider(options=[(f"{a:g}", a) for a in axes[name]], value=start[name], description=label,
+                                 continuous_update=False)
+
+    controls = {"epsilon": slider("target_epsilon", "epsilon"), "batch_size": slider("batch_size", "batch size"),
+                "l2_norm_clip": slider("l2_norm_clip", "clip"), "epochs": slider("epochs", "epochs"),
+                "step_size": w.Dropdown(options=[("best", None)] + [(f"{a:g}", a) for a in axes["step_size"]],
+                                        value=start["step_size"], description="step size")}
+    keys = {"epsilon": "target_epsilon", "batch_size": "batch_size", "l2_norm_clip": "l2_norm_clip",
+            "epochs": "epochs", "step_size": "step_size"}
+    readout = w.HTML()
+    image = w.Image(format="png")
+    button = w.Button(description="Train this point", tooltip="train the selected configuration now (seconds)")
+    bar = w.IntProgress(value=0, min=0, max=1, description="epochs")
+    status = w.HTML(value="".join(notes))
+    live: list[dict] = []
+    slices: dict = {}  # (epsilon, clip, step size) -> TuningSlice: a lookup once, then a dict hit
+
+    def get_slice(eps: float, clip: float, step: float | None):
+        key = (eps, clip, step)
+        if key not in slices:
+            slices[key] = tuning_slice(data, *key)
+        return slices[key]
+
+    def ylim(eps: float, step: float | None, extra: list) -> tuple[float, float]:
+        """One y-range per epsilon and step-size choice (every clip, epochs and batch there), widened for live points.
+
+        Fixed while the batch size, epochs or clip move, so those moves only redraw the data artists.
+        """
+        means = np.concatenate([get_slice(eps, clip, step).accuracy.ravel() for clip in axes["l2_norm_clip"]])
+        shown = [float(a) for a in means[np.isfinite(means)]] + list(extra)
+        low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
+        return round(max(0.0, low - 0.04), 2), round(min(1.02, high + 0.04), 2)
+
+    def values() -> dict:
+        return {keys[name]: c.value for name, c in controls.items()}
+
+    def current():
+        s = values()
+        return tuning_at(data, s["target_epsilon"], s["batch_size"], s["l2_norm_clip"], s["epochs"], s["step_size"])
+
+    fig, ax = new_axes(figsize=(7.2, 3.4))
+    plt.close(fig)  # not shown by the notebook's backend: the Image widget shows its PNG
+    s0 = values()
+    plot_tuning(ax, get_slice(s0["target_epsilon"], s0["l2_norm_clip"], s0["step_size"]), current(),
+                ylim=ylim(s0["target_epsilon"], s0["step_size"], []))
+    moving = [a for a in list(ax.lines) + list(ax.collections) if a.get_gid()]
+    canvas = _BlitByRange(fig, ax, moving)
+
+    def compute() -> tuple[Any, Any, list]:
+        """The lookup a move needs: the selected point, its slice and the live points on that slice."""
+        s = values()
+        point = current()
+        sl = get_slice(s["target_epsilon"], s["l2_norm_clip"], s["step_size"])
+        pts = [(p["batch_size"], p["accuracy"]) for p in live
+               if p["target_epsilon"] == s["target_epsilon"] and p["l2_norm_clip"] == s["l2_norm_clip"]]
+        return point, sl, pts, ylim(s["target_epsilon"], s["step_size"], [a for _, a in pts])
+
+    def redraw(change=None) -> None:
+        if change is not None and notes:
+            notes.clear()
+            status.value = ""
+        point, sl, pts, limits = compute()
+        chosen = " (the best mean over the grid's step sizes, chosen on the test set: optimistic, and on private data the " \
+                 "choice itself costs privacy)" if point.best_step else ""
+        acc = ("<b>every seed diverged</b> at this step size: choose a smaller one" if point.num_seeds == 0 else
+               f"test accuracy <b>{point.accuracy:.3f}</b> +/- {point.stderr:.3f} (standard error over "
+               f"{point.num_seeds} seeds{'; ' + str(point.diverged) + ' diverged' if point.diverged else ''})")
+        readout.value = (f"<b>epsilon = {point.target_epsilon:g}</b> (delta = {float(data['delta']):g}), batch "
+                         f"{point.batch_size}, {point.epochs} epochs = <b>{point.steps} steps</b>: noise multiplier "
+                         f"<b>{point.noise_multiplier:.3f}</b>; clip {point.l2_norm_clip:g}, step size "
+                         f"{point.step_size:g}{chosen}, learning rate {point.learning_rate:g}; {acc}. Non-private "
+                         f"(same batch and epochs, best step size): {point.nonprivate_accuracy:.3f}.")
+        update_tuning(ax, sl, point, pts, limits)
+        image.value = canvas.png()
+
+    def train(_=None) -> tuple[Any, float]:
+        point = current()
+        seed = 1000 + len(live)
+        button.disabled = True
+        bar.value, bar.max = 0, point.epochs
+        status.value = f"training {point.describe()} live, seed {seed}..."
+
+        def progress(done: int, total: int) -> None:
+            bar.max, bar.value = total, done
+
+        try:
+            _, acc = train_tuning_point(point.target_epsilon, point.batch_size, point.l2_norm_clip, point.epochs,
+                                        point.step_size, seed, cfg, progress=progress)
+        finally:
+            button.disabled = False
+        n_test = int(data["num_test"])
+        if np.isfinite(acc):
+            live.append({"target_epsilon": point.target_epsilon, "batch_size": point.batch_size,
+                         "l2_norm_clip": point.l2_norm_clip, "accuracy": acc})
+            half = 1.96 * float(np.sqrt(acc * (1 - acc) / n_test))  # 95% normal interval over the test examples
+            status.value = (f"trained live (seed {seed}; a star on the figure): test accuracy {acc:.3f} +/- {half:.3f} "
+                            f"(95%, {n_test} test examples); the grid's mean at this point is {point.accuracy:.3f} "
+                            f"+/- {point.stderr:.3f} (standard error, {point.num_seeds} seeds).")
+        else:
+            status.value = f"trained live (seed {seed}): training diverged at this step size."
+        redraw()
+        return point, acc
+
+    def select(**kwargs: Any) -> None:
+        unknown = sorted(set(kwargs) - set(keys.values()))
+        if unknown:
+            raise TypeError(f"select() takes {', '.join(keys.values())}; got {', '.join(unknown)}")
+        said = []
+        for name, control in controls.items():
+            key = keys[name]
+            if key not in kwargs:
+                continue
+            if key == "step_size" and kwargs[key] is None:
+                control.value = None
+                continue
+            value, note = _on_grid(key, kwargs[key], axes[key])
+            said.append(note)
+            control.value = value
+        status.value = "".join(said)
+
+    for name, control in controls.items():
+        control.observe(redraw, "value")
+    button.on_click(train)
+    redraw()
+
+    return _view([w.HBox([controls["epsilon"], controls["batch_size"]]), w.HBox([controls["l2_norm_clip"],
+                  controls["epochs"]]), controls["step_size"], readout, image, w.HBox([button, bar]), status],
+                 "Tuning explorer (fixed epsilon: batch size, clip, epochs, step size -> noise multiplier, steps, "
+                 "test accuracy)",
+                 {**controls, "train": button}, image, status, readout=readout, image=image, progress=bar,
+                 select=select, point=current, train_point=train, compute=compute)
 
 
 # --------------------------------------------------------------------------------------------

@@ -58,3 +58,50 @@ def test_views_build_with_a_stable_repr_and_react_to_sliders():
     assert "2.39 (PLD)" in board.status.value  # PLD at discretisation 1e-3 (the report's 1e-4 gives 2.38)
     board.controls["steps"].value = 1000
     assert "1,000 steps" in board.status.value and len(board.output.outputs) == 1
+
+
+def test_tuning_explorer_shows_the_grid_in_place_and_says_when_it_moves_a_value():
+    from labkit.dp.tuning import load_tuning_grid, tuning_at, tuning_slice
+    from labkit.dp.widgets import tuning_explorer
+
+    grid = load_tuning_grid()
+    view = tuning_explorer(target_epsilon=1.0, batch_size=256, l2_norm_clip=1.0, epochs=20, grid=grid)
+    assert repr(view).startswith("Tuning explorer")
+    assert set(view.controls) == {"epsilon", "batch_size", "l2_norm_clip", "epochs", "step_size", "train"}
+    assert view.status.value == ""  # every argument was on the grid
+    # the compute function returns the grid's values, and the readout prints them
+    point, sl, live, _ = view.compute()
+    assert point == tuning_at(grid, 1.0, 256, 1.0, 20)
+    assert np.array_equal(sl.accuracy, tuning_slice(grid, 1.0, 1.0).accuracy, equal_nan=True)
+    assert live == [] and f"{point.accuracy:.3f}" in view.readout.value
+    assert f"{point.noise_multiplier:.3f}" in view.readout.value and f"{point.steps} steps" in view.readout.value
+    # a move updates the same Image widget in place (no clear-and-append)
+    image, before = view.image, view.image.value
+    view.controls["batch_size"].value = 1024
+    assert view.image is image and view.image.value != before
+    assert view.point() == tuning_at(grid, 1.0, 1024, 1.0, 20)
+    view.controls["step_size"].value = 0.25
+    assert view.point() == tuning_at(grid, 1.0, 1024, 1.0, 20, 0.25) and "best mean" not in view.readout.value
+    # values off the grid move to the nearest grid value, and the widget says so
+    view.select(batch_size=300, epochs=10)
+    assert view.controls["batch_size"].value == 256 and view.controls["epochs"].value == 10
+    assert "batch_size = 300 is not in the grid" in view.status.value
+    moved = tuning_explorer(target_epsilon=3.0, l2_norm_clip=0.3, grid=grid)
+    assert moved.controls["epsilon"].value == 4.0 and moved.controls["l2_norm_clip"].value == 0.1
+    assert "target_epsilon = 3 is not in the grid" in moved.status.value
+    assert "l2_norm_clip = 0.3 is not in the grid" in moved.status.value
+    with pytest.raises(TypeError, match="select"):
+        view.select(learning_rate=1.0)
+
+
+def test_tuning_explorer_trains_the_selected_point_live():
+    from labkit.dp.widgets import tuning_explorer
+
+    view = tuning_explorer(target_epsilon=4.0, batch_size=1024, l2_norm_clip=1.0, epochs=5, step_size=1.0)
+    point, acc = view.train_point()
+    assert (point.target_epsilon, point.batch_size, point.epochs, point.step_size) == (4.0, 1024, 5, 1.0)
+    assert 0 <= acc <= 1 and "trained live" in view.status.value
+    assert view.compute()[2] == [(1024, acc)]  # the star on this slice
+    assert view.progress.value == view.progress.max == 5
+    view.controls["epsilon"].value = 1.0
+    assert view.compute()[2] == []  # live points belong to their epsilon's slice
