@@ -26,7 +26,8 @@ Two ways to split, both over the integers (the order n * lambda of the group is 
 
 Wrong partial decryptions: a random or corrupted partial makes the product differ from 1 mod n with
 overwhelming probability, and :func:`combine` raises ValueError; with more than t partials it also
-checks that two subsets agree. A *crafted* partial (c_i (1 + n)^k) is not detected: Shoup (2000)
+checks that every window of t consecutive partials gives the same plaintext, which catches one crafted
+partial. With exactly t partials a *crafted* partial (c_i (1 + n)^k) is not detected: Shoup (2000)
 and Damgard-Jurik (2001) add zero-knowledge proofs of correct partial decryption (with verification
 keys, and safe primes in the proofs); this teaching implementation has none, so it assumes
 honest-but-curious share holders. The dealer sees everything while it deals: production systems
@@ -246,8 +247,9 @@ def combine(public_key: PublicKey, partials: Sequence[PartialDecryption]) -> int
     """Combine partial decryptions into the plaintext m in [0, n).
 
     Needs every party's partial for an n-of-n split, and at least ``threshold`` partials from
-    distinct parties for a t-of-n split. With more than ``threshold`` partials, the first
-    ``threshold`` and the last ``threshold`` are combined separately and must agree.
+    distinct parties for a t-of-n split. With more than ``threshold`` partials, every window of
+    ``threshold`` consecutive partials is combined and all must agree: each partial is used, so one
+    wrong partial among them is caught (``len(partials) - threshold + 1`` combinations).
 
     Raises:
         ValueError: too few partials, repeated or mixed-up parties, or a wrong partial (the combined
@@ -278,8 +280,9 @@ def combine(public_key: PublicKey, partials: Sequence[PartialDecryption]) -> int
     if threshold == parties:
         return _combine_subset(public_key, list(partials))
     m = _combine_subset(public_key, list(partials[:threshold]))
-    if len(partials) > threshold and _combine_subset(public_key, list(partials[-threshold:])) != m:
-        raise ValueError("a partial decryption is wrong: two subsets of threshold partials disagree")
+    for start in range(1, len(partials) - threshold + 1):  # every partial lies in some window of threshold
+        if _combine_subset(public_key, list(partials[start:start + threshold])) != m:
+            raise ValueError("a partial decryption is wrong: two subsets of threshold partials disagree")
     return m
 
 

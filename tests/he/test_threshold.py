@@ -10,7 +10,8 @@ What is tested, precisely:
   shares (so t - 1 shares are consistent with every key), built explicitly;
 - additive shares: one share's distribution does not depend on d (two keys, KS test);
 - shares are fresh at each dealing and come from `secrets` when no rng is passed;
-- a random wrong partial is detected; a crafted one is not (documented limitation, tested as such).
+- a random wrong partial is detected; a crafted one is not when exactly t partials are combined (documented
+  limitation, tested as such), and is caught at any position when more than t are.
 """
 
 from __future__ import annotations
@@ -194,6 +195,22 @@ def test_wrong_partial_detected_crafted_not(keys):
     crafted = T.PartialDecryption(1, parts[0].value * (1 + pk.n) % pk.nsquare, 4, 2)
     with pytest.raises(ValueError, match="disagree"):
         T.combine(pk, [crafted, parts[1], parts[2], parts[3]])
+
+
+def test_one_crafted_partial_caught_wherever_it_sits(small):
+    """More than t partials: one crafted partial is caught at every position, including the middle of
+    five partials for t = 2, where the first two and the last two alone would both be honest."""
+    pk, sk = small
+    c = pk.raw_encrypt(31337)
+    for parties, t in ((5, 2), (5, 3), (6, 2), (4, 3)):
+        shares = T.split_key(sk, parties, t, rng=np.random.default_rng(parties * 10 + t))
+        parts = [T.partial_decrypt(s, c) for s in shares]
+        assert T.combine(pk, parts) == 31337
+        for pos in range(parties):
+            bad = list(parts)
+            bad[pos] = T.PartialDecryption(parts[pos].index, parts[pos].value * (1 + 3 * pk.n) % pk.nsquare, parties, t)
+            with pytest.raises(ValueError, match="disagree|not 1 mod n"):
+                T.combine(pk, bad)
 
 
 def test_lagrange_coefficients_interpolate():
