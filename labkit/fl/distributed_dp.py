@@ -286,11 +286,18 @@ def ddg_rdp(orders: Sequence[float], *, noise_multiplier: float, clip: float, ga
             dim: int) -> np.ndarray:
     """Renyi DP of one round of the distributed discrete Gaussian, without sampling amplification.
 
-    Kairouz et al. (2021), Theorem 1 read as RDP (their Proposition 14 / eq. 17, as the authors'
-    accounting code computes it): with L2 sensitivity Delta = clip / gamma + sqrt(d) after the
-    randomised rounding (d the padded dimension), central std n^(1/2) sigma in integer units and
-    s = Delta / (n^(1/2) sigma), RDP(alpha) = min(alpha s^2 / 2 + tau d, alpha (s + tau sqrt(d))^2 / 2).
-    As tau -> 0 and gamma -> 0 this is the Gaussian mechanism's alpha / (2 z^2).
+    Kairouz et al. (2021): the Renyi bound behind their Theorem 1 (Proposition 14 of the arXiv
+    version, as the authors' accounting code in google-research/federated ``distributed_dp``
+    computes it), which holds for a per-client scale sigma >= 1/2 in integer units. With L2
+    sensitivity Delta = clip / gamma + sqrt(d) after the randomised rounding (d the padded
+    dimension), central std n^(1/2) sigma in integer units and s = Delta / (n^(1/2) sigma),
+    RDP(alpha) = min(alpha s^2 / 2 + tau d, alpha (s + tau sqrt(d))^2 / 2). The authors' code takes
+    the minimum with a third term that needs the L1 sensitivity; leaving it out keeps a valid,
+    at most slightly looser bound. As tau -> 0 and gamma -> 0 this is the Gaussian mechanism's
+    alpha / (2 z^2).
+
+    Raises:
+        ValueError: when sigma = z clip / (gamma sqrt(n)) < 1/2, where the bound is not proved.
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
@@ -305,6 +312,10 @@ def ddg_rdp(orders: Sequence[float], *, noise_multiplier: float, clip: float, ga
     if np.any(alphas < 1):
         raise ValueError(f"orders must be >= 1; got {alphas.min():g}")
     sigma = z * clip / (gamma * math.sqrt(n))
+    if sigma < 0.5:
+        raise ValueError(f"noise_multiplier * clip / (gamma * sqrt(n_clients)) must be at least 1/2 (the bound of "
+                         f"Kairouz et al. holds for a per-client sigma >= 1/2 in integer units); got sigma = {sigma:.4g}: "
+                         f"lower gamma or raise the noise")
     sensitivity = clip / gamma + math.sqrt(d)
     s = sensitivity / (math.sqrt(n) * sigma)
     tau = ddg_tau(sigma, n)
@@ -313,8 +324,9 @@ def ddg_rdp(orders: Sequence[float], *, noise_multiplier: float, clip: float, ga
 
 def ddg_epsilon(*, noise_multiplier: float, clip: float, gamma: float, n_clients: int, dim: int, rounds: int,
                 delta: float) -> float:
-    """Epsilon after ``rounds`` rounds of the distributed discrete Gaussian (no sampling amplification:
-    the same fixed-size cohort's guarantee composed), converted with dp-accounting's RDP conversion.
+    """Epsilon after ``rounds`` rounds of the distributed discrete Gaussian, converted with dp-accounting's
+    RDP conversion. No amplification by sampling: the server picks each cohort and sees who answered,
+    so the sample is no secret from the party this guards against; every round costs its full RDP.
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """

@@ -181,8 +181,55 @@ def test_tau_is_theorem_1s_sum_and_penalises_small_noise():
     expected = 10 * (math.exp(-2 * math.pi**2 * 0.09 / 2) + math.exp(-2 * math.pi**2 * 0.09 * 2 / 3))
     assert ddp.ddg_tau(sigma, n) == pytest.approx(expected, rel=1e-12)
     assert ddp.ddg_tau(sigma, 1) == 0.0  # one client: its noise is one discrete Gaussian
-    r_small = ddp.ddg_rdp([2.0], noise_multiplier=1.0, clip=1.0, gamma=1.0, n_clients=10, dim=4)
-    assert r_small[0] > 2.0 * ((1 + 2) / 1.0) ** 2 / 2  # the tau terms add to the Gaussian-limit value
+    # sigma = 1 / (0.5 sqrt(10)) = 0.63 >= 1/2; s = (1 / 0.5 + sqrt(4)) / (sqrt(10) sigma) = 2
+    r_small = ddp.ddg_rdp([2.0], noise_multiplier=1.0, clip=1.0, gamma=0.5, n_clients=10, dim=4)
+    assert r_small[0] > 2.0 * 2.0**2 / 2 + 0.1  # the tau terms add to the Gaussian-limit value
+    with pytest.raises(ValueError, match="at least 1/2"):  # sigma = 0.32: outside the proved range
+        ddp.ddg_rdp([2.0], noise_multiplier=1.0, clip=1.0, gamma=1.0, n_clients=10, dim=4)
+
+
+def test_rdp_is_the_authors_bound_where_tau_matters():
+    """Against the formula of the authors' accounting code (google-research/federated, distributed_dp,
+    ``ddgauss_epsilon`` with beta = 0 and ``compute_rdp_dgaussian`` at q = 1), transcribed here in their
+    variables: local_stddev in model units, scale = 1 / gamma, l2_sens inflated by the rounding. At
+    sigma = 0.8 tau is far from 0, so the tau terms are checked, not only the Gaussian limit."""
+    z, clip, n, dim, padded = 1.0, 1.0, 50, 1000, 1024
+    gamma = z * clip / (0.8 * math.sqrt(n))  # sigma = 0.8 in integer units
+    local_stddev = z * clip / math.sqrt(n)
+    scale = 1 / gamma
+    l2_sens = (clip * scale + math.sqrt(padded)) / scale  # rounded_l2_norm_bound at beta = 0
+    tau = 10 * sum(math.exp(-2 * (math.pi * local_stddev * scale) ** 2 * (k / (k + 1))) for k in range(1, n))
+    assert tau > 1e-2
+    l2_scale = l2_sens / (math.sqrt(n) * local_stddev)
+    orders = np.array([2.0, 3.0, 8.0, 32.0])
+    term_1 = orders / 2 * l2_scale**2 + tau * padded
+    term_3 = orders / 2 * (l2_scale + math.sqrt(padded) * tau) ** 2
+    ours = ddp.ddg_rdp(orders, noise_multiplier=z, clip=clip, gamma=gamma, n_clients=n, dim=dim)
+    assert np.allclose(ours, np.minimum(term_1, term_3), rtol=1e-12)
+    assert np.any(term_1 < term_3) and np.any(term_3 < term_1)  # both branches of the minimum are used
+
+
+def test_dropouts_remove_their_noise_shares():
+    """Threat model: noise shares are sized for the expected n; the clients that drop out (or collude and
+    subtract theirs) take their shares with them. 15 of 20 expected clients leave noise of standard deviation
+    z C sqrt(15/20) on the sum, not z C; the accounting of 15 shares is the Gaussian mechanism at that
+    smaller multiplier (tau = 0 here)."""
+    import dp_accounting
+
+    z, clip, d, bits = 1.0, 1.0, 4096, 20
+    zeros = [np.zeros(d) for _ in range(15)]  # no signal: the decoded sum is the noise (and the rounding of 0: none)
+    out = ddp.distributed_dp_sum(zeros, clip=clip, noise_multiplier=z, bits=bits, expected_clients=20, rng=3,
+                                 secure=False)
+    std, half = float(np.std(out.total)), 4 * z * clip / math.sqrt(2 * d)  # ~4 standard errors
+    assert abs(std - z * clip * math.sqrt(15 / 20)) < half * math.sqrt(15 / 20)
+    assert std < z * clip - half  # clearly less than the noise the 20 shares were sized for
+    assert out.wrapped == 0
+    gamma = ddp.choose_gamma(bits=16, clip=0.3, noise_multiplier=1.0, n_clients=20, dim=650)
+    eps15 = ddp.ddg_epsilon(noise_multiplier=math.sqrt(15 / 20), clip=0.3, gamma=gamma, n_clients=15, dim=650,
+                            rounds=50, delta=1e-5)
+    acc = dp_accounting.rdp.RdpAccountant(list(ddp.RDP_ORDERS))
+    acc.compose(dp_accounting.GaussianDpEvent(math.sqrt(15 / 20) * 0.3 / (0.3 + gamma * 32)), 50)
+    assert eps15 == pytest.approx(acc.get_epsilon(1e-5), rel=1e-9)
 
 
 def test_gamma_is_tffs_heuristic():
