@@ -17,7 +17,8 @@ All three plug into the one federated round of :mod:`labkit.fl.fedavg`:
   fed to SGD (with momentum), Adam or Yogi with ``beta1``, ``beta2`` and the adaptivity ``tau``.
   The paper's rule has no bias correction and starts ``v`` at ``tau^2`` or above;
   ``bias_correction=True, initial_v=0`` gives TFF's ``tff.learning.optimizers.build_adam``
-  (whose ``epsilon`` is ``tau``), which tests/fl/test_fl_tff.py checks to 1e-5.
+  (whose ``epsilon`` is ``tau``; ``initial_v=1e-6`` gives its ``build_yogi``), which
+  tests/fl/test_remedies.py checks to 1e-5.
 
 :func:`run_method` is :func:`labkit.fl.run_federated` with a method name: same seeds, same client
 sampling, same shuffling, so ``"fedavg"`` reproduces its curve exactly.
@@ -186,7 +187,9 @@ class ServerOptimizer:
     - ``"yogi"``: the same ``m``, ``v <- v - (1 - beta2) g^2 sign(v - g^2)``;
 
     then (Adam, Yogi) ``x <- x - lr m / (sqrt(v) + tau)``. With ``bias_correction`` the step is
-    scaled by ``sqrt(1 - beta2^t) / (1 - beta1^t)`` in round ``t`` (TFF's and Keras's Adam).
+    scaled by ``sqrt(1 - beta2^t) / (1 - beta1^t)`` in round ``t`` (TFF's and Keras's Adam: the
+    efficient form of Kingma and Ba 2015, Section 2). ``tau`` stays on the uncorrected ``sqrt(v)``,
+    so on the bias-corrected scale it acts as ``tau / sqrt(1 - beta2^t)``.
 
     Args:
         kind: ``"sgd"``, ``"adam"`` or ``"yogi"``.

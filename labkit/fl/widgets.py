@@ -8,7 +8,8 @@ Sliders for the Dirichlet alpha, the number of clients and the local epochs, and
 ``ipywidgets.Image`` whose PNG is replaced in place (no clear-and-redraw of an output, so nothing
 blinks), and the view's text repr is a fixed sentence (stable for nbval).
 An ``alpha``, ``num_clients``, ``epochs`` or ``mu`` that is not on the grid is moved to the
-nearest grid value when the view is built, and ``view.status`` (shown under the controls) says so;
+nearest grid value when the view is built, and ``view.status`` (shown under the controls) says so
+while that control still shows the value it was moved to;
 after that no control changes another: settings that only FedAvg has stored are named in the
 status line, and the mu slider is disabled (not reset) unless the method is FedProx.
 The view names its parts: ``view.controls[name]`` (``"alpha"``, ``"num_clients"``, ``"epochs"``,
@@ -28,11 +29,13 @@ def _alpha_label(alpha: float) -> str:
 
 
 def _on_grid(name: str, value, options: list, notes: list[str]):
-    """The grid value nearest ``value`` (log scale for alpha); a note in ``notes`` when it differs."""
+    """The grid value nearest ``value`` (log scale for alpha and mu); a note in ``notes`` when it differs."""
     if value in options:
         return value
-    if name == "alpha":
-        key = (lambda o: abs(math.log(o) - math.log(value))) if math.isfinite(value) else (lambda o: -o)
+    if name == "alpha" and not math.isfinite(value):
+        key = lambda o: -o  # noqa: E731
+    elif name in ("alpha", "mu") and value > 0:  # log-spaced grids (mu = 1e300 is nearest 1, not 0.01)
+        key = lambda o: abs(math.log(o) - math.log(value))  # noqa: E731
     else:
         key = lambda o: abs(o - value)  # noqa: E731
     nearest = min(options, key=key)
@@ -156,13 +159,20 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
     target, cap = r["target"], fl.NONIID_GRID["rounds"]
     alphas = [float(a) for a in grid["alpha"]]
     mus = [m for _, name, m in r["methods"] if name == "fedprox"]
-    notes: list[str] = []
-    alpha = _on_grid("alpha", alpha, alphas, notes)
-    num_clients = _on_grid("num_clients", num_clients, [int(k) for k in grid["num_clients"]], notes)
-    epochs = _on_grid("epochs", epochs, [int(e) for e in grid["epochs"]], notes)
-    mu = _on_grid("mu", mu, mus, notes)
-    first_notes = "; ".join(notes)
-    status = w.HTML(value=first_notes)
+    moved: dict[str, tuple] = {}  # control -> (the grid value shown instead, the note saying so)
+
+    def place(name: str, value, options: list):
+        notes: list[str] = []
+        value = _on_grid(name, value, options, notes)
+        if notes:
+            moved[name] = (value, notes[0])
+        return value
+
+    alpha = place("alpha", alpha, alphas)
+    num_clients = place("num_clients", num_clients, [int(k) for k in grid["num_clients"]])
+    epochs = place("epochs", epochs, [int(e) for e in grid["epochs"]])
+    mu = place("mu", mu, mus)
+    status = w.HTML(value="; ".join(note for _, note in moved.values()))
     a_ctl = w.SelectionSlider(options=[(_alpha_label(a), a) for a in alphas], value=float(alpha),
                               description="alpha", continuous_update=False)
     k_ctl = w.SelectionSlider(options=[int(k) for k in grid["num_clients"]], value=int(num_clients),
@@ -204,8 +214,11 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
         mu_ctl.disabled = m != "FedProx"
         chosen = label_of(m, mu_ctl.value)
         setting = f"{k} clients, E = {e}, alpha = {_alpha_label(a)}, 5 clients a round"
+        current = {"alpha": a, "num_clients": k, "epochs": e, "mu": mu_ctl.value}
+        # a note on a moved start value stays while that control still shows the value it was moved to
+        notes = [note for name, (value, note) in moved.items() if current[name] == value]
         if on_remedy_grid(k, e):
-            status.value = first_notes if (k, e) == (num_clients, epochs) else ""
+            status.value = "; ".join(notes)
             readout.value = rounds_readout(a, k, e, chosen)
             if m == "FedAvg":
                 series = [(f"IID, FedAvg (stored, {len(r['seeds'])} seeds)",
@@ -218,9 +231,10 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
         else:
             where = [f"{k} clients"] if k not in r["num_clients"] else []
             where += [f"E = {e}"] if e not in r["epochs"] else []
-            status.value = (f"{' and '.join(where)}: only FedAvg is stored here (seed 0); the remedies grid has "
-                            f"{r['num_clients']} clients and E in {r['epochs']}"
-                            + ("" if m == "FedAvg" else f". Press recompute live to train {chosen} here") + ".")
+            status.value = "; ".join(notes + [
+                f"{' and '.join(where)}: only FedAvg is stored here (seed 0); the remedies grid has "
+                f"{r['num_clients']} clients and E in {r['epochs']}"
+                + ("" if m == "FedAvg" else f". Press recompute live to train {chosen} here") + "."])
             readout.value = ""
             series = [(f"alpha = {_alpha_label(a)}, FedAvg (stored, seed 0)", fl.noniid_lookup(grid, a, k, e))]
             if m == "FedAvg" and not math.isinf(a):

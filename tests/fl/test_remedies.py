@@ -173,7 +173,8 @@ def test_scaffold_removes_client_drift_and_fedavg_does_not():
 
 def test_fedadam_and_fedyogi_first_step_closed_form():
     """Round 1 from m = 0: Adam with bias correction (TFF's) steps lr g / (|g| + tau / sqrt(1 - beta2))
-    against g (tau is added after the correction); the paper's rule, v starting at tau^2, steps
+    against g (tau is added to the uncorrected sqrt(v), so it acts as tau / sqrt(1 - beta2) after the
+    correction; adding it after the correction would step lr g / (|g| + tau)); the paper's rule, v starting at tau^2, steps
     lr (1 - beta1) g / (sqrt(tau^2 + (1 - beta2)(g^2 - tau^2)) + tau)."""
     delta = np.array([0.3, -0.02, 0.0, 1e-4])
     g = -delta
@@ -235,6 +236,25 @@ def test_explorer_method_knob_and_dependent_controls():
     assert "SCAFFOLD is faster than FedAvg on every seed" in view.readout.value
     with pytest.raises(ValueError, match="method must be one of"):
         noniid_explorer(method="FedNova")
+
+
+def test_explorer_says_what_it_moved_while_it_still_shows_it():
+    """A start value off the grid is moved and said; the note survives the off-grid status line and
+    goes once the learner moves that control (no stale note, no silent move)."""
+    pytest.importorskip("ipywidgets")
+    from labkit.fl.widgets import noniid_explorer
+
+    view = noniid_explorer(alpha=0.2, num_clients=7, epochs=5, method="FedProx", mu=0.05)
+    c = view.controls
+    assert c["num_clients"].value == 5 and c["alpha"].value == 0.3 and c["mu"].value == 0.1  # nearest on a log scale
+    assert noniid_explorer(mu=1e300).controls["mu"].value == 1.0 and noniid_explorer(mu=0).controls["mu"].value == 0.01
+    for said in ("alpha = 0.2", "num_clients = 7", "mu = 0.05", "5 clients: only FedAvg is stored"):
+        assert said in view.status.value  # 5 clients is off the remedies grid: both are said
+    c["num_clients"].value = 10
+    assert "num_clients = 7" not in view.status.value and "alpha = 0.2" in view.status.value
+    c["alpha"].value = 1.0
+    c["mu"].value = 1.0
+    assert view.status.value == ""
 
 
 # --------------------------------------------------------------------------------------------
