@@ -17,10 +17,11 @@ LAB_DEFAULTS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterl
 	--LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab test quick unit nbval notebooks data bench student browser clean-venv sync-env
+.PHONY: help install lab lab-student hub test quick unit nbval notebooks data bench student browser clean-venv sync-env
 
 help:
-	@echo "make lab        start JupyterLab on notebooks/00-index.ipynb (sets up .venv first)"
+	@echo "make lab        start JupyterLab at this folder on notebooks/00-index.ipynb (sets up .venv first)"
+	@echo "make lab-student  the same, opening student/00-index.ipynb (the copies to hand out)"
 	@echo "make test       run the whole suite: unit tests, strict nbval over every notebook, checks"
 	@echo "make quick      run everything not marked slow (pytest -m 'not slow'): unit tests, no nbval, no servers"
 	@echo "make install    create or update .venv (does nothing when it is current)"
@@ -50,16 +51,43 @@ $(STAMP): requirements.txt tff-requirement.txt pyproject.toml
 	@touch $(STAMP)
 	@echo "$(VENV) is ready."
 
+# JupyterLab is rooted at the project folder, so notebooks/ (instructor, with solutions) and student/
+# (the copies to hand out) are both in its file browser; LAB_OPEN picks the notebook it opens.
+LAB_OPEN ?= notebooks/00-index.ipynb
 lab: install
 	@port=$${LAB_PORT:-$$($(PY) -c 'import socket, portpicker; s = socket.socket(); ok = s.connect_ex(("127.0.0.1", 8888)) != 0; s.close(); print(8888 if ok else portpicker.pick_unused_port())')}; \
 	token=$$($(PY) -c 'import secrets; print(secrets.token_hex(24))'); \
-	echo "Starting JupyterLab on notebooks/00-index.ipynb. Open this URL (Ctrl-C twice stops the server):"; \
-	echo "    http://localhost:$$port/lab/tree/00-index.ipynb?token=$$token"; \
-	exec $(VENV)/bin/jupyter lab notebooks/00-index.ipynb --ServerApp.port=$$port --ServerApp.port_retries=0 \
+	echo "Starting JupyterLab on $(LAB_OPEN) (root: this folder, so notebooks/ and student/ are both there)."; \
+	echo "Open this URL (Ctrl-C twice stops the server):"; \
+	echo "    http://localhost:$$port/lab/tree/$(LAB_OPEN)?token=$$token"; \
+	exec $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(LAB_OPEN) \
+	  --ServerApp.port=$$port --ServerApp.port_retries=0 \
 	  --IdentityProvider.token=$$token $(LAB_DEFAULTS) $(LAB_ARGS)
 
-test: install browser
+# The same, opening the student copies (solutions stubbed): what a learner should start from.
+lab-student:
+	@$(MAKE) --no-print-directory lab LAB_OPEN=student/00-index.ipynb
+
+test: install browser hub
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The classroom test (tests/test_hub.py) starts a real JupyterHub, which needs configurable-http-proxy
+# (Node.js, from the npm registry), pinned by hub/package-lock.json and installed into hub/node_modules.
+# Node and npm come from the machine (Debian's nodejs and npm packages; installed here when root).
+CHP := hub/node_modules/.bin/configurable-http-proxy
+hub: $(CHP)
+$(CHP): hub/package.json hub/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Node.js and npm for the JupyterHub test (apt-get install nodejs npm)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "The JupyterHub test needs Node.js and npm (Debian: apt-get install nodejs npm)."; exit 1; \
+	  fi; \
+	fi
+	@echo "Installing configurable-http-proxy (hub/package-lock.json) for the JupyterHub test"
+	@cd hub && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(CHP)
 
 # The browser test (tests/test_browser.py) drives Debian's Chromium with Playwright
 # (`playwright install` cannot download its own browser here). Installed when missing and possible

@@ -80,6 +80,18 @@ class Exercise:
         return ", ".join(parts + [f"about {self.minutes} min"])
 
 
+def _markdown_inline(text: str) -> str:
+    """``text`` as HTML, with the Markdown a hint uses rendered: `code` spans and line breaks.
+
+    Hints name functions and expressions in backticks, as Markdown does; shown literally, the
+    backticks get in the way of reading (``rng.laplace(0, 1 / epsilon)`` reads better as code).
+    Everything else is escaped, so a hint cannot inject markup.
+    """
+    parts = re.split(r"`([^`\n]+)`", str(text))
+    html = "".join(f"<code>{escape(part)}</code>" if i % 2 else escape(part) for i, part in enumerate(parts))
+    return html.replace("\n", "<br>")
+
+
 @dataclass(frozen=True)
 class ExerciseResult:
     exercise: str
@@ -98,7 +110,7 @@ class ExerciseResult:
         colour = "#009E73" if self.passed else "#D55E00"
         mark = "passed" if self.passed else "not yet"
         return (f"<div style='border-left:4px solid {colour};padding:2px 8px'><b>Exercise {escape(self.exercise)}: "
-                f"{mark}.</b> {escape(self.feedback)}</div>")
+                f"{mark}.</b> {_markdown_inline(self.feedback)}</div>")
 
 
 # Where each notebook's checks live: the ``CHECKS`` dict of its track's ``checks`` module.

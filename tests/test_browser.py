@@ -220,3 +220,76 @@ def test_noise_calibration_slider_redraws_the_figure_in_a_real_browser(tmp_path,
         _kill_tree([p for p in family if p.is_running()] + _with_marker(profile.name))
         shutil.rmtree(profile, ignore_errors=True)
     assert leftovers == [], f"processes outlived the test: {leftovers}"
+
+
+# Whether the open notebook's model differs from what was loaded (JupyterLab's own flag).
+DIRTY = "() => { const w = window.jupyterapp.shell.currentWidget; return w && w.context ? w.context.model.dirty : null; }"
+KERNEL_IDLE = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+               " return !!(w && w.context && w.context.isReady && w.sessionContext && w.sessionContext.session"
+               " && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'); }")
+
+
+def notebooks_changed_by_opening(folder: Path, names: list[str], tmp_path: Path, stop_process_group) -> dict[str, str]:
+    """Open each notebook in JupyterLab, let its kernel start and autosave run; return what changed.
+
+    The autosave interval is set to 1 s, and each notebook stays open 2.5 s after its kernel is idle, so a
+    notebook JupyterLab marks changed on opening is rewritten, as a learner's would be.
+    """
+    import portpicker
+    from playwright.sync_api import sync_playwright
+
+    before = {name: (folder / name).read_bytes() for name in names}
+    port, token = portpicker.pick_unused_port(), secrets.token_hex(24)
+    profile = tmp_path / f"chromium-profile-{secrets.token_hex(6)}"
+    lab_tmp = tmp_path / "lab"
+    lab_tmp.mkdir()
+    docmanager = lab_tmp / "jupyterlab_settings_dir" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": True, "autosaveInterval": 1}))
+    server = _start_lab(lab_tmp, folder, port, token)
+    changed: dict[str, str] = {}
+    family: list[psutil.Process] = []
+    try:
+        _wait_for_server(server, port, token, lab_tmp / "jupyter-lab.log", time.time() + 180)
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+            try:
+                page = context.pages[0] if context.pages else context.new_page()
+                page.set_default_timeout(120_000)
+                for name in names:
+                    page.goto(f"http://127.0.0.1:{port}/lab/tree/{name}?token={token}")
+                    page.wait_for_function(KERNEL_IDLE, timeout=180_000, polling=250)
+                    family += psutil.Process(server.pid).children(recursive=True)
+                    page.wait_for_timeout(2500)
+                    dirty = page.evaluate(DIRTY)
+                    after = (folder / name).read_bytes()
+                    if dirty or after != before[name]:
+                        changed[name] = f"dirty={dirty}, file {'rewritten' if after != before[name] else 'unchanged'}"
+                    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+                    page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+            finally:
+                context.close()
+    finally:
+        try:
+            family = list({p.pid: p for p in family + psutil.Process(server.pid).children(recursive=True)}.values())
+        except psutil.NoSuchProcess:
+            pass
+        stop_process_group(server, timeout=30)
+        psutil.wait_procs([p for p in family if p.is_running()], timeout=15)
+        _kill_tree([p for p in family if p.is_running()] + _with_marker(profile.name))
+        shutil.rmtree(profile, ignore_errors=True)
+    return changed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder", ["notebooks", "student"])
+def test_opening_a_notebook_and_letting_it_autosave_changes_nothing(tmp_path, folder, stop_process_group):
+    """A learner who only reads a notebook must not get a changed file (and a conflict on the next pull)."""
+    _browser_or_skip()
+    copy = tmp_path / folder
+    shutil.copytree(ROOT / folder, copy, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    names = sorted(p.name for p in copy.glob("[0-9][0-9]-*.ipynb"))
+    assert len(names) >= 11
+    changed = notebooks_changed_by_opening(copy, names, tmp_path, stop_process_group)
+    assert changed == {}, f"opening these notebooks in JupyterLab changed them: {changed}"

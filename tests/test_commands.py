@@ -47,13 +47,16 @@ def test_wrong_or_missing_python_gets_one_clear_sentence(tmp_path, fake):
 
 
 @pytest.mark.slow
-def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path, stop_process_group):
+@pytest.mark.parametrize("target, landing", [("lab", "notebooks/00-index.ipynb"), ("lab-student", "student/00-index.ipynb")])
+def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path, stop_process_group, target, landing):
+    """`make lab` (instructor index) and `make lab-student` (student index) root JupyterLab at the project
+    folder, so that both notebooks/ and student/ are in the file browser, and stop cleanly."""
     import portpicker
 
     port = portpicker.pick_unused_port()
     env = dict(os.environ, LAB_PORT=str(port), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"), BROWSER="true")
-    proc = subprocess.Popen(["make", "lab", "LAB_ARGS=--no-browser"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(["make", target, "LAB_ARGS=--no-browser"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
@@ -68,12 +71,12 @@ def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path, stop_p
             except queue.Empty:
                 continue
             log.append(line)
-            m = re.search(rf"(http://localhost:{port}/lab/tree/00-index\.ipynb\?token=([0-9a-f]{{48}}))", line)
+            m = re.search(rf"(http://localhost:{port}/lab/tree/{re.escape(landing)}\?token=([0-9a-f]{{48}}))", line)
             if m:
                 url, token = m.group(1), m.group(2)
         assert url, "make lab printed no URL for the landing notebook:\n" + "".join(log[-30:])
         group = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
-        api = f"http://localhost:{port}/api/contents/00-index.ipynb?token={token}"
+        api = f"http://localhost:{port}/api/contents/{landing}?token={token}"
         model = None
         while time.time() < deadline and model is None:  # the URL is printed before the server listens
             try:
@@ -84,6 +87,9 @@ def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path, stop_p
         assert model is not None, "the server never answered:\n" + "".join(log[-30:])
         assert model["name"] == "00-index.ipynb" and model["type"] == "notebook"
         assert model["content"]["cells"][0]["source"].startswith("# Start here")
+        with NO_PROXY.open(f"http://localhost:{port}/api/contents?token={token}", timeout=10) as resp:
+            root = {item["name"] for item in json.loads(resp.read())["content"]}
+        assert {"notebooks", "student"} <= root, f"the file browser's root must hold notebooks/ and student/; got {root}"
         with NO_PROXY.open(url, timeout=30) as page:
             assert page.status == 200 and "JupyterLab" in page.read().decode()
     finally:

@@ -7,6 +7,7 @@ the installed versions must be the pinned ones.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import re
 from pathlib import Path
 
@@ -73,3 +74,34 @@ def test_installed_version_is_the_pin(name, version):
 
 def test_tff_installed_at_its_pin():
     assert importlib.metadata.version("tensorflow-federated") == "0.87.0"
+
+
+def _caret_ok(installed: str, wanted: tuple[int, ...]) -> bool:
+    """``installed`` (e.g. "~4.4.10" or "4.4.10") satisfies ``^wanted`` (same major, not older)."""
+    have = tuple(int(x) for x in re.findall(r"\d+", installed)[:3])
+    return have[0] == wanted[0] and have >= wanted
+
+
+def test_the_widgets_extension_accepts_this_jupyterlab():
+    """Each JupyterLab package the widgets' extension shares must be a version it accepts.
+
+    jupyterlab_widgets 3.0.17 was built for JupyterLab 4.6 and asks for ``^4.6.2``: under the pinned
+    JupyterLab 4.4 the browser console warns of an unsatisfied version. The extension's remoteEntry
+    script states what it needs; JupyterLab's own ``static/package.json`` states what it provides.
+    """
+    import sys
+
+    share = Path(sys.prefix) / "share" / "jupyter"
+    entries = list((share / "labextensions" / "@jupyter-widgets" / "jupyterlab-manager" / "static").glob("remoteEntry*.js"))
+    assert len(entries) == 1, entries
+    script = entries[0].read_text()
+    wanted: dict[str, tuple[int, ...]] = {}
+    for name, *version in re.findall(r'"(@(?:jupyterlab|lumino)/[\w-]+)",\s*(?:!1|false),\s*\[1,(\d+),(\d+),(\d+)\]', script):
+        wanted[name] = tuple(int(x) for x in version)
+    for name, *version in re.findall(r'shareKey:"(@(?:jupyterlab|lumino)/[\w-]+)",import:null,requiredVersion:"\^(\d+)\.(\d+)\.(\d+)', script):
+        wanted[name] = tuple(int(x) for x in version)
+    assert "@jupyterlab/notebook" in wanted, "could not read the extension's required versions"
+    provided = json.loads((share / "lab" / "static" / "package.json").read_text())["resolutions"]
+    unmet = {name: (f"^{'.'.join(map(str, v))}", provided.get(name)) for name, v in wanted.items()
+             if name in provided and not _caret_ok(provided[name], v)}
+    assert unmet == {}, f"the widgets extension asks for versions this JupyterLab does not provide: {unmet}"

@@ -228,3 +228,15 @@ def test_a_find_the_bug_answer_must_be_names_and_a_fix(out, words):
 
 def test_a_find_the_bug_answer_gives_its_names_and_its_fix():
     assert exercises.require_names_and_fix(([" step_b"], print), ["step_a", "step_b"], "step") == ({"step_b"}, print)
+
+
+def test_feedback_renders_code_spans_as_code_and_escapes_everything_else():
+    """Hints name code in Markdown backticks; the notebook shows them as code, never as raw backticks."""
+    from labkit.exercises import ExerciseResult
+
+    result = ExerciseResult("02.1", False, "Use `rng.laplace(0, 1 / epsilon)`, not <b>this</b>.\nHow to fix it: `a < b`")
+    html = result._repr_html_()
+    assert "<code>rng.laplace(0, 1 / epsilon)</code>" in html and "<code>a &lt; b</code>" in html
+    assert "`" not in html and "<b>this</b>" not in html and "&lt;b&gt;this&lt;/b&gt;" in html
+    assert "<br>How to fix it" in html
+    assert repr(result).startswith("Exercise 02.1: not yet. Use `rng.laplace")  # plain text keeps the Markdown

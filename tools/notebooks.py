@@ -68,6 +68,10 @@ def execute(path: str | Path, *, store: bool = True, timeout: int = 600) -> RunR
     )
     start = time.perf_counter()
     with client.setup_kernel():
+        # What JupyterLab writes when it connects to the kernel: store it, so that opening the notebook
+        # and letting it autosave does not rewrite the file (and `git status` stays clean).
+        info = client.wait_for_reply(client.kc.kernel_info())
+        nb.metadata["language_info"] = info["content"]["language_info"]
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
         peak = _kernel_peak_mb(client)
@@ -76,6 +80,11 @@ def execute(path: str | Path, *, store: bool = True, timeout: int = 600) -> RunR
     if store:
         nbformat.write(nb, path)
     return RunReport(path=path.name, seconds=seconds, peak_mb=peak)
+
+
+# The kernel's language_info, as ipykernel reports it and JupyterLab stores it.
+LANGUAGE_INFO_KEYS = frozenset({"codemirror_mode", "file_extension", "mimetype", "name", "nbconvert_exporter",
+                                "pygments_lexer", "version"})
 
 
 def hygiene_problems(path: str | Path) -> list[str]:
@@ -99,6 +108,11 @@ def hygiene_problems(path: str | Path) -> list[str]:
     if setup is not None and not (setup + 1 < len(sources) and sources[setup + 1].startswith(USES_MARK)):
         problems.append(f"{path.name}: the first code cell after Setup must open with {USES_MARK!r}... "
                         "naming the labkit package (and modules) the notebook uses")
+    language = nb.get("metadata", {}).get("language_info", {})
+    missing = sorted(LANGUAGE_INFO_KEYS - set(language))
+    if missing:
+        problems.append(f"{path.name}: metadata.language_info lacks {missing}: JupyterLab would add them on opening "
+                        "and mark the notebook changed (run `make notebooks`)")
     for i, (cell, src) in enumerate(zip(code, sources), start=1):
         where = f"{path.name} code cell {i}"
         if re.search(r"(^|\n)\s*[%!]?\s*pip install", src):
