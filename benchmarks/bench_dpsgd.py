@@ -1,15 +1,22 @@
-"""DP-SGD (notebook 04): labkit's ghost-norm trainer and tensorflow-privacy's two routes against plain
-Keras SGD, side by side on the same model (MLP 64-256-256-10), data (the first 1320 digits, so that 30
-microbatches split every batch), batch size 30 and 10 epochs (440 steps). Every trainer reuses one
-compiled model across runs (weights reset before each run), so the medians compare training, not
-tracing. Then the trade-off explorer: slider-move latency, the live "train this point" button and the
-time `make data` needs to regenerate the sweep."""
+"""DP-SGD (notebook 04): labkit's trainer priced against the same loop without clipping and noise (the honest
+baseline for DP-SGD's overhead), plain Keras ``fit`` and tensorflow-privacy's two routes, side by side, for
+both models (MLP 64-256-256-10 on the first 1320 digits; the tensorflow-privacy tutorial CNN, 26,010
+parameters, on MNIST-28) at both batch sizes (30 and 256). Every trainer reuses one compiled model across runs
+(weights reset before each run), so the medians compare training, not tracing. The overhead rows also
+split DP-SGD into its two costs: clipping alone (noise multiplier 0) and the Gaussian noise (one N(0, 1)
+draw per parameter per step, whatever the batch size). Then the trade-off explorer: slider-move latency,
+the live "train this point" button and the time `make data` needs to regenerate the sweep."""
 
 from __future__ import annotations
 
 from benchmarks.harness import Comparison, Measurement, median_seconds, seconds
 
-EPOCHS, BATCH, N = 10, 30, 1320
+# (model, batch size): rows of the data set and epochs of one timed run (about 40-130 steps).
+SETTINGS = {("MLP", 30): (1320, 3), ("MLP", 256): (1320, 20), ("CNN", 256): (4000, 2), ("CNN", 30): (1320, 1)}
+# tensorflow-privacy's routes are slower (one gradient per example; DPKerasSGDOptimizer on the CNN at batch 256
+# held 2.9 GB and took minutes per epoch): shorter runs, for both sides of those rows.
+TFP_SETTINGS = {("MLP", 30): (1320, 1), ("MLP", 256): (1320, 3), ("CNN", 256): (512, 1), ("CNN", 30): (300, 1)}
+CLIP, SIGMA = 1.0, 1.0
 
 
 def _setup():
@@ -22,66 +29,70 @@ def _setup():
     from labkit import data
     from labkit.dp import dpsgd
 
-    ds = data.load("digits")
-    x, y = ds.x_train[:N], ds.y_train[:N]
-    init = dpsgd.make_mlp(64, 10, (256, 256), seed=0).get_weights()
-    return tf, dpsgd, x, y, init
+    return tf, dpsgd, {"MLP": data.load("digits"), "CNN": data.load("mnist")}
 
 
-def _fit_runner(model, x, y, init):
-    """One timed run: reset the weights, then Keras fit on the shared data (the same for every baseline)."""
+def _make(dpsgd, kind):
+    return dpsgd.make_mlp(64, 10, (256, 256), seed=0) if kind == "MLP" else dpsgd.make_cnn(seed=0)
+
+
+def _labkit(dpsgd, kind, x, y, batch, epochs, *, clip, sigma):
+    """labkit's train_dpsgd (Poisson sampling); clip None is the same loop as ordinary backprop."""
+    model = _make(dpsgd, kind)
+    init = model.get_weights()
+
     def run():
         model.set_weights(init)
-        model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, shuffle=True, verbose=0)
+        dpsgd.train_dpsgd(model, x, y, epochs=epochs, batch_size=batch, l2_norm_clip=clip, noise_multiplier=sigma,
+                          learning_rate=0.1, sampling="poisson", seed=0)
     return run
 
 
-def _keras_plain(tf, dpsgd, x, y, init):
-    model = dpsgd.make_mlp(64, 10, (256, 256), seed=0)
-    model.compile(optimizer=tf.keras.optimizers.SGD(0.5),
+def _fit(model, init, x, y, batch, epochs):
+    """One timed run: reset the weights, then Keras fit (shuffled fixed-size batches)."""
+    def run():
+        model.set_weights(init)
+        model.fit(x, y, epochs=epochs, batch_size=batch, shuffle=True, verbose=0)
+    return run
+
+
+def _keras_plain(tf, dpsgd, kind, x, y, batch, epochs):
+    model = _make(dpsgd, kind)
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.1),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-
-    return _fit_runner(model, x, y, init)
-
-
-def _labkit(tf, dpsgd, x, y, init):
-    model = dpsgd.make_mlp(64, 10, (256, 256), seed=0)
-
-    def run():
-        model.set_weights(init)
-        dpsgd.train_dpsgd(model, x, y, epochs=EPOCHS, batch_size=BATCH, l2_norm_clip=1.0, noise_multiplier=1.0,
-                          learning_rate=0.5, sampling="poisson", seed=0)
-    return run
+    return _fit(model, model.get_weights(), x, y, batch, epochs)
 
 
-def _dp_keras_optimizer(tf, dpsgd, x, y, init):
+def _dp_keras_optimizer(tf, dpsgd, kind, x, y, batch, epochs):
+    """DPKerasSGDOptimizer with one example per microbatch (num_microbatches None: the batch's size, so the
+    last, shorter batch is split too)."""
     from tensorflow_privacy import DPKerasSGDOptimizer
 
-    dpsgd.check_microbatches(N, BATCH, BATCH)
-    model = dpsgd.make_mlp(64, 10, (256, 256), seed=0)
-    model.compile(optimizer=DPKerasSGDOptimizer(l2_norm_clip=1.0, noise_multiplier=1.0, num_microbatches=BATCH,
-                                                learning_rate=0.5),
+    model = _make(dpsgd, kind)
+    model.compile(optimizer=DPKerasSGDOptimizer(l2_norm_clip=CLIP, noise_multiplier=SIGMA, num_microbatches=None,
+                                                learning_rate=0.1),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(
                       from_logits=True, reduction=tf.keras.losses.Reduction.NONE))
+    return _fit(model, model.get_weights(), x, y, batch, epochs)
 
-    return _fit_runner(model, x, y, init)
 
-
-def _dp_sequential(tf, dpsgd, x, y, init):
-    """DPSequential as ``labkit.dp.dpsgd.fit_tf_privacy`` builds it: with the default layer registry, so
-    that it takes the fast-clipping path (without ``layer_registry=`` it clips one microbatch
-    gradient at a time), and without XLA (under XLA its noise ignores TensorFlow's seeds)."""
+def _dp_sequential(tf, dpsgd, kind, x, y, batch, epochs):
+    """DPSequential as ``labkit.dp.dpsgd.fit_tf_privacy`` builds it: the default layer registry (Dense and
+    Embedding: fast clipping for the MLP; the CNN's Conv2D layers are not registered, so DPSequential
+    falls back to one clipped gradient per microbatch, vectorized) and no XLA (under XLA its noise ignores
+    TensorFlow's seeds)."""
     from tensorflow_privacy.privacy.fast_gradient_clipping import layer_registry
     from tensorflow_privacy.privacy.keras_models.dp_keras_model import DPSequential
 
-    model = DPSequential(l2_norm_clip=1.0, noise_multiplier=1.0,
-                         layer_registry=layer_registry.make_default_layer_registry(), use_xla=False, layers=[
-        tf.keras.Input(shape=(64,)), tf.keras.layers.Dense(256, activation="relu"),
-        tf.keras.layers.Dense(256, activation="relu"), tf.keras.layers.Dense(10)])
-    model.compile(optimizer=tf.keras.optimizers.SGD(0.5),
+    source = _make(dpsgd, kind)
+    model = DPSequential(l2_norm_clip=CLIP, noise_multiplier=SIGMA,
+                         layer_registry=layer_registry.make_default_layer_registry(), use_xla=False,
+                         layers=[tf.keras.Input(shape=(x.shape[1],))] + [
+                             type(layer).from_config(layer.get_config()) for layer in source.layers])
+    model.set_weights(source.get_weights())
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.1),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-
-    return _fit_runner(model, x, y, init)
+    return _fit(model, source.get_weights(), x, y, batch, epochs)
 
 
 def _slider_median_ms() -> float:
@@ -110,17 +121,44 @@ def _sweep_seconds() -> float:
     return seconds(tradeoff_sweep)
 
 
+def _trainer_rows(tf, dpsgd, datasets) -> list:
+    out = []
+    for (kind, batch), (n, epochs) in SETTINGS.items():
+        ds = datasets[kind]
+        x, y = ds.x_train[:n], ds.y_train[:n]
+        setting = (f"{kind}, batch {batch}, {n} {'digits' if kind == 'MLP' else 'MNIST-28 images'}, {epochs} "
+                   f"epoch{'s' if epochs > 1 else ''}")
+        dp = _labkit(dpsgd, kind, x, y, batch, epochs, clip=CLIP, sigma=SIGMA)
+        plain = _labkit(dpsgd, kind, x, y, batch, epochs, clip=None, sigma=0.0)
+        budget = "budget <= 1.5, goal 1.3" if (kind, batch) in (("MLP", 30), ("CNN", 256)) else "no budget"
+        out += [
+            Comparison(f"{kind} b{batch}: labkit DP-SGD", dp, plain, "same loop, no clipping or noise", repeats=5,
+                       note=f"{setting}; {budget}"),
+            Comparison(f"{kind} b{batch}: labkit clipping only (sigma 0)",
+                       _labkit(dpsgd, kind, x, y, batch, epochs, clip=CLIP, sigma=0.0), plain,
+                       "same loop, no clipping or noise", repeats=3, note=f"{setting}; the rest is the noise"),
+            Comparison(f"{kind} b{batch}: labkit DP-SGD", dp, _keras_plain(tf, dpsgd, kind, x, y, batch, epochs),
+                       "Keras fit (SGD)", repeats=3, note=setting),
+        ]
+        n, epochs = TFP_SETTINGS[(kind, batch)]
+        x, y = ds.x_train[:n], ds.y_train[:n]
+        setting = (f"{kind}, batch {batch}, {n} {'digits' if kind == 'MLP' else 'MNIST-28 images'}, {epochs} "
+                   f"epoch{'s' if epochs > 1 else ''}")
+        dp = _labkit(dpsgd, kind, x, y, batch, epochs, clip=CLIP, sigma=SIGMA)
+        out += [
+            Comparison(f"{kind} b{batch}: labkit DP-SGD", dp, _dp_keras_optimizer(tf, dpsgd, kind, x, y, batch, epochs),
+                       "tf-privacy DPKerasSGDOptimizer (1 example per microbatch)", repeats=2, note=setting),
+            Comparison(f"{kind} b{batch}: labkit DP-SGD", dp, _dp_sequential(tf, dpsgd, kind, x, y, batch, epochs),
+                       "tf-privacy DPSequential (default registry, no XLA)", repeats=2,
+                       note=setting + ("; Conv2D not in the registry: per-microbatch clipping" if kind == "CNN"
+                                       else "; fast clipping")),
+        ]
+    return out
+
+
 def rows():
-    tf, dpsgd, x, y, init = _setup()
-    plain = _keras_plain(tf, dpsgd, x, y, init)
-    note = "MLP 64-256-256-10, 1320 digits, batch 30, 10 epochs"
-    return [
-        Comparison("labkit train_dpsgd (ghost norms, Poisson)", _labkit(tf, dpsgd, x, y, init), plain,
-                   "Keras SGD", repeats=5, note=f"{note}; goal <= 1.3, at most 1.5"),
-        Comparison("tf-privacy DPKerasSGDOptimizer (30 microbatches)", _dp_keras_optimizer(tf, dpsgd, x, y, init),
-                   plain, "Keras SGD", repeats=3, note=note),
-        Comparison("tf-privacy DPSequential (fast clipping: default layer registry, no XLA)",
-                   _dp_sequential(tf, dpsgd, x, y, init), plain, "Keras SGD", repeats=3, note=note),
+    tf, dpsgd, datasets = _setup()
+    return _trainer_rows(tf, dpsgd, datasets) + [
         Measurement("trade-off explorer: slider move (median of 63)", _slider_median_ms, "ms", "<= 100 ms",
                     "tradeoff_at lookup + redraw of the moving artists + PNG"),
         Measurement("trade-off explorer: tradeoff_at alone (median of 63)", _compute_median_ms, "ms", "<= 100 ms"),

@@ -1,4 +1,4 @@
-"""DP-SGD: per-example clipping and Gaussian noise, a fast trainer for MLPs, tensorflow-privacy guards.
+"""DP-SGD: per-example clipping and Gaussian noise, a fast trainer for MLPs and small CNNs, tensorflow-privacy guards.
 
 Introduced in ``04-dp-sgd.ipynb``; the trainer is reused by ``05-auditing.ipynb`` for its target
 and shadow models.
@@ -8,13 +8,20 @@ What is here:
 * The DP-SGD step written out (Abadi et al. 2016, Algorithm 1): :func:`per_example_gradients`,
   :func:`clip_and_sum`, :func:`add_gaussian_noise`, :func:`noisy_gradient` (stages 2 to 4 in NumPy)
   and :func:`dpsgd_step`, which materialise one gradient per example so that each stage can be looked at.
-* A fast trainer, :func:`train_dpsgd`, for models made only of ``Dense`` layers. It never builds
-  per-example gradients: for a Dense layer ``z = a W + b`` the gradient of example ``i`` with
+* A fast trainer, :func:`train_dpsgd`, for models made of ``Dense`` layers, and for small CNNs
+  (``Reshape``, ``Conv2D``, pooling, ``Flatten``, ``Dense``; :func:`make_cnn`, :func:`trainer_layers`).
+  It never builds per-example gradients of Dense layers: for a Dense layer ``z = a W + b`` the gradient of example ``i`` with
   respect to ``W`` is the outer product ``a_i g_i^T`` (``g_i`` = gradient of the loss at ``z_i``),
   whose Frobenius norm is ``||a_i|| * ||g_i||``. The per-example norms ("ghost norms", Goodfellow
   2015; Li et al. 2022, section 4) follow from quantities that ordinary backpropagation computes,
   and the clipped sum is ``A^T (c * G)`` with one clip factor ``c_i`` per row. Its schedule (the
   Poisson rate and the number of steps) comes from a public ``num_examples``, by default ``len(x)``.
+  For a Conv2D layer the norm no longer factorises; it is computed exactly either as a ghost norm
+  (Lee and Kifer 2021; Bu et al. 2022: ``sum_{p,q} (a_p . a_q)(g_p . g_q)`` over output positions)
+  or from im2col per-example kernel gradients, whichever suits the layer (:func:`ghost_clipped_sum`).
+  Without clipping, a step is ordinary backpropagation, the honest baseline for DP-SGD's cost.
+* :func:`cnn_sweep` / :func:`load_cnn_sweep`: the CNN and an MLP on MNIST-28 at a few epsilons
+  (``data/sweeps/dpsgd_cnn.npz``).
 * :func:`check_microbatches` and :func:`fit_tf_privacy`: tensorflow-privacy's optimizers reshape
   each batch into ``num_microbatches`` groups and fail deep inside Keras when that is impossible
   (the last, shorter batch included); labkit says so in one sentence instead.
@@ -134,6 +141,68 @@ def dense_layers(model: Any) -> list:
     return layers
 
 
+TRAINER_LAYERS: tuple[str, ...] = ("Reshape", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense")
+
+
+def _has_weights(layer: Any) -> bool:
+    import tensorflow as tf
+
+    return type(layer) in (tf.keras.layers.Dense, tf.keras.layers.Conv2D)
+
+
+def trainer_layers(model: Any) -> list:
+    """The layers of ``model`` (without ``InputLayer``), after checking that :func:`train_dpsgd` can handle it.
+
+    Dense-only models get exactly the checks of :func:`dense_layers`. Otherwise the model may
+    hold ``Reshape``, ``Conv2D`` (channels last, no dilation, no groups), ``MaxPooling2D``,
+    ``AveragePooling2D``, ``Flatten`` and ``Dense`` layers (Dense on 2-D inputs), with
+    activations inside the layers, and must take 2-D ``(examples, features)`` inputs.
+
+    Raises:
+        TypeError: naming the layers or settings the trainer cannot handle.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    if not isinstance(model, tf.keras.Model):
+        raise TypeError(f"model must be a tf.keras model made of {', '.join(TRAINER_LAYERS)} layers; "
+                        f"got {type(model).__name__}")
+    layers = [layer for layer in model.layers if not isinstance(layer, tf.keras.layers.InputLayer)]
+    if layers and all(type(layer) is tf.keras.layers.Dense for layer in layers):
+        return dense_layers(model)
+    allowed = {getattr(tf.keras.layers, name) for name in TRAINER_LAYERS}
+    others = [type(layer).__name__ for layer in layers if type(layer) not in allowed]
+    if others or not layers:
+        raise TypeError(
+            "model must be made of Dense layers only, or of Reshape, Conv2D, MaxPooling2D, AveragePooling2D, "
+            "Flatten and Dense layers (the ghost-norm trainer knows how to compute their per-example gradient "
+            f"norms); got {', '.join(others) or 'no layers'}. Use dpsgd_step for other layers."
+        )
+    if not model.built:
+        raise TypeError("model must be built (give it an input shape, e.g. with labkit.dp.dpsgd.make_cnn)")
+    if len(model.input_shape) != 2:
+        raise TypeError(f"model must take 2-D inputs (examples x features; start with a Reshape layer); "
+                        f"got input shape {model.input_shape}")
+    for layer in layers:
+        if type(layer) is tf.keras.layers.Conv2D and (
+                layer.data_format != "channels_last" or tuple(layer.dilation_rate) != (1, 1)
+                or getattr(layer, "groups", 1) != 1 or layer.padding not in ("same", "valid")):
+            raise TypeError(f"model's Conv2D layer {layer.name!r} must be channels_last, without dilation or "
+                            f"groups, with 'same' or 'valid' padding")
+        if type(layer) in (tf.keras.layers.MaxPooling2D, tf.keras.layers.AveragePooling2D) and \
+                layer.data_format != "channels_last":
+            raise TypeError(f"model's pooling layer {layer.name!r} must be channels_last")
+        if type(layer) is tf.keras.layers.Dense and len(layer.input_shape) != 2:
+            raise TypeError(f"model's Dense layer {layer.name!r} must take 2-D inputs (put a Flatten before it); "
+                            f"got input shape {layer.input_shape}")
+    if type(layers[-1]) is not tf.keras.layers.Dense or layers[-1].activation is not tf.keras.activations.linear:
+        raise TypeError("model's last layer must be a linear Dense layer (it outputs logits); got "
+                        f"{type(layers[-1]).__name__} with activation "
+                        f"{getattr(getattr(layers[-1], 'activation', None), '__name__', None)!r}")
+    return layers
+
+
 # --------------------------------------------------------------------------------------------
 # Models
 # --------------------------------------------------------------------------------------------
@@ -168,16 +237,17 @@ def make_mlp(num_features: int, num_classes: int, hidden: Sequence[int] = (256, 
 
 
 def reinitialize(model: Any, seed: int) -> Any:
-    """Give a Dense-only model the initial weights :func:`make_mlp` gives for ``seed`` (in place).
+    """Give a model the trainer handles the initial weights :func:`make_mlp` / :func:`make_cnn` give for ``seed`` (in place).
 
-    Glorot-uniform kernels (seeded per layer), zero biases. Reusing one model object for many
-    training runs (the shadow models of ``05-auditing.ipynb``) saves TensorFlow's tracing time.
+    Glorot-uniform kernels (seeded per Dense or Conv2D layer, in order; the last layer's seed offset
+    is 999), zero biases. Reusing one model object for many training runs (the shadow models of
+    ``05-auditing.ipynb``) saves TensorFlow's tracing time.
 
     Introduced in ``05-auditing.ipynb``.
     """
     import tensorflow as tf
 
-    layers = dense_layers(model)
+    layers = [layer for layer in trainer_layers(model) if _has_weights(layer)]
     seed = v.integer("seed", seed, minimum=0, maximum=2**31 // 1000 - 1)
     for i, layer in enumerate(layers):
         offset = 999 if i == len(layers) - 1 else i
@@ -185,6 +255,36 @@ def reinitialize(model: Any, seed: int) -> Any:
         layer.kernel.assign(init(layer.kernel.shape))
         if layer.use_bias:
             layer.bias.assign(tf.zeros_like(layer.bias))
+    return model
+
+
+def make_cnn(num_classes: int = 10, *, seed: int = 0):
+    """The small CNN of tensorflow-privacy's MNIST tutorial, taking flat ``(n, 784)`` rows of 28x28 images.
+
+    ``Reshape((28, 28, 1))``, Conv2D 16 filters 8x8 stride 2 SAME + ReLU, MaxPooling 2x2 stride 1,
+    Conv2D 32 filters 4x4 stride 2 VALID + ReLU, MaxPooling 2x2 stride 1, Flatten, Dense 32 + ReLU,
+    Dense ``num_classes`` (logits): 26,010 parameters for 10 classes. It is the model of
+    tensorflow-privacy's MNIST DP-SGD tutorial, small enough to train on two CPU cores in
+    seconds. The weights are a pure function of ``seed`` (:func:`reinitialize`).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import tensorflow as tf
+
+    num_classes = v.count("num_classes", num_classes, minimum=2, maximum=MAX_UNITS)
+    seed = v.integer("seed", seed, minimum=0, maximum=2**31 // 1000 - 1)
+    model = tf.keras.Sequential([
+        tf.keras.Input(shape=(28 * 28,)),
+        tf.keras.layers.Reshape((28, 28, 1)),
+        tf.keras.layers.Conv2D(16, 8, strides=2, padding="same", activation="relu"),
+        tf.keras.layers.MaxPooling2D(2, 1),
+        tf.keras.layers.Conv2D(32, 4, strides=2, padding="valid", activation="relu"),
+        tf.keras.layers.MaxPooling2D(2, 1),
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(32, activation="relu"),
+        tf.keras.layers.Dense(num_classes),
+    ])
+    reinitialize(model, seed)
     return model
 
 
@@ -374,91 +474,233 @@ def noisy_gradient(per_example: Sequence[np.ndarray] | np.ndarray, l2_norm_clip:
 # --------------------------------------------------------------------------------------------
 
 
-def _ghost_graph(layers: list, x, y, l2_norm_clip):
-    """Clipped gradient sum and per-example norms for a Dense-only model, inside TensorFlow.
+CONV_NORMS: tuple[str, ...] = ("auto", "ghost", "per_example")
 
-    ``l2_norm_clip`` None means no clipping (the non-private reference).
+
+# Per-example kernel gradients above this many floats per example (256 KB) make "auto" prefer ghost norms.
+_PER_EXAMPLE_LIMIT = 1 << 16
+
+
+def _conv_uses_ghost(positions: int, kernel_size: int, filters: int, conv_norms: str) -> bool:
+    """Which exact norm a Conv2D layer gets (P output positions, K = kh * kw * Cin inputs per patch).
+
+    Time, per example: the ghost norm costs P^2 (K + Cout) and its clipped sum one more filter
+    backpropagation (P K Cout); the per-example gradient costs P K Cout and its clipped sum only a
+    weighted sum of the per-example gradients (K Cout). So "auto" takes the per-example gradient,
+    unless it is large (more than 2^16 floats per example) and the ghost norm needs less memory
+    (Bu et al. 2022's rule, 2 P^2 < K Cout), as for wide layers late in deep networks.
+    """
+    if conv_norms != "auto":
+        return conv_norms == "ghost"
+    return kernel_size * filters > _PER_EXAMPLE_LIMIT and 2 * positions * positions < kernel_size * filters
+
+
+def _conv_sq_norms(layer, a, g, conv_norms: str):
+    """Squared per-example gradient norms of one Conv2D layer (kernel and bias), and its per-example kernel
+    gradients when they were computed (else None).
+
+    ``a``: the layer's input (B, H, W, Cin); ``g``: the loss gradient at its pre-activation output
+    (B, Ho, Wo, Cout). With im2col patches ``A_i`` (P positions x K = kh*kw*Cin) and ``G_i`` (P x Cout),
+    example i's kernel gradient is ``A_i^T G_i``. Its squared norm is either computed from it (cost
+    P K Cout) or, without forming it, as ``sum_{p,q} (a_p . a_q)(g_p . g_q)`` (the ghost norm, cost
+    P^2 (K + Cout)); the bias gradient is ``sum_p g_p``, whose squared norm is ``sum_{p,q} g_p . g_q``.
+    """
+    import tensorflow as tf
+
+    kh, kw = layer.kernel_size
+    sh, sw = layer.strides
+    patches = tf.image.extract_patches(a, sizes=[1, kh, kw, 1], strides=[1, sh, sw, 1], rates=[1, 1, 1, 1],
+                                       padding=layer.padding.upper())
+    b = tf.shape(a)[0]
+    positions = int(g.shape[1]) * int(g.shape[2])
+    k, cout = kh * kw * int(a.shape[-1]), int(g.shape[-1])
+    pa = tf.reshape(patches, [b, positions, k])
+    pg = tf.reshape(g, [b, positions, cout])
+    if _conv_uses_ghost(positions, k, cout, conv_norms):
+        gg = tf.matmul(pg, pg, transpose_b=True)
+        sq = tf.reduce_sum(tf.matmul(pa, pa, transpose_b=True) * gg, axis=[1, 2])
+        if layer.use_bias:
+            sq += tf.reduce_sum(gg, axis=[1, 2])
+        return sq, None
+    per_example = tf.einsum("bpk,bpc->bkc", pa, pg)
+    sq = tf.reduce_sum(tf.square(per_example), axis=[1, 2])
+    if layer.use_bias:
+        sq += tf.reduce_sum(tf.square(tf.reduce_sum(pg, axis=1)), axis=1)
+    return sq, per_example
+
+
+def _ghost_graph(layers: list, x, y, l2_norm_clip, conv_norms: str = "auto"):
+    """Clipped gradient sum and per-example norms for a model :func:`trainer_layers` accepts, inside TensorFlow.
+
+    One forward and one backward pass to every parametrised layer's pre-activation output ``z``;
+    the per-example norms follow from each layer's input ``a`` and ``dL/dz`` (Dense: ``||a_i|| *
+    ||g_i||``; Conv2D: :func:`_conv_sq_norms`), and the clipped sum rescales ``dL/dz`` row by row
+    before the (linear) parameter gradient is formed. ``l2_norm_clip`` None means no clipping.
+    Returns ``(grads, norms, total_loss)`` with grads in the order of the model's trainable variables.
     """
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
         h = x
-        inputs, outputs = [], []
+        records = []  # (layer, input, pre-activation output)
         for layer in layers:
-            inputs.append(h)
-            z = tf.matmul(h, layer.kernel)
+            if type(layer) is tf.keras.layers.Dense:
+                a = h
+                z = tf.matmul(h, layer.kernel)
+            elif type(layer) is tf.keras.layers.Conv2D:
+                a = h
+                z = tf.nn.conv2d(h, layer.kernel, strides=[1, *layer.strides, 1], padding=layer.padding.upper())
+            else:
+                h = layer(h)
+                continue
             if layer.use_bias:
                 z = z + layer.bias
-            outputs.append(z)
+            records.append((layer, a, z))
             h = layer.activation(z)
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h)
         total = tf.reduce_sum(losses)
-    out_grads = tape.gradient(total, outputs)
+    out_grads = tape.gradient(total, [z for _, _, z in records])
     sq = tf.zeros_like(losses)
-    for layer, a, g in zip(layers, inputs, out_grads):
-        gg = tf.reduce_sum(tf.square(g), axis=1)
-        aa = tf.reduce_sum(tf.square(a), axis=1) + (1.0 if layer.use_bias else 0.0)
-        sq += aa * gg  # ||a_i g_i^T||_F^2 + ||g_i||^2
+    per_example = []
+    for (layer, a, _), g in zip(records, out_grads):
+        if type(layer) is tf.keras.layers.Dense:
+            gg = tf.reduce_sum(tf.square(g), axis=1)
+            aa = tf.reduce_sum(tf.square(a), axis=1) + (1.0 if layer.use_bias else 0.0)
+            sq += aa * gg  # ||a_i g_i^T||_F^2 + ||g_i||^2
+            per_example.append(None)
+        else:
+            layer_sq, kernel_grads = _conv_sq_norms(layer, a, g, conv_norms)
+            sq += layer_sq
+            per_example.append(kernel_grads)
     norms = tf.sqrt(sq)
     if l2_norm_clip is None:
         factors = tf.ones_like(norms)
     else:
         factors = tf.minimum(1.0, l2_norm_clip / tf.maximum(norms, 1e-12))
     grads = []
-    for layer, a, g in zip(layers, inputs, out_grads):
-        scaled = g * factors[:, None]
-        grads.append(tf.matmul(a, scaled, transpose_a=True))
+    for (layer, a, _), g, kernel_grads in zip(records, out_grads, per_example):
+        if type(layer) is tf.keras.layers.Dense:
+            scaled = g * factors[:, None]
+            grads.append(tf.matmul(a, scaled, transpose_a=True))
+            if layer.use_bias:
+                grads.append(tf.reduce_sum(scaled, axis=0))
+            continue
+        scaled = g * factors[:, None, None, None]
+        if kernel_grads is not None:
+            grads.append(tf.reshape(tf.tensordot(factors, kernel_grads, axes=1), tf.shape(layer.kernel)))
+        else:
+            grads.append(tf.compat.v1.nn.conv2d_backprop_filter(
+                a, tf.shape(layer.kernel), scaled, strides=[1, *layer.strides, 1], padding=layer.padding.upper()))
         if layer.use_bias:
-            grads.append(tf.reduce_sum(scaled, axis=0))
+            grads.append(tf.reduce_sum(scaled, axis=[0, 1, 2]))
     return grads, norms, total
+
+
+def _plain_graph(model, x, y):
+    """The non-private reference: ordinary backpropagation (one ``tape.gradient`` on the variables, no norms)."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        total = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+    return tape.gradient(total, model.trainable_variables), total
 
 
 def _layer_variables(layers: list) -> list:
     out = []
     for layer in layers:
-        out.append(layer.kernel)
-        if layer.use_bias:
-            out.append(layer.bias)
+        if _has_weights(layer):
+            out.append(layer.kernel)
+            if layer.use_bias:
+                out.append(layer.bias)
     return out
 
 
-def ghost_clipped_sum(model: Any, x: np.ndarray, y: np.ndarray, l2_norm_clip: float) -> tuple[list[np.ndarray], np.ndarray]:
-    """The clipped gradient sum and per-example norms of a Dense-only model, without per-example gradients.
+def ghost_clipped_sum(model: Any, x: np.ndarray, y: np.ndarray, l2_norm_clip: float, *,
+                      conv_norms: str = "auto") -> tuple[list[np.ndarray], np.ndarray]:
+    """The clipped gradient sum and per-example norms, without per-example gradients of Dense layers.
 
-    Same result as ``clip_and_sum(per_example_gradients(model, x, y), l2_norm_clip)`` (the test
-    suite checks it to 1e-5), in the order of ``model.trainable_variables``.
+    For any model :func:`trainer_layers` accepts (Dense-only MLPs, small CNNs). Same result as
+    ``clip_and_sum(per_example_gradients(model, x, y), l2_norm_clip)`` (the test suite checks it
+    to 1e-5), in the order of ``model.trainable_variables``.
+
+    Args:
+        conv_norms: how Conv2D layers get their per-example norms: ``"auto"`` (per layer, the
+            per-example kernel gradients from im2col patches, which also give the clipped sum almost
+            for free, unless they exceed 2^16 floats per example and the ghost norm needs less memory:
+            Bu et al. 2022's ``2 P^2 < K * Cout``, P output positions, K = kh * kw * Cin), ``"ghost"``
+            or ``"per_example"``. All three give the same numbers.
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
     import tensorflow as tf
 
-    layers = dense_layers(model)
+    layers = trainer_layers(model)
     x, y = _features_labels(x, y)
     _check_labels(y, model)
+    _check_features(model, layers, x)
     clip = v.positive("l2_norm_clip", l2_norm_clip)
-    grads, norms, _ = _ghost_graph(layers, tf.constant(x), tf.constant(y), tf.constant(clip, tf.float32))
+    v.choice("conv_norms", conv_norms, CONV_NORMS)
+    grads, norms, _ = _ghost_graph(layers, tf.constant(x), tf.constant(y), tf.constant(clip, tf.float32),
+                                   conv_norms=conv_norms)
     return [np.asarray(g, dtype=np.float64) for g in grads], np.asarray(norms, dtype=np.float64)
+
+
+def _check_features(model: Any, layers: list, x: np.ndarray) -> None:
+    import tensorflow as tf
+
+    d = int(layers[0].kernel.shape[0]) if type(layers[0]) is tf.keras.layers.Dense else int(model.input_shape[-1])
+    if x.shape[1] != d:
+        raise ValueError(f"x must have {d} features (the model's input size); got {x.shape[1]}")
+
+
+def _standard_normal(size: int, seed):
+    """``size`` independent N(0, 1) float32 values from stateless Philox uniforms, by Box-Muller.
+
+    The same transform TensorFlow's ``stateless_normal`` applies inside its kernel (both outputs of
+    each pair of uniforms: ``sqrt(-2 ln u1) (cos 2 pi u2, sin 2 pi u2)``, independent standard normals),
+    written with vectorised TensorFlow ops: on CPU it draws a model's noise about twice as fast,
+    which is most of DP-SGD's cost for an MLP at small batches. ``1 - u1`` lies in (0, 1], so the
+    logarithm is finite; as in TensorFlow's kernel, float32 uniforms cap |z| near 5.8.
+    """
+    import tensorflow as tf
+
+    half = (size + 1) // 2
+    u = tf.random.stateless_uniform([2, half], seed=seed)
+    radius = tf.sqrt(-2.0 * tf.math.log1p(-u[0]))
+    angle = (2.0 * math.pi) * u[1]
+    return tf.concat([radius * tf.cos(angle), radius * tf.sin(angle)], 0)[:size]
 
 
 # Compiled epoch functions, per model and per (sampling, clipped, noisy): tracing costs more than
 # training a small model, and the audit notebook trains many models of one shape.
 _EPOCH_FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
+# Poisson masks for a whole epoch are drawn at once when steps x rows stays below this (16 MB of
+# float32 uniforms); larger epochs draw one mask per step.
+_EPOCH_MASK_LIMIT = 1 << 22
 
-def _epoch_function(model: Any, layers: list, sampling: str, *, clipped: bool, noisy: bool):
+
+def _epoch_function(model: Any, layers: list, sampling: str, *, clipped: bool, noisy: bool, epoch_mask: bool = True):
     """A ``tf.function`` running one epoch of (DP-)SGD on ``model``'s variables, cached per model."""
     import tensorflow as tf
 
     per_model = _EPOCH_FUNCTIONS.setdefault(model, {})
-    key = (sampling, clipped, noisy)
+    key = (sampling, clipped, noisy, epoch_mask)
     if key in per_model:
         return per_model[key]
     variables = _layer_variables(layers)
-    d = int(layers[0].kernel.shape[0])
+    shapes = [tuple(int(d) for d in var.shape) for var in variables]
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    d = int(model.input_shape[-1])
     f32, i64 = tf.float32, tf.int64
 
     # One epoch is one TensorFlow loop: batches are drawn inside the graph from stateless random
-    # numbers seeded by ``seed``, so there is no per-step Python overhead.
+    # numbers seeded by ``seed``, so there is no per-step Python overhead. Poisson sampling: every
+    # row joins every step independently with probability q; the epoch's (steps x rows) uniforms are
+    # drawn at once and the included (step, row) pairs found with one tf.where, so a step only
+    # slices its rows. Noise: one N(0, 1) vector for all parameters per step (Box-Muller,
+    # :func:`_standard_normal`), split per variable.
     @tf.function(input_signature=[tf.TensorSpec([None, d], f32), tf.TensorSpec([None], i64),
                                   tf.TensorSpec([], tf.int32), tf.TensorSpec([2], i64), tf.TensorSpec([], f32),
                                   tf.TensorSpec([], f32), tf.TensorSpec([], f32), tf.TensorSpec([], f32),
@@ -467,18 +709,28 @@ def _epoch_function(model: Any, layers: list, sampling: str, *, clipped: bool, n
         n = tf.shape(xs)[0]
         total = tf.constant(0.0)
         count = tf.constant(0, i64)
-        order = tf.argsort(tf.random.stateless_uniform([n], seed=seed))
+        if sampling == "shuffle":
+            order = tf.argsort(tf.random.stateless_uniform([n], seed=seed))
+        elif epoch_mask:
+            hits = tf.where(tf.random.stateless_uniform([steps, n], seed=seed) < q)
+            bounds = tf.searchsorted(hits[:, 0], tf.range(steps + 1, dtype=i64), side="left")
         for s in tf.range(steps):
             step_seed = seed + tf.stack([tf.cast(s, i64) + 1, tf.constant(0, i64)])
             if sampling == "shuffle":
                 idx = order[s * batch_size:tf.minimum((s + 1) * batch_size, n)]
+            elif epoch_mask:
+                idx = hits[bounds[s]:bounds[s + 1], 1]
             else:
                 idx = tf.where(tf.random.stateless_uniform([n], seed=step_seed) < q)[:, 0]
-            grads, _, loss = _ghost_graph(layers, tf.gather(xs, idx), tf.gather(ys, idx), clip if clipped else None)
-            for i, (var, g) in enumerate(zip(variables, grads)):
-                if noisy:
-                    noise_seed = step_seed + tf.constant([0, 1 + i], i64)
-                    g = g + noise_std * tf.random.stateless_normal(tf.shape(g), seed=noise_seed)
+            xb, yb = tf.gather(xs, idx), tf.gather(ys, idx)
+            if clipped:
+                grads, _, loss = _ghost_graph(layers, xb, yb, clip)
+            else:
+                grads, loss = _plain_graph(model, xb, yb)
+            if noisy:
+                noise = tf.split(_standard_normal(sum(sizes), step_seed + tf.constant([0, 1], i64)), sizes)
+                grads = [g + noise_std * tf.reshape(z, shape) for g, z, shape in zip(grads, noise, shapes)]
+            for var, g in zip(variables, grads):
                 var.assign_sub(scale * g)
             total += loss
             count += tf.shape(idx, out_type=i64)[0]
@@ -551,16 +803,21 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
                 sampling: str = "poisson", seed: int | None = None,
                 progress: Callable[[int, int], None] | None = None,
                 num_examples: int | None = None) -> TrainResult:
-    """Train a Dense-only Keras model with DP-SGD, fast (ghost norms, no per-example gradients).
+    """Train a Dense-only Keras model or a small CNN with DP-SGD, fast (ghost norms, no per-example gradients
+    for Dense layers).
 
     Each step: sample a batch, compute the per-example gradient norms from the layers' inputs and
-    output gradients, clip each example to ``l2_norm_clip``, sum, add Gaussian noise with standard
-    deviation ``noise_multiplier * l2_norm_clip`` to every coordinate, divide by ``batch_size``
-    (the expected batch size, a public constant) and take an SGD step.
+    output gradients (for Conv2D layers, ghost norms or im2col per-example kernel gradients,
+    whichever is cheaper; see :func:`ghost_clipped_sum`), clip each example to ``l2_norm_clip``,
+    sum, add Gaussian noise with standard deviation ``noise_multiplier * l2_norm_clip`` to every
+    coordinate (one N(0, 1) draw for all parameters per step), divide by ``batch_size`` (the
+    expected batch size, a public constant) and take an SGD step. Without clipping (``l2_norm_clip``
+    None) a step is ordinary backpropagation on the same batches: the honest non-private baseline.
 
     Args:
         model: a built Keras model of Dense layers whose last layer outputs logits
-            (:func:`make_mlp`); trained in place.
+            (:func:`make_mlp`), or of the layers :func:`trainer_layers` accepts (:func:`make_cnn`);
+            trained in place.
         x, y: float features (2-D) and integer labels.
         epochs: passes over the data (Poisson: ``ceil(epochs * num_examples / batch_size)`` steps).
         batch_size: expected batch size (Poisson) or batch size (shuffle), 1 to ``num_examples``.
@@ -595,11 +852,10 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
     """
     import tensorflow as tf
 
-    layers = dense_layers(model)
+    layers = trainer_layers(model)
     x, y = _features_labels(x, y)
     _check_labels(y, model)
-    if x.shape[1] != layers[0].kernel.shape[0]:
-        raise ValueError(f"x must have {layers[0].kernel.shape[0]} features (the model's input size); got {x.shape[1]}")
+    _check_features(model, layers, x)
     # n: the public size that fixes the schedule (sampling rate and step count), not necessarily len(x).
     n = len(x) if num_examples is None else v.count("num_examples", num_examples)
     epochs = v.count("epochs", epochs)
@@ -629,7 +885,9 @@ def train_dpsgd(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable progress(epoch_done, epochs) or None; got {type(progress).__name__}")
 
-    run_epoch = _epoch_function(model, layers, sampling, clipped=clip is not None, noisy=sigma > 0)
+    epoch_mask = (math.ceil(n / batch_size) + 1) * len(x) <= _EPOCH_MASK_LIMIT
+    run_epoch = _epoch_function(model, layers, sampling, clipped=clip is not None, noisy=sigma > 0,
+                                epoch_mask=epoch_mask)
     xs, ys = tf.constant(x), tf.constant(y)
     hyper = (tf.constant(clip or 0.0, tf.float32), tf.constant(sigma * (clip or 0.0), tf.float32),
              tf.constant(lr / batch_size, tf.float32), tf.constant(batch_size / n, tf.float32),
@@ -702,7 +960,8 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
     ``optimizer="DPKerasSGDOptimizer"`` compiles a copy of ``model`` with tensorflow-privacy's DP
     SGD optimizer and a per-example (``Reduction.NONE``) loss, as that optimizer requires.
     ``optimizer="DPSequential"`` rebuilds the layers in tensorflow-privacy's ``DPSequential`` with
-    its default layer registry (``make_default_layer_registry``: Dense and Embedding), so that it
+    its default layer registry (``make_default_layer_registry``: Dense and Embedding; a CNN's Conv2D
+    layers are not in it, so for a CNN it falls back to per-microbatch gradients), so that an MLP
     takes the fast-clipping path (per-example gradient norms from each layer's inputs and output
     gradients, as :func:`ghost_clipped_sum` does); without ``layer_registry=`` DPSequential falls
     back to computing one clipped gradient per microbatch. It trains with an ordinary SGD optimizer
@@ -729,7 +988,7 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
 
     v.choice("optimizer", optimizer, TF_PRIVACY_OPTIMIZERS)
     _keras_model(model)
-    layers = dense_layers(model) if optimizer == "DPSequential" else None
+    layers = trainer_layers(model) if optimizer == "DPSequential" else None
     x, y = _features_labels(x, y)
     _check_labels(y, model)
     v.flag("drop_remainder", drop_remainder)
@@ -772,8 +1031,7 @@ def fit_tf_privacy(model: Any, x: np.ndarray, y: np.ndarray, *, optimizer: str =
                            # whatever the seed. Without XLA the noise follows ``seed`` (or OS entropy).
                            use_xla=False,
                            layers=[tf.keras.Input(shape=(x.shape[1],))] + [
-                               tf.keras.layers.Dense(l.units, activation=l.activation, use_bias=l.use_bias)
-                               for l in layers])
+                               type(layer).from_config(layer.get_config()) for layer in layers])
         net.set_weights(model.get_weights())
         opt = tf.keras.optimizers.SGD(learning_rate=lr)
         loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -992,3 +1250,133 @@ def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: Tra
         sigma = dpsgd_noise_multiplier(target, n, cfg.batch_size, cfg.epochs, cfg.delta, accountant=cfg.accountant)
     return TradeoffPoint(target, float(sigma), m, m - sd, m + sd, float(np.mean(sweep["nonprivate_accuracy"])), exact,
                          acc.shape[1])
+
+
+# --------------------------------------------------------------------------------------------
+# Real images: the CNN and the MLP on MNIST-28 at a few epsilons (a precomputed sweep)
+# --------------------------------------------------------------------------------------------
+
+CNN_SWEEP_FILE = "sweeps/dpsgd_cnn.npz"
+CNN_SWEEP_MODELS: tuple[str, ...] = ("cnn", "mlp")
+
+
+@dataclass(frozen=True)
+class CnnSweepConfig:
+    """The recipe behind ``data/sweeps/dpsgd_cnn.npz``: the CNN and an MLP trained alike on MNIST-28.
+
+    Both models: Poisson batches of ``batch_size`` expected, ``epochs`` epochs, clip
+    ``l2_norm_clip``, learning rate ``learning_rate``, the noise multiplier solved for each target
+    epsilon at ``delta`` (RDP). The MLP has ``mlp_hidden`` ReLU layers on the 784 pixels. The
+    non-private references use the same schedule without clipping or noise, at
+    ``nonprivate_learning_rate``.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+
+    dataset: str = "mnist"
+    epochs: int = 15
+    batch_size: int = 256
+    l2_norm_clip: float = 1.0
+    learning_rate: float = 1.0
+    # Unclipped gradients are larger (per-example norms of 5 to 8 at initialisation): at 0.5 the CNN's
+    # non-private run diverged for seeds 0 and 1 (accuracy 0.1); 0.1 trains both models.
+    nonprivate_learning_rate: float = 0.1
+    delta: float = 1e-5
+    accountant: str = "rdp"
+    mlp_hidden: tuple[int, ...] = (256, 256)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    targets: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+
+    def describe(self) -> str:
+        return (f"MNIST-28 (4,000 train / 1,000 test images), {self.epochs} epochs, Poisson batches of "
+                f"{self.batch_size} expected, clip {self.l2_norm_clip}, learning rate {self.learning_rate}, "
+                f"delta = {self.delta:g}, {self.accountant.upper()} accountant, seeds "
+                f"{', '.join(map(str, self.seeds))}")
+
+
+def make_sweep_model(kind: str, seed: int = 0, config: CnnSweepConfig | None = None):
+    """The ``"cnn"`` (:func:`make_cnn`) or ``"mlp"`` (784-256-256-10, :func:`make_mlp`) of the CNN sweep.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    v.choice("kind", kind, CNN_SWEEP_MODELS)
+    if config is not None and not isinstance(config, CnnSweepConfig):
+        raise TypeError(f"config must be a CnnSweepConfig or None; got {v._got(config)}")
+    cfg = config or CnnSweepConfig()
+    return make_cnn(10, seed=seed) if kind == "cnn" else make_mlp(784, 10, cfg.mlp_hidden, seed=seed)
+
+
+def train_cnn_point(ds: Any, model: Any, target_epsilon: float | None, seed: int,
+                    config: CnnSweepConfig | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
+    """Train ``model`` (re-initialised for ``seed``) on MNIST-28 at one point of the CNN sweep.
+
+    ``target_epsilon`` None trains the non-private reference. Returns ``(noise_multiplier,
+    test_accuracy)``; the same arguments give the same numbers as the precomputed sweep.
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    if config is not None and not isinstance(config, CnnSweepConfig):
+        raise TypeError(f"config must be a CnnSweepConfig or None; got {v._got(config)}")
+    cfg = config or CnnSweepConfig()
+    if target_epsilon is not None:
+        v.positive("target_epsilon", target_epsilon)
+    reinitialize(model, seed)
+    if target_epsilon is None:
+        sigma, clip, lr = 0.0, None, cfg.nonprivate_learning_rate
+    else:
+        sigma = dpsgd_noise_multiplier(target_epsilon, len(ds.x_train), cfg.batch_size, cfg.epochs, cfg.delta,
+                                       accountant=cfg.accountant)
+        clip, lr = cfg.l2_norm_clip, cfg.learning_rate
+    train_dpsgd(model, ds.x_train, ds.y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, l2_norm_clip=clip,
+                noise_multiplier=sigma, learning_rate=lr, seed=seed, progress=progress)
+    return float(sigma), accuracy(model, ds.x_test, ds.y_test)
+
+
+def cnn_sweep(config: CnnSweepConfig | None = None,
+              progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Train every (model, target epsilon, seed) point of the CNN sweep and both non-private references.
+
+    Returns arrays: ``models`` (2,), ``target_epsilon`` (k,), ``noise_multiplier`` (k,), ``accuracy``
+    (2, k, seeds), ``nonprivate_accuracy`` (2, seeds), ``seeds`` and the recipe's scalars. The
+    ``make data`` builder of ``data/sweeps/dpsgd_cnn.npz`` (minutes on two cores).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    from labkit import data
+
+    if config is not None and not isinstance(config, CnnSweepConfig):
+        raise TypeError(f"config must be a CnnSweepConfig or None; got {v._got(config)}")
+    cfg = config or CnnSweepConfig()
+    ds = data.load(cfg.dataset)
+    k, s = len(cfg.targets), len(cfg.seeds)
+    sigmas, acc, ref = np.zeros(k), np.zeros((2, k, s)), np.zeros((2, s))
+    done, total = 0, 2 * (k + 1) * s
+    for m, kind in enumerate(CNN_SWEEP_MODELS):
+        model = make_sweep_model(kind, 0, cfg)  # reused: traced once
+        for i, eps in enumerate(list(cfg.targets) + [None]):
+            for j, seed in enumerate(cfg.seeds):
+                sigma, a = train_cnn_point(ds, model, eps, seed, cfg)
+                if eps is None:
+                    ref[m, j] = a
+                else:
+                    sigmas[i], acc[m, i, j] = sigma, a
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+    return {"models": np.asarray(CNN_SWEEP_MODELS), "target_epsilon": np.asarray(cfg.targets, dtype=np.float64),
+            "noise_multiplier": sigmas, "accuracy": acc, "nonprivate_accuracy": ref,
+            "seeds": np.asarray(cfg.seeds, dtype=np.int64), "delta": np.float64(cfg.delta),
+            "epochs": np.int64(cfg.epochs), "batch_size": np.int64(cfg.batch_size),
+            "num_examples": np.int64(len(ds.x_train)), "l2_norm_clip": np.float64(cfg.l2_norm_clip),
+            "learning_rate": np.float64(cfg.learning_rate)}
+
+
+def load_cnn_sweep() -> dict[str, np.ndarray]:
+    """The precomputed CNN sweep from ``data/sweeps/dpsgd_cnn.npz`` (verified against the manifest).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    from labkit.data import load_arrays
+
+    return load_arrays(CNN_SWEEP_FILE)

@@ -259,8 +259,8 @@ CALLS = [
                                 noise_multiplier=1.1, learning_rate=0.1, rng=Fresh(_rng), expected_batch_size=6),
          # None: len(x); a huge expected batch size is a tiny (valid) step
          accepts={"noise_multiplier": {"zero"}, "expected_batch_size": {"none", "huge"}}),
-    Call(S + "ghost_clipped_sum", dict(model=Fresh(_mlp), x=Fresh(_x), y=Fresh(_y), l2_norm_clip=1.0),
-         accepts={"l2_norm_clip": HUGE}),  # nothing clipped
+    Call(S + "ghost_clipped_sum", dict(model=Fresh(_mlp), x=Fresh(_x), y=Fresh(_y), l2_norm_clip=1.0, conv_norms="auto"),
+         accepts={"l2_norm_clip": HUGE}, kinds={"conv_norms": "choice"}),  # nothing clipped
     Call(S + "train_dpsgd", dict(model=Fresh(_mlp), x=Fresh(_x), y=Fresh(_y), epochs=1, batch_size=8, l2_norm_clip=1.0,
                                  noise_multiplier=1.1, learning_rate=0.1, sampling="poisson", seed=0,
                                  progress=None, num_examples=24),
