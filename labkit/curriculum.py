@@ -44,18 +44,23 @@ CURRICULUM: tuple[Entry, ...] = (
           "state (epsilon, delta)-DP correctly; use randomized response and the Laplace mechanism"),
     Entry("03", "gaussian-accounting", "Gaussian noise and privacy accounting", "Differential privacy", 30,
           "calibrate Gaussian noise; compose with RDP and PLD; explain why one run has several epsilons"),
-    Entry("04", "dp-sgd", "Training with DP-SGD", "Differential privacy", 40,
-          "clip and noise per-example gradients; read epsilon for a training run; tune the trade-off"),
+    Entry("04", "dp-sgd", "Training with DP-SGD", "Differential privacy", 60,
+          "clip and noise per-example gradients (dense and convolutional); read epsilon for a training run; "
+          "tune at a fixed epsilon and count what tuning costs; use better features"),
     Entry("05", "auditing", "Auditing privacy", "Differential privacy", 30,
           "run membership-inference attacks; turn attack success into a lower bound on epsilon"),
-    Entry("06", "federated-averaging", "Federated averaging", "Federated learning", 35,
-          "write FedAvg from scratch and match TensorFlow Federated; see non-IID data slow it down"),
-    Entry("07", "private-federated-learning", "Private federated learning", "Federated learning", 30,
-          "add user-level DP to FedAvg and account for it; know what simulated secure sum protects"),
-    Entry("08", "homomorphic-encryption", "Homomorphic encryption", "Cryptography", 40,
-          "implement Paillier and check it against python-paillier; run encrypted inference with CKKS"),
-    Entry("09", "secure-computation", "Secure multi-party computation", "Cryptography", 40,
-          "share secrets, multiply with Beaver triples, run dropout-tolerant secure aggregation"),
+    Entry("06", "federated-averaging", "Federated averaging", "Federated learning", 45,
+          "write FedAvg from scratch and match TensorFlow Federated; see non-IID data slow it down and "
+          "test FedProx, SCAFFOLD and FedAdam against it"),
+    Entry("07", "private-federated-learning", "Private federated learning", "Federated learning", 40,
+          "add user-level DP to FedAvg and account for it; know what simulated secure sum protects; add "
+          "the noise on the clients under secure aggregation (distributed DP)"),
+    Entry("08", "homomorphic-encryption", "Homomorphic encryption", "Cryptography", 50,
+          "implement Paillier and check it against python-paillier; split its key so that no one holder "
+          "decrypts; sum exactly with BFV; run encrypted inference with CKKS"),
+    Entry("09", "secure-computation", "Secure multi-party computation", "Cryptography", 50,
+          "share secrets, multiply with Beaver triples, run dropout-tolerant secure aggregation; see "
+          "why comparisons and ReLU dominate the cost"),
     Entry("10", "capstone-hospitals", "Capstone: a hospital federation", "Capstone", 40,
           "combine FedAvg, secure aggregation and DP; measure what each protection costs"),
 )

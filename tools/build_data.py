@@ -20,6 +20,7 @@ from labkit.data import (DATASETS, MNIST_SPLIT, REGENERATE, SPLIT_SEED, TEST_FRA
 from labkit.dp import dpsgd
 from labkit.he import ckks
 from labkit import fl
+from tools.build_mpyc import build_mpyc_costs
 
 # --------------------------------------------------------------------------------------------
 # Builders of the splits and the track sweeps
@@ -43,15 +44,38 @@ def build_table2(path: Path) -> None:
 
 
 def build_noniid_grid(path: Path) -> None:
-    """Write ``data/sweeps/fl_noniid.npz``: accuracy curves over the :data:`fl.NONIID_GRID`."""
-    g = fl.NONIID_GRID
+    """Write ``data/sweeps/fl_noniid.npz``: FedAvg's curves over :data:`fl.NONIID_GRID` (seed 0) and
+    every method of :data:`fl.REMEDY_GRID` over its alphas, clients, E and seeds."""
+    from tqdm.auto import tqdm
+
+    g, r = fl.NONIID_GRID, fl.REMEDY_GRID
     curves = np.zeros((len(g["alpha"]), len(g["num_clients"]), len(g["epochs"]), g["rounds"] + 1), np.float32)
-    for i, a in enumerate(g["alpha"]):
-        for j, k in enumerate(g["num_clients"]):
-            for e, ep in enumerate(g["epochs"]):
-                curves[i, j, e] = fl.noniid_curve(a, k, ep)
+    shape = (len(r["methods"]), len(g["alpha"]), len(r["num_clients"]), len(r["epochs"]), len(r["seeds"]), g["rounds"] + 1)
+    method_curves = np.zeros(shape, np.float32)
+    total = curves[..., 0].size + method_curves[..., 0].size - len(g["alpha"]) * len(r["num_clients"]) * len(r["epochs"])
+    with tqdm(total=total, desc="fl_noniid curves") as bar:
+        for i, a in enumerate(g["alpha"]):
+            for j, k in enumerate(g["num_clients"]):
+                for e, ep in enumerate(g["epochs"]):
+                    curves[i, j, e] = fl.noniid_curve(a, k, ep)
+                    bar.update()
+                if k not in r["num_clients"]:
+                    continue
+                jr = r["num_clients"].index(k)
+                for m, (_, method, mu) in enumerate(r["methods"]):
+                    for e, ep in enumerate(r["epochs"]):
+                        for s, seed in enumerate(r["seeds"]):
+                            if method == "fedavg" and seed == 0:  # the FedAvg grid above, the same run
+                                method_curves[m, i, jr, e, s] = curves[i, j, g["epochs"].index(ep)]
+                                continue
+                            method_curves[m, i, jr, e, s] = fl.noniid_curve(a, k, ep, seed=seed, method=method, mu=mu)
+                            bar.update()
     save_arrays(path, curves=curves, alpha=np.asarray(g["alpha"], np.float64),
-                num_clients=np.asarray(g["num_clients"], np.int64), epochs=np.asarray(g["epochs"], np.int64))
+                num_clients=np.asarray(g["num_clients"], np.int64), epochs=np.asarray(g["epochs"], np.int64),
+                methods=np.asarray([label for label, _, _ in r["methods"]]),
+                method_num_clients=np.asarray(r["num_clients"], np.int64),
+                method_epochs=np.asarray(r["epochs"], np.int64), seeds=np.asarray(r["seeds"], np.int64),
+                method_curves=method_curves)
 
 
 def _median_ms(fn, repeats: int) -> float:
@@ -170,6 +194,76 @@ def write_tradeoff_sweep(path) -> None:
     save_arrays(path, **arrays)
 
 
+def write_cnn_sweep(path) -> None:
+    """``make data`` builder for ``data/sweeps/dpsgd_cnn.npz`` (labkit.dp.dpsgd.cnn_sweep; minutes, tqdm bar)."""
+    from tqdm.auto import tqdm
+
+    from labkit.runtime import quiet_environment, silence_python_noise
+
+    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
+    silence_python_noise()
+    with tqdm(desc="dpsgd_cnn", unit="model") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        arrays = dpsgd.cnn_sweep(progress=progress)
+    # Accuracies are multiples of 1/1000 (the MNIST test split): round away float noise.
+    for key in ("accuracy", "nonprivate_accuracy", "noise_multiplier"):
+        arrays[key] = np.round(arrays[key], 6)
+    save_arrays(path, **arrays)
+
+
+def write_tuning_grid(path) -> None:
+    """``make data`` builder for ``data/sweeps/dpsgd_grid.npz`` (labkit.dp.tuning.build_grid; minutes, tqdm bar)."""
+    from tqdm.auto import tqdm
+
+    from labkit.dp import tuning
+    from labkit.runtime import quiet_environment, silence_python_noise
+
+    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
+    silence_python_noise()
+    with tqdm(desc="dpsgd_grid", unit="model") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        arrays = tuning.build_grid(progress=progress)
+    # Accuracies are multiples of 1/450 (the digits test split): round away float noise.
+    for key in ("accuracy", "nonprivate_accuracy", "noise_multiplier"):
+        arrays[key] = np.round(arrays[key], 6)
+    save_arrays(path, **arrays)
+
+
+def build_distributed_dp(path: Path) -> None:
+    """Write ``data/sweeps/fl_distributed_dp.npz``: labkit.fl.distributed_dp.bits_sweep (notebook 07)."""
+    from tqdm.auto import tqdm
+
+    from labkit.fl import distributed_dp as ddp
+
+    S = ddp.SWEEP_SETTINGS
+    with tqdm(total=len(S["seeds"]) * (1 + 2 * len(S["bits"])), desc="fl_distributed_dp runs") as bar:
+        save_arrays(path, **ddp.bits_sweep(progress=bar.update))
+
+
+def write_public_sweep(path) -> None:
+    """``make data`` builder for ``data/sweeps/dpsgd_public.npz`` (labkit.dp.features.features_sweep; 6-12 min, tqdm bar)."""
+    from tqdm.auto import tqdm
+
+    from labkit.dp import features
+    from labkit.runtime import quiet_environment, silence_python_noise
+
+    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
+    silence_python_noise()
+    with tqdm(desc="dpsgd_public", unit="model") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        arrays = features.features_sweep(progress=progress)
+    save_arrays(path, **arrays)
+
+
 def _split_writer(name: str) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         save_arrays(path, **build_split(name))
@@ -215,7 +309,23 @@ DERIVED: dict[str, tuple[Callable[[Path], None], str]] = {
         build_noniid_grid,
         "FedAvg test-accuracy curves on digits (30 rounds, softmax regression, B=10, lr 0.3, 5 clients a round) "
         "over Dirichlet alpha {0.1, 0.3, 1, 10, IID} x clients {5, 10, 20, 50} x local epochs {1, 5, 20}, "
-        "seed 0; labkit.fl from scratch, for the non-IID widget (notebook 06).",
+        "seed 0; and FedAvg, FedProx (mu 0.01/0.1/1), SCAFFOLD and FedAdam (server lr 0.1, betas 0.9/0.99, "
+        "tau 1e-3) over the same alphas x clients {10, 20, 50} x local epochs {1, 5} x seeds 0-2 "
+        "(labkit.fl.REMEDY_GRID); labkit.fl from scratch, for the non-IID widget (notebook 06).",
+    ),
+    "sweeps/fl_distributed_dp.npz": (
+        build_distributed_dp,
+        "Final test accuracy of FedAvg with the distributed discrete Gaussian under secure aggregation (Kairouz et "
+        "al. 2021) on digits: 100 IID clients, 20 drawn a round, 50 rounds, clip 0.3, z = 1, softmax regression, "
+        "B=10, E=2, lr 0.3, at 4-16 bits per coordinate with gamma chosen per bits or fixed at the 16-bit choice, "
+        "seeds 0-2, plus the central-DP reference and epsilons (labkit.fl.distributed_dp.SWEEP_SETTINGS; notebook 07).",
+    ),
+    "sweeps/smpc_mpyc_costs.json": (
+        build_mpyc_costs,
+        "MPyC 0.11 costs with 3 parties as processes on 127.0.0.1 (labkit.smpc.comparison.SWEEP_SETTINGS): secure "
+        "add, multiply, x < y, ReLU and max on vectors of 64 (SecInt(32) and SecFxp(32, 16)), medians over 7 repeats, "
+        "messages per peer, rounds under a simulated 100 ms delay; and the layers of a secret-shared 64-16-10 ReLU "
+        "network on 8 digits (notebook 09). Timings depend on the machine.",
     ),
     "he/ckks_sweep.json": (
         build_sweep,
@@ -229,6 +339,30 @@ DERIVED: dict[str, tuple[Callable[[Path], None], str]] = {
         "of 128, clip 0.5) at 21 target epsilons 2**(k/4) from 0.5 to 16 (delta = 1e-5, RDP, noise multiplier "
         "from labkit.dp.dpsgd_noise_multiplier), 5 seeds each, plus the non-private reference; for the trade-off "
         "explorer in notebook 04.",
+    ),
+    "sweeps/dpsgd_cnn.npz": (
+        write_cnn_sweep,
+        "Test accuracy of DP-SGD on MNIST (4,000 train / 1,000 test images) for the tensorflow-privacy tutorial CNN "
+        "(labkit.dp.dpsgd.make_cnn, 26,010 parameters) and an MLP 784-256-256-10 trained alike "
+        "(labkit.dp.dpsgd.CnnSweepConfig: 15 epochs, Poisson batches of 256, clip 1, learning rate 1) at epsilon "
+        "1/2/4/8 (delta = 1e-5, RDP, noise multiplier from labkit.dp.dpsgd_noise_multiplier), seeds 0-2, plus both "
+        "non-private references (learning rate 0.1); notebook 04.",
+    ),
+    "sweeps/dpsgd_grid.npz": (
+        write_tuning_grid,
+        "Test accuracy of DP-SGD on digits at fixed target epsilons 0.5/1/2/4/8 (delta = 1e-5, RDP, noise multiplier "
+        "solved per point by labkit.dp.dpsgd_noise_multiplier) over batch size 32/128/256/512/1024 (Poisson), clip "
+        "0.1/1/10, epochs 5/10/20/40 and step size 0.25/0.5/1/2 (learning rate = step size / clip), MLP 64-64-10, "
+        "seeds 0-2, plus the non-private reference (labkit.dp.tuning.GridConfig); for the tuning explorer in "
+        "notebook 04.",
+    ),
+    "sweeps/dpsgd_public.npz": (
+        write_public_sweep,
+        "Test accuracy of DP-SGD on MNIST (4,000 train / 1,000 test images) at epsilon 1/2/3/8 (delta = 1e-5, RDP, "
+        "noise multiplier per method from labkit.dp.dpsgd_noise_multiplier) for an MLP on raw pixels, a linear model "
+        "on ScatterNet features (J=2, L=8, per-example group norm), a linear head on a CNN pre-trained without privacy "
+        "on scikit-learn's 8x8 digits upsampled to 28x28 (declared public), and the end-to-end CNN "
+        "(labkit.dp.features.FeaturesConfig), seeds 0-2, plus each method's non-private reference; notebook 04.",
     ),
 }
 

@@ -17,8 +17,15 @@ Modules:
 * :mod:`labkit.dp.accounting`: dp-accounting's RDP and PLD accountants for the subsampled
   Gaussian, the noise-multiplier search, composition, RDP curves, ``epsilon_report`` and the
   accountant dashboard's compute function (03; used by 04, 05, 07 and 10).
-* :mod:`labkit.dp.dpsgd`: DP-SGD written out, the fast ghost-norm trainer, tensorflow-privacy
+* :mod:`labkit.dp.dpsgd`: DP-SGD written out, the fast trainer (ghost norms for Dense layers, exact
+  per-example norms for Conv2D; an MLP and a small CNN), tensorflow-privacy
   with its microbatch trap guarded, and the accuracy-privacy trade-off (04, 05).
+* :mod:`labkit.dp.tuning`: a precomputed grid over batch size, clipping norm, epochs and step size at
+  fixed target epsilons, its lookups and a Welch interval for differences (04).
+* :mod:`labkit.dp.selection`: the privacy cost of tuning: releasing the best of several runs,
+  composed or with a random number of runs (Papernot and Steinke 2022), and exact best-of-K checks (04).
+* :mod:`labkit.dp.features`: a scattering transform (fixed filters), features pre-trained on public
+  digits, and the comparison of DP-SGD on pixels, on features and end to end (04).
 * :mod:`labkit.dp.audit`: membership-inference attacks (loss threshold, LiRA) and an empirical
   lower bound on epsilon (05; previewed in 04).
 * :mod:`labkit.dp.canary`: a white-box gradient-canary audit of one DP-SGD step, a one-run audit
@@ -71,8 +78,10 @@ from labkit.dp.mechanisms import (
     release_each_record,
     truthful_probability,
 )
+from labkit.dp.selection import TuningCost, best_of_runs_rdp, tuning_cost
 
 __all__ = [
+    "TuningCost", "best_of_runs_rdp", "tuning_cost",  # the privacy cost of tuning (04)
     # mechanisms (02)
     "laplace_mechanism", "gaussian_mechanism", "randomized_response", "truthful_probability",
     "estimate_proportion", "randomized_response_std", "release_each_record",

@@ -17,6 +17,10 @@ Modules:
   (:func:`run_rounds`), bytes per round, and the ``[W, b]`` helpers of notebooks 06 and 07;
 - :mod:`labkit.fl.dp_fedavg`: clipping, Poisson sampling, DP-FedAvg's noisy sum, record-level
   DP-SGD as a client update, user-level accounting, adaptive-clip noise;
+- :mod:`labkit.fl.remedies`: remedies for non-IID clients: FedProx's proximal step, SCAFFOLD's control
+  variates and server optimisers (FedAvgM, FedAdam, FedYogi; Reddi et al. 2021) of notebook 06;
+- :mod:`labkit.fl.distributed_dp`: distributed DP under secure aggregation: clipped, rotated,
+  quantised updates with discrete Gaussian noise summed mod 2^b, and its accounting (notebook 07);
 - :mod:`labkit.fl.aggregation`: server aggregators (plain sum, secure aggregation, packed Paillier);
 - :mod:`labkit.fl.tff`: TensorFlow Federated (the worker guard, and FedAvg, DP-FedAvg and secure
   aggregation run with TFF); TensorFlow Federated itself loads only when a TFF function is called;

@@ -267,14 +267,6 @@ def test_figures_draw_and_return_their_axes():
     plt.close(fig)
 
 
-def _notebook_defines(name: str) -> bool:
-    from notebook_source import notebook_path
-
-    return f"def {name}(" in notebook_path("04").read_text()
-
-
-# The cells of 04's "Better features" section are inserted by the lead; remove this skipif once they are.
-@pytest.mark.skipif(not _notebook_defines("scatter_order1"), reason="04's 'Better features' cells not inserted yet")
 def test_notebook_first_order_scattering_equals_labkits():
     from notebook_source import notebook_function
 

@@ -321,3 +321,22 @@ def test_exact_delta_and_epsilon_take_the_worse_direction():
     assert S.discrete_epsilon(a, b, 1e-9) == pytest.approx(1.0, abs=1e-6)
     assert S.discrete_rdp(p, q, [2.0])[0] == pytest.approx(
         max(math.log(0.9 ** 2 / 0.5 + 0.1 ** 2 / 0.5), math.log(0.5 ** 2 / 0.9 + 0.5 ** 2 / 0.1)), rel=1e-12)
+
+
+# -- the notebook builds the same law (append to tests/dp/test_selection.py once cells_04.json is inserted) --
+
+
+def test_notebook_best_of_k_law_equals_labkit():
+    from notebook_source import notebook_function
+
+    build = notebook_function("04", "best_of_k_law", {"np": np})
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        pmf = rng.dirichlet(np.ones(int(rng.integers(2, 15))))
+        mean = float(rng.uniform(1.0, 20.0))
+        for eta in (None, 0.0, 1.0, 2.5):
+            ours = build(pmf, lambda x: S.repetitions_pgf(x, mean, eta))
+            np.testing.assert_allclose(ours, S.best_of_runs_distribution(pmf, mean, eta), atol=1e-12)
+        k = int(rng.integers(1, 12))
+        np.testing.assert_allclose(build(pmf, lambda x: x ** k), S.best_of_runs_distribution(pmf, k, fixed=True),
+                                   atol=1e-12)
