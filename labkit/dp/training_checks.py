@@ -372,12 +372,12 @@ def _loss_attack_epsilon(fn) -> str:
 # Exercise 05.3: the statements are in the notebook, keyed by letter; True = the audit supports it.
 AUDIT_CLAIMS: dict[str, bool] = {"a": False, "b": True, "c": False, "d": False, "e": False, "f": True}
 _CLAIM_REASONS: dict[str, str] = {
-    "a": "a is not supported: a lower bound of 0 says only that this attack found nothing; the guarantee comes from "
-         "the accountant's proof, never from a failed attack",
-    "b": "b is supported: 3.65 > 1, so these rates are impossible under (1, 1e-5)-DP, at the stated (nominal) "
+    "a": "a is not supported: a lower bound near 0 says only that this attack found next to nothing; the guarantee "
+         "comes from the accountant's proof, never from a failed attack",
+    "b": "b is supported: 4.14 > 1, so these rates are impossible under (1, 1e-5)-DP, at the stated (nominal) "
          "confidence",
-    "c": "c is not supported: the eps = 16 models themselves got a lower bound of 0.00, so a model claiming eps = 1 "
-         "while really at eps = 16 would pass",
+    "c": "c is not supported: the eps = 16 models themselves got a lower bound of 0.04, below 1, so a model claiming "
+         "eps = 1 while really at eps = 16 would pass",
     "d": "d is not supported: a lower bound below the accountant's epsilon is consistent with it; it says nothing "
          "about how tight the accountant is",
     "e": "e is not supported: the guesses about one model's examples share that model, so they are not independent "
