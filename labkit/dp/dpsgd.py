@@ -700,7 +700,7 @@ def _epoch_function(model: Any, layers: list, sampling: str, *, clipped: bool, n
     # row joins every step independently with probability q; the epoch's (steps x rows) uniforms are
     # drawn at once and the included (step, row) pairs found with one tf.where, so a step only
     # slices its rows. Noise: one N(0, 1) vector for all parameters per step (Box-Muller,
-    # :func:`_standard_normal`), split per variable.
+    # :func:`_standard_normal`), split per variable, drawn one step ahead (see below).
     @tf.function(input_signature=[tf.TensorSpec([None, d], f32), tf.TensorSpec([None], i64),
                                   tf.TensorSpec([], tf.int32), tf.TensorSpec([2], i64), tf.TensorSpec([], f32),
                                   tf.TensorSpec([], f32), tf.TensorSpec([], f32), tf.TensorSpec([], f32),
@@ -714,8 +714,17 @@ def _epoch_function(model: Any, layers: list, sampling: str, *, clipped: bool, n
         elif epoch_mask:
             hits = tf.where(tf.random.stateless_uniform([steps, n], seed=seed) < q)
             bounds = tf.searchsorted(hits[:, 0], tf.range(steps + 1, dtype=i64), side="left")
+        # Noise: step s draws from seed + (s + 1, 1). The draw for step s + 1 is made in step s, beside that
+        # step's gradient (it depends on neither), so TensorFlow can run the two on different cores; the
+        # values are exactly those of drawing each step's noise in its own step.
+        total_size = sum(sizes)
+        noise_next = (_standard_normal(total_size, seed + tf.constant([1, 1], i64)) if noisy else tf.zeros([0]))
         for s in tf.range(steps):
+            tf.autograph.experimental.set_loop_options(shape_invariants=[(noise_next, tf.TensorShape([None]))])
             step_seed = seed + tf.stack([tf.cast(s, i64) + 1, tf.constant(0, i64)])
+            noise_now = noise_next
+            if noisy:
+                noise_next = _standard_normal(total_size, seed + tf.stack([tf.cast(s, i64) + 2, tf.constant(1, i64)]))
             if sampling == "shuffle":
                 idx = order[s * batch_size:tf.minimum((s + 1) * batch_size, n)]
             elif epoch_mask:
@@ -728,7 +737,7 @@ def _epoch_function(model: Any, layers: list, sampling: str, *, clipped: bool, n
             else:
                 grads, loss = _plain_graph(model, xb, yb)
             if noisy:
-                noise = tf.split(_standard_normal(sum(sizes), step_seed + tf.constant([0, 1], i64)), sizes)
+                noise = tf.split(noise_now, sizes)
                 grads = [g + noise_std * tf.reshape(z, shape) for g, z, shape in zip(grads, noise, shapes)]
             for var, g in zip(variables, grads):
                 var.assign_sub(scale * g)
