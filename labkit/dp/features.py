@@ -26,7 +26,7 @@ module holds both routes, written in NumPy:
   cost; a normalisation fitted on the private data without noise would leak.)
 * Public pre-training: :func:`public_digits` declares scikit-learn's 1,797 8x8 digits public
   (UCI's "Optical recognition of handwritten digits", written by other people than MNIST's, at
-  another resolution), upsampled to 28x28; :func:`pretrain_extractor` trains an MLP on them
+  another resolution), upsampled to 28x28; :func:`pretrain_extractor` trains a small CNN on them
   without privacy and returns its hidden layers, frozen, as a feature extractor;
   :func:`extract_features` applies it.
 * :class:`FeaturesConfig`, :func:`train_features_point` and :func:`load_public_sweep`: the

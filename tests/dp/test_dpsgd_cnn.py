@@ -358,3 +358,23 @@ def test_cnn_sweep_matches_its_recipe_and_reproduces_a_point(mnist):
     sigma, acc = dpsgd.train_cnn_point(mnist, dpsgd.make_sweep_model("mlp", 0, cfg), 8.0, int(sweep["seeds"][1]), cfg)
     assert sigma == pytest.approx(sweep["noise_multiplier"][i], rel=1e-5)
     assert acc == pytest.approx(sweep["accuracy"][1, i, 1], abs=1e-6)
+
+
+def test_notebook_conv_ghost_norm_equals_labkits_per_example_norm():
+    """The notebook's conv_ghost_sq_norm (Gram matrices of patches and output gradients) equals the squared
+    norm of the per-example kernel gradient that labkit's trainer forms, on a strided convolution."""
+    from notebook_source import notebook_function
+
+    ghost = notebook_function("04", "conv_ghost_sq_norm", {"np": np})
+    rng = np.random.default_rng(3)
+    layer = L.Conv2D(5, 3, strides=2, use_bias=False)
+    layer.build((None, 9, 9, 2))
+    a = rng.normal(size=(4, 9, 9, 2)).astype(np.float32)
+    g = rng.normal(size=(4, 4, 4, 5)).astype(np.float32)  # VALID, stride 2: (9 - 3) // 2 + 1 = 4 positions a side
+    sq, per_example = dpsgd._conv_sq_norms(layer, tf.constant(a), tf.constant(g), "per_example")
+    assert per_example is not None
+    for i in range(4):
+        patches = np.stack([a[i, 2 * r:2 * r + 3, 2 * c:2 * c + 3, :].ravel() for r in range(4) for c in range(4)])
+        grads = g[i].reshape(16, 5).astype(np.float64)
+        assert np.isclose(ghost(patches.astype(np.float64), grads), float(sq.numpy()[i]), rtol=1e-4)
+        assert np.isclose(ghost(patches, grads), np.sum((patches.T @ grads) ** 2), rtol=1e-6)
