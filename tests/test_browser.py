@@ -140,6 +140,20 @@ def _wait_for_server(proc: subprocess.Popen, port: int, token: str, log: Path, d
     pytest.fail(f"JupyterLab did not answer within the time allowed:\n{log.read_text()[-3000:]}")
 
 
+def _stop_lab(server: subprocess.Popen, family: list[psutil.Process], profile: Path, stop_process_group) -> list[str]:
+    """Stop JupyterLab, its kernels and the browser profile's processes; return those that outlived the stop."""
+    try:
+        family = list({p.pid: p for p in family + psutil.Process(server.pid).children(recursive=True)}.values())
+    except psutil.NoSuchProcess:
+        pass
+    stop_process_group(server, timeout=30)
+    psutil.wait_procs([p for p in family if p.is_running()], timeout=15)
+    leftovers = _alive(family) + _alive(_with_marker(profile.name))
+    _kill_tree([p for p in family if p.is_running()] + _with_marker(profile.name))
+    shutil.rmtree(profile, ignore_errors=True)
+    return leftovers
+
+
 @pytest.mark.slow
 def test_noise_calibration_slider_redraws_the_figure_in_a_real_browser(tmp_path, stop_process_group):
     _browser_or_skip()
@@ -210,15 +224,7 @@ def test_noise_calibration_slider_redraws_the_figure_in_a_real_browser(tmp_path,
             finally:
                 context.close()
     finally:
-        try:
-            family = list({p.pid: p for p in family + psutil.Process(server.pid).children(recursive=True)}.values())
-        except psutil.NoSuchProcess:
-            pass
-        stop_process_group(server, timeout=30)
-        psutil.wait_procs([p for p in family if p.is_running()], timeout=15)
-        leftovers = _alive(family) + _alive(_with_marker(profile.name))
-        _kill_tree([p for p in family if p.is_running()] + _with_marker(profile.name))
-        shutil.rmtree(profile, ignore_errors=True)
+        leftovers = _stop_lab(server, family, profile, stop_process_group)
     assert leftovers == [], f"processes outlived the test: {leftovers}"
 
 
@@ -271,14 +277,8 @@ def notebooks_changed_by_opening(folder: Path, names: list[str], tmp_path: Path,
             finally:
                 context.close()
     finally:
-        try:
-            family = list({p.pid: p for p in family + psutil.Process(server.pid).children(recursive=True)}.values())
-        except psutil.NoSuchProcess:
-            pass
-        stop_process_group(server, timeout=30)
-        psutil.wait_procs([p for p in family if p.is_running()], timeout=15)
-        _kill_tree([p for p in family if p.is_running()] + _with_marker(profile.name))
-        shutil.rmtree(profile, ignore_errors=True)
+        leftovers = _stop_lab(server, family, profile, stop_process_group)
+    assert leftovers == [], f"processes outlived the test: {leftovers}"
     return changed
 
 

@@ -525,7 +525,8 @@ class ThresholdPaillierAggregation:
         return self.shares[0].threshold
 
     def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
-        from labkit.he.paillier import pack, unpack
+        from labkit.fl.aggregation import _packed_encrypted_sum
+        from labkit.he.paillier import unpack
         from labkit.he.threshold import combine, partial_decrypt
 
         pk = self.public_key
@@ -539,15 +540,12 @@ class ThresholdPaillierAggregation:
         if params is not None and np.shape(params) != u.shape[1:]:
             raise ValueError(f"updates and params must have the same shape; got {u.shape[1:]} and {np.shape(params)}")
         k, d = u.shape
-        cts = [[pk.raw_encrypt(m, rng=self.rng) for m in pack(row, pk.bits, k)] for row in u]
-        total = cts[0]
-        for row in cts[1:]:
-            total = [pk.raw_add(a, b) for a, b in zip(total, row)]
+        total, per_client = _packed_encrypted_sum(pk, u, self.rng)
         holders = self.shares[:self.threshold]
         plain = [combine(pk, [partial_decrypt(s, c) for s in holders]) for c in total]
         summed = unpack(plain, d, k, pk.bits)
         ct_bytes = (pk.nsquare.bit_length() + 7) // 8
-        per_client, t = len(cts[0]), len(holders)
+        t = len(holders)
         up = k * per_client * ct_bytes + t * per_client * ct_bytes  # ciphertexts, then partial decryptions
         down = t * per_client * ct_bytes  # the encrypted sum to each share holder
         return Aggregate(summed, up, down,

@@ -1143,7 +1143,7 @@ class TradeoffConfig:
                 f"delta = {self.delta:g}, {self.accountant.upper()} accountant")
 
 
-def train_point(ds: Any, model: Any, target_epsilon: float | None, seed: int, cfg: TradeoffConfig,
+def train_point(ds: Any, model: Any, target_epsilon: float | None, seed: int, cfg: "TradeoffConfig | CnnSweepConfig",
                 progress: Callable[[int, int], None] | None = None) -> tuple[float, float]:
     """Train ``model`` (re-initialised for ``seed``) on ``ds`` at one point of the trade-off sweep.
 
@@ -1330,16 +1330,7 @@ def train_cnn_point(ds: Any, model: Any, target_epsilon: float | None, seed: int
     cfg = config or CnnSweepConfig()
     if target_epsilon is not None:
         v.positive("target_epsilon", target_epsilon)
-    reinitialize(model, seed)
-    if target_epsilon is None:
-        sigma, clip, lr = 0.0, None, cfg.nonprivate_learning_rate
-    else:
-        sigma = dpsgd_noise_multiplier(target_epsilon, len(ds.x_train), cfg.batch_size, cfg.epochs, cfg.delta,
-                                       accountant=cfg.accountant)
-        clip, lr = cfg.l2_norm_clip, cfg.learning_rate
-    train_dpsgd(model, ds.x_train, ds.y_train, epochs=cfg.epochs, batch_size=cfg.batch_size, l2_norm_clip=clip,
-                noise_multiplier=sigma, learning_rate=lr, seed=seed, progress=progress)
-    return float(sigma), accuracy(model, ds.x_test, ds.y_test)
+    return train_point(ds, model, target_epsilon, seed, cfg, progress)  # the same recipe, the CNN's constants
 
 
 def cnn_sweep(config: CnnSweepConfig | None = None,

@@ -152,6 +152,22 @@ class SecureAggregation:
                          f"{len(run.transcript.server_received)} masked vectors (uniform mod 2^64) and their sum")
 
 
+def _packed_encrypted_sum(pk: Any, updates: np.ndarray, rng: np.random.Generator | None) -> tuple[list[int], int]:
+    """What every client and the server do in packed Paillier aggregation: each client packs its row of
+    ``updates`` (:func:`labkit.he.paillier.pack`) and encrypts each plaintext (fresh r from OS entropy
+    unless ``rng``); the server multiplies the ciphertexts. Returns the encrypted sum and the number of
+    ciphertexts per client. Decrypting the sum is the caller's: one key holder
+    (:class:`PaillierAggregation`) or several share holders (the capstone's threshold configuration)."""
+    from labkit.he.paillier import pack
+
+    k = len(updates)
+    cts = [[pk.raw_encrypt(m, rng=rng) for m in pack(row, pk.bits, k)] for row in updates]
+    total = cts[0]
+    for row in cts[1:]:
+        total = [pk.raw_add(a, b) for a, b in zip(total, row)]
+    return total, len(cts[0])
+
+
 @dataclass(frozen=True)
 class PaillierAggregation:
     """Sum packed, Paillier-encrypted updates; only the key holder (not the server) decrypts.
@@ -178,7 +194,7 @@ class PaillierAggregation:
             object.__setattr__(self, "rng", v.generator(self.rng))
 
     def __call__(self, updates: Sequence[np.ndarray], params: np.ndarray | None = None) -> Aggregate:
-        from labkit.he.paillier import pack, unpack
+        from labkit.he.paillier import unpack
 
         pk, sk = self.public_key, self.private_key
         updates = _stack(updates, params)
@@ -188,13 +204,9 @@ class PaillierAggregation:
         if u.ndim != 2:
             raise ValueError(f"updates must be flat vectors (one per client); got shape {u.shape[1:]}")
         k, d = u.shape
-        cts = [[pk.raw_encrypt(m, rng=self.rng) for m in pack(row, pk.bits, k)] for row in u]
-        total = cts[0]
-        for row in cts[1:]:
-            total = [pk.raw_add(a, b) for a, b in zip(total, row)]
+        total, per_client = _packed_encrypted_sum(pk, u, self.rng)
         summed = unpack([sk.raw_decrypt(c) for c in total], d, k, pk.bits)
         ct_bytes = (pk.nsquare.bit_length() + 7) // 8
-        per_client = len(cts[0])
         up = k * per_client * ct_bytes + d * np.asarray(updates[0]).dtype.itemsize  # clients' ciphertexts, key holder's plaintext sum
         down = per_client * ct_bytes  # the encrypted sum to the key holder
         return Aggregate(summed, up, down,

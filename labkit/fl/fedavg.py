@@ -659,6 +659,25 @@ def fedavgm_round(weights: Weights, velocity: Weights | None, clients: Sequence[
     return new_weights, new_velocity
 
 
+def _check_run(clients, test, rounds, lr, epochs, batch_size, clients_per_round, target, progress):
+    """The checks every from-scratch run loop makes (:func:`run_federated`, ``remedies.run_method``):
+    returns the test arrays and the number of clients per round."""
+    v.count("rounds", rounds, maximum=MAX_STEPS)
+    v.positive("lr", lr)
+    v.count("epochs", epochs, maximum=MAX_STEPS)
+    if batch_size is not None:
+        v.count("batch_size", batch_size)
+    if target is not None:
+        v.real("target", target, low=0.0, high=1.0, low_open=True)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable or None; got {progress!r}")
+    x_test, y_test = _check_test(test)
+    check_clients(clients, int(x_test.shape[1]))
+    k_total = len(clients)
+    m = v.count("clients_per_round", k_total if clients_per_round is None else clients_per_round, maximum=k_total)
+    return x_test, y_test, m
+
+
 def run_federated(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray], *, rounds: int,
                   lr: float, epochs: int = 1, batch_size: int | None = 10, clients_per_round: int | None = None,
                   algorithm: str = "fedavg", seed: int = 0, initial: Weights | None = None,
@@ -685,20 +704,8 @@ def run_federated(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray]
     Introduced in ``06-federated-averaging.ipynb``.
     """
     v.choice("algorithm", algorithm, ("fedavg", "fedsgd"))
-    v.count("rounds", rounds, maximum=MAX_STEPS)
-    v.positive("lr", lr)
-    v.count("epochs", epochs, maximum=MAX_STEPS)
-    if batch_size is not None:
-        v.count("batch_size", batch_size)
-    if target is not None:
-        v.real("target", target, low=0.0, high=1.0, low_open=True)
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a callable or None; got {progress!r}")
-    x_test, y_test = _check_test(test)
-    num_features = int(x_test.shape[1])
-    check_clients(clients, num_features)
-    k_total = len(clients)
-    m = v.count("clients_per_round", k_total if clients_per_round is None else clients_per_round, maximum=k_total)
+    x_test, y_test, m = _check_run(clients, test, rounds, lr, epochs, batch_size, clients_per_round, target, progress)
+    num_features, k_total = int(x_test.shape[1]), len(clients)
     rng = v.generator(seed, "seed")
     num_classes = int(max(int(np.max(c[1])) for c in clients) + 1)
     num_classes = max(num_classes, int(np.max(y_test)) + 1)

@@ -35,7 +35,7 @@ import numpy as np
 
 from labkit import _validate as v
 from labkit.fl.aggregation import plain_sum
-from labkit.fl.fedavg import (MAX_STEPS, Client, ClientResult, History, LocalSGD, RoundResult, _check_test, _check_xy,
+from labkit.fl.fedavg import (Client, ClientResult, History, LocalSGD, RoundResult, _check_run, _check_xy,
                               check_clients, epoch_batches, federated_round, init_weights,
                               run_rounds, sgd, softmax_model, _as_list)
 from labkit.fl.models import FlatModel
@@ -288,21 +288,9 @@ def run_method(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray], m
     Introduced in ``06-federated-averaging.ipynb``.
     """
     method = v.choice("method", method, METHODS)
-    v.count("rounds", rounds, maximum=MAX_STEPS)
-    v.positive("lr", lr)
-    v.count("epochs", epochs, maximum=MAX_STEPS)
-    if batch_size is not None:
-        v.count("batch_size", batch_size)
+    x_test, y_test, m = _check_run(clients, test, rounds, lr, epochs, batch_size, clients_per_round, target, progress)
     v.nonnegative("mu", mu)
-    if target is not None:
-        v.real("target", target, low=0.0, high=1.0, low_open=True)
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a callable or None; got {progress!r}")
-    x_test, y_test = _check_test(test)
-    num_features = int(x_test.shape[1])
-    check_clients(clients, num_features)
-    k_total = len(clients)
-    m = v.count("clients_per_round", k_total if clients_per_round is None else clients_per_round, maximum=k_total)
+    num_features, k_total = int(x_test.shape[1]), len(clients)
     server = ServerOptimizer("adam", v.positive("server_lr", server_lr), beta1=beta1, beta2=beta2, tau=tau)  # checks
     optimizer = (ServerOptimizer(method[3:], server.lr, beta1=server.beta1, beta2=server.beta2, tau=server.tau)
                  if method in ("fedadam", "fedyogi") else None)

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from labkit import _validate
-from labkit.smpc.mpyc.runner import _stop, free_ports
+from labkit.smpc.mpyc.runner import _stop, _collect_outputs, free_ports
 
 COSTS_SCRIPT = Path(__file__).resolve().parent / "mpyc" / "_costs_party.py"
 OPERATIONS = ("add", "mul", "lt", "relu", "max")
@@ -64,16 +64,7 @@ def _run_parties(jobs: Sequence[dict], timeout: float) -> list[dict]:
             procs.append(p)
             p.stdin.write(json.dumps(job) + "\n")  # private inputs travel through the pipe, not argv
             p.stdin.flush()
-        outputs = []
-        for i, p in enumerate(procs):
-            left = timeout - (time.perf_counter() - start)
-            try:
-                out, err = p.communicate(timeout=max(left, 0.01))
-            except subprocess.TimeoutExpired:
-                raise RuntimeError(f"the MPyC parties did not finish within timeout={timeout} s; all were stopped") from None
-            if p.returncode != 0:
-                raise RuntimeError(f"MPyC party {i} exited with code {p.returncode}: {err.strip()[-400:]}")
-            outputs.append(json.loads(out.strip().splitlines()[-1]))
+        outputs = _collect_outputs(procs, start, timeout)
     finally:
         _stop(procs)
     return outputs

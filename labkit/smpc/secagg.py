@@ -54,7 +54,7 @@ from cryptography.exceptions import InvalidTag
 
 from labkit import _validate
 from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode, rng_or_entropy
-from labkit.smpc.shamir import random_field_element, shamir_reconstruct
+from labkit.smpc.shamir import random_field_element, shamir_reconstruct, shamir_share
 
 SECAGG_PRIME = 2**521 - 1
 """The field for Shamir shares of 256-bit secrets: the Mersenne prime 2^521 - 1."""
@@ -150,35 +150,6 @@ def _zeros(nbytes: int) -> np.ndarray:
 
 
 _ZERO_BUFFER: np.ndarray | None = None
-
-
-def _share_secret(secret: int, holders: int, t: int, rng: np.random.Generator | None) -> list[tuple[int, int]]:
-    """:func:`labkit.smpc.shamir.shamir_share` over :data:`SECAGG_PRIME`, the same points for the same
-    ``rng``, without re-testing the (known) prime at every call: that Miller-Rabin test of a 521-bit
-    number cost about 4 ms per call, more than the masks of a 10-client round."""
-    coeffs = [secret] + [random_field_element(SECAGG_PRIME, rng) for _ in range(t - 1)]
-    points = []
-    for x in range(1, holders + 1):
-        y = 0
-        for c in reversed(coeffs):  # Horner's rule
-            y = (y * x + c) % SECAGG_PRIME
-        points.append((x, y))
-    return points
-
-
-def _rebuild_secret(points: Sequence[tuple[int, int]]) -> int:
-    """:func:`labkit.smpc.shamir.shamir_reconstruct` over :data:`SECAGG_PRIME` for the protocol's own
-    well-formed shares (distinct x from 1 to n), without the per-call primality test."""
-    xs = [int(x) for x, _ in points]
-    total = 0
-    for j, (xj, yj) in enumerate(points):
-        num, den = 1, 1
-        for m, xm in enumerate(xs):
-            if m != j:
-                num = num * xm % SECAGG_PRIME
-                den = den * (xm - xj) % SECAGG_PRIME
-        total += num * pow(den, -1, SECAGG_PRIME) * (int(yj) % SECAGG_PRIME)
-    return total % SECAGG_PRIME
 
 
 def _x25519():
@@ -537,8 +508,8 @@ def _share_keys(clients: dict[int, SimulatedClient], holders: dict[int, tuple[in
     share_keys: dict[frozenset, bytes] = {}
     for u, client in clients.items():
         sk_int = int.from_bytes(client.masking_key.private_bytes_raw(), "big")
-        sk_shares = _share_secret(sk_int, len(holders[u]), t, rng)
-        b_shares = _share_secret(client.self_seed, len(holders[u]), t, rng)
+        sk_shares = shamir_share(sk_int, len(holders[u]), t, rng, prime=SECAGG_PRIME)
+        b_shares = shamir_share(client.self_seed, len(holders[u]), t, rng, prime=SECAGG_PRIME)
         for v, s_sk, s_b in zip(holders[u], sk_shares, b_shares):
             if v == u:
                 client.held[u] = (s_sk, s_b)  # its own share stays on the device
@@ -635,14 +606,14 @@ def _unmask(y: dict[int, np.ndarray], clients: dict[int, SimulatedClient], graph
     masks = 0
     for u in range(n):
         if u in dropped:
-            sk_u = _rebuild_secret(collected[u]["key"][:t]).to_bytes(32, "big")
+            sk_u = shamir_reconstruct(collected[u]["key"][:t], prime=SECAGG_PRIME).to_bytes(32, "big")
             tr.server_reconstructed[u] = "key-agreement secret"
             tr.log("3 unmask", "server", f"rebuilds dropped client {u}'s key-agreement secret from {t} shares")
             partners = [v for v in graph[u] if v not in dropped]
             z += _pairwise_masks(sk_u, u, partners, public, d)  # u's side of each mask: cancels the survivor's side
             masks += len(partners)
         else:
-            b_u = _rebuild_secret(collected[u]["seed"][:t])
+            b_u = shamir_reconstruct(collected[u]["seed"][:t], prime=SECAGG_PRIME)
             tr.server_reconstructed[u] = "self-mask seed"
             z -= expand_mask(b_u, d)
             masks += 1

@@ -10,7 +10,6 @@ import pytest
 
 from labkit import smpc
 from labkit.smpc import secagg
-from labkit.smpc.shamir import shamir_reconstruct, shamir_share
 
 
 def _keystream(seed: int, length: int) -> bytes:
@@ -49,18 +48,6 @@ def test_masks_cancel_exactly_with_dropouts(dropped):
     fixed = rng.integers(-2**30, 2**30, size=(8, 500)) / 2**16
     total = smpc.secure_aggregate(fixed, dropped=dropped, neighbours=6, threshold=3)
     assert np.array_equal(total, fixed[survivors].sum(axis=0))
-
-
-def test_private_shamir_equals_the_public_one():
-    for t, n, seed in ((1, 1, 0), (3, 5, 1), (6, 10, 2)):
-        secret = int.from_bytes(np.random.default_rng(seed).bytes(32), "big")
-        ours = secagg._share_secret(secret, n, t, np.random.default_rng(seed))
-        public = shamir_share(secret, n, t, np.random.default_rng(seed), prime=secagg.SECAGG_PRIME)
-        assert ours == public
-        subset = ours[n - t:]
-        assert secagg._rebuild_secret(subset) == shamir_reconstruct(subset, prime=secagg.SECAGG_PRIME) == secret
-        if t > 1:
-            assert secagg._rebuild_secret(subset[1:]) != secret  # t - 1 shares do not rebuild it
 
 
 def test_private_encoding_equals_encode_and_keeps_its_range_error():

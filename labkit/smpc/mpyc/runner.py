@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from labkit import _validate
 
@@ -50,6 +50,25 @@ class MPyCResult:
 
 MAX_PORTS = 1000
 """Most ports :func:`free_ports` reserves at once (and most parties the command lines describe)."""
+
+
+def _collect_outputs(procs: list[subprocess.Popen], start: float, timeout: float) -> list[Any]:
+    """Each party's last stdout line as JSON, in party order, within ``timeout`` seconds of ``start``.
+
+    Raises RuntimeError naming the party that failed or the timeout; the caller stops every party
+    (in a ``finally``) whatever happens.
+    """
+    outputs = []
+    for i, p in enumerate(procs):
+        left = timeout - (time.perf_counter() - start)
+        try:
+            out, err = p.communicate(timeout=max(left, 0.01))
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"the MPyC parties did not finish within timeout={timeout} s; all were stopped") from None
+        if p.returncode != 0:
+            raise RuntimeError(f"MPyC party {i} exited with code {p.returncode}: {err.strip()[-400:]}")
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    return outputs
 
 
 def free_ports(k: int) -> list[int]:
@@ -162,16 +181,7 @@ def run_mpyc_statistic(values_per_party: Sequence[Sequence[float]], *, timeout: 
             finally:
                 os.close(read_end)
             procs.append(p)
-        outputs = []
-        for i, p in enumerate(procs):
-            left = timeout - (time.perf_counter() - start)
-            try:
-                out, err = p.communicate(timeout=max(left, 0.01))
-            except subprocess.TimeoutExpired:
-                raise RuntimeError(f"the MPyC parties did not finish within timeout={timeout} s; all were stopped") from None
-            if p.returncode != 0:
-                raise RuntimeError(f"MPyC party {i} exited with code {p.returncode}: {err.strip()[-400:]}")
-            outputs.append(json.loads(out.strip().splitlines()[-1]))
+        outputs = _collect_outputs(procs, start, timeout)
         seconds = time.perf_counter() - start
     finally:
         _stop(procs)
