@@ -72,6 +72,7 @@ def execute(path: str | Path, *, store: bool = True, timeout: int = 600) -> RunR
         # and letting it autosave does not rewrite the file (and `git status` stays clean).
         info = client.wait_for_reply(client.kc.kernel_info())
         nb.metadata["language_info"] = info["content"]["language_info"]
+        nb.metadata["kernelspec"] = kernelspec()
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
         peak = _kernel_peak_mb(client)
@@ -85,6 +86,14 @@ def execute(path: str | Path, *, store: bool = True, timeout: int = 600) -> RunR
 # The kernel's language_info, as ipykernel reports it and JupyterLab stores it.
 LANGUAGE_INFO_KEYS = frozenset({"codemirror_mode", "file_extension", "mimetype", "name", "nbconvert_exporter",
                                 "pygments_lexer", "version"})
+
+
+def kernelspec() -> dict[str, str]:
+    """The ``kernelspec`` metadata JupyterLab writes for this environment's ``python3`` kernel."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    return {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
 
 
 def hygiene_problems(path: str | Path) -> list[str]:
@@ -108,6 +117,9 @@ def hygiene_problems(path: str | Path) -> list[str]:
     if setup is not None and not (setup + 1 < len(sources) and sources[setup + 1].startswith(USES_MARK)):
         problems.append(f"{path.name}: the first code cell after Setup must open with {USES_MARK!r}... "
                         "naming the labkit package (and modules) the notebook uses")
+    if nb.get("metadata", {}).get("kernelspec") != kernelspec():
+        problems.append(f"{path.name}: metadata.kernelspec is {nb.get('metadata', {}).get('kernelspec')}, not {kernelspec()} "
+                        "as JupyterLab writes it on opening (run `make notebooks`)")
     language = nb.get("metadata", {}).get("language_info", {})
     missing = sorted(LANGUAGE_INFO_KEYS - set(language))
     if missing:

@@ -41,9 +41,10 @@ the notebook passes seeds for reproducible teaching, and a published seed gives 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -356,6 +357,22 @@ def make_extractor_cnn(*, seed: int = 0):
     ])
 
 
+@contextlib.contextmanager
+def _op_determinism() -> Iterator[None]:
+    """TensorFlow's op determinism on inside the block, as it was outside it afterwards (a library call
+    must not leave it on: TFF and tensorflow-privacy draw unseeded noise, which it forbids)."""
+    from labkit._compat import tf_op_determinism
+
+    config = tf_op_determinism()
+    was_on = config.is_op_determinism_enabled()
+    config.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_on:
+            config.disable_op_determinism()
+
+
 def pretrain_extractor(x_public: np.ndarray, y_public: np.ndarray, *, epochs: int = 8, batch_size: int = 128,
                        learning_rate: float = 1e-3, seed: int = 0):
     """Train a small CNN on public data without privacy; return its frozen feature layers.
@@ -398,14 +415,14 @@ def pretrain_extractor(x_public: np.ndarray, y_public: np.ndarray, *, epochs: in
     if lr > 10:
         raise ValueError(f"learning_rate must be at most 10 for Adam; got {learning_rate!r}")
     seed = v.integer("seed", seed, minimum=0, maximum=2**31 // 1000 - 1)
-    tf.config.experimental.enable_op_determinism()  # as labkit.setup() does: the same seed, the same extractor
-    model = make_extractor_cnn(seed=seed)
-    model.compile(optimizer=tf.keras.optimizers.Adam(lr),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
+    with _op_determinism():  # as labkit.setup() does: the same seed, the same extractor
+        model = make_extractor_cnn(seed=seed)
+        model.compile(optimizer=tf.keras.optimizers.Adam(lr),
+                      loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        rng = np.random.default_rng(seed)
+        for _ in range(epochs):
+            order = rng.permutation(len(x))
+            model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
     extractor = tf.keras.Model(model.inputs, model.layers[-2].output)
     for layer in extractor.layers:
         layer.trainable = False
@@ -618,32 +635,30 @@ def features_sweep(config: FeaturesConfig | None = None,
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
-    import tensorflow as tf
-
     from labkit import data
 
     cfg = _config(config)
-    tf.config.experimental.enable_op_determinism()  # as labkit.setup() does: a rebuild gives the same file
-    ds = data.load("mnist")
-    methods = available_methods(cfg)
-    m, k, s = len(methods), len(cfg.targets), len(cfg.seeds)
-    sigmas, acc, ref = np.zeros((m, k)), np.zeros((m, k, s)), np.zeros((m, s))
-    public_accuracy = math.nan
-    done, total = 0, m * (k + 1) * s
-    for a, method in enumerate(methods):
-        feats = method_features(method, ds, cfg)
-        public_accuracy = feats.get("public_accuracy", public_accuracy)
-        model = make_method_model(method, feats["x_train"].shape[1], cfg, seed=0)  # reused: traced once
-        for i, eps in enumerate(list(cfg.targets) + [None]):
-            for j, seed in enumerate(cfg.seeds):
-                sigma, accuracy = train_features_point(method, eps, seed, cfg, ds=ds, features=feats, model=model)
-                if eps is None:
-                    ref[a, j] = accuracy
-                else:
-                    sigmas[a, i], acc[a, i, j] = sigma, accuracy
-                done += 1
-                if progress:
-                    progress(done, total)
+    with _op_determinism():  # as labkit.setup() does: a rebuild gives the same file
+        ds = data.load("mnist")
+        methods = available_methods(cfg)
+        m, k, s = len(methods), len(cfg.targets), len(cfg.seeds)
+        sigmas, acc, ref = np.zeros((m, k)), np.zeros((m, k, s)), np.zeros((m, s))
+        public_accuracy = math.nan
+        done, total = 0, m * (k + 1) * s
+        for a, method in enumerate(methods):
+            feats = method_features(method, ds, cfg)
+            public_accuracy = feats.get("public_accuracy", public_accuracy)
+            model = make_method_model(method, feats["x_train"].shape[1], cfg, seed=0)  # reused: traced once
+            for i, eps in enumerate(list(cfg.targets) + [None]):
+                for j, seed in enumerate(cfg.seeds):
+                    sigma, accuracy = train_features_point(method, eps, seed, cfg, ds=ds, features=feats, model=model)
+                    if eps is None:
+                        ref[a, j] = accuracy
+                    else:
+                        sigmas[a, i], acc[a, i, j] = sigma, accuracy
+                    done += 1
+                    if progress:
+                        progress(done, total)
     recipes = [cfg.recipe(mm) for mm in methods]
     return {"methods": np.asarray(methods), "target_epsilon": np.asarray(cfg.targets, dtype=np.float64),
             "noise_multiplier": np.round(sigmas, 6), "accuracy": np.round(acc, 6), "nonprivate_accuracy": np.round(ref, 6),

@@ -293,7 +293,9 @@ def test_tff_distributed_dp_sum_factory_agrees():
     d, n, clip = 256, 10, 1.0
     vals = [rng.normal(size=d).astype(np.float32) * 0.2 for _ in range(n)]
     clipped = np.sum([ddp.clip_l2(x.astype(np.float64), clip) for x in vals], axis=0)
-    with tff_runtime.session(n, simulate_secure_sum=True) as tff:
+    # tensorflow-privacy's discrete Gaussian draws unseeded noise, which TF op determinism (labkit.setup, or
+    # an earlier test) forbids: lift it for this run, as labkit's own TFF helpers do.
+    with tff_runtime.session(n, simulate_secure_sum=True) as tff, tff_runtime._unseeded_random_ops_allowed():
         for z in (0.0, 2.0):
             factory = DistributedDpSumFactory(noise_multiplier=z, expected_clients_per_round=n, bits=20, l2_clip=clip,
                                               mechanism="distributed_dgauss", rotation_type="hd")
