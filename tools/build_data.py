@@ -180,59 +180,46 @@ def tradeoff_sweep(config: dpsgd.TradeoffConfig | None = None,
             "l2_norm_clip": np.float64(cfg.l2_norm_clip), "hidden": np.asarray(cfg.hidden, dtype=np.int64)}
 
 
-def write_tradeoff_sweep(path) -> None:
-    """``make data`` builder for ``data/sweeps/dpsgd_tradeoff.npz`` (a few minutes at most on 2 cores)."""
+def _train_and_save(path, name: str, build: Callable[..., dict], *, rounded: bool = True) -> None:
+    """Run a DP-SGD sweep ``build(progress=...)`` behind a tqdm bar named ``name`` and save its arrays.
+
+    TensorFlow's logs are quieted before it loads (oneDNN off, as in the notebooks). Accuracies are
+    multiples of 1 / (test split size) and noise multipliers come from a root search: ``rounded``
+    rounds the float noise of both away, so that a rebuild gives the same bytes.
+    """
+    from tqdm.auto import tqdm
+
     from labkit.runtime import quiet_environment, silence_python_noise
 
-    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
+    quiet_environment()
     silence_python_noise()
-    arrays = tradeoff_sweep()
-    # Accuracies are multiples of 1/450 (the digits test split): round away float noise.
-    arrays["accuracy"] = np.round(arrays["accuracy"], 6)
-    arrays["nonprivate_accuracy"] = np.round(arrays["nonprivate_accuracy"], 6)
-    arrays["noise_multiplier"] = np.round(arrays["noise_multiplier"], 6)
+    with tqdm(desc=name, unit="model") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        arrays = build(progress=progress)
+    if rounded:
+        for key in ("accuracy", "nonprivate_accuracy", "noise_multiplier"):
+            arrays[key] = np.round(arrays[key], 6)
     save_arrays(path, **arrays)
+
+
+def write_tradeoff_sweep(path) -> None:
+    """``make data`` builder for ``data/sweeps/dpsgd_tradeoff.npz`` (a few minutes at most on 2 cores)."""
+    _train_and_save(path, "dpsgd_tradeoff", tradeoff_sweep)
 
 
 def write_cnn_sweep(path) -> None:
     """``make data`` builder for ``data/sweeps/dpsgd_cnn.npz`` (labkit.dp.dpsgd.cnn_sweep; minutes, tqdm bar)."""
-    from tqdm.auto import tqdm
-
-    from labkit.runtime import quiet_environment, silence_python_noise
-
-    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
-    silence_python_noise()
-    with tqdm(desc="dpsgd_cnn", unit="model") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        arrays = dpsgd.cnn_sweep(progress=progress)
-    # Accuracies are multiples of 1/1000 (the MNIST test split): round away float noise.
-    for key in ("accuracy", "nonprivate_accuracy", "noise_multiplier"):
-        arrays[key] = np.round(arrays[key], 6)
-    save_arrays(path, **arrays)
+    _train_and_save(path, "dpsgd_cnn", dpsgd.cnn_sweep)
 
 
 def write_tuning_grid(path) -> None:
     """``make data`` builder for ``data/sweeps/dpsgd_grid.npz`` (labkit.dp.tuning.build_grid; minutes, tqdm bar)."""
-    from tqdm.auto import tqdm
-
     from labkit.dp import tuning
-    from labkit.runtime import quiet_environment, silence_python_noise
 
-    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
-    silence_python_noise()
-    with tqdm(desc="dpsgd_grid", unit="model") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        arrays = tuning.build_grid(progress=progress)
-    # Accuracies are multiples of 1/450 (the digits test split): round away float noise.
-    for key in ("accuracy", "nonprivate_accuracy", "noise_multiplier"):
-        arrays[key] = np.round(arrays[key], 6)
-    save_arrays(path, **arrays)
+    _train_and_save(path, "dpsgd_grid", tuning.build_grid)
 
 
 def build_distributed_dp(path: Path) -> None:
@@ -248,20 +235,9 @@ def build_distributed_dp(path: Path) -> None:
 
 def write_public_sweep(path) -> None:
     """``make data`` builder for ``data/sweeps/dpsgd_public.npz`` (labkit.dp.features.features_sweep; 6-12 min, tqdm bar)."""
-    from tqdm.auto import tqdm
-
     from labkit.dp import features
-    from labkit.runtime import quiet_environment, silence_python_noise
 
-    quiet_environment()  # before TensorFlow loads: quiet logs, and oneDNN off as in the notebooks
-    silence_python_noise()
-    with tqdm(desc="dpsgd_public", unit="model") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        arrays = features.features_sweep(progress=progress)
-    save_arrays(path, **arrays)
+    _train_and_save(path, "dpsgd_public", features.features_sweep, rounded=False)  # it rounds its own arrays
 
 
 def _split_writer(name: str) -> Callable[[Path], None]:
