@@ -4,10 +4,13 @@ both models (MLP 64-256-256-10 on the first 1320 digits; the tensorflow-privacy 
 parameters, on MNIST-28) at both batch sizes (30 and 256). Every trainer reuses one compiled model across runs
 (weights reset before each run), so the medians compare training, not tracing. The overhead rows also
 split DP-SGD into its two costs: clipping alone (noise multiplier 0) and the Gaussian noise (one N(0, 1)
-draw per parameter per step, whatever the batch size). Then the trade-off explorer: slider-move latency,
+draw per parameter per step, whatever the batch size), and time the noise draw alone for the two budgeted
+settings (MLP at batch 30, CNN at batch 256). Then the trade-off explorer: slider-move latency,
 the live "train this point" button and the time `make data` needs to regenerate the sweep."""
 
 from __future__ import annotations
+
+import math
 
 from benchmarks.harness import Comparison, Measurement, median_seconds, seconds
 
@@ -45,6 +48,32 @@ def _labkit(dpsgd, kind, x, y, batch, epochs, *, clip, sigma):
         model.set_weights(init)
         dpsgd.train_dpsgd(model, x, y, epochs=epochs, batch_size=batch, l2_norm_clip=clip, noise_multiplier=sigma,
                           learning_rate=0.1, sampling="poisson", seed=0)
+    return run
+
+
+def _num_parameters(dpsgd, kind) -> int:
+    return sum(int(w.shape.num_elements()) for w in _make(dpsgd, kind).trainable_variables)
+
+
+def _noise_alone(tf, dpsgd, kind, n, batch, epochs):
+    """Only the Gaussian noise of a DP-SGD run: the same number of steps, each drawing one N(0, 1) per parameter
+    as the trainer does (Box-Muller on stateless Philox uniforms, ``dpsgd._standard_normal``), nothing else.
+    Beside the non-private loop it shows how much of DP-SGD's overhead the noise draw alone is: the draw and
+    the clipped loop can at best share the two cores, so DP-SGD cannot take much less than the larger of the
+    clipped loop and (clipped loop + the noise's work on one core) / 2."""
+    total = _num_parameters(dpsgd, kind)
+    steps = math.ceil(epochs * n / batch)
+    i64 = tf.int64
+
+    @tf.function(input_signature=[tf.TensorSpec([2], i64)])
+    def draw(seed):
+        first = tf.constant(0.0)
+        for s in tf.range(steps):
+            first += dpsgd._standard_normal(total, seed + tf.stack([tf.cast(s, i64) + 1, tf.constant(1, i64)]))[0]
+        return first
+
+    def run():
+        draw(tf.constant([0, 0], i64)).numpy()
     return run
 
 
@@ -137,6 +166,14 @@ def _trainer_rows(tf, dpsgd, datasets) -> list:
             Comparison(f"{kind} b{batch}: labkit clipping only (sigma 0)",
                        _labkit(dpsgd, kind, x, y, batch, epochs, clip=CLIP, sigma=0.0), plain,
                        "same loop, no clipping or noise", repeats=3, note=f"{setting}; the rest is the noise"),
+        ]
+        if (kind, batch) in (("MLP", 30), ("CNN", 256)):
+            out.append(Comparison(
+                f"{kind} b{batch}: the noise alone ({math.ceil(epochs * n / batch)} draws of "
+                f"{_num_parameters(dpsgd, kind):,} N(0, 1))", _noise_alone(tf, dpsgd, kind, n, batch, epochs), plain,
+                "same loop, no clipping or noise", repeats=5,
+                note=f"{setting}; the draw with both cores to itself, nothing else"))
+        out += [
             Comparison(f"{kind} b{batch}: labkit DP-SGD", dp, _keras_plain(tf, dpsgd, kind, x, y, batch, epochs),
                        "Keras fit (SGD)", repeats=3, note=setting),
         ]
