@@ -1,6 +1,7 @@
-"""Kernel setup: quiet logs, seeds, determinism, plot style and a versions table.
+"""Kernel setup: quiet logs, seeds, determinism, plot style and a versions table; memory release at the end.
 
-Introduced in ``00-index.ipynb``; every notebook's Setup cell calls :func:`setup`.
+Introduced in ``00-index.ipynb``; every notebook's Setup cell calls :func:`setup`. The last cell of the
+TensorFlow notebooks (04-07) calls :func:`release_memory`.
 """
 
 from __future__ import annotations
@@ -208,3 +209,121 @@ def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: 
 
         use_style()
     return versions_table(seed)
+
+
+# --------------------------------------------------------------------------------------------
+# The end of a heavy notebook: return what the kernel can
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoryRelease:
+    """What :func:`release_memory` did, and this process's resident memory around it.
+
+    ``before`` and ``after`` are the resident set size (RSS) of the calling process, in bytes, as
+    the operating system reports it (``psutil``; on Linux the ``VmRSS`` of ``/proc/self/status``).
+    ``freed`` is their difference: it can be zero, or slightly negative, when nothing could be returned.
+    ``steps`` says what was done, in order.
+
+    Introduced in ``04-dp-sgd.ipynb`` (also at the end of 05, 06 and 07).
+    """
+
+    before: int
+    after: int
+    steps: tuple[str, ...] = ()
+
+    @property
+    def freed(self) -> int:
+        return self.before - self.after
+
+    def describe(self) -> str:
+        """One line in MB (2**20 bytes), the unit of the lab's memory tables."""
+        mb = 2**20
+        return (f"resident memory of this kernel: {round(self.before / mb)} MB before, {round(self.after / mb)} MB after "
+                f"({round(self.freed / mb)} MB returned to the system)")
+
+    def __repr__(self) -> str:
+        return self.describe() + "".join(f"\n  - {step}" for step in self.steps)
+
+
+def resident_memory() -> int:
+    """The resident set size (RSS) of this process, in bytes (what :func:`release_memory` reports).
+
+    Introduced in ``04-dp-sgd.ipynb``.
+    """
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library is not glibc (macOS, Windows, musl)."""
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # pragma: no cover - a glibc without malloc_trim
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+def _clear_labkit_caches() -> int:
+    """Empty every ``functools.lru_cache`` defined in an imported labkit module; return how many."""
+    cleared = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "labkit" or name.startswith("labkit.")):
+            continue
+        for obj in list(vars(module).values()):
+            if callable(getattr(obj, "cache_clear", None)) and callable(getattr(obj, "cache_info", None)) \
+                    and getattr(obj, "__module__", None) == name:
+                obj.cache_clear()
+                cleared += 1
+    return cleared
+
+
+def release_memory(*, caches: bool = True) -> MemoryRelease:
+    """Return to the operating system what a kernel can give back without losing the notebook's state.
+
+    In order: clear Keras' global state (``tf.keras.backend.clear_session()``, only if TensorFlow is
+    already imported: this function never imports it), empty labkit's own result caches
+    (``caches=True``; a widget then recomputes what it needs on its next move), run the garbage
+    collector, and hand free heap pages back to the system with glibc's ``malloc_trim(0)`` (a no-op
+    where the C library is not glibc). The notebook's variables, models and widgets are kept: they
+    still work afterwards. What stays is mostly the libraries themselves (TensorFlow alone holds
+    about 500 MB once imported), which only shutting the kernel down returns.
+
+    Args:
+        caches: also empty labkit's ``functools.lru_cache`` caches (the canary draws of 05, the
+            compiled DLG loop of 06, accountant results...).
+
+    Returns:
+        A :class:`MemoryRelease` with this process's resident memory before and after, in bytes.
+
+    Raises:
+        TypeError: ``caches`` is not True or False.
+
+    Introduced in ``04-dp-sgd.ipynb``; the last cell of 04, 05, 06 and 07 calls it.
+    """
+    import gc
+
+    caches = v.flag("caches", caches)
+    before = resident_memory()
+    steps = []
+    if "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].keras.backend.clear_session()
+        steps.append("cleared Keras' global state (tf.keras.backend.clear_session)")
+    if caches:
+        steps.append(f"emptied {_clear_labkit_caches()} labkit caches")
+    gc.collect()
+    steps.append("ran the garbage collector")
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+        steps.append("glibc malloc_trim(0): free heap pages returned to the system")
+    else:
+        steps.append("no glibc here: free heap pages stay with the process until it needs them again")
+    return MemoryRelease(before=before, after=resident_memory(), steps=tuple(steps))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+import campaign
 from campaign import Call, Fresh
 
 def _npz_path() -> Path:
@@ -88,3 +89,5 @@ CALLS = [
     Call("labkit.style:use_style", dict()),
     Call("labkit.style:new_axes", dict(ncols=1, nrows=1)),
 ]
+
+CALLS, EXCLUDED = campaign.with_topic_files(__file__, CALLS, EXCLUDED)
