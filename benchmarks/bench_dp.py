@@ -71,6 +71,35 @@ def _noise_multiplier_moves() -> float:
     return _median_ms([lambda t=t: dp.dpsgd_noise_multiplier(float(t), 1347, 64, 10, 1e-5) for t in targets])
 
 
+def _view_moves(build, control: str, values, before=None) -> tuple[float, float]:
+    """A built view's slider moves (compute + draw + PNG encoding + Image swap): median ms and median PNG kB."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    view = build()
+    slider, sizes = view.controls[control], []
+
+    def move(value):
+        slider.value = value
+        sizes.append(len(view.output.value))
+
+    ms = 1000 * median_seconds([lambda x=x: move(x) for x in values], before=before)
+    return ms, float(np.median(sizes)) / 1000
+
+
+def _calibration_view(part: int) -> float:
+    from labkit.dp.widgets import noise_calibration_widget
+
+    return _view_moves(noise_calibration_widget, "epsilon", [round(float(e), 2) for e in np.geomspace(0.06, 9, 11)])[part]
+
+
+def _dashboard_view(part: int) -> float:
+    from labkit.dp.widgets import accountant_widget
+
+    return _view_moves(accountant_widget, "noise_multiplier", [round(float(s), 2) for s in np.linspace(0.6, 3.0, 11)],
+                       before=_clear_caches)[part]
+
+
 def _one_call(accountant: str) -> float:
     from labkit import dp
 
@@ -96,4 +125,12 @@ def rows():
                     "<= 100 ms, goal 50 ms"),
         Measurement("widget 04: dpsgd_noise_multiplier per slider move (median, RDP)", _noise_multiplier_moves, "ms",
                     "<= 100 ms, goal 50 ms"),
+        Measurement("widget 02: noise-calibration view, epsilon move (compute + draw + PNG, median, new positions)",
+                    lambda: _calibration_view(0), "ms", "<= 40 ms (Python side of 100 ms in the page)",
+                    note="one figure kept, a full draw per new setting (the axes move), PNG swapped into one Image"),
+        Measurement("widget 02: noise-calibration view, PNG per frame (median)", lambda: _calibration_view(1), "kB"),
+        Measurement("widget 03: accountant view, sigma move (compute + draw + PNG, median, caches cleared)",
+                    lambda: _dashboard_view(0), "ms", "<= 40 ms (Python side of 100 ms in the page)",
+                    note="the accountant dominates; one figure kept, a full draw per new setting"),
+        Measurement("widget 03: accountant view, PNG per frame (median)", lambda: _dashboard_view(1), "kB"),
     ]

@@ -74,7 +74,32 @@ def _ckks_rows() -> list:
         Measurement("CKKS packed inference throughput", packed_rate, "samples/s",
                     note=f"{len(x)} samples use 143 of 4096 slots; a full batch costs about the same"),
         Measurement("CKKS explorer update (check_params), median", explorer_ms, "ms", "<= 100 ms"),
+        Measurement("CKKS explorer view, scale move (report + title blitted + PNG, median)",
+                    lambda: _explorer_view("scale_bits", list(range(20, 60, 3)))[0], "ms",
+                    "<= 40 ms (Python side of 100 ms in the page)"),
+        Measurement("CKKS explorer view, N move (report + bars redrawn + full draw + PNG, median)",
+                    lambda: _explorer_view("poly_modulus_degree", [16384, 4096, 32768, 8192, 2048] * 2)[0], "ms",
+                    "<= 40 ms (Python side of 100 ms in the page)"),
+        Measurement("CKKS explorer view, PNG per frame (median)",
+                    lambda: _explorer_view("scale_bits", list(range(20, 60, 3)))[1], "kB"),
     ]
+
+
+def _explorer_view(control: str, values) -> tuple[float, float]:
+    """The explorer's moves of ``control`` (compute + report + figure + PNG + Image swap): median ms and PNG kB."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from labkit.he.widgets import ckks_explorer
+
+    view = ckks_explorer()
+    slider, sizes = view.controls[control], []
+
+    def move(value):
+        slider.value = value
+        sizes.append(len(view.output.value))
+
+    return 1000 * median_seconds([lambda v=v: move(v) for v in values]), float(np.median(sizes)) / 1000
 
 
 def _threshold_rows() -> list:

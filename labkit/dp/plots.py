@@ -87,17 +87,51 @@ def plot_unique_by_zip(ax, zip_sizes, unique_share, theory_n=None, theory=None):
 
 
 def plot_noise_calibration(ax, calib):
-    """Laplace release of a count on two neighbouring datasets (02, the calibration widget)."""
+    """Laplace release of a count on two neighbouring datasets (02, the calibration widget).
+
+    The widget moves the same artists for each new setting with :func:`update_noise_calibration`.
+    """
     _data("calib.density", _attribute("calib", calib, "density"))
-    ax.plot(calib.x, calib.density, color=PALETTE[0], lw=2, label=f"count = {calib.true_count}")
+    ax.plot(calib.x, calib.density, color=PALETTE[0], lw=2, label=f"count = {calib.true_count}", gid="release")
     ax.plot(calib.x, calib.neighbour_density, color=PALETTE[1], lw=2, ls="--",
-            label=f"neighbour: count = {calib.true_count} + {calib.sensitivity:g}")
+            label=f"neighbour: count = {calib.true_count} + {calib.sensitivity:g}", gid="neighbour")
     ax.axvspan(calib.true_count - calib.error_95, calib.true_count + calib.error_95, color=PALETTE[2], alpha=0.12,
-               label="95% of releases")
+               label="95% of releases", gid="release-95")
     ax.set_xlabel("released value")
     ax.set_ylabel("density")
     ax.set_title(f"Laplace, epsilon = {calib.epsilon:g}, sensitivity = {calib.sensitivity:g}", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def update_noise_calibration(ax, calib):
+    """Move the curves, the 95% band, the limits, title and legend of a :func:`plot_noise_calibration` figure.
+
+    The result looks like a fresh :func:`plot_noise_calibration` of ``calib`` on new axes, without
+    a new figure. Introduced in ``02-dp-from-scratch.ipynb`` (the calibration widget).
+    """
+    _data("calib.density", _attribute("calib", calib, "density"))
+    drawn = {a.get_gid(): a for a in list(ax.lines) + list(ax.patches) if a.get_gid()}
+    if not {"release", "neighbour", "release-95"} <= set(drawn):
+        raise ValueError("ax must hold a plot_noise_calibration figure (draw it first)")
+    neighbour = f"neighbour: count = {calib.true_count} + {calib.sensitivity:g}"
+    drawn["release"].set_data(calib.x, calib.density)
+    drawn["release"].set_label(f"count = {calib.true_count}")
+    drawn["neighbour"].set_data(calib.x, calib.neighbour_density)
+    drawn["neighbour"].set_label(neighbour)
+    band = drawn["release-95"]
+    band.set_x(calib.true_count - calib.error_95)
+    band.set_width(2 * calib.error_95)
+    ax.relim()
+    ax.autoscale_view()
+    ax.set_title(f"Laplace, epsilon = {calib.epsilon:g}, sensitivity = {calib.sensitivity:g}", fontsize=10)
+    legend = ax.get_legend()
+    if legend is not None:
+        for text in legend.get_texts():
+            if text.get_text().startswith("neighbour"):
+                text.set_text(neighbour)
+            elif text.get_text().startswith("count ="):
+                text.set_text(f"count = {calib.true_count}")
     return ax
 
 
@@ -163,16 +197,41 @@ def plot_composition(ax, ks, curves: Mapping[str, np.ndarray]):
 
 
 def plot_epsilon_over_steps(ax, dashboard):
-    """RDP epsilon over training steps, with the PLD value at the last step (03, the dashboard)."""
+    """RDP epsilon over training steps, with the PLD value at the last step (03, the dashboard).
+
+    The dashboard widget moves the same artists for each new setting with :func:`update_epsilon_over_steps`.
+    """
     _data("dashboard.curve_rdp", _attribute("dashboard", dashboard, "curve_rdp"), infinite=True)
-    ax.plot(dashboard.curve_steps, dashboard.curve_rdp, color=PALETTE[0], lw=2, label="RDP")
-    ax.plot([dashboard.steps], [dashboard.epsilon_pld], "s", color=PALETTE[1], label="PLD (last step)")
+    ax.plot(dashboard.curve_steps, dashboard.curve_rdp, color=PALETTE[0], lw=2, label="RDP", gid="rdp")
+    ax.plot([dashboard.steps], [dashboard.epsilon_pld], "s", color=PALETTE[1], label="PLD (last step)", gid="pld")
     ax.set_xscale("log")
     ax.set_xlabel("steps")
     ax.set_ylabel("epsilon")
-    ax.set_title(f"q = {dashboard.sampling_probability:.3g}, sigma = {dashboard.noise_multiplier:.3g}, "
-                 f"delta = {dashboard.delta:.0e}", fontsize=10)
+    ax.set_title(_dashboard_title(dashboard), fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def _dashboard_title(dashboard) -> str:
+    return (f"q = {dashboard.sampling_probability:.3g}, sigma = {dashboard.noise_multiplier:.3g}, "
+            f"delta = {dashboard.delta:.0e}")
+
+
+def update_epsilon_over_steps(ax, dashboard):
+    """Move the RDP curve, the PLD point, the limits and the title of a :func:`plot_epsilon_over_steps` figure.
+
+    The result looks like a fresh :func:`plot_epsilon_over_steps` of ``dashboard`` on new axes, without
+    a new figure. Introduced in ``03-gaussian-accounting.ipynb`` (the dashboard widget).
+    """
+    _data("dashboard.curve_rdp", _attribute("dashboard", dashboard, "curve_rdp"), infinite=True)
+    drawn = {a.get_gid(): a for a in ax.lines if a.get_gid()}
+    if not {"rdp", "pld"} <= set(drawn):
+        raise ValueError("ax must hold a plot_epsilon_over_steps figure (draw it first)")
+    drawn["rdp"].set_data(dashboard.curve_steps, dashboard.curve_rdp)
+    drawn["pld"].set_data([dashboard.steps], [dashboard.epsilon_pld])
+    ax.relim()
+    ax.autoscale_view()
+    ax.set_title(_dashboard_title(dashboard), fontsize=10)
     return ax
 
 
@@ -214,10 +273,12 @@ def plot_tradeoff(ax, sweep: dict, point=None, live: Sequence[tuple[float, float
                 capsize=2, label=f"DP-SGD, mean +/- sd over {acc.shape[1]} seeds")
     ref = float(np.mean(sweep["nonprivate_accuracy"]))
     ax.axhline(ref, color=PALETTE[7], linestyle=":", label=f"non-private ({ref:.3f})")
-    ax.plot([], [], color=PALETTE[3], linewidth=3, gid="selected-bar")
-    ax.plot([], [], color=PALETTE[3], marker="D", markersize=8, linestyle="none", gid="selected",
+    ax.plot([], [], color=PALETTE[3], linewidth=3, zorder=3, gid="selected-bar")
+    ax.plot([], [], color=PALETTE[3], marker="D", markersize=8, linestyle="none", zorder=4, gid="selected",
             label="selected epsilon")
-    ax.scatter([], [], color=PALETTE[1], marker="*", s=140, zorder=5, gid="live", label="trained live")
+    # the live star above the diamond (a live point trained at the selected epsilon stays visible)
+    ax.scatter([], [], color=PALETTE[1], edgecolors="black", linewidths=0.6, marker="*", s=170, zorder=6, gid="live",
+               label="trained live")
     ax.set_xscale("log")
     ax.set_xticks([0.5, 1, 2, 4, 8, 16], labels=["0.5", "1", "2", "4", "8", "16"])
     ax.set(xlabel=f"target epsilon (delta = {float(sweep['delta']):g})", ylabel="test accuracy", ylim=(0, 1.02),

@@ -15,37 +15,40 @@
   :func:`tuning_explorer` (at a fixed target epsilon: batch size, clipping norm, epochs and step size ->
   noise multiplier, steps and test accuracy, one line per epochs setting, and a button that trains the
   selected configuration live); compute functions :func:`labkit.dp.tuning.tuning_at` and
-  :func:`~labkit.dp.tuning.tuning_slice` (lookups into ``data/sweeps/dpsgd_grid.npz``). Its figure is an
-  ``ipywidgets.Image`` whose PNG is replaced in place.
+  :func:`~labkit.dp.tuning.tuning_slice` (lookups into ``data/sweeps/dpsgd_grid.npz``).
 * ``05-auditing``: :func:`canary_audit_widget` (noise multiplier, trials, correct or broken step ->
   the canary audit's bound beside the accountant's epsilon); compute function
   :func:`labkit.dp.canary.canary_audit_point` (cached draws: a move costs a few binary searches).
 
 The compute functions are pure and unit-tested. Each view is an ``ipywidgets.VBox`` whose text
-repr is a fixed sentence, so nbval can compare the cell; its figure goes into an ``Output`` filled
-with ``append_display_data`` rather than captured, so nothing is printed into the cell itself.
+repr is a fixed sentence, so nbval can compare the cell. Its figure is one ``ipywidgets.Image``
+whose PNG is replaced in place on every move (:mod:`labkit._widgets`): never an ``Output`` cleared
+and refilled, which lets the browser paint a frame without the figure (the view collapses and the
+text below it jumps). Each view keeps one Matplotlib figure, moves its artists and, where the axes
+stay put, redraws only what moved over a saved background (:class:`labkit._widgets.Blitter`).
 Every view names its parts: ``view.controls[name]`` (the sliders and buttons, by parameter name),
-``view.status`` (the text readout), ``view.output`` (the figure) and, for the explorer,
-``view.readout`` and ``view.progress``. ipywidgets, Matplotlib and IPython are imported when a view
-is built, not when this module is imported.
+``view.status`` (the text readout), ``view.output`` (the figure's ``Image``; also ``view.image``)
+and, for the explorers, ``view.readout`` and ``view.progress``. ipywidgets and Matplotlib are
+imported when a view is built, not when this module is imported.
 """
 
 from __future__ import annotations
 
-import io
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from labkit import _validate as v
+from labkit._widgets import Blitter, image_view
 from labkit.dp.accounting import accountant_dashboard
 from labkit.dp.mechanisms import noise_calibration
-from labkit.dp.plots import plot_epsilon_over_steps, plot_noise_calibration, plot_tradeoff, update_tradeoff
+from labkit.dp.plots import (plot_epsilon_over_steps, plot_noise_calibration, plot_tradeoff, update_epsilon_over_steps,
+                             update_noise_calibration, update_tradeoff)
 from labkit.style import new_axes
 
 
 # --------------------------------------------------------------------------------------------
-# Shared parts: a view with named accessors, and PNG figures
+# Shared parts: a view with named accessors, and a figure swapped in place
 # --------------------------------------------------------------------------------------------
 
 
@@ -77,23 +80,10 @@ def _view(children: list, description: str, controls: dict[str, Any], output: An
             return description
 
     view = DpView(children)
-    view.controls, view.output, view.status = dict(controls), output, status
+    view.controls, view.output, view.image, view.status = dict(controls), output, output, status
     for name, part in parts.items():
         setattr(view, name, part)
     return view
-
-
-def _figure_png(draw: Callable, figsize=(6.4, 3.0)):
-    """Draw on fresh axes, close the figure and return it as an ``IPython.display.Image``."""
-    import matplotlib.pyplot as plt
-    from IPython.display import Image
-
-    fig, ax = new_axes(figsize=figsize)
-    draw(ax)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return Image(data=buf.getvalue(), format="png")
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,21 +91,20 @@ def _figure_png(draw: Callable, figsize=(6.4, 3.0)):
 # --------------------------------------------------------------------------------------------
 
 
-def _redraw_on_change(controls, text, out, note: str, render) -> None:
-    """Redraw ``text`` and the figure in ``out`` now and after every move of ``controls``.
+def _redraw_on_change(controls, text, image, note: str, render) -> None:
+    """Redraw ``text`` and swap the PNG of ``image`` now and after every move of ``controls``.
 
-    ``render()`` returns (description, a function drawing on an ax). ``note`` (what was adjusted at
-    construction) is shown until the first move.
+    ``render()`` returns (description, PNG bytes). ``note`` (what was adjusted at construction) is
+    shown until the first move.
     """
     notes = [note]
 
     def update(change=None) -> None:
         if change is not None:
             notes[0] = ""
-        description, draw = render()
+        description, png = render()
         text.value = notes[0] + description
-        out.outputs = ()
-        out.append_display_data(_figure_png(draw))
+        image.value = png
 
     for control in controls:
         control.observe(update, "value")
@@ -125,9 +114,11 @@ def _redraw_on_change(controls, text, out, note: str, render) -> None:
 def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, true_count: int = 100):
     """Sliders for epsilon and sensitivity -> the Laplace release of a count and its error.
 
-    Controls: ``"epsilon"`` and ``"sensitivity"``. Introduced in ``02-dp-from-scratch.ipynb``.
+    Controls: ``"epsilon"`` and ``"sensitivity"``; ``view.output`` is the figure's ``ipywidgets.Image``.
+    Introduced in ``02-dp-from-scratch.ipynb``.
     """
     import ipywidgets as w
+    import matplotlib.pyplot as plt
 
     epsilon, note_e = _fit("epsilon", v.positive("epsilon", epsilon), 10 ** -1.3, 10.0)
     sensitivity, note_s = _fit("sensitivity", v.positive("sensitivity", sensitivity), 0.5, 10.0)
@@ -137,16 +128,23 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
     sens = w.FloatSlider(value=sensitivity, min=0.5, max=10, step=0.5, description="sensitivity",
                          continuous_update=False)
     text = w.HTML()
-    out = w.Output()
+    out = image_view()
+    # One figure, laid out once. Every setting moves the axes, so each new one is a full draw of the
+    # same figure (no new figure, no new layout); a setting seen before is a saved frame.
+    fig, ax = new_axes(figsize=(6.4, 3.0))
+    plot_noise_calibration(ax, noise_calibration(eps.value, sens.value, true_count))
+    plt.close(fig)  # not shown by the notebook's backend: the Image shows its PNG
+    canvas = Blitter(fig, ax, [], key=lambda: (eps.value, sens.value))
 
     def render():
         calib = noise_calibration(eps.value, sens.value, true_count)
-        return calib.describe(), lambda ax: plot_noise_calibration(ax, calib)
+        update_noise_calibration(ax, calib)
+        return calib.describe(), canvas.png()
 
     _redraw_on_change((eps, sens), text, out, note_e + note_s, render)
     return _view([w.HBox([eps, sens]), text, out],
                  "Noise-calibration widget (epsilon, sensitivity -> Laplace release of a count)",
-                 {"epsilon": eps, "sensitivity": sens}, out, text)
+                 {"epsilon": eps, "sensitivity": sens}, out, text, blitter=canvas)
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,10 +156,11 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
                       steps: int = 14063, delta: float = 1e-5):
     """Sliders for q, sigma, steps and delta -> epsilon under RDP and PLD, and over steps.
 
-    Controls: ``"sampling_probability"``, ``"noise_multiplier"``, ``"steps"`` and ``"delta"``.
-    Introduced in ``03-gaussian-accounting.ipynb``.
+    Controls: ``"sampling_probability"``, ``"noise_multiplier"``, ``"steps"`` and ``"delta"``;
+    ``view.output`` is the figure's ``ipywidgets.Image``. Introduced in ``03-gaussian-accounting.ipynb``.
     """
     import ipywidgets as w
+    import matplotlib.pyplot as plt
 
     sampling_probability, note_q = _fit("sampling_probability",
                                         v.probability("sampling_probability", sampling_probability, one=True), 1e-4, 1.0)
@@ -176,16 +175,24 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
     d = w.FloatLogSlider(value=delta, base=10, min=-10, max=-3, step=1, description="delta",
                          continuous_update=False)
     text = w.HTML()
-    out = w.Output()
+    out = image_view()
+    # One figure, laid out once; each new setting is a full draw of it (the axes move with every
+    # slider), a setting seen before a saved frame.
+    fig, ax = new_axes(figsize=(6.4, 3.0))
+    plot_epsilon_over_steps(ax, accountant_dashboard(q.value, sigma.value, int(k.value), d.value))
+    plt.close(fig)  # not shown by the notebook's backend: the Image shows its PNG
+    canvas = Blitter(fig, ax, [], key=lambda: (q.value, sigma.value, int(k.value), d.value))
 
     def render():
         board = accountant_dashboard(q.value, sigma.value, int(k.value), d.value)
-        return board.describe(), lambda ax: plot_epsilon_over_steps(ax, board)
+        update_epsilon_over_steps(ax, board)
+        return board.describe(), canvas.png()
 
     _redraw_on_change((q, sigma, k, d), text, out, note_q + note_m + note_k + note_d, render)
     return _view([w.HBox([q, sigma]), w.HBox([k, d]), text, out],
                  "Accountant dashboard (q, sigma, steps, delta -> epsilon under RDP and PLD)",
-                 {"sampling_probability": q, "noise_multiplier": sigma, "steps": k, "delta": d}, out, text)
+                 {"sampling_probability": q, "noise_multiplier": sigma, "steps": k, "delta": d}, out, text,
+                 blitter=canvas)
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,48 +200,17 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
 # --------------------------------------------------------------------------------------------
 
 
-class _BlitFigure:
-    """A figure drawn once; later updates redraw only the moving artists over a saved background.
-
-    A full Matplotlib draw plus PNG encoding costs 50-100 ms on a busy 2-core machine; restoring
-    the background and drawing three artists costs a few milliseconds.
-    """
-
-    def __init__(self, fig, ax, moving: list) -> None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        FigureCanvasAgg(fig)  # an Agg canvas of its own, whatever the notebook's backend (and after plt.close)
-        self.fig, self.ax, self.moving = fig, ax, moving
-        fig.canvas.draw()  # lays the figure out with every artist in place (the title needs room)
-        fig.set_layout_engine("none")  # and freezes that layout
-        for artist in moving:
-            artist.set_visible(False)
-        fig.canvas.draw()
-        self.background = fig.canvas.copy_from_bbox(fig.bbox)
-        for artist in moving:
-            artist.set_visible(True)
-
-    def png(self):
-        from IPython.display import Image
-        from PIL import Image as PILImage
-
-        canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        for artist in self.moving:
-            self.ax.draw_artist(artist)
-        buf = io.BytesIO()
-        PILImage.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
-        return Image(data=buf.getvalue(), format="png")
-
-
 def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) -> Any:
     """A widget: target epsilon (log slider, 0.5 to 16 at delta = 1e-5) -> noise multiplier and accuracy.
 
     Controls: ``"epsilon"`` (the slider) and ``"train"`` (the button); ``readout`` (noise
-    multiplier and expected accuracy), ``output`` (the figure), ``progress`` (the epochs bar) and
+    multiplier and expected accuracy), ``output`` (the figure: an ``ipywidgets.Image`` whose PNG is
+    swapped in place; also ``image``), ``progress`` (the epochs bar) and
     ``status`` (the live point's accuracy with its interval). Two methods for scripted use:
-    ``set_epsilon(value)`` (what a slider move does) and ``train_point()`` (what the button does;
-    returns ``(epsilon, noise_multiplier, test_accuracy)``).
+    ``set_epsilon(value)`` (what a slider move does) and ``train_point(epsilon=None)`` (what the
+    button does, at the slider's epsilon or at ``epsilon`` in [0.5, 16] without moving the slider, so
+    that a notebook cell can train a point and leave the view where its cell put it; returns
+    ``(epsilon, noise_multiplier, test_accuracy)``).
 
     Introduced in ``04-dp-sgd.ipynb``.
     """
@@ -254,18 +230,19 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
     slider = w.FloatLogSlider(value=target_epsilon, base=2, min=-1, max=4, step=0.25, description="epsilon",
                               continuous_update=False, readout_format=".2f")
     readout = w.HTML()
-    out = w.Output()
+    out = image_view()
     button = w.Button(description="Train this point", tooltip="train one model at this epsilon now (a few seconds)")
     bar = w.IntProgress(value=0, min=0, max=cfg.epochs, description="epochs")
     status = w.HTML(value=note)
 
     # One figure, drawn once; a slider move only redraws the selected point, its bar, the live
-    # points and the title (see _BlitFigure).
+    # points and the title over the saved background, in z-order: the live stars (zorder 6) after
+    # the selected diamond (4), so a point trained at the selected epsilon stays visible.
     fig, ax = new_axes(figsize=(6.4, 3.2))
     plot_tradeoff(ax, data, tradeoff_at(data, float(slider.value), cfg))
     gids = {a.get_gid(): a for a in list(ax.lines) + list(ax.collections) if a.get_gid()}
-    plt.close(fig)  # not shown by the notebook's backend: the Output shows its PNG
-    canvas = _BlitFigure(fig, ax, [gids["selected-bar"], gids["selected"], gids["live"], ax.title])
+    plt.close(fig)  # not shown by the notebook's backend: the Image shows its PNG
+    canvas = Blitter(fig, ax, [gids["selected-bar"], gids["selected"], gids["live"], ax.title])
 
     def redraw(_=None) -> None:
         point = tradeoff_at(data, float(slider.value), cfg)
@@ -273,12 +250,11 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
                          f"<b>{point.noise_multiplier:.2f}</b>; expected test accuracy <b>{point.accuracy:.3f}</b> "
                          f"+/- {(point.high - point.low) / 2:.3f} (sd over {point.num_seeds} seeds; non-private {point.nonprivate_accuracy:.3f}). "
                          f"Recipe: {cfg.describe()}.")
-        out.outputs = ()
         update_tradeoff(ax, point, live)
-        out.append_display_data(canvas.png())
+        out.value = canvas.png()
 
-    def train(_=None) -> tuple[float, float, float]:
-        eps = float(slider.value)
+    def train(epsilon: float | None = None) -> tuple[float, float, float]:
+        eps = float(slider.value) if epsilon is None else v.real("epsilon", epsilon, low=0.5, high=16.0)
         button.disabled = True
         bar.value = 0
         status.value = f"training at epsilon = {eps:.2f}..."
@@ -299,7 +275,7 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
         return eps, sigma, acc
 
     slider.observe(redraw, "value")
-    button.on_click(train)
+    button.on_click(lambda _button: train())
     redraw()
 
     def set_epsilon(value: float) -> None:
@@ -310,7 +286,7 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
     return _view([slider, readout, out, w.HBox([button, bar]), status],
                  "Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)",
                  {"epsilon": slider, "train": button}, out, status, readout=readout, progress=bar,
-                 set_epsilon=set_epsilon, train_point=train)
+                 set_epsilon=set_epsilon, train_point=train, blitter=canvas)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,42 +304,6 @@ def _on_grid(name: str, value: Any, axis: Any) -> tuple[Any, str]:
     nearest = min(axis, key=lambda a: abs(np.log(a) - np.log(x)))
     return nearest, (f"<i>{name} = {x:g} is not in the grid ({', '.join(f'{a:g}' for a in axis)}); "
                      f"showing {name} = {nearest:g}.</i><br>")
-
-
-class _BlitByRange:
-    """Like :class:`_BlitFigure`, with one saved background per y-range and title (both change with epsilon).
-
-    A move that keeps the y-range and title (batch size, epochs) redraws only the moving artists
-    over the saved background; a new y-range or title costs one full draw, once.
-    """
-
-    def __init__(self, fig, ax, moving: list) -> None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        FigureCanvasAgg(fig)  # an Agg canvas of its own, whatever the notebook's backend (and after plt.close)
-        self.fig, self.ax, self.moving = fig, ax, moving
-        fig.canvas.draw()  # lays the figure out with every artist in place
-        fig.set_layout_engine("none")  # and freezes that layout
-        self.backgrounds: dict = {}
-
-    def png(self) -> bytes:
-        from PIL import Image as PILImage
-
-        canvas = self.fig.canvas
-        key = (tuple(round(y, 6) for y in self.ax.get_ylim()), self.ax.get_title())
-        if key not in self.backgrounds:
-            for artist in self.moving:
-                artist.set_visible(False)
-            canvas.draw()
-            self.backgrounds[key] = canvas.copy_from_bbox(self.fig.bbox)
-            for artist in self.moving:
-                artist.set_visible(True)
-        canvas.restore_region(self.backgrounds[key])
-        for artist in self.moving:
-            self.ax.draw_artist(artist)
-        buf = io.BytesIO()
-        PILImage.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
 
 
 def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_clip: float = 1.0, epochs: int = 20,
@@ -420,7 +360,7 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
     keys = {"epsilon": "target_epsilon", "batch_size": "batch_size", "l2_norm_clip": "l2_norm_clip",
             "epochs": "epochs", "step_size": "step_size"}
     readout = w.HTML()
-    image = w.Image(format="png")
+    image = image_view()
     button = w.Button(description="Train this point", tooltip="train the selected configuration now (seconds)")
     bar = w.IntProgress(value=0, min=0, max=1, description="epochs")
     status = w.HTML(value="".join(notes))
@@ -456,7 +396,7 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
     plot_tuning(ax, get_slice(s0["target_epsilon"], s0["l2_norm_clip"], s0["step_size"]), current(),
                 ylim=ylim(s0["target_epsilon"], s0["step_size"], []))
     moving = [a for a in list(ax.lines) + list(ax.collections) if a.get_gid()]
-    canvas = _BlitByRange(fig, ax, moving)
+    canvas = Blitter(fig, ax, moving)  # one background per y-range and title (they change with epsilon)
 
     def compute() -> tuple[Any, Any, list]:
         """The lookup a move needs: the selected point, its slice and the live points on that slice."""
@@ -540,7 +480,7 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
                  "Tuning explorer (fixed epsilon: batch size, clip, epochs, step size -> noise multiplier, steps, "
                  "test accuracy)",
                  {**controls, "train": button}, image, status, readout=readout, image=image, progress=bar,
-                 select=select, point=current, train_point=train, compute=compute)
+                 select=select, point=current, train_point=train, compute=compute, blitter=canvas)
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,7 +498,8 @@ def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, 
     :func:`labkit.dp.canary.canary_audit_point`; the draws of every trial count are made when the
     view is built, so a move costs a few binary searches. The figure is drawn once; a move updates
     its histograms and threshold in place (:func:`labkit.dp.plots.plot_canary_scores` on the same
-    ax) and redraws only the axes. Introduced in ``05-auditing.ipynb``.
+    ax) and redraws only the axes; ``view.output`` is the figure's ``ipywidgets.Image``, its PNG
+    swapped in place. Introduced in ``05-auditing.ipynb``.
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
@@ -579,7 +520,7 @@ def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, 
         "trials": w.Dropdown(options=[(f"{n:,}", n) for n in CANARY_TRIALS], value=trials, description="trials"),
         "implementation": w.ToggleButtons(options=list(IMPLEMENTATIONS), value=implementation, description="step"),
     }
-    text, out = w.HTML(), w.Output()
+    text, out = w.HTML(), image_view()
 
     def point():
         return canary_audit_point(controls["noise_multiplier"].value, controls["trials"].value,
@@ -590,8 +531,8 @@ def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, 
     first = point()
     fig, ax = new_axes(figsize=(6.4, 3.0))
     plot_canary_scores(ax, first.sample_in, first.sample_out, first.audit.threshold)
-    plt.close(fig)  # not shown by the notebook's backend: the Output shows its PNG
-    canvas = _BlitFigure(fig, ax, [ax])
+    plt.close(fig)  # not shown by the notebook's backend: the Image shows its PNG
+    canvas = Blitter(fig, ax, [ax], key=lambda: "blank")  # one background: the figure without its axes
     notes = [note]
 
     def redraw(change=None) -> None:
@@ -606,14 +547,13 @@ def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, 
                       f"audit: epsilon &ge; <b>{a.epsilon:.2f}</b> (95%) &mdash; accountant claims "
                       f"<b>{p.claimed_epsilon:.2f}</b>; true epsilon {p.true_epsilon:.2f}. The audit {verdict}.")
         plot_canary_scores(ax, p.sample_in, p.sample_out, a.threshold)
-        out.outputs = ()
-        out.append_display_data(canvas.png())
+        out.value = canvas.png()
 
     for control in controls.values():
         control.observe(redraw, "value")
     redraw()
     return _view([*controls.values(), text, out], "canary audit widget (noise multiplier, trials, step)",
-                 controls, out, text)
+                 controls, out, text, blitter=canvas)
 
 
 # --------------------------------------------------------------------------------------------
@@ -630,7 +570,8 @@ def reconstruction_widget(noise_scale: float = 3.0, num_queries: int = 400, num_
     Controls: ``"noise_scale"`` (log slider, 0.1 to 100) and ``"num_queries"`` (100, 200, 400 or 800).
     The compute functions are :func:`labkit.dp.reconstruction.reconstruction_point` and
     :func:`~labkit.dp.reconstruction.reconstruction_curve` (cached solves: a move costs a rounding per
-    seed). Each m's figure is drawn once; a move redraws only the selected point over it.
+    seed). Each m's figure is drawn once; a move redraws only the selected point over it, and
+    ``view.output`` (an ``ipywidgets.Image``) gets the new PNG in place.
     Introduced in ``02-dp-from-scratch.ipynb``.
     """
     import ipywidgets as w
@@ -651,16 +592,16 @@ def reconstruction_widget(noise_scale: float = 3.0, num_queries: int = 400, num_
                                         continuous_update=False),
         "num_queries": w.Dropdown(options=list(RECONSTRUCTION_QUERIES), value=m, description="queries m"),
     }
-    text, out = w.HTML(), w.Output()
-    figures: dict[int, tuple[_BlitFigure, Any]] = {}
+    text, out = w.HTML(), image_view()
+    figures: dict[int, tuple[Blitter, Any]] = {}
 
-    def figure_for(point) -> tuple[_BlitFigure, Any]:
+    def figure_for(point) -> tuple[Blitter, Any]:
         if point.num_queries not in figures:
             fig, ax = new_axes(figsize=(6.4, 3.4))
             plot_reconstruction(ax, reconstruction_curve(grid, n, point.num_queries, k), point)
             marker = next(line for line in ax.lines if line.get_gid() == "selected")
             plt.close(fig)
-            figures[point.num_queries] = (_BlitFigure(fig, ax, [marker]), marker)
+            figures[point.num_queries] = (Blitter(fig, ax, [marker]), marker)
         return figures[point.num_queries]
 
     notes = [note]
@@ -672,8 +613,7 @@ def reconstruction_widget(noise_scale: float = 3.0, num_queries: int = 400, num_
         canvas, marker = figure_for(point)
         marker.set_data([point.noise_scale], [point.mean])
         text.value = notes[0] + point.describe()
-        out.outputs = ()
-        out.append_display_data(canvas.png())
+        out.value = canvas.png()
 
     for control in controls.values():
         control.observe(redraw, "value")

@@ -176,6 +176,7 @@ def plot_poisoning_bars(ax, accuracies: Mapping[str, float], *, clean: float | N
     if not isinstance(title, str):
         raise TypeError(f"title must be a string; got {title!r}")
     y = np.arange(len(values))
+    ax.set_axisbelow(True)  # the grid behind the bars (the widget redraws only the bars over it)
     ax.barh(y, values, color=[PALETTE[i % len(PALETTE)] for i in range(len(values))], height=0.6)
     for yi, a in zip(y, values):  # the value inside a long bar, after a short one
         inside = a > 0.5

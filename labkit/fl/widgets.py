@@ -45,41 +45,40 @@ def _on_grid(name: str, value, options: list, notes: list[str]):
     return nearest
 
 
+
 class _SeriesCanvas:
     """The explorer's figure: two series (a mean line and a min-max band over seeds each) and a
-    target line. The axes, ticks and target line are drawn once and kept as a background; a move
-    restores it and draws only the lines, bands, legend and title on top (blitting), then encodes
-    the pixels as PNG for an ``ipywidgets.Image`` whose value is replaced, so the output never blinks."""
+    target line. The axes, ticks and target line are drawn once and kept as a background
+    (:class:`labkit._widgets.Blitter`); a move restores it and draws only the bands, lines, legend
+    and title on top, then encodes the pixels as PNG for an ``ipywidgets.Image`` whose value is
+    replaced, so the output never blinks."""
 
     def __init__(self, target: float, rounds: int, figsize=(6.4, 3.0)) -> None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
+        from labkit._widgets import Blitter, detached_title
         from labkit.style import PALETTE
 
         self.fig = Figure(figsize=figsize)
         self.fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9)
-        self.canvas = FigureCanvasAgg(self.fig)
         self.ax = ax = self.fig.add_subplot()
         self.colors = (PALETTE[7], PALETTE[0])
-        self.lines = [ax.plot([], [], color=c, lw=1.8, label=" ", animated=True)[0] for c in self.colors]
+        self.lines = [ax.plot([], [], color=c, lw=1.8, label=" ")[0] for c in self.colors]
         self.bands = [None, None]
         self.target = ax.axhline(target, color=PALETTE[3], ls="--", lw=1, label=f"target {target:.0%}")
         ax.set_xlim(0, rounds)
         ax.set_ylim(0, 1)
         ax.set_xlabel("communication round")
         ax.set_ylabel("test accuracy")
-        ax.title.set_animated(True)
-        self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.blitter = Blitter(self.fig, ax, [])
+        self.title = detached_title(ax, fontsize=9)
+        self.legend = None
 
     def png(self, series, title: str) -> bytes:
         """``series``: up to two ``(label, curves [seeds, rounds + 1])``; returns PNG bytes."""
-        import io
-
         import numpy as np
-        from PIL import Image
 
+        self.blitter.remove_moving(*self.blitter.moving)
         handles = []
         for i, line in enumerate(self.lines):
             if self.bands[i] is not None:
@@ -94,16 +93,13 @@ class _SeriesCanvas:
                 handles.append(line)
                 if len(curves) > 1:
                     self.bands[i] = self.ax.fill_between(r, curves.min(axis=0), curves.max(axis=0),
-                                                         color=self.colors[i], alpha=0.2, lw=0, animated=True)
-        legend = self.ax.legend(handles=handles + [self.target], loc="lower right", fontsize=8)
-        legend.set_animated(True)
-        self.ax.set_title(title, fontsize=9)
-        self.canvas.restore_region(self.background)
-        for artist in [b for b in self.bands if b is not None] + handles + [legend, self.ax.title]:
-            self.ax.draw_artist(artist)
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).convert("RGB").save(buf, format="png", compress_level=3)
-        return buf.getvalue()
+                                                         color=self.colors[i], alpha=0.2, lw=0)
+        if self.legend is not None:
+            self.legend.remove()
+        self.legend = self.ax.legend(handles=handles + [self.target], loc="lower right", fontsize=8)
+        self.title.set_text(title)
+        self.blitter.add_moving(*[b for b in self.bands if b is not None], *handles, self.legend, self.title)
+        return self.blitter.png()
 
 
 def _rounds_text(rounds: list, cap: int) -> str:
@@ -148,6 +144,7 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
 
     from labkit import _validate as v
     from labkit import data, fl
+    from labkit._widgets import image_view
 
     alpha = v.positive("alpha (math.inf for IID)", alpha, finite=False)
     num_clients = v.count("num_clients", num_clients)
@@ -186,7 +183,7 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
     button = w.Button(description="recompute live", tooltip="train this setting now (about a second, seed 0)")
     bar = w.IntProgress(value=0, min=0, max=cap, description="rounds")
     readout = w.HTML()
-    image = w.Image(format="png")
+    image = image_view()
     canvas = _SeriesCanvas(target, cap)
     by_label = {label: (name, m) for label, name, m in r["methods"]}
 
@@ -282,23 +279,28 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
 
 class _BarCanvas:
     """A bar chart drawn once by ``draw(ax, values, title)`` and then updated in place (bar lengths,
-    value labels, title): no axes rebuilt, so a redraw is one PNG render."""
+    value labels, title) over a saved background (:class:`labkit._widgets.Blitter`): the axes, ticks
+    and labels are not redrawn. The dashed clean line and the spines are redrawn after the bars, so they
+    stay on top as in a full draw (the grid is behind the bars: :func:`labkit.fl.plots.plot_poisoning_bars`)."""
 
     def __init__(self, draw, figsize=(6.4, 2.6)) -> None:
         self.draw, self.figsize, self.fig = draw, figsize, None
 
-    def png(self, values, title: str):
-        import io
-
-        from IPython.display import Image
+    def png(self, values, title: str) -> bytes:
         from matplotlib.figure import Figure
+
+        from labkit._widgets import Blitter, detached_title
 
         if self.fig is None:
             self.fig = Figure(figsize=self.figsize, layout="constrained")
             self.ax = self.fig.add_subplot()
             self.draw(self.ax, values, title)
             self.bars = list(self.ax.patches)
-            self.labels = [t for t in self.ax.texts]
+            self.labels = list(self.ax.texts)
+            self.blitter = Blitter(self.fig, self.ax, [])  # lays out once, then freezes the layout
+            self.title = detached_title(self.ax)
+            spines = [sp for sp in self.ax.spines.values() if sp.get_visible()]  # drawn over the bars' ends
+            self.blitter.add_moving(*self.bars, *self.ax.lines, *spines, *self.labels, self.title)
         else:
             for bar, label, a in zip(self.bars, self.labels, values.values()):
                 bar.set_width(a)
@@ -307,11 +309,8 @@ class _BarCanvas:
                 label.set_text(f"{a:.2f}")
                 label.set_horizontalalignment("right" if inside else "left")
                 label.set_color("white" if inside else "black")
-            self.ax.set_title(title, fontsize=9)
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png")
-        self.fig.set_layout_engine("none")  # the layout is fixed after the first draw
-        return Image(data=buf.getvalue(), format="png")
+            self.title.set_text(title)
+        return self.blitter.png()
 
 
 def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "boost"):
@@ -320,14 +319,17 @@ def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "b
     Each setting trains five models once (:func:`labkit.fl.robust.poisoning_accuracy`, a few tenths
     of a second), then comes from its cache; the clean accuracy (no attacker) is drawn beside it.
     None of these rules adds noise, so none buys any privacy (epsilon is infinite; the server reads
-    every update): the line under the figure says so. The view names its parts:
-    ``view.controls[name]`` (``"attackers"``, ``"scale"``, ``"attack"``) and ``view.output``.
+    every update): the line under the figure says so. The figure is one ``ipywidgets.Image`` whose
+    PNG is replaced in place (the bars, labels and title are redrawn over a saved background). The
+    view names its parts: ``view.controls[name]`` (``"attackers"``, ``"scale"``, ``"attack"``) and
+    ``view.output`` (the figure's ``Image``, also ``view.image``).
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
     import ipywidgets as w
 
     from labkit import _validate as v
+    from labkit._widgets import image_view
     from labkit.fl import robust
     from labkit.fl.plots import plot_poisoning_bars
 
@@ -344,15 +346,14 @@ def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "b
                             value=attack, description="attack")
     note = w.HTML(value="Privacy: none of these rules adds noise, so none buys any (epsilon = infinity); "
                         "the server reads every update.")
-    out = w.Output()
+    image = image_view()
     clean = robust.poisoning_accuracy(0, 1.0)["FedAvg (mean)"]
     canvas = _BarCanvas(lambda ax, acc, title: plot_poisoning_bars(ax, acc, clean=clean, title=title))
 
     def show(_=None) -> None:
         acc = robust.poisoning_accuracy(f_ctl.value, s_ctl.value, attack=a_ctl.value)
-        out.clear_output(wait=True)
-        out.append_display_data(canvas.png(acc, f"{f_ctl.value} of {s['num_clients']} clients attack ({a_ctl.value}, "
-                                                f"scale {s_ctl.value:g}), {s['rounds']} rounds, seed {s['seed']}"))
+        image.value = canvas.png(acc, f"{f_ctl.value} of {s['num_clients']} clients attack ({a_ctl.value}, "
+                                      f"scale {s_ctl.value:g}), {s['rounds']} rounds, seed {s['seed']}")
 
     for ctl in (f_ctl, s_ctl, a_ctl):
         ctl.observe(show, names="value")
@@ -362,9 +363,9 @@ def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "b
         def __repr__(self) -> str:
             return "Poisoning explorer: attackers, scale and attack -> test accuracy per aggregator"
 
-    view = PoisoningExplorer([w.HBox([f_ctl, s_ctl]), a_ctl, out, note])
+    view = PoisoningExplorer([w.HBox([f_ctl, s_ctl]), a_ctl, image, note])
     view.controls = {"attackers": f_ctl, "scale": s_ctl, "attack": a_ctl}
-    view.output = out
+    view.output = view.image = image
     return view
 
 
@@ -372,26 +373,31 @@ def _epsilon_text(eps: float) -> str:
     return "infinite (no guarantee)" if math.isinf(eps) else f"{eps:.3g}"
 
 
-def _digit_montage_png(rows, scale: int = 12):
-    """Rows of 8x8 digits as one PNG (white gaps between digits), drawn without a Matplotlib figure.
+def _digit_montage_png(rows, scale: int = 12) -> bytes:
+    """Rows of 8x8 digits as one grayscale PNG (white gaps between digits), drawn without a Matplotlib figure.
 
-    The static figure of the notebook uses :func:`labkit.fl.plots.plot_digit_rows`; a slider move
-    only needs the pixels, and encoding them directly takes milliseconds, not a figure redraw.
+    The pixels are those ``matplotlib.pyplot.imsave(..., cmap="gray", vmin=0, vmax=1)`` writes for
+    the montage (the gray colormap's levels), stored as one 8-bit channel. The static figure of the
+    notebook uses :func:`labkit.fl.plots.plot_digit_rows`; a slider move only needs the pixels.
     """
     import io
 
     import numpy as np
-    from IPython.display import Image
-    from matplotlib.image import imsave
+    from matplotlib import colormaps
+    from PIL import Image
+
+    from labkit._widgets import PNG_COMPRESS_LEVEL
 
     n = len(rows[0])
     canvas = np.ones((len(rows) * 9 - 1, n * 9 - 1))
     for r, digits in enumerate(rows):
         for c in range(n):
             canvas[r * 9:r * 9 + 8, c * 9:c * 9 + 8] = 1.0 - np.clip(np.asarray(digits[c]).reshape(8, 8), 0, 1)
+    gray = colormaps["gray"](canvas, bytes=True)[..., 0]  # R = G = B on the gray map
+    big = np.repeat(np.repeat(gray, scale, axis=0), scale, axis=1)
     buf = io.BytesIO()
-    imsave(buf, np.kron(canvas, np.ones((scale, scale))), cmap="gray", vmin=0, vmax=1, format="png")
-    return Image(data=buf.getvalue(), format="png")
+    Image.fromarray(big, mode="L").save(buf, format="png", compress_level=PNG_COMPRESS_LEVEL)
+    return buf.getvalue()
 
 
 def inversion_explorer(batch_size: int = 4, num_clients: int = 1, noise_multiplier: float = 0.0):
@@ -402,14 +408,16 @@ def inversion_explorer(batch_size: int = 4, num_clients: int = 1, noise_multipli
     row), the error of each, the mean digit's error (a guess without the update) and the epsilon
     one round at that noise multiplier buys (delta = 1e-5). Values off the sliders' grid
     (:data:`labkit.fl.attacks.INVERSION_GRID`) move to the nearest grid value, and ``view.status``
-    says so. The view names its parts: ``view.controls[name]`` (``"batch_size"``,
-    ``"num_clients"``, ``"noise_multiplier"``), ``view.readout`` and ``view.output``.
+    says so. The montage is one ``ipywidgets.Image`` whose PNG is replaced in place. The view names
+    its parts: ``view.controls[name]`` (``"batch_size"``, ``"num_clients"``, ``"noise_multiplier"``),
+    ``view.readout`` and ``view.output`` (the montage's ``Image``, also ``view.image``).
 
     Introduced in ``06-federated-averaging.ipynb``.
     """
     import ipywidgets as w
 
     from labkit import _validate as v
+    from labkit._widgets import image_view
     from labkit.fl import attacks
 
     grid = attacks.INVERSION_GRID
@@ -428,7 +436,7 @@ def inversion_explorer(batch_size: int = 4, num_clients: int = 1, noise_multipli
     z_ctl = w.SelectionSlider(options=[(f"{z:g}", z) for z in grid["noise_multiplier"]], value=noise_multiplier,
                               description="noise mult.", continuous_update=False)
     readout = w.HTML()
-    out = w.Output()
+    image = image_view()
 
     def update(_=None) -> None:
         p = attacks.inversion_point(b_ctl.value, k_ctl.value, z_ctl.value)
@@ -438,8 +446,7 @@ def inversion_explorer(batch_size: int = 4, num_clients: int = 1, noise_multipli
                          f"{', '.join(f'{e:.3f}' for e in p.errors)} (mean {p.error:.3f}: {verdict}); "
                          f"the mean digit scores {p.baseline:.3f}. Epsilon of this round: "
                          f"{_epsilon_text(p.epsilon)} (delta = {p.delta:g}).")
-        out.clear_output(wait=True)
-        out.append_display_data(_digit_montage_png([p.originals, p.reconstructed]))
+        image.value = _digit_montage_png([p.originals, p.reconstructed])
 
     for ctl in (b_ctl, k_ctl, z_ctl):
         ctl.observe(update, names="value")
@@ -449,7 +456,7 @@ def inversion_explorer(batch_size: int = 4, num_clients: int = 1, noise_multipli
         def __repr__(self) -> str:
             return "Inversion explorer: batch size, clients summed, noise multiplier -> DLG reconstructions and epsilon"
 
-    view = InversionExplorer([w.HBox([b_ctl, k_ctl, z_ctl])] + ([status] if notes else []) + [readout, out])
+    view = InversionExplorer([w.HBox([b_ctl, k_ctl, z_ctl])] + ([status] if notes else []) + [readout, image])
     view.controls = {"batch_size": b_ctl, "num_clients": k_ctl, "noise_multiplier": z_ctl}
-    view.readout, view.output, view.status = readout, out, status
+    view.readout, view.output, view.image, view.status = readout, image, image, status
     return view

@@ -91,8 +91,13 @@ def plot_modulus_budget(ax, report: "CkksReport"):
     ax.legend(seen.values(), seen.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, fontsize=8)
     ax.set_yticks([])
     ax.set_xlim(0, max(left, report.max_bits or 0) * 1.05 + 1)
-    status = "valid" if report.valid else "cannot work"
-    ax.set_title(f"coefficient modulus: {left} bits ({status}); depth {report.depth}, scale 2^{report.scale_bits}",
-                 fontsize=9)
+    ax.set_title(_budget_title(report), fontsize=9)
     ax.set_xlabel("bits")
     return ax
+
+
+def _budget_title(report: "CkksReport") -> str:
+    """The title of :func:`plot_modulus_budget` (the explorer redraws only it when only the scale moves)."""
+    status = "valid" if report.valid else "cannot work"
+    return (f"coefficient modulus: {sum(report.coeff_mod_bit_sizes)} bits ({status}); depth {report.depth}, "
+            f"scale 2^{report.scale_bits}")

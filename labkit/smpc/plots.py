@@ -72,28 +72,67 @@ def plot_candidate_curves(ax, curves):
 
     if not isinstance(curves, CandidateCurves):
         raise TypeError(f"curves must be a CandidateCurves (see candidate_curves); got {type(curves).__name__}")
-    n, p = curves.n_parties, curves.prime
-    xs = list(range(n + 1))
+    artists = _candidate_artists(ax, len(curves.candidates))
+    handles, title = _update_candidate_artists(ax, artists, curves)
+    _set_candidate_axes(ax, curves.n_parties, curves.prime)
+    ax.set_title(title)
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    return ax
+
+
+def _candidate_artists(ax, n_candidates: int) -> dict:
+    """The empty artists of :func:`plot_candidate_curves` (one line per candidate, then the unseen and
+    the held shares), for :func:`_update_candidate_artists` to fill; the coalition widget keeps them
+    and updates them in place.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
     colours = [c for c in PALETTE if c not in ("#000000", "#F0E442")]  # black marks the shares; yellow is faint
-    for k, (s, values, fits) in enumerate(zip(curves.candidates, curves.curves, curves.fits)):
-        colour = colours[k % len(colours)]
-        label = f"s = {s}" + (" (true)" if s == curves.secret else "") + ("" if fits else ": misses a colluder")
-        ax.plot(xs, values, "-" if fits else "--", lw=0.9 if fits else 0.7, alpha=0.9 if fits else 0.35,
-                color=colour, marker="o", ms=4, label=label)
+    lines = [ax.plot([], [], color=colours[k % len(colours)], marker="o", ms=4)[0] for k in range(n_candidates)]
+    honest = ax.plot([], [], "o", ms=10, mfc="none", mec=PALETTE[7], alpha=0.4, label="others' shares (unseen)")[0]
+    held = ax.plot([], [], "s", ms=8, color=PALETTE[7], label="colluders' shares")[0]
+    return {"curves": lines, "honest": honest, "held": held}
+
+
+def _update_candidate_artists(ax, artists: dict, curves) -> tuple[list, str]:
+    """Set :func:`_candidate_artists`' data and styles for ``curves`` (the axes: :func:`_set_candidate_axes`).
+
+    Returns the legend handles (the candidates, then the share markers that have points) and the
+    title; the caller draws them (the widget keeps its own title and legend artists).
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    n, p = curves.n_parties, curves.prime
+    if len(artists["curves"]) != len(curves.candidates):
+        raise ValueError(f"artists must hold one line per candidate ({len(curves.candidates)}); "
+                         f"got {len(artists['curves'])}")
+    xs = list(range(n + 1))
+    handles = []
+    for line, s, values, fits in zip(artists["curves"], curves.candidates, curves.curves, curves.fits):
+        line.set_data(xs, values)
+        line.set_linestyle("-" if fits else "--")
+        line.set_linewidth(0.9 if fits else 0.7)
+        line.set_alpha(0.9 if fits else 0.35)
+        line.set_label(f"s = {s}" + (" (true)" if s == curves.secret else "") + ("" if fits else ": misses a colluder"))
+        handles.append(line)
     honest = [pt for i, pt in enumerate(curves.shamir_points) if i not in curves.coalition]
     held = [curves.shamir_points[i] for i in curves.coalition]
-    if honest:
-        ax.plot([x for x, _ in honest], [y for _, y in honest], "o", ms=10, mfc="none", mec=PALETTE[7],
-                alpha=0.4, label="others' shares (unseen)")
-    if held:
-        ax.plot([x for x, _ in held], [y for _, y in held], "s", ms=8, color=PALETTE[7], label="colluders' shares")
-    ax.set_xticks(xs, ["secret"] + [f"P{i}" for i in range(n)])
-    ax.set_ylim(-2, p + 1)
-    ax.set_ylabel(f"value mod {p}")
+    for line, pts in ((artists["honest"], honest), (artists["held"], held)):
+        line.set_data([x for x, _ in pts], [y for _, y in pts])
+        if pts:
+            handles.append(line)
     c, t = len(curves.coalition), curves.threshold
-    ax.set_title(f"Shamir {t}-of-{n} mod {p}, {c} colluder(s): {len(curves.consistent)} of {p} secrets fit")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    return ax
+    return handles, f"Shamir {t}-of-{n} mod {p}, {c} colluder(s): {len(curves.consistent)} of {p} secrets fit"
+
+
+def _set_candidate_axes(ax, n_parties: int, prime: int) -> None:
+    """The x ticks (the secret, then P0..P{n-1}), the x range autoscaling gives x = 0..n, and the y range."""
+    xs = list(range(n_parties + 1))
+    ax.set_xticks(xs, ["secret"] + [f"P{i}" for i in range(n_parties)])
+    ax.relim()
+    ax.autoscale_view(scaley=False)
+    ax.set_ylim(-2, prime + 1)
+    ax.set_ylabel(f"value mod {prime}")
 
 
 def plot_secagg_cost(ax, n_clients: Sequence[int], all_pairs: Sequence[float], graph: Sequence[float], *,

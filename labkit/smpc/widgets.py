@@ -2,36 +2,77 @@
 
 The compute functions are :func:`labkit.smpc.coalition_view` and
 :func:`labkit.smpc.candidate_curves` (pure, unit-tested); this view only draws them. Built from
-ipywidgets controls and an ``Output`` whose ``outputs`` are set directly (never ``@interact``):
-nothing is printed into the notebook cell, so nbval sees only the widget's stable repr.
+ipywidgets controls (never ``@interact``), an ``ipywidgets.Image`` whose PNG is replaced in place
+(:mod:`labkit._widgets`: the figure is drawn once, then a move redraws only the curves, the
+markers, the title and the legend over a saved background) and an ``HTML`` block for the verdict
+whose height does not collapse between moves. Nothing is printed into the notebook cell, so nbval
+sees only the widget's stable repr.
 """
 
 from __future__ import annotations
 
+FIGSIZE = (7.6, 3.4)
+VERDICT_LINES = 4  # the verdict's height in lines: two statements and up to two notes
 
-def coalition_outputs(secret: int, n_parties: int, threshold: int, coalition, seed: int) -> tuple[dict, ...]:
-    """The widget's content for one setting: a PNG of the candidate curves and the verdict lines.
 
-    The figure is :func:`labkit.smpc.plots.plot_candidate_curves`: for five candidate secrets, the
-    polynomial through (0, s) and the colluders' Shamir points. The text gives what the coalition
-    computes under additive n-of-n sharing and how many of the field's secrets fit its Shamir points
-    (counted by interpolating for every one of them).
 
-    A threshold above ``n_parties`` is shown as ``n_parties``, and colluders whose index is not a
-    party are left out; either adjustment is said in a first "note:" line of the text (the widget
-    keeps its controls within range, so it happens only for direct calls). Anything that is not an
-    integer (or a seed that :func:`labkit._validate.generator` refuses) raises, naming the argument.
+class _CoalitionCanvas:
+    """The widget's figure: :func:`labkit.smpc.plots.plot_candidate_curves`' artists, updated in place.
 
-    Introduced in ``09-secure-computation.ipynb``.
+    The layout is computed once for the widest legend (every candidate but the true one missing a
+    colluder, both kinds of shares present) and then frozen. A saved background
+    (:class:`labkit._widgets.Blitter`) holds the axes, grid, ticks and the legend, one per number of
+    parties and legend (the legend changes only when a candidate starts or stops fitting, or a kind
+    of share appears); a frame draws the curves, the share markers, the spines and the title over it.
     """
-    import base64
-    import io
 
-    import matplotlib.pyplot as plt
+    def __init__(self, widest) -> None:
+        from matplotlib.figure import Figure
 
+        from labkit._widgets import Blitter, detached_title
+        from labkit.smpc.plots import _candidate_artists
+
+        self.fig = Figure(figsize=FIGSIZE, layout="constrained")
+        self.ax = ax = self.fig.add_subplot()
+        self.artists = _candidate_artists(ax, len(widest.candidates))
+        self.axes_for = self.legend_for = self.legend = None
+        self.title = None
+        self._set(widest)  # lay out around the widest legend and a title, then freeze that layout
+        self.blitter = Blitter(self.fig, ax, [], key=self._key, max_backgrounds=16)
+        self.title = detached_title(ax)
+        self.blitter.add_moving(*self.artists["curves"], self.artists["honest"], self.artists["held"],
+                                *(sp for sp in ax.spines.values() if sp.get_visible()), self.title)  # z-order
+
+    def _key(self):
+        return (self.axes_for, self.legend_for)
+
+    def _set(self, curves) -> None:
+        from labkit.smpc.plots import _set_candidate_axes, _update_candidate_artists
+
+        handles, title = _update_candidate_artists(self.ax, self.artists, curves)
+        if self.axes_for != (curves.n_parties, curves.prime):
+            _set_candidate_axes(self.ax, curves.n_parties, curves.prime)
+            self.axes_for = (curves.n_parties, curves.prime)
+        state = tuple((h.get_label(), h.get_linestyle()) for h in handles)
+        if state != self.legend_for:
+            if self.legend is not None:
+                self.legend.remove()
+            self.legend = self.ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+            self.legend_for = state
+        if self.title is None:
+            self.ax.set_title(title)
+        else:
+            self.title.set_text(title)
+
+    def png(self, curves) -> bytes:
+        """The figure for ``curves`` (a :class:`labkit.smpc.CandidateCurves`), as PNG bytes."""
+        self._set(curves)
+        return self.blitter.png()
+
+
+def _coalition_content(secret, n_parties, threshold, coalition, seed):
+    """(text lines, CandidateCurves) of one setting, with a "note: ..." line first for each adjustment."""
     from labkit import _validate
-    from labkit.style import new_axes
-    from labkit.smpc.plots import plot_candidate_curves
     from labkit.smpc import candidate_curves, coalition_view
 
     n_parties = _validate.count("n_parties", n_parties, minimum=2, maximum=12)
@@ -51,18 +92,54 @@ def coalition_outputs(secret: int, n_parties: int, threshold: int, coalition, se
     # each from its own generator seeded with ``seed``: candidate_curves(..., default_rng(seed)) draws this figure
     view = coalition_view(secret, n_parties, threshold, kept, _validate.generator(seed, "seed"))
     curves = candidate_curves(secret, n_parties, threshold, kept, _validate.generator(seed, "seed"))
-    fig, ax = new_axes(figsize=(7.6, 3.4))
-    plot_candidate_curves(ax, curves)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    png = base64.b64encode(buf.getvalue()).decode("ascii")
-    text = notes + [view.lines()[0], f"Shamir {threshold}-of-{n_parties}: " + curves.summary()]
+    return notes + [view.lines()[0], f"Shamir {threshold}-of-{n_parties}: " + curves.summary()], curves
+
+
+def _widest(curves):
+    """A setting like ``curves`` whose legend is the widest: one colluder at threshold 1."""
+    from labkit.smpc import candidate_curves
+
+    return candidate_curves(curves.secret, curves.n_parties, 1, [0], 0, prime=curves.prime,
+                            n_candidates=len(curves.candidates))
+
+
+def _outputs(png: bytes, text: str) -> tuple[dict, ...]:
+    import base64
+
     return (
         {"output_type": "display_data", "metadata": {},
-         "data": {"image/png": png, "text/plain": "<Figure: candidate secrets through the colluders' Shamir points>"}},
-        {"output_type": "stream", "name": "stdout", "text": "\n".join(text) + "\n"},
+         "data": {"image/png": base64.b64encode(png).decode("ascii"),
+                  "text/plain": "<Figure: candidate secrets through the colluders' Shamir points>"}},
+        {"output_type": "stream", "name": "stdout", "text": text},
     )
+
+
+def coalition_outputs(secret: int, n_parties: int, threshold: int, coalition, seed: int) -> tuple[dict, ...]:
+    """The widget's content for one setting: a PNG of the candidate curves and the verdict lines.
+
+    The figure is :func:`labkit.smpc.plots.plot_candidate_curves`' drawing (the widget's frame for
+    that setting, pixel for pixel): for five candidate secrets, the polynomial through (0, s) and the
+    colluders' Shamir points. The text gives what the coalition computes under additive n-of-n
+    sharing and how many of the field's secrets fit its Shamir points (counted by interpolating for
+    every one of them). Returned as two notebook outputs (``display_data`` with the PNG in base64,
+    ``stream`` with the text).
+
+    A threshold above ``n_parties`` is shown as ``n_parties``, and colluders whose index is not a
+    party are left out; either adjustment is said in a first "note:" line of the text (the widget
+    keeps its controls within range, so it happens only for direct calls). Anything that is not an
+    integer (or a seed that :func:`labkit._validate.generator` refuses) raises, naming the argument.
+
+    Introduced in ``09-secure-computation.ipynb``.
+    """
+    lines, curves = _coalition_content(secret, n_parties, threshold, coalition, seed)
+    return _outputs(_CoalitionCanvas(_widest(curves)).png(curves), "\n".join(lines) + "\n")
+
+
+def _verdict_html(lines: list[str]) -> str:
+    import html
+
+    return ("<pre style='margin: 0; white-space: pre-wrap; font-size: 12px; line-height: 18px'>"
+            + html.escape("\n".join(lines)) + "</pre>")
 
 
 def coalition_widget(secret: int = 42, seed: int = 0):
@@ -74,14 +151,18 @@ def coalition_widget(secret: int = 42, seed: int = 0):
     choosing colluders in the list moves the slider to their number.
 
     The shares are redrawn from ``np.random.default_rng(seed)`` at each change, so the same
-    settings always show the same picture.
+    settings always show the same picture. The figure is one ``ipywidgets.Image`` whose PNG is
+    replaced in place (nothing is cleared, so nothing blinks); the verdict is an ``HTML`` block
+    at least four lines high.
 
     Returns:
-        An ``ipywidgets.VBox`` with two named accessors for scripted use and tests:
+        An ``ipywidgets.VBox`` with named accessors for scripted use and tests:
         ``controls``, keyed by the :func:`~labkit.smpc.coalition_view` argument each sets
         (``{"n_parties": IntSlider, "threshold": IntSlider, "coalition": SelectMultiple}``, and
-        ``"n_colluders"``, the IntSlider for how many collude), and
-        ``output`` (the ``Output`` holding the figure and the verdict).
+        ``"n_colluders"``, the IntSlider for how many collude); ``image`` (the figure's
+        ``ipywidgets.Image``); ``verdict`` (the ``HTML`` text);
+        and ``output``, the box holding both, whose read-only ``outputs`` gives them in the form
+        :func:`coalition_outputs` returns.
 
     The threshold slider's maximum and the colluders' options follow the number of parties: when
     fewer parties leave the threshold or some colluders out of range, they are lowered or dropped,
@@ -92,6 +173,7 @@ def coalition_widget(secret: int = 42, seed: int = 0):
     import ipywidgets as widgets
 
     from labkit import _validate
+    from labkit._widgets import image_view
     from labkit.smpc.coalition import SMALL_PRIME
 
     secret = _validate.integer("secret", secret, minimum=0, maximum=SMALL_PRIME - 1)
@@ -100,18 +182,30 @@ def coalition_widget(secret: int = 42, seed: int = 0):
     t = widgets.IntSlider(value=3, min=1, max=5, description="threshold")
     who = widgets.SelectMultiple(options=list(range(5)), value=(0, 1), rows=8, description="colluders")
     k = widgets.IntSlider(value=2, min=0, max=5, description="# colluders")
-    out = widgets.Output()
-    state = {"busy": False, "notes": []}
+    image = image_view()
+    verdict = widgets.HTML(layout=widgets.Layout(min_height=f"{18 * VERDICT_LINES}px"))
+    state = {"busy": False, "notes": [], "canvas": None, "text": ""}
+
+    class CoalitionOutput(widgets.VBox):
+        """The figure and the verdict; ``outputs`` shows them as :func:`coalition_outputs` returns them."""
+
+        @property
+        def outputs(self) -> tuple[dict, ...]:
+            return _outputs(image.value, state["text"])
+
+    out = CoalitionOutput([image, verdict])
 
     def update(_change=None) -> None:
         if state["busy"]:
             return
-        outputs = coalition_outputs(secret, n.value, t.value, who.value, seed)
-        if state["notes"]:
-            text = "\n".join(state["notes"]) + "\n" + outputs[1]["text"]
-            outputs = (outputs[0], {**outputs[1], "text": text})
-            state["notes"] = []
-        out.outputs = outputs
+        lines, curves = _coalition_content(secret, n.value, t.value, who.value, seed)
+        lines = state["notes"] + lines
+        state["notes"] = []
+        if state["canvas"] is None:
+            state["canvas"] = _CoalitionCanvas(_widest(curves))
+        image.value = state["canvas"].png(curves)
+        state["text"] = "\n".join(lines) + "\n"
+        verdict.value = _verdict_html(lines)
 
     def follow_parties(change) -> None:
         parties = change["new"]
@@ -163,5 +257,5 @@ def coalition_widget(secret: int = 42, seed: int = 0):
     update()
     box = widgets.VBox([widgets.HBox([widgets.VBox([n, t, k]), who]), out])
     box.controls = {"n_parties": n, "threshold": t, "coalition": who, "n_colluders": k}
-    box.output = out
+    box.output, box.image, box.verdict = out, image, verdict
     return box

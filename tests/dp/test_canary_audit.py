@@ -210,10 +210,11 @@ def test_plots_and_view(tmp_path):
     assert axes[0].get_xlim()[1] < 3  # the broken step's scores spread 0.2, not 2
     view = canary_audit_widget()
     assert "accountant claims <b>1.99</b>" in view.status.value
-    first = view.output.outputs[0]["data"]["image/png"]
+    image = view.output
+    first = image.value
     view.controls["implementation"].value = "broken"
     assert "refutes" in view.status.value
-    assert len(view.output.outputs) == 1 and view.output.outputs[0]["data"]["image/png"] != first
+    assert view.output is image and image.value != first  # the same Image widget, a new PNG
     assert repr(view) == "canary audit widget (noise multiplier, trials, step)"
 
 

@@ -223,21 +223,50 @@ def test_noise_measurement_matches_precision_of_a_squaring():
     assert noise[1] > noise[0]  # a multiplication adds noise
 
 
-def test_explorer_widget_renders_and_updates_without_raising():
-    from labkit.he.widgets import ckks_explorer
+def test_explorer_widget_renders_and_updates_in_place(monkeypatch):
+    """One Image swapped in place and a report of fixed height: no Output cleared and refilled (issue 20)."""
+    import html
+    import io
 
+    import ipywidgets
+    from PIL import Image
+
+    from labkit._widgets import full_frame
+    from labkit.he.widgets import REPORT_HEIGHT, ckks_explorer
+
+    cleared = []
+    monkeypatch.setattr(ipywidgets.Output, "clear_output", lambda self, *a, **k: cleared.append(self))
     box = ckks_explorer()
-    out = box.output
+    image, report = box.output, box.report
+    assert isinstance(image, ipywidgets.Image) and box.image is image and image in box.children
+    assert isinstance(report, ipywidgets.HTML) and report.layout.height == REPORT_HEIGHT
+
+    def widgets(w):
+        yield w
+        for child in getattr(w, "children", ()):
+            yield from widgets(child)
+
+    assert not [w for w in widgets(box) if isinstance(w, ipywidgets.Output)]
+    size = (round(6.4 * 90), round(1.9 * 90))
+    assert Image.open(io.BytesIO(image.value)).size == size  # the figure's own dpi (90)
     assert set(box.controls) == {"poly_modulus_degree", "coeff_mod_bit_sizes", "scale_bits"}
-    assert "depth: 2" in out.outputs[0]["text"] and "image/png" in out.outputs[1]["data"]
-    box.controls["coeff_mod_bit_sizes"].value = "60, 40, 40, 40, 60"  # too many bits for N = 8192
-    assert "Cannot work" in out.outputs[0]["text"] and "218" in out.outputs[0]["text"]
-    box.controls["poly_modulus_degree"].value = 16384  # the same primes fit in 438 bits
-    assert "depth: 3" in out.outputs[0]["text"]
-    box.controls["scale_bits"].value = 30  # the middle primes no longer match the scale
-    assert "differ from the scale" in out.outputs[0]["text"]
-    box.controls["coeff_mod_bit_sizes"].value = "sixty"
-    assert "whole numbers" in out.outputs[0]["text"]
+    assert "depth: 2" in report.value and box.current().depth == 2
+    steps = [("scale_bits", 41, ["scale = 2^41"]),  # only the title moves
+             ("coeff_mod_bit_sizes", "60, 40, 40, 40, 60", ["Cannot work", "218"]),  # too many bits for N = 8192
+             ("poly_modulus_degree", 16384, ["depth: 3"]),  # the same primes fit in 438 bits
+             ("scale_bits", 30, ["differ from the scale"]),  # the middle primes no longer match the scale
+             ("coeff_mod_bit_sizes", "sixty", ["whole numbers"])]
+    for name, value, said in steps:
+        before = image.value
+        box.controls[name].value = value
+        assert all(s in report.value for s in said), (name, report.value)
+        assert box.output is image and image in box.children and image.value != before
+        assert Image.open(io.BytesIO(image.value)).size == size
+        # the blitted frame (a title over a saved background, or bars redrawn) is the full draw's picture
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(image.value)).convert("RGB")),
+                              full_frame(box.blitter.fig)[..., :3]), name
+    assert box.current().describe() in html.unescape(report.value)  # the whole report, as escaped HTML
+    assert cleared == []
 
 
 def test_every_choice_the_widget_offers_gets_a_report_not_an_exception():
