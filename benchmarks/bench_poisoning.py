@@ -2,7 +2,9 @@
 mean on the same updates (20 clients' flattened updates of softmax regression on digits, 650 floats each,
 two of them boosted x20; ratios are rule / mean), one Krum against the brute-force definition it replaces,
 one poisoned training run at the notebook's setting (20 clients, 10 rounds, 2 attackers, boost x20, one
-aggregator), the widget's first (uncached) computation of one setting, and its slider move from the cache."""
+aggregator), the widget's first (uncached) computation of one setting off the stored grid, its first visit of a
+setting the grid holds (data/sweeps/fl_poisoning.npz) against the same move trained live, and its slider move from
+the cache."""
 
 from __future__ import annotations
 
@@ -81,6 +83,40 @@ def _first_setting_s() -> float:
     return statistics.median(times)
 
 
+def _first_visit(grid: bool):
+    """One slider move of the poisoning widget to a setting not visited yet (the cache is cleared before
+    each move): answered from ``data/sweeps/fl_poisoning.npz`` (``grid``), or trained live as before it."""
+    import itertools
+
+    from labkit.fl import robust
+    from labkit.fl.widgets import poisoning_explorer
+    from labkit.style import use_style
+
+    stored = robust._read_grid(robust.POISONING_GRID_FILE) if grid else {}
+    state = {}
+
+    def move() -> None:
+        if not state:
+            use_style()
+            with contextlib.redirect_stdout(io.StringIO()):
+                state["view"] = poisoning_explorer(attackers=0, scale=50.0, attack="sign_flip")
+            state["positions"] = itertools.cycle(range(1, 11))
+        saved, robust._GRID = robust._GRID, stored
+        robust._CACHE.clear()
+        try:
+            state["view"].controls["attackers"].value = next(state["positions"])
+        finally:
+            robust._GRID = saved
+    return move
+
+
+def _first_visit_ms() -> float:
+    """Median wall time of 19 first visits (from the grid), in ms; the first, untimed, builds the widget."""
+    move = _first_visit(True)
+    move()
+    return 1e3 * statistics.median(seconds(move) for _ in range(19))
+
+
 def _slider_ms(clock=None) -> float:
     """Median time of a slider move between cached settings: lookup plus the figure redraw.
 
@@ -123,6 +159,11 @@ def rows() -> list:
                     note="20 clients, 10 rounds, E=1, B=20"),
         Measurement("poisoning widget: first computation of a setting (5 aggregators)", _first_setting_s, "s",
                     note="median of 3 uncached settings; then cached"),
+        Comparison("poisoning widget: first visit of a setting, stored grid vs live training", _first_visit(True),
+                   _first_visit(False), "trained live (no grid)", repeats=7,
+                   note="slider move to an unvisited setting: lookup or 5 trainings, + redraw"),
+        Measurement("poisoning widget: first visit of a setting, from the stored grid, median (wall)", _first_visit_ms,
+                    "ms", "<= 100 ms", note="19 moves, cache cleared before each; data/sweeps/fl_poisoning.npz"),
         Measurement("poisoning widget: slider move between cached settings, median (wall)", _slider_ms, "ms",
                     "<= 100 ms", note="lookup + in-place bar redraw + PNG"),
         Measurement("poisoning widget: slider move between cached settings, median (CPU time)",

@@ -233,6 +233,20 @@ def build_distributed_dp(path: Path) -> None:
         save_arrays(path, **ddp.bits_sweep(progress=bar.update))
 
 
+def build_poisoning_grid(path: Path) -> None:
+    """Write ``data/sweeps/fl_poisoning.npz``: labkit.fl.robust.poisoning_sweep (notebook 07's poisoning widget)."""
+    from tqdm.auto import tqdm
+
+    from labkit.fl import robust
+
+    with tqdm(desc="fl_poisoning settings", unit="setting") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        save_arrays(path, **robust.poisoning_sweep(progress=progress))
+
+
 def write_public_sweep(path) -> None:
     """``make data`` builder for ``data/sweeps/dpsgd_public.npz`` (labkit.dp.features.features_sweep; 6-12 min, tqdm bar)."""
     from labkit.dp import features
@@ -295,6 +309,15 @@ DERIVED: dict[str, tuple[Callable[[Path], None], str]] = {
         "al. 2021) on digits: 100 IID clients, 20 drawn a round, 50 rounds, clip 0.3, z = 1, softmax regression, "
         "B=10, E=2, lr 0.3, at 4-16 bits per coordinate with gamma chosen per bits or fixed at the 16-bit choice, "
         "seeds 0-2, plus the central-DP reference and epsilons (labkit.fl.distributed_dp.SWEEP_SETTINGS; notebook 07).",
+    ),
+    "sweeps/fl_poisoning.npz": (
+        build_poisoning_grid,
+        "Final test accuracy on digits of FedAvg (mean), clipped mean (C = 1), median, trimmed mean (beta = 0.2) and "
+        "Krum (f = 8) with 0-10 of 20 IID clients malicious (labkit.fl.robust.POISONING_SETTINGS: softmax regression, "
+        "10 rounds, E=1, B=20, lr 0.3), each attack (boost: label flip x scale; sign flip x scale) at scales "
+        "1/3/10/20/50/100, seed 0; and notebook 07's averaged settings (boost x20 at 0/1/2/4/6/8/10 attackers, sign "
+        "flip x1 at 8) at seeds 1 and 2 (labkit.fl.robust.POISONING_GRID); the poisoning widget's first visits read "
+        "it (notebook 07). Stored with the settings and aggregator labels it was built with.",
     ),
     "sweeps/smpc_mpyc_costs.json": (
         build_mpyc_costs,

@@ -15,7 +15,9 @@ point: one update, scaled up, moves it arbitrarily far. This module holds
   (explicit boosting, Bhagoji et al. 2019, "Analyzing federated learning through an adversarial
   lens", section 3), ``"sign_flip"`` sends ``-scale`` times its honest update;
 - :func:`run_poisoned`, a federated run with the first ``attackers`` clients malicious, and
-  :func:`poisoning_accuracy`, the cached compute behind notebook 07's poisoning widget.
+  :func:`poisoning_accuracy`, the cached compute behind notebook 07's poisoning widget; it answers
+  the settings of :data:`POISONING_GRID` from ``data/sweeps/fl_poisoning.npz`` (built by
+  :func:`poisoning_sweep`, ``make data``) and trains any other setting live.
 
 Introduced in ``07-private-federated-learning.ipynb``.
 """
@@ -47,6 +49,17 @@ C = 1.0 (honest updates have norms of about 0.4 to 0.8 here). The default attack
 their label-flipped updates by 20 (= n, Bhagoji et al.'s boosting factor for one client in n)."""
 MAX_SCALE = 1000.0
 """The largest boosting factor :func:`poisoning_accuracy` accepts (the model stays finite below it)."""
+POISONING_GRID = {"attackers": tuple(range(POISONING_SETTINGS["num_clients"] // 2 + 1)),
+                  "scales": (1.0, 3.0, 10.0, 20.0, 50.0, 100.0), "attacks": ATTACKS, "seed": 0,
+                  "curve_points": tuple((a, 20.0, "boost") for a in (0, 1, 2, 4, 6, 8, 10)) + ((8, 1.0, "sign_flip"),),
+                  "curve_seeds": (1, 2)}
+"""The settings stored in ``data/sweeps/fl_poisoning.npz`` (:data:`POISONING_GRID_FILE`), so that a first
+visit is a lookup: every setting the poisoning widget reaches (0 to 10 attackers of 20, every scale of
+its slider, both attacks) at ``seed``, and the settings notebook 07 averages over seeds 0-2
+(``curve_points``: (attackers, scale, attack), also at ``curve_seeds``). With no attacker the attack
+and scale do not matter: one setting per seed."""
+POISONING_GRID_FILE = "sweeps/fl_poisoning.npz"
+"""Where :func:`poisoning_accuracy` reads the stored settings (a path under ``data/``)."""
 
 
 def _updates(updates: np.ndarray | Sequence[np.ndarray], name: str = "updates") -> np.ndarray:
@@ -318,6 +331,7 @@ def poisoning_aggregators(num_clients: int | None = None) -> dict[str, RobustAgg
 
 _CLIENTS: dict[int, tuple] = {}
 _CACHE: dict[tuple, dict[str, float]] = {}
+_GRID: dict[tuple, dict[str, float]] | None = None  # the stored settings, loaded on first use
 
 
 def poisoning_clients(seed: int = 0) -> tuple[list[Client], tuple[np.ndarray, np.ndarray]]:
@@ -341,8 +355,11 @@ def poisoning_accuracy(attackers: int, scale: float, *, attack: str = "boost", s
 
     The compute behind notebook 07's poisoning widget: :func:`run_poisoned` at
     :data:`POISONING_SETTINGS` for each of :func:`poisoning_aggregators`, seed ``seed`` (split,
-    initial model, shuffling). The first call for a setting trains five models (a few tenths of a
-    second); later calls are a lookup.
+    initial model, shuffling). The settings of :data:`POISONING_GRID` (every one the widget reaches,
+    and those notebook 07 averages over seeds) are read from ``data/sweeps/fl_poisoning.npz``, the
+    same numbers training gives; any other setting trains five models the first time (a few tenths of
+    a second; also every setting when the file is missing or was built with other settings). Later
+    calls are a lookup.
 
     Args:
         attackers: malicious clients, from 0 to 20.
@@ -357,19 +374,112 @@ def poisoning_accuracy(attackers: int, scale: float, *, attack: str = "boost", s
     scale = v.real("scale", scale, low=0.0, high=MAX_SCALE, low_open=True)
     v.choice("attack", attack, ATTACKS)
     seed = v.integer("seed", seed, minimum=0)
-    key = (attackers, scale, attack, seed) if attackers else (0, 1.0, "boost", seed)  # no attacker: no attack
+    key = _setting(attackers, scale, attack, seed)
     if key not in _CACHE:
-        clients, test = poisoning_clients(seed)
-        out = {}
-        for label, agg in poisoning_aggregators().items():
-            hist = run_poisoned(clients, test, attackers=attackers, aggregator=agg, attack=attack, scale=scale,
-                                rounds=s["rounds"], lr=s["lr"], epochs=s["epochs"], batch_size=s["batch_size"],
-                                seed=seed)
-            if len(hist.accuracy) != s["rounds"] + 1:  # not seen for scale <= MAX_SCALE
-                raise RuntimeError(f"{label} diverged at attackers = {attackers}, scale = {scale:g}")
-            out[label] = float(hist.accuracy[-1])
-        _CACHE[key] = out
+        stored = _stored().get(key)
+        _CACHE[key] = dict(stored) if stored is not None else _train(key)
     return dict(_CACHE[key])
+
+
+def _setting(attackers: int, scale: float, attack: str, seed: int) -> tuple:
+    """The cache key of a setting: with no attacker the attack and scale do not matter."""
+    return (int(attackers), float(scale), str(attack), int(seed)) if attackers else (0, 1.0, "boost", int(seed))
+
+
+def _train(key: tuple) -> dict[str, float]:
+    """Train the five aggregators of :func:`poisoning_aggregators` at one setting: label -> final accuracy."""
+    s = POISONING_SETTINGS
+    attackers, scale, attack, seed = key
+    clients, test = poisoning_clients(seed)
+    out = {}
+    for label, agg in poisoning_aggregators().items():
+        hist = run_poisoned(clients, test, attackers=attackers, aggregator=agg, attack=attack, scale=scale,
+                            rounds=s["rounds"], lr=s["lr"], epochs=s["epochs"], batch_size=s["batch_size"],
+                            seed=seed)
+        if len(hist.accuracy) != s["rounds"] + 1:  # not seen for scale <= MAX_SCALE
+            raise RuntimeError(f"{label} diverged at attackers = {attackers}, scale = {scale:g}")
+        out[label] = float(hist.accuracy[-1])
+    return out
+
+
+def _grid_points() -> list[tuple]:
+    """Every setting of :data:`POISONING_GRID` as a cache key, each once, in a fixed order."""
+    g = POISONING_GRID
+    keys = [_setting(a, x, k, g["seed"]) for k in g["attacks"] for a in g["attackers"] for x in g["scales"]]
+    keys += [_setting(a, x, k, q) for q in g["curve_seeds"] for a, x, k in g["curve_points"]]
+    return list(dict.fromkeys(keys))
+
+
+def _settings_text() -> str:
+    """:data:`POISONING_SETTINGS` as the JSON text stored with the grid (what it was built with)."""
+    import json
+
+    return json.dumps(POISONING_SETTINGS, sort_keys=True)
+
+
+def poisoning_sweep(progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Train every setting of :data:`POISONING_GRID`: the arrays of ``data/sweeps/fl_poisoning.npz``.
+
+    The ``make data`` builder's compute (about 140 settings of five training runs each, 20-40 s on
+    one core). Each setting is trained as :func:`poisoning_accuracy` trains it live, so a stored
+    accuracy equals the live one exactly (the runs are deterministic given the seed).
+
+    Args:
+        progress: called as ``progress(done, total)`` after each setting (a tqdm bar), or None.
+
+    Returns:
+        ``attackers``, ``scale``, ``attack``, ``seed`` (one entry per setting), ``accuracy``
+        (settings x aggregators, the final test accuracy), ``aggregators`` (the labels of
+        :func:`poisoning_aggregators`, in the columns' order) and ``settings`` (the JSON text of
+        :data:`POISONING_SETTINGS`, so that a file built with other settings is not used).
+
+    Introduced in ``07-private-federated-learning.ipynb``.
+    """
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable progress(done, total) or None; got {progress!r}"[:200])
+    keys = _grid_points()
+    labels = list(poisoning_aggregators())
+    acc = np.zeros((len(keys), len(labels)))
+    for i, key in enumerate(keys):
+        out = _train(key)
+        acc[i] = [out[label] for label in labels]
+        if progress is not None:
+            progress(i + 1, len(keys))
+    return {"attackers": np.array([k[0] for k in keys], np.int64), "scale": np.array([k[1] for k in keys]),
+            "attack": np.array([k[2] for k in keys]), "seed": np.array([k[3] for k in keys], np.int64),
+            "accuracy": acc, "aggregators": np.array(labels), "settings": np.array(_settings_text())}
+
+
+def _stored() -> dict[tuple, dict[str, float]]:
+    """The settings stored in :data:`POISONING_GRID_FILE`, read once: key -> label -> accuracy.
+
+    Empty (every setting is then trained live, without a warning) when the file is missing, not in
+    the manifest, fails its SHA-256 check, or was built with other :data:`POISONING_SETTINGS` or
+    other aggregators than :func:`poisoning_aggregators`."""
+    global _GRID
+    if _GRID is None:
+        _GRID = _read_grid(POISONING_GRID_FILE)
+    return _GRID
+
+
+def _read_grid(relative: str) -> dict[tuple, dict[str, float]]:
+    from labkit import data
+
+    try:
+        g = data.load_arrays(relative)
+    except (data.DataFileError, TypeError):
+        return {}
+    labels = list(poisoning_aggregators())
+    try:
+        if str(g["settings"]) != _settings_text() or g["aggregators"].tolist() != labels:
+            return {}  # built with other settings: stale
+        rows = list(zip(g["attackers"].tolist(), g["scale"].tolist(), g["attack"].tolist(), g["seed"].tolist()))
+        acc = np.asarray(g["accuracy"], np.float64)
+        if acc.shape != (len(rows), len(labels)):
+            return {}
+        return {_setting(*row): dict(zip(labels, map(float, a))) for row, a in zip(rows, acc)}
+    except (KeyError, ValueError, TypeError, AttributeError):  # arrays missing or of another shape
+        return {}
 
 
 def poisoning_curve(attackers: Sequence[int], *, scale: float | None = None, attack: str | None = None,

@@ -316,8 +316,9 @@ class _BarCanvas:
 def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "boost"):
     """Build the poisoning explorer: attackers, boosting factor and attack -> test accuracy per aggregator.
 
-    Each setting trains five models once (:func:`labkit.fl.robust.poisoning_accuracy`, a few tenths
-    of a second), then comes from its cache; the clean accuracy (no attacker) is drawn beside it.
+    Every setting of its controls is read from the stored grid ``data/sweeps/fl_poisoning.npz``
+    (:data:`labkit.fl.robust.POISONING_GRID`, through :func:`labkit.fl.robust.poisoning_accuracy`);
+    the clean accuracy (no attacker) is drawn beside it.
     None of these rules adds noise, so none buys any privacy (epsilon is infinite; the server reads
     every update): the line under the figure says so. The figure is one ``ipywidgets.Image`` whose
     PNG is replaced in place (the bars, labels and title are redrawn over a saved background). The
@@ -335,7 +336,7 @@ def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "b
 
     s = robust.POISONING_SETTINGS
     attackers = v.integer("attackers", attackers, minimum=0, maximum=s["num_clients"] // 2)
-    scales = [1.0, 3.0, 10.0, 20.0, 50.0, 100.0]
+    scales = list(robust.POISONING_GRID["scales"])  # the slider offers exactly what the stored grid holds
     scale = v.choice("scale", v.real("scale", scale), scales)
     attack = v.choice("attack", attack, robust.ATTACKS)
     f_ctl = w.IntSlider(value=attackers, min=0, max=s["num_clients"] // 2, description="attackers",
