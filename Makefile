@@ -28,7 +28,7 @@ help:
 	@echo "make notebooks  re-execute every notebook in a fresh kernel and store the outputs"
 	@echo "make data       regenerate the derived files in data/ and data/manifest.json"
 	@echo "make bench      run benchmarks/ and write benchmarks/RESULTS.md"
-	@echo "make student    write student copies (solutions stubbed, outputs cleared) to student/"
+	@echo "make student    write student copies to student/ (nbgrader generate_assignment: solutions stubbed, outputs cleared)"
 
 install: $(STAMP)
 
@@ -126,7 +126,8 @@ data: install
 bench: install
 	$(PY) -m benchmarks
 
-# Student copies: solutions replaced by stubs, outputs and widget state cleared (tools/student.py).
+# Student copies: nbgrader generate_assignment on a temporary course, one assignment per notebook
+# (solutions stubbed, hidden tests removed, outputs and widget state cleared; tools/student.py, tools/classroom.py).
 student: install
 	$(PY) -m tools.student --source notebooks --out student
 

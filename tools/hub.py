@@ -9,6 +9,12 @@ use it the same way to try a class on one machine before booking a cluster::
         hub.start_server("ada")               # POST /hub/api/users/ada/server
         hub.upload("ada", "04-dp-sgd.ipynb", notebook_json)
         report = hub.run_notebook("ada", "04-dp-sgd.ipynb")   # every code cell, through the kernel's websocket
+        hub.run_command("ada", ["nbgrader", "list"])            # a command in ada's server, through a kernel
+
+An nbgrader course runs through the same hub (``tests/test_nbgrader_exchange.py``): pass
+``course=NbgraderCourse("privacy-lab", exchange_dir, instructors=("mary",))`` and every server finds one
+``nbgrader_config.py`` (``JUPYTER_CONFIG_PATH``) naming the course and the exchange; the instructor's course
+folder is ``~/privacy-lab`` in their server, and students run ``nbgrader fetch_assignment`` / ``submit`` in theirs.
 
 What runs: ``jupyterhub`` (this environment's), on 127.0.0.1 only, with ``configurable-http-proxy``
 (Node, from the npm registry; ``make hub`` installs it in ``hub/``), the shared-password authenticator
@@ -57,8 +63,58 @@ class NotebookRun:
     outputs: list[str] = field(default_factory=list)  # text/plain and stream text, in order
 
 
+@dataclass
+class CommandRun:
+    """What :meth:`LocalHub.run_command` saw: the command's exit status and its captured output."""
+
+    user: str
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float = 0.0
+
+
 class HubError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class NbgraderCourse:
+    """An nbgrader course run through the hub with nbgrader's own (file-system) exchange.
+
+    Args:
+        course_id: nbgrader's ``CourseDirectory.course_id`` (e.g. ``"privacy-lab"``).
+        exchange: the exchange folder (``Exchange.root``) every server sees; created world-writable (mode 777),
+            since every student's server files its submission there.
+        instructors: hub users who run the course: their course folder (``CourseDirectory.root``) is
+            ``~/<course_id>`` in their own server. Everyone else is a student.
+
+    Every server of this hub runs as the same Unix user, so nbgrader's default student id (the Unix name,
+    ``nbgrader.utils.get_username``) would be one name for the whole class. The config therefore takes each
+    student's id from ``JUPYTERHUB_USER``, the name the hub gives the server it spawns (nbgrader does the same
+    for the shared ``jovyan`` user of container deployments). A rehearsal, not an isolation boundary: a student
+    who overrides the config on the command line can submit under another name, which nbgrader's own
+    ``CollectApp.check_owner`` would flag on a hub that gives each student a Unix account.
+    """
+
+    course_id: str
+    exchange: Path
+    instructors: tuple[str, ...] = ()
+
+    def config(self) -> str:
+        """The ``nbgrader_config.py`` every server of the hub reads."""
+        return "\n".join([
+            "import os",
+            "c = get_config()  # noqa",
+            f"c.CourseDirectory.course_id = {self.course_id!r}",
+            f"c.Exchange.root = {str(self.exchange)!r}",
+            "user = os.environ.get('JUPYTERHUB_USER', '')",
+            f"if user in {tuple(self.instructors)!r}:",
+            f"    c.CourseDirectory.root = os.path.join(os.environ['HOME'], {self.course_id!r})",
+            "elif user:",
+            "    c.CourseDirectory.student_id = user  # the hub's name for this server's student",
+        ]) + "\n"
 
 
 class LocalHub:
@@ -66,15 +122,20 @@ class LocalHub:
 
     Args:
         workdir: an empty folder for the hub's database, config, logs and the students' homes.
-        users: the students (each may log in with :attr:`password`).
+        users: everyone who may log in with :attr:`password`: the students (and a course's instructors).
         chp: path of ``configurable-http-proxy`` (default: ``hub/`` of this project).
         start_timeout: seconds to wait for the hub and for each server.
+        course: an nbgrader course whose exchange every server shares (see :class:`NbgraderCourse`).
     """
 
     def __init__(self, workdir: Path, users: Iterable[str], *, chp: Path | None = None,
-                 start_timeout: float = 120.0):
+                 start_timeout: float = 120.0, course: NbgraderCourse | None = None):
         self.workdir = Path(workdir)
         self.users = list(users)
+        self.course = course
+        if course is not None and not set(course.instructors) <= set(self.users):
+            raise ValueError(f"course.instructors must be hub users; got {sorted(course.instructors)} "
+                             f"for users {sorted(self.users)}")
         self.chp = Path(chp or CHP)
         self.start_timeout = start_timeout
         self.password = secrets.token_urlsafe(12)
@@ -88,7 +149,12 @@ class LocalHub:
 
     def _config(self) -> str:
         home = self.workdir / "home"
-        singleuser = Path(sys.executable).with_name("jupyterhub-singleuser")
+        environment = {"PYTHONUNBUFFERED": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+        if self.course is not None:
+            environment["JUPYTER_CONFIG_PATH"] = str(self.workdir / "etc" / "jupyter")
+            # nbgrader runs the `alembic` command to create a gradebook: this environment's, by `python -m`.
+            environment["PATH"] = os.pathsep.join([str(self.workdir / "bin"), str(Path(sys.executable).parent),
+                                                   os.environ.get("PATH", "")])
         return "\n".join([
             "c = get_config()  # noqa",
             f"c.JupyterHub.bind_url = {self.url + '/'!r}",
@@ -103,7 +169,9 @@ class LocalHub:
             f"c.Authenticator.allowed_users = {set(self.users)!r}",
             "c.JupyterHub.spawner_class = 'simple'",
             f"c.SimpleLocalProcessSpawner.home_dir_template = {str(home) + '/{username}'!r}",
-            f"c.Spawner.cmd = [{str(singleuser)!r}]",
+            # `python -m`, not the jupyterhub-singleuser script: a venv copied or installed from another path keeps
+            # the old path in its scripts' #! line.
+            f"c.Spawner.cmd = [{sys.executable!r}, '-m', 'jupyterhub.singleuser']",
             "c.Spawner.default_url = '/lab'",
             f"c.Spawner.start_timeout = {int(self.start_timeout)}",
             f"c.Spawner.http_timeout = {int(self.start_timeout)}",
@@ -111,7 +179,7 @@ class LocalHub:
             "c.Spawner.args = ['--LabApp.news_url=None', "
             "'--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', '--LabApp.extension_manager=readonly'"
             + (", '--allow-root']" if os.getuid() == 0 else "]"),  # containers and CI run as root
-            "c.Spawner.environment = {'PYTHONUNBUFFERED': '1', 'MPLBACKEND': 'module://matplotlib_inline.backend_inline'}",
+            f"c.Spawner.environment = {environment!r}",
             "c.JupyterHub.services = [{'name': 'classroom-test', 'api_token': %r}]" % self.token,
             "c.JupyterHub.load_roles = [{'name': 'classroom-test', 'services': ['classroom-test'], 'scopes': "
             "['admin:users', 'admin:servers', 'access:servers', 'read:users', 'list:users']}]",
@@ -128,6 +196,16 @@ class LocalHub:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "jupyterhub_config.py"
         config.write_text(self._config())
+        if self.course is not None:
+            self.course.exchange.mkdir(parents=True, exist_ok=True)
+            self.course.exchange.chmod(0o777)
+            etc = self.workdir / "etc" / "jupyter"
+            etc.mkdir(parents=True, exist_ok=True)
+            (etc / "nbgrader_config.py").write_text(self.course.config())
+            shim = self.workdir / "bin" / "alembic"
+            shim.parent.mkdir(exist_ok=True)
+            shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m alembic "$@"\n')
+            shim.chmod(0o755)
         self._log = open(self.workdir / "hub.log", "w")
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
         env.pop("JUPYTERHUB_API_TOKEN", None)
@@ -280,18 +358,13 @@ class LocalHub:
         return list(await asyncio.gather(*(self._run_notebook(u, p, cell_timeout) for u, p in jobs)))
 
     async def _run_notebook(self, user: str, path: str, cell_timeout: float) -> NotebookRun:
-        from tornado.httpclient import HTTPRequest
-        from tornado.websocket import websocket_connect
-
         loop = asyncio.get_running_loop()
         nb = await loop.run_in_executor(None, lambda: self.server("GET", user, f"/contents/{path}"))
         session = await loop.run_in_executor(None, lambda: self.server(
             "POST", user, "/sessions", json={"path": path, "type": "notebook", "name": path,
                                              "kernel": {"name": "python3"}}))
-        kernel = session["kernel"]["id"]
         run = NotebookRun(user, path)
-        ws_url = f"ws://127.0.0.1:{self.port}/user/{user}/api/kernels/{kernel}/channels"
-        conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {self.token}"}))
+        conn = await self._channels(user, session["kernel"]["id"])
         client_session = uuid.uuid4().hex
         start = time.perf_counter()
         try:
@@ -299,38 +372,8 @@ class LocalHub:
                 if cell["cell_type"] != "code" or not cell["source"].strip():
                     continue
                 run.cells += 1
-                msg_id = uuid.uuid4().hex
-                conn.write_message(json.dumps({
-                    "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": client_session,
-                               "username": user, "version": "5.3",
-                               "date": dt.datetime.now(dt.timezone.utc).isoformat()},
-                    "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-                    "content": {"code": cell["source"], "silent": False, "store_history": True,
-                                "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
-                deadline = time.monotonic() + cell_timeout
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise HubError(f"{user}: a cell of {path} ran over {cell_timeout:.0f} s")
-                    raw = await asyncio.wait_for(conn.read_message(), remaining)
-                    if raw is None:
-                        raise HubError(f"{user}: the kernel websocket closed while running {path}")
-                    if isinstance(raw, bytes):
-                        continue
-                    msg = json.loads(raw)
-                    if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                        continue
-                    kind, content = msg["msg_type"], msg["content"]
-                    if kind == "error":
-                        run.errors.append(f"{content['ename']}: {content['evalue']}")
-                    elif kind == "stream":
-                        run.outputs.append(content["text"])
-                    elif kind in ("execute_result", "display_data") and "text/plain" in content["data"]:
-                        run.outputs.append(content["data"]["text/plain"])
-                    elif kind == "execute_reply":
-                        if content["status"] != "ok" and not run.errors:
-                            run.errors.append(content.get("ename", content["status"]))
-                        break
+                await self._execute(conn, client_session, user, cell["source"], run.outputs, run.errors,
+                                    cell_timeout, f"a cell of {path}")
                 if run.errors:
                     break
         finally:
@@ -339,6 +382,103 @@ class LocalHub:
             await loop.run_in_executor(None, lambda: self.server("DELETE", user, f"/sessions/{session['id']}",
                                                                  ok=(204, 404)))
         return run
+
+    async def _channels(self, user: str, kernel: str) -> Any:
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        ws_url = f"ws://127.0.0.1:{self.port}/user/{user}/api/kernels/{kernel}/channels"
+        return await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {self.token}"}))
+
+    @staticmethod
+    async def _execute(conn: Any, client_session: str, user: str, code: str, outputs: list[str],
+                       errors: list[str], timeout: float, what: str) -> None:
+        """Send one execute_request on a kernel's websocket; collect its text output and errors until the reply."""
+        msg_id = uuid.uuid4().hex
+        conn.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": client_session,
+                       "username": user, "version": "5.3",
+                       "date": dt.datetime.now(dt.timezone.utc).isoformat()},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": True,
+                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+        deadline = time.monotonic() + timeout
+        replied = idle = False  # the reply (shell) may overtake the outputs (iopub): wait for both ends
+        while not (replied and idle):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HubError(f"{user}: {what} ran over {timeout:.0f} s")
+            raw = await asyncio.wait_for(conn.read_message(), remaining)
+            if raw is None:
+                raise HubError(f"{user}: the kernel websocket closed while running {what}")
+            if isinstance(raw, bytes):
+                continue
+            msg = json.loads(raw)
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "error":
+                errors.append(f"{content['ename']}: {content['evalue']}")
+            elif kind == "stream":
+                outputs.append(content["text"])
+            elif kind in ("execute_result", "display_data") and "text/plain" in content["data"]:
+                outputs.append(content["data"]["text/plain"])
+            elif kind == "status" and content.get("execution_state") == "idle":
+                idle = True
+            elif kind == "execute_reply":
+                if content["status"] != "ok" and not errors:
+                    errors.append(content.get("ename", content["status"]))
+                replied = True
+
+    # ---------------------------------------------------------------- a shell command in a student's server
+
+    def run_command(self, user: str, argv: list[str], *, cwd: str = "", timeout: float = 300.0) -> CommandRun:
+        """Run ``argv`` inside ``user``'s own server, as that server runs it, and return its status and output.
+
+        A fresh kernel is started in the server (``POST /user/<name>/api/kernels``), runs the command with
+        :func:`subprocess.run` (so it inherits the server's environment: ``JUPYTERHUB_USER``, ``HOME``, the
+        hub's ``JUPYTER_CONFIG_PATH``), and is shut down again. ``cwd`` is relative to the server's root
+        (the user's home). What a student types in a terminal of their JupyterLab, without a terminal.
+        """
+        if not isinstance(argv, (list, tuple)) or not argv or not all(isinstance(a, str) for a in argv):
+            raise TypeError(f"argv must be a non-empty list of strings; got {argv!r}")
+        return asyncio.run(self._run_command(user, list(argv), cwd, timeout))
+
+    async def run_commands(self, jobs: list[tuple[str, list[str]]], *, cwd: str = "",
+                           timeout: float = 300.0) -> list[CommandRun]:
+        """:meth:`run_command` for several ``(user, argv)`` at the same time (a class fetching at once)."""
+        for _, argv in jobs:
+            if not isinstance(argv, (list, tuple)) or not argv or not all(isinstance(a, str) for a in argv):
+                raise TypeError(f"argv must be a non-empty list of strings; got {argv!r}")
+        return list(await asyncio.gather(*(self._run_command(u, list(a), cwd, timeout) for u, a in jobs)))
+
+    async def _run_command(self, user: str, argv: list[str], cwd: str, timeout: float) -> CommandRun:
+        loop = asyncio.get_running_loop()
+        kernel = await loop.run_in_executor(None, lambda: self.server("POST", user, "/kernels",
+                                                                      json={"name": "python3"}))
+        # The kernel starts in the server's root folder, the user's home.
+        code = "\n".join([
+            "import json as _json, os as _os, subprocess as _subprocess",
+            f"_run = _subprocess.run({argv!r}, cwd=_os.path.join(_os.getcwd(), {cwd!r}), capture_output=True, "
+            f"text=True, timeout={float(timeout)!r})",
+            "print(_json.dumps({'returncode': _run.returncode, 'stdout': _run.stdout, 'stderr': _run.stderr}))",
+        ])
+        outputs: list[str] = []
+        errors: list[str] = []
+        start = time.perf_counter()
+        conn = await self._channels(user, kernel["id"])
+        try:
+            await self._execute(conn, uuid.uuid4().hex, user, code, outputs, errors, timeout + 30,
+                                " ".join(argv))
+        finally:
+            seconds = time.perf_counter() - start
+            conn.close()
+            await loop.run_in_executor(None, lambda: self.server("DELETE", user, f"/kernels/{kernel['id']}",
+                                                                 ok=(204, 404)))
+        if errors:
+            raise HubError(f"{user}: running {argv} in the kernel failed: {errors}")
+        result = json.loads("".join(outputs).strip().splitlines()[-1])
+        return CommandRun(user, argv, result["returncode"], result["stdout"], result["stderr"], seconds)
 
 
 class MemorySampler:

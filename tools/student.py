@@ -1,111 +1,64 @@
-"""Student copies of the instructor notebooks, and the proof that every exercise check can fail.
+"""Student copies of the instructor notebooks, made by nbgrader's ``generate_assignment``.
 
-``make student`` runs ``python -m tools.student``: every ``notebooks/NN-slug.ipynb`` is copied to
-``student/NN-slug.ipynb`` with each solution (the lines between ``### BEGIN SOLUTION`` and
-``### END SOLUTION``) replaced by a stub that raises :class:`NotImplementedError` at the
-solution's indentation, every output and execution count cleared and the widget state removed.
+``make student`` runs ``python -m tools.student``: the instructor notebooks (tagged with nbgrader's cell
+metadata by ``python -m tools.classroom tag``) become the assignments of a temporary nbgrader course, one
+per notebook, named by the file stem (:func:`tools.classroom.build_course`); nbgrader's
+``generate_assignment`` releases them (solutions replaced by the lab's stub, which raises
+:class:`NotImplementedError` at the solution's indentation, outputs cleared, hidden tests removed, cells
+locked), and each release is copied byte for byte to ``student/NN-slug.ipynb``. The widget state and the
+per-cell execution timings are dropped on the way into the course (:func:`tools.classroom.course_source`).
 The copies are deterministic, so a test can regenerate them and compare with the committed ones
 (``python -m tools.student --check``).
 
-:func:`prove_exercises` executes, in one fresh kernel per notebook, the whole student copy and
-then the instructor's exercise cells, and reads what each ``check("NN.k", ...)`` reported:
-``not yet`` on the stub, ``passed`` on the solution (``python -m tools.student --prove``).
+``python -m tools.student --prove`` runs the autograde round trip (:func:`tools.classroom.round_trip`):
+full marks for the instructor's answers, zero for the untouched release.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-STUB = 'raise NotImplementedError("Exercise: replace this line with your solution.")'
-MARKDOWN_STUB = "*Write your answer here.*"
-NOTEBOOK_GLOB = "[0-9][0-9]-*.ipynb"
+from tools import classroom
+
+BEGIN = classroom.BEGIN
+END = classroom.END
+STUB = classroom.STUB
+MARKDOWN_STUB = classroom.MARKDOWN_STUB
+NOTEBOOK_GLOB = classroom.NOTEBOOK_GLOB
 DEFAULT_SOURCE = Path("notebooks")
 DEFAULT_TARGET = Path("student")
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.\d+)["']\s*,\s*([A-Za-z_][A-Za-z0-9_]*)""")
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
-def stub_solutions(source: str, *, markdown: bool = False) -> str:
-    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block in one cell's source.
-
-    Args:
-        source: the cell's text.
-        markdown: the cell is Markdown, so the block becomes a prompt instead of a ``raise``.
-
-    Returns:
-        The source with each block (markers included) replaced by one stub line indented like the
-        ``### BEGIN SOLUTION`` line.
-
-    Raises:
-        ValueError: a marker without its partner, or nested blocks.
-    """
-    out: list[str] = []
-    inside = False
-    for number, line in enumerate(source.splitlines(keepends=True), start=1):
-        stripped = line.strip()
-        if stripped == BEGIN:
-            if inside:
-                raise ValueError(f"source: nested {BEGIN!r} at line {number}; close the first block with {END!r}")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            newline = "\n" if line.endswith("\n") else ""
-            out.append(indent + (MARKDOWN_STUB if markdown else STUB) + newline)
-        elif stripped == END:
-            if not inside:
-                raise ValueError(f"source: {END!r} at line {number} without a {BEGIN!r} before it")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"source: {BEGIN!r} is never closed by {END!r}")
-    return "".join(out)
-
-
 def has_solution(source: str) -> bool:
     """Whether a cell's source holds a solution block."""
-    return any(line.strip() == BEGIN for line in source.splitlines())
+    return classroom.has_solution(source)
 
 
-def student_notebook(nb: dict) -> dict:
-    """The student copy of a notebook (as read by ``json.load`` or nbformat); ``nb`` is not changed.
+def render_student_copies(paths: Iterable[str | Path]) -> dict[str, str]:
+    """The exact text of the student copy of each notebook, by file name: nbgrader's release (deterministic).
 
-    Solutions become stubs, code cells lose their outputs and execution counts, and the widget
-    state (``metadata.widgets``) and per-cell execution metadata are dropped.
+    Raises:
+        ValueError: a notebook is not tagged (run ``python -m tools.classroom tag``).
+        RuntimeError: nbgrader refused a notebook (its message says why).
     """
-    nb = copy.deepcopy(nb)
-    nb.get("metadata", {}).pop("widgets", None)
-    for cell in nb.get("cells", []):
-        source = cell.get("source", "")
-        text = "".join(source) if isinstance(source, list) else source
-        if has_solution(text):
-            cell["source"] = stub_solutions(text, markdown=cell.get("cell_type") == "markdown")
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
-            cell.get("metadata", {}).pop("execution", None)
-    return nb
-
-
-def _read(path: Path):
-    import nbformat
-
-    return nbformat.read(path, as_version=4)
+    paths = [Path(p) for p in paths]
+    with tempfile.TemporaryDirectory(prefix="labkit-course-") as course:
+        names = classroom.build_course(course, paths)
+        releases = classroom.generate(course, names)
+        return {f"{name}.ipynb": (releases[name] / f"{name}.ipynb").read_text(encoding="utf-8") for name in names}
 
 
 def render_student_copy(path: str | Path) -> str:
     """The exact text of the student copy of the notebook at ``path`` (deterministic)."""
-    import nbformat
-
-    nb = nbformat.from_dict(student_notebook(_read(Path(path))))
-    return nbformat.writes(nb) + "\n"
+    return render_student_copies([path])[Path(path).name]
 
 
 def instructor_notebooks(source: str | Path = DEFAULT_SOURCE) -> list[Path]:
@@ -124,10 +77,8 @@ def write_student_copies(paths: Iterable[str | Path], target: str | Path = DEFAU
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in paths:
-        path = Path(path)
-        out = target / path.name
-        text = render_student_copy(path)
+    for name, text in render_student_copies(paths).items():
+        out = target / name
         if not out.exists() or out.read_text(encoding="utf-8") != text:
             out.write_text(text, encoding="utf-8")
         written.append(out)
@@ -138,14 +89,18 @@ def stale_copies(source: str | Path = DEFAULT_SOURCE, target: str | Path = DEFAU
     """What differs between ``target`` and freshly generated copies of ``source``'s notebooks."""
     target = Path(target)
     problems = []
-    names = set()
-    for path in instructor_notebooks(source):
-        names.add(path.name)
+    paths = instructor_notebooks(source)
+    untagged = [p for p in paths if classroom.untagged_problems(json.loads(p.read_text(encoding="utf-8")))]
+    for path in untagged:
+        problems.append(f"{path}: has no nbgrader metadata (run `python -m tools.classroom tag {path}`)")
+    fresh = render_student_copies([p for p in paths if p not in untagged])
+    for path in paths:
         out = target / path.name
         if not out.exists():
             problems.append(f"{out}: missing")
-        elif out.read_text(encoding="utf-8") != render_student_copy(path):
+        elif path.name in fresh and out.read_text(encoding="utf-8") != fresh[path.name]:
             problems.append(f"{out}: differs from the copy generated from {path}")
+    names = {p.name for p in paths}
     for extra in sorted(target.glob(NOTEBOOK_GLOB)) if target.is_dir() else []:
         if extra.name not in names:
             problems.append(f"{extra}: has no instructor notebook in {source}")
@@ -168,11 +123,16 @@ def sync_folder(source: str | Path = DEFAULT_SOURCE, target: str | Path = DEFAUL
 
 @dataclass(frozen=True)
 class Exercise:
-    """One checked exercise: its id, the function the learner writes and the cell holding both."""
+    """One checked exercise: its id, the function the learner writes, the cell checking it and the answer cell.
+
+    ``cell`` holds the ``check("NN.k", function)`` call (nbgrader's test cell), ``answer`` the solution
+    (nbgrader's answer cell; the same cell in a notebook that is not split yet).
+    """
 
     exercise: str
     function: str
     cell: int
+    answer: int = -1
 
 
 def _python(source: str, where: str = "cell") -> ast.Module:
@@ -189,129 +149,67 @@ def _reads(tree: ast.Module) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
+def _defines(source: str) -> set[str]:
+    return set(re.findall(r"^\s*def ([A-Za-z_][A-Za-z0-9_]*)", source, re.M))
+
+
 def exercises_in(nb: dict) -> list[Exercise]:
-    """The ``check("NN.k", function)`` calls of a notebook, in order.
+    """The ``check("NN.k", function)`` calls of a notebook, in order, each with the cell answering it.
+
+    A test cell's hidden and visible calls count once. The answer is the cell itself when it holds the
+    solution, else the nearest code cell above that defines ``function`` inside a solution block.
 
     Raises:
-        ValueError: a cell holds a solution but no ``check`` call, or the reverse.
+        ValueError: a solution that no check reads, or a check with no solution to read.
     """
     found = []
-    for index, cell in enumerate(nb["cells"]):
+    answered = set()
+    cells = nb["cells"]
+    for index, cell in enumerate(cells):
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        calls = _CHECK_CALL.findall(source)
-        if has_solution(source) and not calls:
-            raise ValueError(f"cell {index}: holds a solution but no check(\"NN.k\", function) call")
-        if calls and not has_solution(source):
-            raise ValueError(f"cell {index}: calls check() but holds no {BEGIN!r} block")
-        found.extend(Exercise(exercise, function, index) for exercise, function in calls)
+        calls = list(dict.fromkeys(_CHECK_CALL.findall(source)))
+        for exercise, function in calls:
+            if has_solution(source):
+                answer = index
+            else:
+                answer = next((i for i in range(index - 1, -1, -1) if cells[i]["cell_type"] == "code"
+                               and has_solution("".join(cells[i]["source"]))
+                               and function in _defines("".join(cells[i]["source"]))), None)
+                if answer is None:
+                    raise ValueError(f"cell {index}: checks {function}() (exercise {exercise}) but no cell above "
+                                     f"defines it inside a {BEGIN!r} block")
+            answered.add(answer)
+            found.append(Exercise(exercise, function, index, answer))
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] == "code" and has_solution("".join(cell["source"])) and index not in answered:
+            raise ValueError(f"cell {index}: holds a solution but no check(\"NN.k\", function) call reads it")
     return found
 
 
 def exercise_problems(nb: dict) -> list[str]:
     """Why a student copy of ``nb`` might not run to the end while its exercises are open.
 
-    Checks that every solution block sits inside a function (a stub at a cell's top level would
+    Checks that every solution block sits inside a function (the stub at a cell's top level would
     stop the notebook) and that no other cell uses an exercise function (it would raise there).
     """
     problems = []
     exercises = exercises_in(nb)
     functions = {e.function: e for e in exercises}
-    student = student_notebook(nb)
-    for index, (cell, stub_cell) in enumerate(zip(nb["cells"], student["cells"])):
+    for index, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        if has_solution(source):
-            tree = _python("".join(stub_cell["source"]), f"cell {index} (student copy)")
-            for node in tree.body:
-                if isinstance(node, ast.Raise):
-                    problems.append(f"cell {index}: a solution block at the cell's top level (the stub would stop the notebook)")
+        if any(line.startswith(BEGIN) for line in source.splitlines()):
+            problems.append(f"cell {index}: a solution block at the cell's top level (the stub would stop the notebook)")
         used = _reads(_python(source, f"cell {index}")) & set(functions)
         for name in sorted(used):
-            if functions[name].cell != index:
-                problems.append(f"cell {index}: uses {name}(), the function of exercise {functions[name].exercise} "
-                                f"(cell {functions[name].cell}); with the stub it raises NotImplementedError here")
+            e = functions[name]
+            if index not in (e.cell, e.answer):
+                problems.append(f"cell {index}: uses {name}(), the function of exercise {e.exercise} "
+                                f"(cell {e.answer}); with the stub it raises NotImplementedError here")
     return problems
-
-
-# --- Running the exercises -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExerciseProof:
-    """What an exercise's check reported on the student stub and on the instructor's solution."""
-
-    notebook: str
-    exercise: str
-    on_stub: str
-    on_solution: str
-
-    @property
-    def proven(self) -> bool:
-        """The stub was reported ``not yet`` and the solution ``passed``."""
-        prefix = f"Exercise {self.exercise}: "
-        return self.on_stub.startswith(prefix + "not yet.") and self.on_solution.startswith(prefix + "passed.")
-
-
-def _output_text(cell) -> str:
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            parts.append(f"ERROR {out.get('ename')}: {out.get('evalue')}")
-        parts.append("".join(out.get("text", "")))
-        parts.append("".join(out.get("data", {}).get("text/plain", "")))
-    return "\n".join(p for p in parts if p)
-
-
-def _result_line(text: str, exercise: str) -> str:
-    for line in text.splitlines():
-        if line.startswith(f"Exercise {exercise}:"):
-            return line
-    return text or "(no output)"
-
-
-def prove_exercises(path: str | Path, *, timeout: int = 600) -> tuple[list[ExerciseProof], list[int]]:
-    """Run every exercise of the instructor notebook at ``path`` on its stub and on its solution.
-
-    One fresh kernel runs the whole student copy top to bottom (so it is also proven to run to the
-    end with its exercises open), then the instructor's exercise cells. Nothing is written.
-
-    Returns:
-        The proof for each exercise, and the indices of the notebook's cells that were run.
-
-    Raises:
-        nbclient.exceptions.CellExecutionError: a cell failed (a student copy that stops early).
-    """
-    import nbformat
-    from nbclient import NotebookClient
-
-    path = Path(path)
-    nb = _read(path)
-    exercises = exercises_in(nb)
-    if not exercises:
-        return [], []
-    student = student_notebook(nb)
-    exercise_cells = sorted({e.cell for e in exercises})
-    run = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    # (cell index, "stub" | "solution" | "other", notebook cell): the student copy, then the solutions
-    cells = [(index, "stub" if index in exercise_cells else "other",
-              nbformat.from_dict(copy.deepcopy(student["cells"][index]))) for index in run]
-    cells.extend((index, "solution", copy.deepcopy(nb.cells[index])) for index in exercise_cells)
-    for _, _, cell in cells:
-        cell.outputs = []
-        cell.execution_count = None
-    scratch = nbformat.v4.new_notebook(metadata=copy.deepcopy(nb.metadata))
-    scratch.metadata.pop("widgets", None)
-    scratch.cells = [cell for _, _, cell in cells]
-    client = NotebookClient(scratch, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
-    client.execute()
-    reports: dict[tuple[int, str], str] = {(i, kind): _output_text(cell) for i, kind, cell in cells}
-    proofs = [ExerciseProof(path.name, e.exercise, _result_line(reports[(e.cell, "stub")], e.exercise),
-                            _result_line(reports[(e.cell, "solution")], e.exercise)) for e in exercises]
-    return proofs, run
 
 
 def widget_state_problems(nb: dict) -> list[str]:
@@ -334,12 +232,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m tools.student",
-                                     description="Generate student copies of the instructor notebooks.")
+                                     description="Generate student copies of the instructor notebooks with nbgrader.")
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="folder of instructor notebooks (default notebooks)")
     parser.add_argument("--out", default=str(DEFAULT_TARGET), help="folder for the student copies (default student)")
     parser.add_argument("--check", action="store_true", help="only report copies that are missing or stale (exit 1 if any)")
     parser.add_argument("--prove", action="store_true",
-                        help="also run each whole student copy, then the solutions, in a kernel and report the checks")
+                        help="also autograde the instructor's answers (full marks) and the untouched release (zero)")
     args = parser.parse_args(argv)
     if args.check:
         problems = stale_copies(args.source, args.out)
@@ -347,8 +245,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return 1 if problems else 0
     paths = instructor_notebooks(args.source)
     for path in paths:
+        nb = json.loads(path.read_text(encoding="utf-8"))
         try:
-            problems = exercise_problems(json.loads(path.read_text(encoding="utf-8")))
+            problems = classroom.untagged_problems(nb) or exercise_problems(nb)
         except ValueError as err:
             problems = [str(err)]
         if problems:
@@ -356,22 +255,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return 1
     written = sync_folder(args.source, args.out)
     total = sum(len(exercises_in(json.loads(p.read_text(encoding="utf-8")))) for p in paths)
-    print(f"{len(written)} student copies in {args.out}/ ({total} exercises stubbed)")
+    print(f"{len(written)} student copies in {args.out}/ by nbgrader generate_assignment ({total} exercises stubbed)")
     if args.prove:
-        import time
-
         from labkit.runtime import quiet_environment
 
         quiet_environment()
-        failed = 0
-        for path in paths:
-            start = time.perf_counter()
-            proofs, ran = prove_exercises(path)
-            print(f"{path.name}: {len(ran)} code cells ran in {time.perf_counter() - start:.0f} s", flush=True)
-            for p in proofs:
-                failed += not p.proven
-                print(f"{p.exercise}: stub -> {p.on_stub[:60]!r}; solution -> {p.on_solution[:60]!r}", flush=True)
-        return 1 if failed else 0
+        with tempfile.TemporaryDirectory(prefix="labkit-course-") as course:
+            report = classroom.round_trip(course, paths, log=print)
+        return 0 if report.proven else 1
     return 0
 
 
