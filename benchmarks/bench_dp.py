@@ -16,7 +16,8 @@ def _clear_caches() -> None:
     from labkit.dp import accounting
 
     for fn in (accounting._calibrate, accounting._rdp_epsilon_and_order, accounting._epsilon_cached,
-               accounting._rdp_vector_cached):
+               accounting._rdp_vector_cached, accounting._fast_rdp_vector, accounting._privacy_loss,
+               accounting._dashboard_pld, accounting._dashboard_pld_epsilon, accounting._gaussian_epsilon_exact):
         fn.cache_clear()
 
 
@@ -56,6 +57,23 @@ def _dashboard_moves() -> float:
 
     sigmas = np.linspace(0.6, 3.0, 11)
     return _median_ms([lambda s=s: dp.accountant_dashboard(256 / 60000, float(s), 14063, 1e-5) for s in sigmas])
+
+
+def _dashboard_corners() -> float:
+    """Slowest of the slider's corners (q 1e-4..1, sigma 0.5..5, steps 1..50,000, delta 1e-10..1e-3), caches cleared."""
+    import itertools
+    import time
+
+    from labkit import dp
+
+    worst = 0.0
+    for q, s, k, d in itertools.product([1e-4, 1e-2, 0.1, 0.5, 1.0], [0.5, 1.1, 5.0], [1, 100, 14063, 50000],
+                                        [1e-10, 1e-5, 1e-3]):
+        _clear_caches()
+        start = time.perf_counter()
+        dp.accountant_dashboard(q, s, k, d)
+        worst = max(worst, time.perf_counter() - start)
+    return 1000 * worst
 
 
 def _calibration_moves() -> float:
@@ -123,6 +141,9 @@ def rows():
                     "<= 100 ms, goal 50 ms"),
         Measurement("widget 03: accountant_dashboard per slider move (median)", _dashboard_moves, "ms",
                     "<= 100 ms, goal 50 ms"),
+        Measurement("widget 03: accountant_dashboard, slowest of the 180 slider corners (caches cleared)",
+                    _dashboard_corners, "ms", "bounded (was minutes: q = 1, sigma 0.5, 14,063 steps)",
+                    note="PLD on a point-budgeted grid; exact Gaussian epsilon at q = 1"),
         Measurement("widget 04: dpsgd_noise_multiplier per slider move (median, RDP)", _noise_multiplier_moves, "ms",
                     "<= 100 ms, goal 50 ms"),
         Measurement("widget 02: noise-calibration view, epsilon move (compute + draw + PNG, median, new positions)",
