@@ -188,7 +188,7 @@ def check(exercise: str, answer: Any, hint: bool = False) -> ExerciseResult:
         if err.fix and (hint or tries >= 2):
             feedback += f" How to fix it: {err.fix}"
         elif err.fix:
-            feedback += f" (Try again, or run check({exercise!r}, ..., hint=True), to see how to fix it.)"
+            feedback += f" (Run this check again, or check({exercise!r}, ..., hint=True) in a new cell, to see how to fix it.)"
         return ExerciseResult(exercise, False, feedback)
     except Exception as err:  # the learner's code failed: say how, without a traceback
         _failed_tries[exercise] = _failed_tries.get(exercise, 0) + 1

@@ -239,3 +239,16 @@ def test_the_course_config_file_says_what_the_in_process_config_says(tmp_path):
     for section in ("CourseDirectory", "ClearSolutions", "Execute"):
         assert dict(loaded[section]) == dict(expected[section]), section
     assert loaded.ClearSolutions.code_stub == {"python": student.STUB}
+
+
+def test_a_heading_quoted_mid_line_is_not_a_statement():
+    stale = {"grade": False, "grade_id": "exercise-04-1", "locked": True, "schema_version": 3, "solution": False,
+             "task": False}
+    quoted = 'Each heading gives the level, as in "**Exercise 04.1 (build,\ncore, about 15 min).**". Two cells follow.'
+    nb = {"cells": [{"cell_type": "markdown", "id": "q", "metadata": {"nbgrader": stale}, "source": quoted},
+                    {"cell_type": "markdown", "id": "s", "metadata": {}, "source": "**Exercise 00.1 (warm-up, about 2 min).** Hi."}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    tagged = classroom.tag_notebook(nb)
+    assert "nbgrader" not in tagged["cells"][0]["metadata"]
+    assert tagged["cells"][1]["metadata"]["nbgrader"]["grade_id"] == "exercise-00-1"
+    assert classroom.untagged_problems(nb)  # the hygiene test reports the stale tag

@@ -62,7 +62,7 @@ CELL_TIMEOUT = 600  # seconds per cell when autograde executes a notebook (nbgra
 
 _CHECK_LINE = re.compile(r"""^check\(\s*["'](\d\d\.\d+)["']\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$""")
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.\d+)["']\s*,\s*([A-Za-z_][A-Za-z0-9_]*)""")
-_HEADING = re.compile(r"\*\*Exercise (\d\d\.\d+) \(")
+_HEADING = re.compile(r"^\*\*Exercise (\d\d\.\d+) \(", re.M)  # a heading starts a line; 00 quotes one mid-line
 
 
 def _text(cell: dict) -> str:
@@ -166,7 +166,10 @@ def tag_notebook(nb: dict) -> dict:
                 out.append(_set_meta(cell, nbgrader_metadata(grade=False, solution=False, locked=True,
                                                               grade_id=_gid("exercise", exercise))))
             else:
-                out.append(copy.deepcopy(cell))
+                kept = copy.deepcopy(cell)
+                if str(kept.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")).startswith("exercise-"):
+                    del kept["metadata"]["nbgrader"]  # a statement tag left from an older heading or rule
+                out.append(kept)
             continue
         if kind != "code":
             out.append(copy.deepcopy(cell))
@@ -197,7 +200,7 @@ def tag_notebook(nb: dict) -> dict:
             test_cell["id"] = f"{cell['id']}-check" if cell.get("id") else None
             if test_cell["id"] is None:
                 test_cell.pop("id")
-            test_cell["source"] = test_source(exercise, function, with_import=IMPORT_CHECK in tail)
+            test_cell["source"] = test_source(exercise, function, with_import=True)  # runs alone after a restart
             test_cell["metadata"]["nbgrader"] = nbgrader_metadata(
                 grade=True, solution=False, locked=True, grade_id=_gid("check", exercise), points=points_for(exercise))
             out.extend([answer_cell, test_cell])
@@ -206,6 +209,9 @@ def tag_notebook(nb: dict) -> dict:
             if len(set(calls)) != 1:
                 raise ValueError(f"{where}: a test cell must check one exercise; found {sorted(set(calls))}")
             exercise = calls[0][0]
+            if IMPORT_CHECK not in source:  # a locked cell must run alone after a kernel restart
+                cell = copy.deepcopy(cell)
+                cell["source"] = IMPORT_CHECK + "\n\n" + source
             out.append(_set_meta(cell, nbgrader_metadata(grade=True, solution=False, locked=True,
                                                           grade_id=_gid("check", exercise), points=points_for(exercise))))
             continue
