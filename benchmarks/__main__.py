@@ -36,18 +36,22 @@ def table(head: list[str], rows: list[list[str]]) -> str:
 def run_topic(topic: str) -> str:
     module = importlib.import_module(f"benchmarks.bench_{topic}")
     comparisons, measurements = [], []
-    for row in module.rows():
+    for row in getattr(module, "rows", list)():
         print(f"  {topic}: {row.name}", flush=True)
         if isinstance(row, Comparison):
             comparisons.append(run_comparison(row))
         elif isinstance(row, Measurement):
             measurements.append(run_measurement(row))
+    # a module with tables of its own (bench_browser) defines markdown() -> the section's Markdown
+    custom = module.markdown() if hasattr(module, "markdown") else ""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [f"## {topic}\n", f"{(module.__doc__ or '').strip()}\n", f"Run {stamp} on {machine()}.\n"]
     if comparisons:
         parts.append(table(["what", "ours (median)", "baseline (median)", "ours / baseline", "runs", "note"], comparisons) + "\n")
     if measurements:
         parts.append(table(["what", "measured", "budget", "note"], measurements) + "\n")
+    if custom:
+        parts.append(custom)
     return "\n".join(parts) + "\n"
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 import uuid
 
@@ -14,6 +12,7 @@ from hypothesis import HealthCheck, settings
 
 from labkit import runtime
 from labkit.runtime import quiet_environment
+from tools.browser import stop_process_group as _stop_process_group  # one definition, shared with the browser tooling
 
 # One hypothesis profile for the suite: no per-example deadline (a first call may trace TensorFlow
 # or warm a cache, and the machine is shared), and function-scoped fixtures are read-only inputs here.
@@ -85,24 +84,6 @@ def pytest_sessionfinish(session, exitstatus):
                 pass
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-
-def _stop_process_group(proc: subprocess.Popen, timeout: float = 30.0) -> bool:
-    """Stop the process group that ``proc`` leads (started with ``start_new_session=True``).
-
-    SIGTERM to the whole group, up to ``timeout`` seconds for ``proc`` to exit, then SIGKILL.
-    Returns whether it stopped on SIGTERM (a server that needs SIGKILL did not stop cleanly).
-    """
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        proc.wait(timeout=timeout)
-        return True
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return False
 
 
 @pytest.fixture

@@ -1,295 +1,228 @@
-"""A real browser drives a widget in JupyterLab: notebook 02's noise-calibration widget.
+"""A real browser drives the lab in JupyterLab (``tools.browser``: a private JupyterLab, Debian's Chromium).
 
-The test starts its own JupyterLab (token, free localhost port, private JUPYTER_* folders, offline
-flags as in ``make lab``) on a copy of the notebook with its outputs cleared, opens it in Debian's
-Chromium through Playwright (``playwright install`` cannot download a browser here, so
-``executable_path`` points at ``/usr/bin/chromium``; ``make test`` installs it when missing),
-runs every cell, moves the epsilon slider, and checks that the figure is redrawn and that no cell
-shows an error. A screenshot goes to ``test-artifacts/``. Server, kernel and browser are stopped
-at the end whatever happens.
+* Notebook 02 run whole: its noise-calibration slider redraws the figure.
+* One widget per track in a small scratch notebook (DP noise calibration, FL gradient inversion, HE
+  CKKS parameters, SMPC coalitions): every control moved a few times with the keyboard or mouse;
+  each move must put a new figure in the page, never paint the widget collapsed (no flicker:
+  the output area's height, sampled every frame, never drops below its height before and after
+  the move), and no cell or comm may report an error. Two widgets made to fail (one clears its
+  Output before redrawing, one never redraws) check first that the probe sees both faults.
+* Opening every notebook and letting autosave run changes no file.
+
+Server, kernels and browser are stopped at the end whatever happens, and the test checks that
+none outlived the stop. No timing is asserted (``benchmarks/bench_browser.py`` reports times).
+Screenshots go to ``test-artifacts/``. ``playwright install`` cannot download a browser here, so
+``tools.browser`` points Playwright at ``/usr/bin/chromium`` (``make test`` installs it when missing).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import psutil
 import pytest
 
+from tools import browser
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium"))
 NOTEBOOK = "02-dp-from-scratch.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--no-proxy-server"]
-# The same offline flags as the Makefile's LAB_DEFAULTS, plus window.jupyterapp for the test to drive.
-LAB_FLAGS = ["--no-browser", "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True"]
-
-# The state of the open notebook, read from JupyterLab's own model (not from the screen).
-NOTEBOOK_STATE = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const cells = w.content.model.cells;
-  let total = 0, pending = 0;
-  const errors = [];
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells.get(i);
-    if (c.type !== 'code') continue;
-    total++;
-    if (c.executionCount === null) pending++;
-    for (const o of c.outputs.toJSON()) {
-      if (o.output_type === 'error') errors.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
-      if (o.output_type === 'stream' && o.name === 'stderr') errors.push(`cell ${i} stderr: ${[].concat(o.text).join('')}`);
-    }
-  }
-  const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
-  return {total, pending, errors, status: kernel ? kernel.status : 'none'};
-}"""
 
 
 def _browser_or_skip() -> None:
-    if CHROMIUM.exists():
+    if browser.chromium_available():
         return
-    message = f"{CHROMIUM} is missing: the browser test needs Debian's chromium package (`make test` installs it as root)"
+    message = (f"{browser.CHROMIUM} is missing: the browser test needs Debian's chromium package "
+               "(`make test` installs it as root)")
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message + "; in CI a missing browser is a failure")
     pytest.skip(message)
 
 
-def _kill_tree(procs: list[psutil.Process]) -> None:
-    for p in procs:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(procs, timeout=10)
+@pytest.mark.slow
+def test_noise_calibration_slider_redraws_the_figure_in_a_real_browser(tmp_path):
+    _browser_or_skip()
+    root_dir = tmp_path / "notebooks"
+    root_dir.mkdir()
+    browser.cleared_copy(ROOT / "notebooks" / NOTEBOOK, root_dir / NOTEBOOK)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with browser.LabSession(root_dir, tmp_path / "lab") as lab:
+        page = lab.page
+        lab.open(NOTEBOOK)
+        state = lab.run_all()
+        assert state["errors"] == [], f"cells show errors after Run All: {state['errors']}"
+
+        widget = page.locator(".jp-Cell", has=page.locator(".widget-slider")).first
+        widget.scroll_into_view_if_needed()
+        figure = widget.locator("img").first
+        figure.wait_for(state="visible")
+        before_src = figure.get_attribute("src")
+        readout = widget.locator(".widget-readout").first
+        before_value = readout.inner_text()
+        handle = widget.locator(".noUi-handle").first
+        handle.focus()
+        for _ in range(6):  # six steps of 0.05 in log10(epsilon): 1.0 -> about 2.0
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "([el, before]) => el.innerText !== before", arg=[readout.element_handle(), before_value], timeout=30_000)
+        page.wait_for_function(
+            "([cell, before]) => { const img = cell.querySelector('img');"
+            " return !!img && img.getAttribute('src') !== before; }",
+            arg=[widget.element_handle(), before_src], timeout=60_000)
+        after_src = widget.locator("img").first.get_attribute("src")
+        after_value = readout.inner_text()
+        page.wait_for_function(f"() => ({browser.NOTEBOOK_STATE})().status === 'idle'", timeout=60_000)
+        widget.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "browser-02-noise-calibration.png"))
+
+        assert float(after_value) > float(before_value), f"epsilon readout went {before_value} -> {after_value}"
+        assert after_src and after_src != before_src and after_src.startswith(("data:image/png", "blob:"))
+        state = lab.state()
+        assert state["errors"] == [], f"cells show errors after the slider move: {state['errors']}"
+        shown = page.locator(".jp-Notebook").inner_text()
+        assert "Error displaying widget" not in shown and "Traceback" not in shown
+        lab.close_notebook()
+    assert lab.leftovers == [], f"processes outlived the test: {lab.leftovers}"
 
 
-def _alive(procs: list[psutil.Process]) -> list[str]:
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(f"{p.pid} {' '.join(p.cmdline())[:120]}")
-        except psutil.NoSuchProcess:
-            pass
-    return out
+# One widget per track, each in a cell of its own (cheap to build: no notebook is run whole).
+TRACK_WIDGETS = {
+    "dp": "from labkit.dp.widgets import noise_calibration_widget\n\nnoise_calibration_widget()",
+    "fl": "from labkit.fl.widgets import inversion_explorer\n\ninversion_explorer(batch_size=4, num_clients=1, noise_multiplier=0.0)",
+    "he": "from labkit.he.widgets import ckks_explorer\n\nckks_explorer()",
+    "smpc": "from labkit.smpc.widgets import coalition_widget\n\ncoalition_widget(secret=42, seed=0)",
+}
+# Two widgets made to fail, so that the probe itself is checked: one clears its Output and appends the new
+# figure 0.3 s later (the flicker the lab's widgets had), one never redraws its figure.
+PROBE_CHECKS = {
+    "flickers": """import io
+import time
+
+import ipywidgets as w
+from IPython.display import Image
+from PIL import Image as Picture
 
 
-def _with_marker(marker: str) -> list[psutil.Process]:
-    found = []
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            if marker in " ".join(p.info["cmdline"] or []):
-                found.append(p)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
+def png(shade: int) -> bytes:
+    buf = io.BytesIO()
+    Picture.new("RGB", (400, 200), (shade * 20 % 256, 90, 160)).save(buf, format="png")
+    return buf.getvalue()
 
 
-def _cleared_copy(source: Path, target: Path) -> None:
-    """The notebook without outputs, so every figure on screen comes from the live kernel."""
-    nb = json.loads(source.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    target.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+flicker_slider, flicker_out = w.IntSlider(value=0, min=0, max=10, description="flicker"), w.Output()
 
 
-def _start_lab(tmp: Path, root_dir: Path, port: int, token: str) -> subprocess.Popen:
-    env = dict(os.environ, BROWSER="true")
-    for name in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "JUPYTERLAB_SETTINGS_DIR",
-                 "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR"):
-        env[name] = str(tmp / name.lower())
-    # Every cell in the DOM (no virtual scrolling), so the widget's cell can be found by selector.
-    settings = tmp / "jupyterlab_settings_dir" / "@jupyterlab" / "notebook-extension"
-    settings.mkdir(parents=True)
-    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    apputils = tmp / "jupyterlab_settings_dir" / "@jupyterlab" / "apputils-extension"
-    apputils.mkdir(parents=True)  # no "get notified about Jupyter news?" toast over the screenshot
-    (apputils / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    args = [str(Path(sys.executable).parent / "jupyter-lab"), f"--ServerApp.root_dir={root_dir}",
-            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={token}", *LAB_FLAGS]
-    if os.geteuid() == 0:
-        args.append("--allow-root")
-    log = open(tmp / "jupyter-lab.log", "w")
-    return subprocess.Popen(args, cwd=root_dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+def flicker(change) -> None:
+    flicker_out.outputs = ()
+    time.sleep(0.3)
+    flicker_out.append_display_data(Image(data=png(change["new"]), format="png"))
 
 
-def _wait_for_server(proc: subprocess.Popen, port: int, token: str, log: Path, deadline: float) -> None:
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with NO_PROXY.open(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"JupyterLab did not answer within the time allowed:\n{log.read_text()[-3000:]}")
+flicker_slider.observe(flicker, "value")
+flicker_out.append_display_data(Image(data=png(0), format="png"))
+w.VBox([flicker_slider, flicker_out])""",
+    "stale": """stale_slider = w.IntSlider(value=0, min=0, max=10, description="stale")
+w.VBox([stale_slider, w.Image(value=png(0), format="png")])""",
+}
+MOVES = {"slider": 3, "dropdown": 2, "select-multiple": 2, "text": 2, "toggle": 2}
+TYPED = ["60, 40, 60", "60, 40, 40, 60"]  # the CKKS bit sizes: one level fewer, then the default again
 
 
-def _stop_lab(server: subprocess.Popen, family: list[psutil.Process], profile: Path, stop_process_group) -> list[str]:
-    """Stop JupyterLab, its kernels and the browser profile's processes; return those that outlived the stop."""
-    try:
-        family = list({p.pid: p for p in family + psutil.Process(server.pid).children(recursive=True)}.values())
-    except psutil.NoSuchProcess:
-        pass
-    stop_process_group(server, timeout=30)
-    psutil.wait_procs([p for p in family if p.is_running()], timeout=15)
-    leftovers = _alive(family) + _alive(_with_marker(profile.name))
-    _kill_tree([p for p in family if p.is_running()] + _with_marker(profile.name))
-    shutil.rmtree(profile, ignore_errors=True)
-    return leftovers
+def _scratch_notebook(path: Path) -> None:
+    cells = [{"cell_type": "code", "execution_count": None, "id": "setup", "metadata": {}, "outputs": [],
+              "source": "import labkit\n\nlabkit.setup(tensorflow=False);"}]
+    cells += [{"cell_type": "code", "execution_count": None, "id": track, "metadata": {}, "outputs": [], "source": src}
+              for track, src in {**PROBE_CHECKS, **TRACK_WIDGETS}.items()]
+    source = json.loads((ROOT / "notebooks" / NOTEBOOK).read_text(encoding="utf-8"))
+    nb = {"cells": cells, "metadata": source["metadata"], "nbformat": 4, "nbformat_minor": source["nbformat_minor"]}
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
 
 
 @pytest.mark.slow
-def test_noise_calibration_slider_redraws_the_figure_in_a_real_browser(tmp_path, stop_process_group):
+def test_one_widget_per_track_redraws_on_every_move_without_flicker(tmp_path):
+    """Each move of each control shows a new figure, and no frame paints the widget collapsed."""
     _browser_or_skip()
-    import portpicker
-    from playwright.sync_api import sync_playwright
-
     root_dir = tmp_path / "notebooks"
     root_dir.mkdir()
-    _cleared_copy(ROOT / "notebooks" / NOTEBOOK, root_dir / NOTEBOOK)
-    port, token = portpicker.pick_unused_port(), secrets.token_hex(24)
-    profile = tmp_path / f"chromium-profile-{secrets.token_hex(6)}"  # a fresh --user-data-dir, also our marker
+    _scratch_notebook(root_dir / "widgets.ipynb")
     ARTIFACTS.mkdir(exist_ok=True)
-    server = _start_lab(tmp_path, root_dir, port, token)
-    family: list[psutil.Process] = []
-    try:
-        _wait_for_server(server, port, token, tmp_path / "jupyter-lab.log", time.time() + 180)
-        with sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
-                viewport={"width": 1400, "height": 1000})
-            try:
-                page = context.pages[0] if context.pages else context.new_page()
-                page.set_default_timeout(120_000)
-                page.goto(f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?token={token}")
-                page.wait_for_function(
-                    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                    " return !!(w && w.context && w.context.isReady && w.sessionContext && w.sessionContext.session"
-                    " && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'); }",
-                    timeout=180_000, polling=500)
-                family = psutil.Process(server.pid).children(recursive=True)  # the kernel is in its own session
-                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-                page.wait_for_function(
-                    f"() => {{ const s = ({NOTEBOOK_STATE})(); return s.total > 0 && s.pending === 0 && s.status === 'idle'; }}",
-                    timeout=300_000, polling=1000)
-                state = page.evaluate(NOTEBOOK_STATE)
-                assert state["errors"] == [], f"cells show errors after Run All: {state['errors']}"
-
-                widget = page.locator(".jp-Cell", has=page.locator(".widget-slider")).first
-                widget.scroll_into_view_if_needed()
-                figure = widget.locator(".widget-output img").first
-                figure.wait_for(state="visible")
-                before_src = figure.get_attribute("src")
-                readout = widget.locator(".widget-readout").first
-                before_value = readout.inner_text()
-                handle = widget.locator(".noUi-handle").first
-                handle.focus()
-                for _ in range(6):  # six steps of 0.05 in log10(epsilon): 1.0 -> about 2.0
-                    page.keyboard.press("ArrowRight")
-                page.wait_for_function(
-                    "([el, before]) => el.innerText !== before", arg=[readout.element_handle(), before_value], timeout=30_000)
-                page.wait_for_function(
-                    "([cell, before]) => { const img = cell.querySelector('.widget-output img');"
-                    " return !!img && img.getAttribute('src') !== before; }",
-                    arg=[widget.element_handle(), before_src], timeout=60_000)
-                after_src = widget.locator(".widget-output img").first.get_attribute("src")
-                after_value = readout.inner_text()
-                page.wait_for_function(f"() => ({NOTEBOOK_STATE})().status === 'idle'", timeout=60_000)
-                widget.scroll_into_view_if_needed()
-                page.screenshot(path=str(ARTIFACTS / "browser-02-noise-calibration.png"))
-
-                assert float(after_value) > float(before_value), f"epsilon readout went {before_value} -> {after_value}"
-                assert after_src and after_src != before_src and after_src.startswith("data:image/png")
-                state = page.evaluate(NOTEBOOK_STATE)
-                assert state["errors"] == [], f"cells show errors after the slider move: {state['errors']}"
-                shown = page.locator(".jp-Notebook").inner_text()
-                assert "Error displaying widget" not in shown and "Traceback" not in shown
-                page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")  # end the kernel cleanly
-            finally:
-                context.close()
-    finally:
-        leftovers = _stop_lab(server, family, profile, stop_process_group)
-    assert leftovers == [], f"processes outlived the test: {leftovers}"
+    problems: list[str] = []
+    driven: dict[str, list[str]] = {}
+    with browser.LabSession(root_dir, tmp_path / "lab") as lab:
+        lab.open("widgets.ipynb")
+        state = lab.run_all()
+        assert state["errors"] == [], f"cells show errors after Run All: {state['errors']}"
+        cells = browser.widget_cells(lab.page)
+        assert len(cells) == len(PROBE_CHECKS) + len(TRACK_WIDGETS), f"found {[c['source'][:40] for c in cells]}"
+        # the probe must see what it is there to see: a flicker, and a move without a new figure
+        (flickers, stale), cells = cells[:len(PROBE_CHECKS)], cells[len(PROBE_CHECKS):]
+        seen = browser.drive(lab.page, flickers["index"], flickers["controls"][0], 2)
+        assert [(m.changed, m.flicker) for m in seen] == [(True, True)] * 2, f"flicker not seen: {seen}"
+        seen = browser.drive(lab.page, stale["index"], stale["controls"][0], 2)
+        assert [(m.changed, m.figures, m.flicker) for m in seen] == [(False, 0, False)] * 2, f"stale figure not seen: {seen}"
+        for cell, track in zip(cells, TRACK_WIDGETS):
+            kinds = {c["kind"] for c in cell["controls"]}
+            assert "slider" in kinds, f"{track}: no slider found among {cell['controls']}"
+            for control in cell["controls"]:
+                assert control["kind"] in MOVES, f"{track}: a control the test does not drive: {control}"
+                moves = browser.drive(lab.page, cell["index"], control, MOVES[control["kind"]],
+                                      values=TYPED if control["kind"] == "text" else None)
+                name = f"{track} / {control['label']} ({control['kind']})"
+                driven.setdefault(track, []).append(name)
+                if len(moves) != MOVES[control["kind"]]:
+                    problems.append(f"{name}: {len(moves)} of {MOVES[control['kind']]} moves possible")
+                for k, m in enumerate(moves):
+                    where = f"{name}, move {k + 1} ({m.action})"
+                    if not m.changed or m.figures == 0:
+                        problems.append(f"{where}: no new figure in the page")
+                    if m.flicker:
+                        problems.append(f"{where}: a frame showed the widget {m.min_height:.0f} px high, between "
+                                        f"{m.height_before:.0f} px before and {m.height_after:.0f} px after (flicker)")
+                    if m.errors:
+                        problems.append(f"{where}: the kernel sent errors {m.errors}")
+            lab.page.screenshot(path=str(ARTIFACTS / f"browser-widget-{track}.png"))
+        state = lab.state()
+        shown = lab.page.locator(".jp-Notebook").inner_text()
+        lab.close_notebook()
+    assert set(driven) == set(TRACK_WIDGETS)
+    assert state["errors"] == [], f"cells show errors after the moves: {state['errors']}"
+    assert "Error displaying widget" not in shown and "Traceback" not in shown
+    assert problems == [], "\n".join(problems)
+    assert lab.leftovers == [], f"processes outlived the test: {lab.leftovers}"
 
 
-# Whether the open notebook's model differs from what was loaded (JupyterLab's own flag).
-DIRTY = "() => { const w = window.jupyterapp.shell.currentWidget; return w && w.context ? w.context.model.dirty : null; }"
-KERNEL_IDLE = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-               " return !!(w && w.context && w.context.isReady && w.sessionContext && w.sessionContext.session"
-               " && w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'); }")
-
-
-def notebooks_changed_by_opening(folder: Path, names: list[str], tmp_path: Path, stop_process_group) -> dict[str, str]:
+def notebooks_changed_by_opening(folder: Path, names: list[str], tmp_path: Path) -> dict[str, str]:
     """Open each notebook in JupyterLab, let its kernel start and autosave run; return what changed.
 
     The autosave interval is set to 1 s, and each notebook stays open 2.5 s after its kernel is idle, so a
     notebook JupyterLab marks changed on opening is rewritten, as a learner's would be.
     """
-    import portpicker
-    from playwright.sync_api import sync_playwright
-
     before = {name: (folder / name).read_bytes() for name in names}
-    port, token = portpicker.pick_unused_port(), secrets.token_hex(24)
-    profile = tmp_path / f"chromium-profile-{secrets.token_hex(6)}"
-    lab_tmp = tmp_path / "lab"
-    lab_tmp.mkdir()
-    docmanager = lab_tmp / "jupyterlab_settings_dir" / "@jupyterlab" / "docmanager-extension"
-    docmanager.mkdir(parents=True)
-    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": True, "autosaveInterval": 1}))
-    server = _start_lab(lab_tmp, folder, port, token)
     changed: dict[str, str] = {}
-    family: list[psutil.Process] = []
-    try:
-        _wait_for_server(server, port, token, lab_tmp / "jupyter-lab.log", time.time() + 180)
-        with sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
-            try:
-                page = context.pages[0] if context.pages else context.new_page()
-                page.set_default_timeout(120_000)
-                for name in names:
-                    page.goto(f"http://127.0.0.1:{port}/lab/tree/{name}?token={token}")
-                    page.wait_for_function(KERNEL_IDLE, timeout=180_000, polling=250)
-                    family += psutil.Process(server.pid).children(recursive=True)
-                    page.wait_for_timeout(2500)
-                    dirty = page.evaluate(DIRTY)
-                    after = (folder / name).read_bytes()
-                    if dirty or after != before[name]:
-                        changed[name] = f"dirty={dirty}, file {'rewritten' if after != before[name] else 'unchanged'}"
-                    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-                    page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
-            finally:
-                context.close()
-    finally:
-        leftovers = _stop_lab(server, family, profile, stop_process_group)
-    assert leftovers == [], f"processes outlived the test: {leftovers}"
+    autosave = {"@jupyterlab/docmanager-extension:plugin": {"autosave": True, "autosaveInterval": 1}}
+    with browser.LabSession(folder, tmp_path / "lab", settings=autosave, viewport=(1280, 720)) as lab:
+        for name in names:
+            lab.open(name)
+            lab.page.wait_for_timeout(2500)
+            dirty = lab.dirty()
+            after = (folder / name).read_bytes()
+            if dirty or after != before[name]:
+                changed[name] = f"dirty={dirty}, file {'rewritten' if after != before[name] else 'unchanged'}"
+            lab.close_notebook()
+    assert lab.leftovers == [], f"processes outlived the test: {lab.leftovers}"
     return changed
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("folder", ["notebooks", "student"])
-def test_opening_a_notebook_and_letting_it_autosave_changes_nothing(tmp_path, folder, stop_process_group):
+def test_opening_a_notebook_and_letting_it_autosave_changes_nothing(tmp_path, folder):
     """A learner who only reads a notebook must not get a changed file (and a conflict on the next pull)."""
     _browser_or_skip()
     copy = tmp_path / folder
     shutil.copytree(ROOT / folder, copy, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     names = sorted(p.name for p in copy.glob("[0-9][0-9]-*.ipynb"))
     assert len(names) >= 11
-    changed = notebooks_changed_by_opening(copy, names, tmp_path, stop_process_group)
+    changed = notebooks_changed_by_opening(copy, names, tmp_path)
     assert changed == {}, f"opening these notebooks in JupyterLab changed them: {changed}"

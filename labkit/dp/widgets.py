@@ -152,6 +152,15 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
 # --------------------------------------------------------------------------------------------
 
 
+def _round_up(x: float) -> float:
+    """The smallest of 1, 2 and 5 times a power of ten that is at least ``x`` (> 0): an axis top that few moves change."""
+    power = 10.0 ** np.floor(np.log10(x))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if step * power >= x * (1 - 1e-12):
+            return step * power
+    return 10.0 * power
+
+
 def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplier: float = 1.1,
                       steps: int = 14063, delta: float = 1e-5):
     """Sliders for q, sigma, steps and delta -> epsilon under RDP and PLD, and over steps.
@@ -176,16 +185,28 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
                          continuous_update=False)
     text = w.HTML()
     out = image_view()
-    # One figure, laid out once; each new setting is a full draw of it (the axes move with every
-    # slider), a setting seen before a saved frame.
+    # One figure, laid out once. The x-axis spans the whole steps slider and the y-axis runs from 0 to
+    # a round number (1, 2 or 5 times a power of ten) above the curve, so most moves keep the axes and
+    # redraw only the curve, the PLD point and the title over a saved background (a few ms instead
+    # of a full draw); a move that needs a taller axis draws it in full once.
     fig, ax = new_axes(figsize=(6.4, 3.0))
     plot_epsilon_over_steps(ax, accountant_dashboard(q.value, sigma.value, int(k.value), d.value))
     plt.close(fig)  # not shown by the notebook's backend: the Image shows its PNG
-    canvas = Blitter(fig, ax, [], key=lambda: (q.value, sigma.value, int(k.value), d.value))
+    moving = [line for line in ax.lines if line.get_gid() in ("rdp", "pld")] + [ax.title]
+
+    def fix_limits(board) -> None:
+        ax.set_xlim(0.8, 50000 * 1.25)
+        top = max(float(np.max(board.curve_rdp)), float(board.epsilon_pld))
+        if np.isfinite(top) and top > 0:
+            ax.set_ylim(0.0, _round_up(1.05 * top))
+
+    fix_limits(accountant_dashboard(q.value, sigma.value, int(k.value), d.value))
+    canvas = Blitter(fig, ax, moving)
 
     def render():
         board = accountant_dashboard(q.value, sigma.value, int(k.value), d.value)
         update_epsilon_over_steps(ax, board)
+        fix_limits(board)
         return board.describe(), canvas.png()
 
     _redraw_on_change((q, sigma, k, d), text, out, note_q + note_m + note_k + note_d, render)
