@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.harness import Comparison, Measurement, median_seconds
+from benchmarks.harness import Comparison, Measurement, median_seconds, view_moves
 
 N_VALUES = 100_000
 MNIST = (60000, 256, 60, 1e-5)
@@ -89,32 +89,18 @@ def _noise_multiplier_moves() -> float:
     return _median_ms([lambda t=t: dp.dpsgd_noise_multiplier(float(t), 1347, 64, 10, 1e-5) for t in targets])
 
 
-def _view_moves(build, control: str, values, before=None) -> tuple[float, float]:
-    """A built view's slider moves (compute + draw + PNG encoding + Image swap): median ms and median PNG kB."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    view = build()
-    slider, sizes = view.controls[control], []
-
-    def move(value):
-        slider.value = value
-        sizes.append(len(view.output.value))
-
-    ms = 1000 * median_seconds([lambda x=x: move(x) for x in values], before=before)
-    return ms, float(np.median(sizes)) / 1000
 
 
 def _calibration_view(part: int) -> float:
     from labkit.dp.widgets import noise_calibration_widget
 
-    return _view_moves(noise_calibration_widget, "epsilon", [round(float(e), 2) for e in np.geomspace(0.06, 9, 11)])[part]
+    return view_moves(noise_calibration_widget, "epsilon", [round(float(e), 2) for e in np.geomspace(0.06, 9, 11)])[part]
 
 
 def _dashboard_view(part: int) -> float:
     from labkit.dp.widgets import accountant_widget
 
-    return _view_moves(accountant_widget, "noise_multiplier", [round(float(s), 2) for s in np.linspace(0.6, 3.0, 11)],
+    return view_moves(accountant_widget, "noise_multiplier", [round(float(s), 2) for s in np.linspace(0.6, 3.0, 11)],
                        before=_clear_caches)[part]
 
 

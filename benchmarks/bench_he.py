@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.harness import Comparison, Measurement, median_seconds
+from benchmarks.harness import Comparison, Measurement, median_seconds, view_moves
 
 BATCH = 5
 
@@ -87,19 +87,9 @@ def _ckks_rows() -> list:
 
 def _explorer_view(control: str, values) -> tuple[float, float]:
     """The explorer's moves of ``control`` (compute + report + figure + PNG + Image swap): median ms and PNG kB."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from labkit.he.widgets import ckks_explorer
 
-    view = ckks_explorer()
-    slider, sizes = view.controls[control], []
-
-    def move(value):
-        slider.value = value
-        sizes.append(len(view.output.value))
-
-    return 1000 * median_seconds([lambda v=v: move(v) for v in values]), float(np.median(sizes)) / 1000
+    return view_moves(ckks_explorer, control, values)
 
 
 def _threshold_rows() -> list:

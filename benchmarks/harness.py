@@ -88,3 +88,23 @@ def run_comparison(c: Comparison) -> list[str]:
 def run_measurement(m: Measurement) -> list[str]:
     value = m.measure()
     return [m.name, f"{value:.3g} {m.unit}", m.budget, m.note]
+
+
+def view_moves(build: Callable[[], object], control: str, values, before: Callable[[], object] | None = None) -> tuple[float, float]:
+    """A widget view's control moves (compute + draw + PNG encoding + Image swap): median ms and median PNG kB.
+
+    ``build()`` returns a view with ``controls[control]`` and an ``output`` Image whose ``value`` is the PNG.
+    """
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    view = build()
+    slider, sizes = view.controls[control], []
+
+    def move(value):
+        slider.value = value
+        sizes.append(len(view.output.value))
+
+    ms = 1000 * median_seconds([lambda x=x: move(x) for x in values], before=before)
+    return ms, float(np.median(sizes)) / 1000

@@ -17,26 +17,16 @@ import json
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tools.hub import CHP, LocalHub, MemorySampler
+from tools.hub import alive as hub_alive
 
 ROOT = Path(__file__).resolve().parents[1]
 # One student per track's heaviest machinery: TensorFlow (DP-SGD), TFF's worker, MPyC's party processes.
 JOBS = {"ada": "04-dp-sgd.ipynb", "alan": "07-private-federated-learning.ipynb", "grace": "09-secure-computation.ipynb"}
 BUDGET_MB = 2048  # docs/instructors.md: memory per user
 
-
-def _hub_processes_alive(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            continue
-    return alive
 
 
 @pytest.mark.slow
@@ -103,4 +93,4 @@ def test_three_students_run_notebooks_at_once_on_a_real_jupyterhub(tmp_path):
     finally:
         left = hub.close()
     assert left == [], f"processes of the hub still alive after it stopped: {left}"
-    assert _hub_processes_alive(sorted(seen)) == [], "a server, kernel or proxy outlived the hub"
+    assert hub_alive(sorted(seen)) == [], "a server, kernel or proxy outlived the hub"

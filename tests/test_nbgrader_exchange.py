@@ -26,10 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tools.hub import CHP, LocalHub, MemorySampler, NbgraderCourse
+from tools.hub import alive as hub_alive
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,16 +78,6 @@ def _answered(release: dict, source: dict, answer_ids: set[str]) -> dict:
                                        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
     return notebook
 
-
-def _alive(pids: set[int]) -> list[int]:
-    alive = []
-    for pid in sorted(pids):
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            continue
-    return alive
 
 
 def _ok(run) -> None:
@@ -196,7 +186,7 @@ def test_release_fetch_submit_collect_autograde_through_a_real_jupyterhub(tmp_pa
         seen |= {p.pid for p in hub.processes()}
         left = hub.close()
     assert left == [], f"processes of the hub still alive after it stopped: {left}"
-    assert _alive(seen) == [], "a server, kernel or proxy outlived the hub"
+    assert hub_alive(seen) == [], "a server, kernel or proxy outlived the hub"
 
     # The gradebook, as the instructor's autograde left it (nbgrader runs `alembic`: the hub's, by `python -m`).
     from nbgrader.api import Gradebook

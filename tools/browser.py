@@ -276,7 +276,16 @@ class LabSession:
 
         JupyterLab stops a Run All at the first error, so an error ends the wait (``pending`` stays above 0).
         """
-        self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # The command's promise is not awaited: once in a long benchmark run it never settled and the
+        # evaluate hung with the kernel idle. A Run All that has not started a cell after 60 s is
+        # issued once more; the wait below still fails after ``timeout``, never hangs.
+        run = "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
+        started = (f"() => {{ const s = ({NOTEBOOK_STATE})(); return s.pending < s.total || s.status !== 'idle'; }}")
+        self.page.evaluate(run)
+        try:
+            self.page.wait_for_function(started, timeout=60_000, polling=250)
+        except Exception:  # playwright's TimeoutError: nothing ran; try once more
+            self.page.evaluate(run)
         self.page.wait_for_function(
             f"() => {{ const s = ({NOTEBOOK_STATE})();"
             " return s.total > 0 && (s.pending === 0 || s.errors.length > 0) && s.status === 'idle'; }",

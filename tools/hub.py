@@ -51,6 +51,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def alive(pids) -> list[int]:
+    """Which of ``pids`` still run (zombies count as ended), sorted: what a test checks after ``close()``."""
+    import psutil
+
+    out = []
+    for pid in sorted(pids):
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
 @dataclass
 class NotebookRun:
     """What :meth:`LocalHub.run_notebook` saw: per code cell, its status and any error."""

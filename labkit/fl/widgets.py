@@ -215,8 +215,10 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
         # a note on a moved start value stays while that control still shows the value it was moved to
         notes = [note for name, (value, note) in moved.items() if current[name] == value]
         if on_remedy_grid(k, e):
-            status.value = "; ".join(notes)
+            # the readout (which may grow) before the status line (which may shrink): each message
+            # re-lays the page out, and the other order paints one frame with the widget shorter
             readout.value = rounds_readout(a, k, e, chosen)
+            status.value = "; ".join(notes)
             if m == "FedAvg":
                 series = [(f"IID, FedAvg (stored, {len(r['seeds'])} seeds)",
                            fl.remedy_curves(grid, "FedAvg", math.inf, k, e))] if not math.isinf(a) else []

@@ -7,25 +7,18 @@ the figure's size (issue 20: a cleared Output paints an empty frame, the widget 
 
 from __future__ import annotations
 
-import io
 import math
 
 import ipywidgets  # noqa: F401  pinned: a broken install must fail here, not skip
 import matplotlib
 import numpy as np
 import pytest
-from PIL import Image
 
 from labkit import dp
+from widget_frames import pixels as decode, png_size, widgets_in as _tree
 
 matplotlib.use("Agg")
 
-
-def _tree(widget):
-    """The widget and every widget inside it."""
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _tree(child)
 
 
 @pytest.fixture
@@ -45,12 +38,6 @@ def clears(monkeypatch):
     return calls
 
 
-def decode(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-
-
-def png_size(png: bytes) -> tuple[int, int]:
-    return Image.open(io.BytesIO(png)).size
 
 
 def figure_size(width: float, height: float) -> tuple[int, int]:

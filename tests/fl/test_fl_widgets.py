@@ -11,17 +11,9 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-
-def _pixels(png: bytes) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+from widget_frames import pixels as _pixels, widgets_in as _widgets_in  # noqa: E402
 
 
-def _widgets_in(box):
-    yield box
-    for child in getattr(box, "children", ()):
-        yield from _widgets_in(child)
 
 
 def _moves_swap_one_image(view, moves, monkeypatch) -> list[bytes]:

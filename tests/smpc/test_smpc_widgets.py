@@ -4,24 +4,15 @@ draw, and its verdicts are the ones the widget showed before it was converted (p
 from __future__ import annotations
 
 import base64
-import io
 
 import numpy as np
 import pytest
 
 pytest.importorskip("ipywidgets")
 
-
-def _pixels(png: bytes) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+from widget_frames import pixels as _pixels, widgets_in as _widgets_in  # noqa: E402
 
 
-def _widgets_in(box):
-    yield box
-    for child in getattr(box, "children", ()):
-        yield from _widgets_in(child)
 
 
 # (control, value) -> the verdict text the Output-based widget printed for the same moves (seed 0, secret 42)
