@@ -376,6 +376,21 @@ def build_course(course_dir: str | Path, notebooks: Iterable[str | Path], *, cou
 _ALEMBIC_SHIM: list[str] = []
 
 
+def write_alembic_shim(folder: str | Path) -> Path:
+    """Write ``folder/alembic``, a script running this interpreter's ``python -m alembic``; return its path.
+
+    nbgrader runs the ``alembic`` command to create a gradebook; put ``folder`` first on PATH for it.
+    """
+    import stat
+    import sys
+
+    shim = Path(folder) / "alembic"
+    shim.parent.mkdir(parents=True, exist_ok=True)
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m alembic "$@"\n', encoding="utf-8")
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return shim
+
+
 def _alembic_on_path() -> None:
     """Put an ``alembic`` that runs this interpreter's alembic first on PATH (once per process).
 
@@ -385,16 +400,12 @@ def _alembic_on_path() -> None:
     """
     import atexit
     import os
-    import stat
-    import sys
     import tempfile
 
     if _ALEMBIC_SHIM:
         return
     folder = Path(tempfile.mkdtemp(prefix="labkit-alembic-"))
-    shim = folder / "alembic"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m alembic "$@"\n', encoding="utf-8")
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    write_alembic_shim(folder)
     os.environ["PATH"] = str(folder) + os.pathsep + os.environ.get("PATH", "")
     _ALEMBIC_SHIM.append(str(folder))
     atexit.register(shutil.rmtree, folder, True)

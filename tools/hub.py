@@ -216,10 +216,9 @@ class LocalHub:
             etc = self.workdir / "etc" / "jupyter"
             etc.mkdir(parents=True, exist_ok=True)
             (etc / "nbgrader_config.py").write_text(self.course.config())
-            shim = self.workdir / "bin" / "alembic"
-            shim.parent.mkdir(exist_ok=True)
-            shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m alembic "$@"\n')
-            shim.chmod(0o755)
+            from tools.classroom import write_alembic_shim
+
+            write_alembic_shim(self.workdir / "bin")
         self._log = open(self.workdir / "hub.log", "w")
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
         env.pop("JUPYTERHUB_API_TOKEN", None)
