@@ -20,7 +20,7 @@ notebook's code is in one place (each package's docstring lists the notebooks th
 
 Shared modules: :mod:`labkit.runtime` (:func:`setup`: seeds, quiet logs, plot style, versions; 00),
 :mod:`labkit.data` (the datasets every notebook loads, client partitions (06) and the verified files under ``data/``),
-:mod:`labkit.style` (palette, plot style, ``new_axes``), :mod:`labkit.exercises` (``check``,
+:mod:`labkit.style` (palette, plot style, ``new_axes``), :mod:`labkit.i18n` (``tr``: English or Chinese), :mod:`labkit.exercises` (``check``,
 ``Hint``, the registry of each track's checks), :mod:`labkit.curriculum` (the lab's map in 00),
 :mod:`labkit._validate` (the argument checks: "name must be ...; got ...") and
 :mod:`labkit._compat` (every private API of another library, each with a test).
@@ -40,14 +40,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from labkit.runtime import VersionsTable
 
 
-def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: bool = True) -> "VersionsTable":
+def setup(
+    seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: bool = True, lang: str | None = None
+) -> "VersionsTable":
     """Prepare a notebook kernel: quiet logs, seeds, determinism, plot style.
 
     See :func:`labkit.runtime.setup` (introduced in ``00-index.ipynb``).
     """
     from labkit.runtime import setup as _setup
 
-    return _setup(seed=seed, quiet=quiet, plots=plots, tensorflow=tensorflow)
+    return _setup(seed=seed, quiet=quiet, plots=plots, tensorflow=tensorflow, lang=lang)
 
 
 def __getattr__(name: str) -> Any:

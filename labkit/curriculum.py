@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from labkit.i18n import N_, language, tr
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -38,31 +40,31 @@ class Entry:
 
 
 CURRICULUM: tuple[Entry, ...] = (
-    Entry("01", "deidentification", "Why de-identification is not enough", "Differential privacy", 20,
-          "re-identify 'anonymous' records by a join on quasi-identifiers; see a model memorise a record"),
-    Entry("02", "dp-from-scratch", "Differential privacy from scratch", "Differential privacy", 30,
-          "state (epsilon, delta)-DP correctly; use randomized response and the Laplace mechanism"),
-    Entry("03", "gaussian-accounting", "Gaussian noise and privacy accounting", "Differential privacy", 30,
-          "calibrate Gaussian noise; compose with RDP and PLD; explain why one run has several epsilons"),
-    Entry("04", "dp-sgd", "Training with DP-SGD", "Differential privacy", 60,
-          "clip and noise per-example gradients (dense and convolutional); read epsilon for a training run; "
-          "tune at a fixed epsilon and count what tuning costs; use better features"),
-    Entry("05", "auditing", "Auditing privacy", "Differential privacy", 30,
-          "run membership-inference attacks; turn attack success into a lower bound on epsilon"),
-    Entry("06", "federated-averaging", "Federated averaging", "Federated learning", 45,
-          "write FedAvg from scratch and match TensorFlow Federated; see non-IID data slow it down and "
-          "test FedProx, SCAFFOLD and FedAdam against it"),
-    Entry("07", "private-federated-learning", "Private federated learning", "Federated learning", 40,
-          "add user-level DP to FedAvg and account for it; know what simulated secure sum protects; add "
-          "the noise on the clients under secure aggregation (distributed DP)"),
-    Entry("08", "homomorphic-encryption", "Homomorphic encryption", "Cryptography", 50,
-          "implement Paillier and check it against python-paillier; split its key so that no one holder "
-          "decrypts; sum exactly with BFV; run encrypted inference with CKKS"),
-    Entry("09", "secure-computation", "Secure multi-party computation", "Cryptography", 50,
-          "share secrets, multiply with Beaver triples, run dropout-tolerant secure aggregation; see "
-          "why comparisons and ReLU dominate the cost"),
-    Entry("10", "capstone-hospitals", "Capstone: a hospital federation", "Capstone", 40,
-          "combine FedAvg, secure aggregation and DP; measure what each protection costs"),
+    Entry("01", "deidentification", N_("Why de-identification is not enough"), N_("Differential privacy"), 20,
+          N_("re-identify 'anonymous' records by a join on quasi-identifiers; see a model memorise a record")),
+    Entry("02", "dp-from-scratch", N_("Differential privacy from scratch"), N_("Differential privacy"), 30,
+          N_("state (epsilon, delta)-DP correctly; use randomized response and the Laplace mechanism")),
+    Entry("03", "gaussian-accounting", N_("Gaussian noise and privacy accounting"), N_("Differential privacy"), 30,
+          N_("calibrate Gaussian noise; compose with RDP and PLD; explain why one run has several epsilons")),
+    Entry("04", "dp-sgd", N_("Training with DP-SGD"), N_("Differential privacy"), 60,
+          N_("clip and noise per-example gradients (dense and convolutional); read epsilon for a training run; "
+             "tune at a fixed epsilon and count what tuning costs; use better features")),
+    Entry("05", "auditing", N_("Auditing privacy"), N_("Differential privacy"), 30,
+          N_("run membership-inference attacks; turn attack success into a lower bound on epsilon")),
+    Entry("06", "federated-averaging", N_("Federated averaging"), N_("Federated learning"), 45,
+          N_("write FedAvg from scratch and match TensorFlow Federated; see non-IID data slow it down and "
+             "test FedProx, SCAFFOLD and FedAdam against it")),
+    Entry("07", "private-federated-learning", N_("Private federated learning"), N_("Federated learning"), 40,
+          N_("add user-level DP to FedAvg and account for it; know what simulated secure sum protects; add "
+             "the noise on the clients under secure aggregation (distributed DP)")),
+    Entry("08", "homomorphic-encryption", N_("Homomorphic encryption"), N_("Cryptography"), 50,
+          N_("implement Paillier and check it against python-paillier; split its key so that no one holder "
+             "decrypts; sum exactly with BFV; run encrypted inference with CKKS")),
+    Entry("09", "secure-computation", N_("Secure multi-party computation"), N_("Cryptography"), 50,
+          N_("share secrets, multiply with Beaver triples, run dropout-tolerant secure aggregation; see "
+             "why comparisons and ReLU dominate the cost")),
+    Entry("10", "capstone-hospitals", N_("Capstone: a hospital federation"), N_("Capstone"), 40,
+          N_("combine FedAvg, secure aggregation and DP; measure what each protection costs")),
 )
 
 
@@ -71,8 +73,17 @@ def exercise_summary(number: str) -> str:
     from labkit.exercises import KINDS, exercise_ids, exercise_info
 
     kinds = [exercise_info(e).kind for e in exercise_ids(number)]
-    parts = [f"{kinds.count(k)} {k}" for k in KINDS if k in kinds]
-    return f"{len(kinds)} ({', '.join(parts)})" if kinds else "0"
+    parts = [tr("{count} {kind}").format(count=kinds.count(k), kind=tr(k)) for k in KINDS if k in kinds]
+    separator = "，" if language() == "zh" else ", "
+    return tr("{total} ({kinds})").format(total=len(kinds), kinds=separator.join(parts)) if kinds else "0"
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` columns of a monospaced font (a Chinese character takes two)."""
+    import unicodedata
+
+    fill = " " * max(0, width - sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+    return fill + text if right else text + fill
 
 
 @dataclass(frozen=True)
@@ -83,25 +94,31 @@ class LabMap:
     def status(self, entry: Entry) -> str:
         return "ready" if entry.filename in self.available else "coming"
 
+    def _status_shown(self, entry: Entry) -> str:
+        return tr("ready") if self.status(entry) == "ready" else tr("coming")
+
     def __repr__(self) -> str:
-        rows = [f"{e.number}  {e.title:<40} {e.track:<21} ~{e.minutes:>3} min  "
-                f"{exercise_summary(e.number):<34} {self.status(e)}" for e in self.entries]
+        rows = [f"{e.number}  {_pad(tr(e.title), 40)} {_pad(tr(e.track), 21)} "
+                + tr("~{minutes} min").format(minutes=f"{e.minutes:>3}")
+                + f"  {_pad(exercise_summary(e.number), 34)} {self._status_shown(e)}" for e in self.entries]
         return "\n".join(rows)
 
     def _repr_html_(self) -> str:
         rows = []
         for e in self.entries:
-            title = escape(e.title)
+            title = escape(tr(e.title))
             if self.status(e) == "ready":
                 title = f"<a href='{e.filename}'>{title}</a>"
             rows.append(
-                f"<tr><td>{e.number}</td><td style='text-align:left'>{title}</td><td>{escape(e.track)}</td>"
-                f"<td style='text-align:left'>{escape(e.leaves_able_to)}</td><td>~{e.minutes} min</td>"
+                f"<tr><td>{e.number}</td><td style='text-align:left'>{title}</td><td>{escape(tr(e.track))}</td>"
+                f"<td style='text-align:left'>{escape(tr(e.leaves_able_to))}</td>"
+                f"<td>{escape(tr('~{minutes} min').format(minutes=e.minutes))}</td>"
                 f"<td>{escape(exercise_summary(e.number))}</td>"
-                f"<td>{self.status(e)}</td></tr>"
+                f"<td>{escape(self._status_shown(e))}</td></tr>"
             )
-        head = "<tr><th>#</th><th>notebook</th><th>track</th><th>you leave able to</th><th>time</th><th>exercises</th><th>status</th></tr>"
-        return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        head = "".join(f"<th>{escape(h)}</th>" for h in (
+            "#", tr("notebook"), tr("track"), tr("you leave able to"), tr("time"), tr("exercises"), tr("status")))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def lab_map(notebooks_dir: str | Path = ".") -> LabMap:
@@ -124,5 +141,5 @@ def track_minutes() -> dict[str, int]:
     """Reading time per track, summed over its notebooks."""
     out: dict[str, int] = {}
     for e in CURRICULUM:
-        out[e.track] = out.get(e.track, 0) + e.minutes
+        out[tr(e.track)] = out.get(tr(e.track), 0) + e.minutes
     return out

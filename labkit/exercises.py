@@ -34,6 +34,7 @@ from html import escape
 from typing import Any, Callable, Sequence
 
 from labkit import _validate as v
+from labkit.i18n import N_, tr
 
 _ID = re.compile(r"^(\d\d)\.(\d+)$")
 
@@ -46,7 +47,7 @@ class Hint(AssertionError):
         self.fix = fix
 
 
-KINDS = ("build", "reason", "warm-up")
+KINDS = (N_("build"), N_("reason"), N_("warm-up"))
 LEVELS = ("warm-up", "core", "stretch")
 
 
@@ -103,14 +104,15 @@ class ExerciseResult:
 
     def __repr__(self) -> str:
         if self.passed:
-            return f"Exercise {self.exercise}: passed. {self.feedback}".rstrip()
-        return f"Exercise {self.exercise}: not yet. {self.feedback}"
+            return tr("Exercise {exercise}: passed. {feedback}").format(exercise=self.exercise,
+                                                                         feedback=self.feedback).rstrip()
+        return tr("Exercise {exercise}: not yet. {feedback}").format(exercise=self.exercise, feedback=self.feedback)
 
     def _repr_html_(self) -> str:
         colour = "#009E73" if self.passed else "#D55E00"
-        mark = "passed" if self.passed else "not yet"
-        return (f"<div style='border-left:4px solid {colour};padding:2px 8px'><b>Exercise {escape(self.exercise)}: "
-                f"{mark}.</b> {_markdown_inline(self.feedback)}</div>")
+        head = tr("Exercise {exercise}: passed.") if self.passed else tr("Exercise {exercise}: not yet.")
+        return (f"<div style='border-left:4px solid {colour};padding:2px 8px'><b>"
+                f"{head.format(exercise=escape(self.exercise))}</b> {_markdown_inline(self.feedback)}</div>")
 
 
 # Where each notebook's checks live: the ``CHECKS`` dict of its track's ``checks`` module.
@@ -181,18 +183,21 @@ def check(exercise: str, answer: Any, hint: bool = False) -> ExerciseResult:
     try:
         note = checker(answer)
     except NotImplementedError:
-        return ExerciseResult(exercise, False, "Not attempted yet: replace the `raise NotImplementedError` with your code.")
+        return ExerciseResult(exercise, False,
+                              tr("Not attempted yet: replace the `raise NotImplementedError` with your code."))
     except Hint as err:
         tries = _failed_tries[exercise] = _failed_tries.get(exercise, 0) + 1
         feedback = str(err)
         if err.fix and (hint or tries >= 2):
-            feedback += f" How to fix it: {err.fix}"
+            feedback = tr("{hint} How to fix it: {fix}").format(hint=feedback, fix=err.fix)
         elif err.fix:
-            feedback += f" (Run this check again, or check({exercise!r}, ..., hint=True) in a new cell, to see how to fix it.)"
+            feedback = tr("{hint} (Run this check again, or check({exercise!r}, ..., hint=True) in a new cell, to see "
+                          "how to fix it.)").format(hint=feedback, exercise=exercise)
         return ExerciseResult(exercise, False, feedback)
     except Exception as err:  # the learner's code failed: say how, without a traceback
         _failed_tries[exercise] = _failed_tries.get(exercise, 0) + 1
-        return ExerciseResult(exercise, False, f"Your code raised {type(err).__name__}: {err}")
+        return ExerciseResult(exercise, False, tr("Your code raised {error}: {message}").format(
+            error=type(err).__name__, message=err))
     _failed_tries.pop(exercise, None)
     return ExerciseResult(exercise, True, note or "")
 
@@ -227,12 +232,15 @@ def require_number(got: Any, what: str) -> float:
 
     if not isinstance(what, str):
         raise TypeError(f"what must name the expected number (a str); got {what!r} ({type(what).__name__})")
-    require(got is not None, f"return {what} as one number; your function returned None")
+    what = tr(what)  # a checker's English noun phrase (core.po holds the ones the checks pass)
+    require(got is not None, tr("return {what} as one number; your function returned None").format(what=what))
     ok = v.is_real(got) or (isinstance(got, np.ndarray) and got.ndim == 0 and np.issubdtype(got.dtype, np.number))
-    require(ok, f"return {what} as one number; got {type(got).__name__}"
-                + (f" of shape {np.shape(got)}" if isinstance(got, np.ndarray) else ""))
+    if isinstance(got, np.ndarray):
+        require(ok, tr("return {what} as one number; got {kind} of shape {shape}").format(
+            what=what, kind=type(got).__name__, shape=np.shape(got)))
+    require(ok, tr("return {what} as one number; got {kind}").format(what=what, kind=type(got).__name__))
     value = float(got)
-    require(math.isfinite(value), f"return {what} as a finite number; got {value}")
+    require(math.isfinite(value), tr("return {what} as a finite number; got {value}").format(what=what, value=value))
     return value
 
 
@@ -249,15 +257,19 @@ def require_names_and_fix(out: Any, suspects: Sequence[str], noun: str) -> tuple
             or not all(isinstance(x, str) for x in suspects)):
         raise TypeError(f"suspects must be a non-empty list of names (str); got {suspects!r}"[:200])
     example = suspects[0]
+    ident, noun = noun, tr(noun)  # the English noun names the fixed function; the learner reads the translation
     require(isinstance(out, tuple) and len(out) == 2,
-            f"return two things, the names of the broken {noun}s and one fixed {noun}; got {type(out).__name__}",
-            fix=f'end with return {{"{example}", ...}}, fixed_{noun}')
+            tr("return two things, the names of the broken {noun}s and one fixed {noun}; got {kind}").format(
+                noun=noun, kind=type(out).__name__),
+            fix=tr('end with return {{"{example}", ...}}, fixed_{ident}').format(example=example, ident=ident))
     broken, fixed = out
     require(isinstance(broken, (set, frozenset, list, tuple)) and all(isinstance(b, str) for b in broken),
-            f"the first thing returned must be a set of {noun} names such as {example!r}",
-            fix=f'write the names as strings in a set: {{"{example}", ...}}')
+            tr("the first thing returned must be a set of {noun} names such as {example!r}").format(
+                noun=noun, example=example),
+            fix=tr('write the names as strings in a set: {{"{example}", ...}}').format(example=example))
     names = {b.strip() for b in broken}
     unknown = sorted(names - set(suspects))
-    require(not unknown, f"unknown {noun} names {unknown}; the {noun}s are {', '.join(suspects)}",
-            fix=f"use the function names of the {len(suspects)} {noun}s, as strings")
+    require(not unknown, tr("unknown {noun} names {unknown}; the {noun}s are {suspects}").format(
+                noun=noun, unknown=unknown, suspects=", ".join(suspects)),
+            fix=tr("use the function names of the {count} {noun}s, as strings").format(count=len(suspects), noun=noun))
     return names, fixed

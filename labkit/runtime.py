@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from labkit import _validate as v
+from labkit.i18n import N_, tr
 
 # Packages whose versions the Setup cell reports, in the order shown.
 REPORTED_PACKAGES: tuple[str, ...] = (
@@ -43,8 +44,18 @@ NOISY_MODULES = (
 # deprecated NumPy inside dp-accounting's PLD accountant, dp-accounting itself.
 DEPRECATING_MODULES = r"(scipy|dp_accounting)(\..*)?"
 _DEPRECATIONS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+# The row label of the seed and the version of a missing package, as data (shown translated).
+SEED_ROW = N_("seed")
+NOT_INSTALLED = N_("not installed")
 # Keras seeds with ``random.randint(1, 1e9)``; the standard library then warns from ``random``.
 KERAS_RANDINT = r"non-integer arguments to randrange\(\)"
+
+
+def _text_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: a Chinese character takes two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 @dataclass(frozen=True)
@@ -61,17 +72,23 @@ class VersionsTable:
     def as_dict(self) -> dict[str, str]:
         return dict(self.rows)
 
+    def _shown_rows(self) -> list[tuple[str, str]]:
+        """The rows as the learner reads them: ``seed`` and ``not installed`` in the current language."""
+        return [(tr(k) if k == SEED_ROW else k, tr(v) if v == NOT_INSTALLED else v) for k, v in self.rows]
+
     def __repr__(self) -> str:
-        width = max(len(k) for k, _ in self.rows)
-        lines = [f"{k:<{width}}  {v}" for k, v in self.rows]
+        rows = self._shown_rows()
+        width = max(_text_width(k) for k, _ in rows)
+        lines = [k + " " * (width - _text_width(k)) + f"  {v}" for k, v in rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         body = "".join(
             f"<tr><td style='text-align:left'>{escape(k)}</td><td style='text-align:left'>{escape(v)}</td></tr>"
-            for k, v in self.rows
+            for k, v in self._shown_rows()
         )
-        return f"<table><thead><tr><th>component</th><th>version</th></tr></thead><tbody>{body}</tbody></table>"
+        return (f"<table><thead><tr><th>{escape(tr('component'))}</th><th>{escape(tr('version'))}</th></tr></thead>"
+                f"<tbody>{body}</tbody></table>")
 
 
 def _seed(seed) -> int:
@@ -125,7 +142,7 @@ def package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
-        return "not installed"
+        return NOT_INSTALLED
 
 
 def versions_table(seed: int) -> VersionsTable:
@@ -135,7 +152,7 @@ def versions_table(seed: int) -> VersionsTable:
         TypeError, ValueError: ``seed`` is not an integer from 0 to 2**32 - 1.
     """
     seed = _seed(seed)
-    rows = [("python", platform.python_version()), ("seed", str(seed))]
+    rows = [("python", platform.python_version()), (SEED_ROW, str(seed))]
     rows += [(name, package_version(name)) for name in REPORTED_PACKAGES]
     return VersionsTable(seed=seed, rows=tuple(rows))
 
@@ -163,7 +180,9 @@ def seed_everything(seed: int, *, tensorflow: bool = True) -> None:
             pass
 
 
-def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: bool = True) -> VersionsTable:
+def setup(
+    seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: bool = True, lang: str | None = None
+) -> VersionsTable:
     """Prepare a kernel for a lab notebook and return the versions table it displays.
 
     Sets ``TF_CPP_MIN_LOG_LEVEL`` before TensorFlow is imported, silences absl and the
@@ -176,6 +195,9 @@ def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: 
         plots: apply :func:`labkit.style.use_style`.
         tensorflow: also import, seed and make TensorFlow deterministic (the HE and SMPC
             notebooks pass ``False`` and skip TensorFlow's start-up cost).
+        lang: ``'en'`` or ``'zh'`` for labkit's messages, widgets and figures; ``None`` detects it
+            (:func:`labkit.i18n.language`: Chinese in ``notebooks/zh`` and ``student/zh``). In Chinese,
+            matplotlib is given a CJK font (:func:`labkit.i18n.use_cjk_font`).
 
     Returns:
         A :class:`VersionsTable` (HTML in a notebook).
@@ -183,11 +205,16 @@ def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: 
     Raises:
         TypeError: if ``seed`` is not an integer (a bool, a float, a string), or ``quiet``, ``plots``
             or ``tensorflow`` is not True or False.
-        ValueError: if ``seed`` is outside [0, 2**32 - 1].
+        ValueError: if ``seed`` is outside [0, 2**32 - 1], or ``lang`` is not a language labkit speaks.
+        RuntimeError: in Chinese with ``plots``, when no CJK font is installed (the message says how).
 
     Introduced in ``00-index.ipynb``.
     """
+    from labkit import i18n
+
     seed = _seed(seed)
+    if lang is not None:
+        i18n.set_language(lang)
     quiet, plots, tensorflow = v.flag("quiet", quiet), v.flag("plots", plots), v.flag("tensorflow", tensorflow)
     if quiet:
         if "tensorflow" in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
@@ -208,6 +235,8 @@ def setup(seed: int = 0, *, quiet: bool = True, plots: bool = True, tensorflow: 
         from labkit.style import use_style
 
         use_style()
+        if i18n.language() == "zh":
+            i18n.use_cjk_font()
     return versions_table(seed)
 
 
@@ -239,8 +268,9 @@ class MemoryRelease:
     def describe(self) -> str:
         """One line in MB (2**20 bytes), the unit of the lab's memory tables."""
         mb = 2**20
-        return (f"resident memory of this kernel: {round(self.before / mb)} MB before, {round(self.after / mb)} MB after "
-                f"({round(self.freed / mb)} MB returned to the system)")
+        return tr("resident memory of this kernel: {before} MB before, {after} MB after "
+                  "({freed} MB returned to the system)").format(before=round(self.before / mb),
+                                                               after=round(self.after / mb), freed=round(self.freed / mb))
 
     def __repr__(self) -> str:
         return self.describe() + "".join(f"\n  - {step}" for step in self.steps)
@@ -315,15 +345,15 @@ def release_memory(*, caches: bool = True) -> MemoryRelease:
     steps = []
     if "tensorflow" in sys.modules:
         sys.modules["tensorflow"].keras.backend.clear_session()
-        steps.append("cleared Keras' global state (tf.keras.backend.clear_session)")
+        steps.append(tr("cleared Keras' global state (tf.keras.backend.clear_session)"))
     if caches:
-        steps.append(f"emptied {_clear_labkit_caches()} labkit caches")
+        steps.append(tr("emptied {count} labkit caches").format(count=_clear_labkit_caches()))
     gc.collect()
-    steps.append("ran the garbage collector")
+    steps.append(tr("ran the garbage collector"))
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
-        steps.append("glibc malloc_trim(0): free heap pages returned to the system")
+        steps.append(tr("glibc malloc_trim(0): free heap pages returned to the system"))
     else:
-        steps.append("no glibc here: free heap pages stay with the process until it needs them again")
+        steps.append(tr("no glibc here: free heap pages stay with the process until it needs them again"))
     return MemoryRelease(before=before, after=resident_memory(), steps=tuple(steps))

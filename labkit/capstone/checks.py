@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from labkit.exercises import Exercise, Hint, require
+from labkit.i18n import N_, tr
 
 _CKKS: dict[str, object] = {}
 _FEDERATION: dict[str, object] = {}
@@ -52,16 +53,16 @@ def _contexts():
 
 # -- 10.1 the hospitals' own secure sum -----------------------------------------------------------
 
-_FIX_TYPES = ("encode each update with labkit.smpc.encode (round(x * 2^16) modulo 2^64, a uint64 vector), add "
-              "masks drawn with labkit.smpc.random_ring(d, rng), and keep every message a uint64 vector: NumPy "
-              "wraps uint64 arithmetic modulo 2^64 by itself")
-_FIX_CANCEL = ("give every pair of hospitals i < j its own mask vector m_ij = random_ring(d, rng): hospital i adds "
-               "it to its encoded update, hospital j subtracts it, so the masks cancel in the sum. (Or split each "
-               "encoded update into shares that add up to it, one for each hospital, and let each hospital send "
-               "the sum of the shares it received.)")
-_FIX_UNIFORM = ("a mask hides a value only if it is uniform over all of Z_(2^64): draw it with "
-                "labkit.smpc.random_ring(d, rng) (or rng.integers(0, 2**64, size=d, dtype=np.uint64)), not from a "
-                "smaller range such as [0, 2^63), a Gaussian or a float")
+_FIX_TYPES = N_("encode each update with labkit.smpc.encode (round(x * 2^16) modulo 2^64, a uint64 vector), add "
+                "masks drawn with labkit.smpc.random_ring(d, rng), and keep every message a uint64 vector: NumPy "
+                "wraps uint64 arithmetic modulo 2^64 by itself")
+_FIX_CANCEL = N_("give every pair of hospitals i < j its own mask vector m_ij = random_ring(d, rng): hospital i adds "
+                 "it to its encoded update, hospital j subtracts it, so the masks cancel in the sum. (Or split each "
+                 "encoded update into shares that add up to it, one for each hospital, and let each hospital send "
+                 "the sum of the shares it received.)")
+_FIX_UNIFORM = N_("a mask hides a value only if it is uniform over all of Z_(2^64): draw it with "
+                  "labkit.smpc.random_ring(d, rng) (or rng.integers(0, 2**64, size=d, dtype=np.uint64)), not from a "
+                  "smaller range such as [0, 2^63), a Gaussian or a float")
 _ROUNDS = 120
 
 
@@ -72,27 +73,32 @@ def _one_round(fn, updates: list[np.ndarray], seed: int) -> tuple[list[np.ndarra
     n, d = len(updates), updates[0].size
     out = fn([u.copy() for u in updates], np.random.default_rng(seed))
     require(isinstance(out, (tuple, list)) and len(out) == 2,
-            f"return a pair (messages, total): the {n} messages the server receives and the sum it decodes; "
-            f"got {type(out).__name__}", fix="end with `return messages, total`")
+            tr("return a pair (messages, total): the {count} messages the server receives and the sum it decodes; "
+               "got {type}").format(count=n, type=type(out).__name__), fix=tr("end with `return messages, total`"))
     messages, total = out
+    wrong = (tr("return one message per hospital: a list of {count} vectors; got {type} of length {length}")
+             if hasattr(messages, "__len__") else
+             tr("return one message per hospital: a list of {count} vectors; got {type}"))
     require(messages is not None and not isinstance(messages, (str, bytes)) and hasattr(messages, "__len__")
             and len(messages) == n,
-            f"return one message per hospital: a list of {n} vectors; got {type(messages).__name__}"
-            + (f" of length {len(messages)}" if hasattr(messages, "__len__") else ""),
-            fix="build messages as a list with one uint64 vector of d entries for each hospital, in order")
+            wrong.format(count=n, type=type(messages).__name__,
+                         length=len(messages) if hasattr(messages, "__len__") else 0),
+            fix=tr("build messages as a list with one uint64 vector of d entries for each hospital, in order"))
     ring = []
     for k, m in enumerate(messages):
         try:
             ring.append(_ring_vector(f"messages[{k}]", m, d))
         except (TypeError, ValueError) as err:
-            raise Hint(f"{err}.", _FIX_TYPES) from None
+            raise Hint(f"{err}.", tr(_FIX_TYPES)) from None
     try:
         total = np.asarray(total, dtype=np.float64)
     except (TypeError, ValueError):
-        raise Hint(f"return the total as a vector of {d} floats; got {type(total).__name__}",
-                   "decode the sum of the messages with labkit.smpc.decode") from None
-    require(total.shape == (d,), f"return the total as a vector of {d} floats; got shape {total.shape}",
-            fix="decode the sum of the messages with labkit.smpc.decode")
+        raise Hint(tr("return the total as a vector of {count} floats; got {type}").format(count=d,
+                                                                                         type=type(total).__name__),
+                   tr("decode the sum of the messages with labkit.smpc.decode")) from None
+    require(total.shape == (d,),
+            tr("return the total as a vector of {count} floats; got shape {shape}").format(count=d, shape=total.shape),
+            fix=tr("decode the sum of the messages with labkit.smpc.decode"))
     return ring, total
 
 
@@ -114,12 +120,15 @@ def _server_views(rounds: np.ndarray):
     two coordinates of a message and each difference of two hospitals' messages (``rounds``: (rounds, n, d))."""
     n = rounds.shape[1]
     for k in range(n):
-        yield rounds[:, k], f"hospital {k}'s messages", _FIX_UNIFORM
-        yield (rounds[:, k, 1:] - rounds[:, k, :-1], f"the differences of two coordinates of hospital {k}'s message",
-               "draw the masks of each coordinate independently: " + _FIX_UNIFORM)
+        yield rounds[:, k], tr("hospital {k}'s messages").format(k=k), tr(_FIX_UNIFORM)
+        yield (rounds[:, k, 1:] - rounds[:, k, :-1],
+               tr("the differences of two coordinates of hospital {k}'s message").format(k=k),
+               tr("draw the masks of each coordinate independently: {fix}").format(fix=tr(_FIX_UNIFORM)))
         for j in range(k + 1, n):
-            yield (rounds[:, k] - rounds[:, j], f"the differences of hospitals {k}'s and {j}'s messages",
-                   "give every pair of hospitals its own independent mask vector: " + _FIX_UNIFORM)
+            yield (rounds[:, k] - rounds[:, j],
+                   tr("the differences of hospitals {k}'s and {j}'s messages").format(k=k, j=j),
+                   tr("give every pair of hospitals its own independent mask vector: {fix}").format(
+                       fix=tr(_FIX_UNIFORM)))
 
 
 # How often the uniformity tests fail a correct answer. A correct answer whose random draws differ from the
@@ -150,24 +159,27 @@ def _require_uniform(values: np.ndarray, what: str, fix: str) -> None:
     if np.any(fixed):
         entry, bit = (int(i) for i in np.argwhere(fixed)[0])
         which = np.flatnonzero(fixed.any(axis=0))
-        positions = (f"bit {which[0]}" if len(which) == 1 else f"bits {which[0]} to {which[-1]}"
-                     if which[-1] - which[0] == len(which) - 1 else f"{len(which)} bit positions")
+        positions = (tr("bit {bit} stays").format(bit=which[0]) if len(which) == 1 else
+                     tr("bits {first} to {last} stay").format(first=which[0], last=which[-1])
+                     if which[-1] - which[0] == len(which) - 1 else
+                     tr("{count} bit positions stay").format(count=len(which)))
         from_float = len(which) >= 6 and which[-1] < 12  # the low bits below a float's 53 significant bits
-        raise Hint(f"over {values.shape[0]} rounds with the same updates, bit {bit} of entry {entry} of {what} never "
-                   f"changes ({positions} {'stays' if len(which) == 1 else 'stay'} fixed in some entry): the server reads those bits of the updates "
-                   "through the masks",
-                   ("a float has 53 significant bits, so rng.random() * 2**64 or rng.uniform(0, 2**64) leaves the low "
-                    "11 bits of every mask zero. " if from_float else "") + fix)
+        raise Hint(tr("over {rounds} rounds with the same updates, bit {bit} of entry {entry} of {what} never changes "
+                      "({positions} fixed in some entry): the server reads those bits of the updates through the "
+                      "masks").format(rounds=values.shape[0], bit=bit, entry=entry, what=what, positions=positions),
+                   tr("a float has 53 significant bits, so rng.random() * 2**64 or rng.uniform(0, 2**64) leaves the "
+                      "low 11 bits of every mask zero. {fix}").format(fix=fix) if from_float else fix)
     share = bits.reshape(-1, 64).mean(axis=0)
     worst = int(np.argmax(np.abs(share - 0.5)))
     require(abs(share[worst] - 0.5) <= _BIT_SHARE,
-            f"bit {worst} of {what} is 1 in {share[worst]:.0%} of {values.size:,} values over {values.shape[0]} "
-            "rounds; in a uniform ring element every bit is 1 half of the time", fix=fix)
+            tr("bit {bit} of {what} is 1 in {share:.0%} of {count:,} values over {rounds} rounds; in a uniform ring "
+               "element every bit is 1 half of the time").format(bit=worst, what=what, share=share[worst],
+                                                                 count=values.size, rounds=values.shape[0]), fix=fix)
     p = _uniform_p(values)
     require(p >= _KS_ALPHA,
-            f"over {values.shape[0]} rounds with the same updates, {what} are not uniform over Z_(2^64) "
-            f"(Kolmogorov-Smirnov p = {p:.1e} on {values.size:,} values): the server learns something about the "
-            "updates", fix=fix)
+            tr("over {rounds} rounds with the same updates, {what} are not uniform over Z_(2^64) (Kolmogorov-Smirnov "
+               "p = {p:.1e} on {count:,} values): the server learns something about the updates").format(
+                rounds=values.shape[0], what=what, p=p, count=values.size), fix=fix)
 
 
 def _federation():
@@ -192,45 +204,47 @@ def _secure_sum(fn) -> str:
         encoded = [encode(u) for u in updates]
         for k in range(n):
             require(not np.array_equal(ring[k], encoded[k]),
-                    f"with {n} hospitals the server receives hospital {k}'s update in the clear (encoded): that is "
-                    "plain FedAvg, configuration (a)", fix=_FIX_CANCEL)
+                    tr("with {n} hospitals the server receives hospital {k}'s update in the clear (encoded): that "
+                       "is plain FedAvg, configuration (a)").format(n=n, k=k), fix=tr(_FIX_CANCEL))
         server, want = _server_sum(ring), np.sum(updates, axis=0)
         gap = float(np.max(np.abs(server - want)))
         for bits in (b for b in range(-16, 17) if b):
             require(not np.allclose(server * 2.0**-bits, want, rtol=1e-3, atol=0.0),
-                    f"the server's decoded sum is 2^{bits} times the hospitals' sum: you encoded with "
-                    f"{16 + bits} fractional bits, the server decodes with 16",
-                    fix="encode every update with labkit.smpc.encode(u), which uses 16 fractional bits, as "
-                        "labkit.smpc.decode expects")
+                    tr("the server's decoded sum is 2^{bits} times the hospitals' sum: you encoded with "
+                       "{encoded} fractional bits, the server decodes with 16").format(bits=bits, encoded=16 + bits),
+                    fix=tr("encode every update with labkit.smpc.encode(u), which uses 16 fractional bits, as "
+                           "labkit.smpc.decode expects"))
         require(gap <= n * 2.0**-16,
-                f"with {n} hospitals the server adds your messages modulo 2^64 and decodes a sum that is off the "
-                f"hospitals' true sum by up to {gap:.3g}: your masks do not cancel", fix=_FIX_CANCEL)
+                tr("with {n} hospitals the server adds your messages modulo 2^64 and decodes a sum that is off the "
+                   "hospitals' true sum by up to {gap:.3g}: your masks do not cancel").format(n=n, gap=gap),
+                fix=tr(_FIX_CANCEL))
         require(bool(np.allclose(total, server, rtol=0.0, atol=1e-9)),
-                f"your total is off the sum the server decodes from the {n} messages by up to "
-                f"{float(np.max(np.abs(total - server))):.3g}; the server holds the messages, not the updates",
-                fix="add the messages modulo 2^64 (np.sum(messages, axis=0, dtype=np.uint64)) and decode that sum "
-                    "once with labkit.smpc.decode: decoding each masked message first, in floats, loses the low "
-                    "bits that make the masks cancel")
+                tr("your total is off the sum the server decodes from the {n} messages by up to {gap:.3g}; the server "
+                   "holds the messages, not the updates").format(n=n, gap=float(np.max(np.abs(total - server)))),
+                fix=tr("add the messages modulo 2^64 (np.sum(messages, axis=0, dtype=np.uint64)) and decode that sum "
+                       "once with labkit.smpc.decode: decoding each masked message first, in floats, loses the low "
+                       "bits that make the masks cancel"))
         again, _ = _one_round(fn, updates, seed=100 + n)
         for k in range(n):
             require(not np.array_equal(ring[k], again[k]),
-                    f"called twice with two different rng, hospital {k} sent the same message: your masks do not "
-                    "come from rng, so they repeat every round, and the server subtracts two rounds' messages to "
-                    "read how the update changed",
-                    fix="draw every mask from the rng argument, in every call (labkit.smpc.random_ring(d, rng))")
+                    tr("called twice with two different rng, hospital {k} sent the same message: your masks do not "
+                       "come from rng, so they repeat every round, and the server subtracts two rounds' messages to "
+                       "read how the update changed").format(k=k),
+                    fix=tr("draw every mask from the rng argument, in every call (labkit.smpc.random_ring(d, rng))"))
         masks = [r - e for r, e in zip(ring, encoded)]  # uint64: wraps modulo 2^64
         if d > 1:
             for k in range(n):
                 require(not np.all(masks[k] == masks[k][0]),
-                        f"hospital {k} added the same number to every coordinate: the server subtracts two "
-                        "coordinates of its message and reads the difference of two entries of its update",
-                        fix="draw a whole vector of d independent masks for each pair (random_ring(d, rng)), not "
-                            "one number")
+                        tr("hospital {k} added the same number to every coordinate: the server subtracts two "
+                           "coordinates of its message and reads the difference of two entries of its update").format(
+                            k=k),
+                        fix=tr("draw a whole vector of d independent masks for each pair (random_ring(d, rng)), not "
+                               "one number"))
         for k in range(n):
             for j in range(k + 1, n):
                 require(not np.array_equal(masks[k], masks[j]),
-                        f"hospitals {k} and {j} added the same mask: the server subtracts their messages and reads "
-                        "the difference of their updates", fix=_FIX_CANCEL)
+                        tr("hospitals {k} and {j} added the same mask: the server subtracts their messages and "
+                           "reads the difference of their updates").format(k=k, j=j), fix=tr(_FIX_CANCEL))
     # What the server holds must tell it nothing but the sum. With n >= 3 hospitals, any two messages are jointly
     # uniform for a correct answer, so each message, each difference of two of its coordinates and each
     # difference of two hospitals' messages is uniform over Z_(2^64) and independent across rounds and
@@ -252,18 +266,21 @@ def _secure_sum(fn) -> str:
     try:
         mine = run_federation(*args, rounds=2, training=fed["training"], seed=0, aggregator=aggregator)
     except (TypeError, ValueError) as err:
-        raise Hint(f"in the capstone federation your secure sum failed: {err}", _FIX_TYPES) from None
+        raise Hint(tr("in the capstone federation your secure sum failed: {error}").format(error=err),
+                   tr(_FIX_TYPES)) from None
     gap = float(np.max(np.abs(mine.params - plain.params)))
     require(gap < 1e-3 and mine.test_accuracy == plain.test_accuracy,
-            f"after 2 rounds in the capstone federation your model differs from plain FedAvg's by up to {gap:.3g}",
-            fix=_FIX_CANCEL)
+            tr("after 2 rounds in the capstone federation your model differs from plain FedAvg's by up to "
+               "{gap:.3g}").format(gap=gap),
+            fix=tr(_FIX_CANCEL))
     corr = max(abs(float(np.corrcoef(decode(m), u)[0, 1])) for ups, msgs in aggregator.rounds for u, m in zip(ups, msgs))
     # 31 entries: a correct answer gives |r| >= 0.95 with probability 3e-16 per message (t-distribution, 29 df).
-    require(corr < 0.95, f"in the federation a message the server received correlates with its hospital's update "
-                         f"(|r| = {corr:.2f})", fix=_FIX_UNIFORM)
-    return (f"Plugged into the capstone federation for 2 rounds, your secure sum gave plain FedAvg's model within "
-            f"{gap:.0e} (fixed-point rounding) and the same test accuracy, while the server received only uniform "
-            f"ring elements (largest |correlation| of a message with its update: {corr:.2f}).")
+    require(corr < 0.95, tr("in the federation a message the server received correlates with its hospital's update "
+                            "(|r| = {corr:.2f})").format(corr=corr), fix=tr(_FIX_UNIFORM))
+    return tr("Plugged into the capstone federation for 2 rounds, your secure sum gave plain FedAvg's model within "
+              "{gap:.0e} (fixed-point rounding) and the same test accuracy, while the server received only uniform "
+              "ring elements (largest |correlation| of a message with its update: {corr:.2f}).").format(gap=gap,
+                                                                                                       corr=corr)
 
 
 # -- 10.2 what a coalition reads -------------------------------------------------------------------
@@ -293,7 +310,7 @@ def _coalition_cases():
 
     for n, thresholds in ((4, (3,)), (3, (2, 3)), (4, (2, 4)), (5, (2, 3, 4, 5))):
         for config in CONFIGS:
-            parties = ["server", *range(n)]
+            parties = [N_("server"), *range(n)]  # the string "server": marked, so that _name can show it translated
             coalitions = [set(c) for size in range(1, len(parties) + 1) for c in combinations(parties, size)]
             for t in thresholds if config != "a" else thresholds[:1]:
                 for coalition in coalitions:
@@ -302,7 +319,9 @@ def _coalition_cases():
 
 def _name(coalition: set) -> str:
     named = sorted(p for p in coalition if isinstance(p, str))[::-1]
-    return "{" + ", ".join(named + [f"hospital {p}" for p in sorted(p for p in coalition if not isinstance(p, str))]) + "}"
+    hospitals = [tr("hospital {number}").format(number=p)
+                 for p in sorted(p for p in coalition if not isinstance(p, str))]
+    return "{" + ", ".join([tr(p) for p in named] + hospitals) + "}"
 
 
 def _coalition_fix(config: str, coalition: set, n: int, t: int, missing: set, extra: set, fn) -> str:
@@ -314,44 +333,45 @@ def _coalition_fix(config: str, coalition: set, n: int, t: int, missing: set, ex
         except Hint:
             same = False
         if same:
-            return ("each hospital adds its DP noise before its update leaves it, and (c) aggregates exactly as (b): "
-                    "the coalition computes the noisy update whenever it could in (b). DP protects the patients "
-                    "inside the update; it does not hide the update.")
+            return tr("each hospital adds its DP noise before its update leaves it, and (c) aggregates exactly as "
+                      "(b): the coalition computes the noisy update whenever it could in (b). DP protects the "
+                      "patients inside the update; it does not hide the update.")
     if n - len(members) == 1:
-        return ("every hospital receives the new global model each round, so it knows the sum of all updates (new "
-                "model minus old). A coalition of all hospitals but one subtracts its own updates from that sum, "
-                "whatever the aggregation.")
+        return tr("every hospital receives the new global model each round, so it knows the sum of all updates (new "
+                  "model minus old). A coalition of all hospitals but one subtracts its own updates from that sum, "
+                  "whatever the aggregation.")
     if config == "a":
-        return "in plain FedAvg the server receives every update in the clear; a hospital receives only the new model."
+        return tr("in plain FedAvg the server receives every update in the clear; a hospital receives only the new "
+                  "model.")
     if config == "b'":
         if extra and not server:
-            return ("key shares decrypt only what their holders receive: the encrypted sum. The hospitals' ciphertexts "
-                    "go to the server only.")
+            return tr("key shares decrypt only what their holders receive: the encrypted sum. The hospitals' "
+                      "ciphertexts go to the server only.")
         if extra:
-            return ("fewer than t key shares decrypt nothing (their partial decryptions do not combine), so the server "
-                    "cannot read the ciphertexts it holds.")
-        return ("t hospitals hold enough key shares to decrypt any ciphertext, and the server holds every hospital's "
-                "ciphertext: together they decrypt all.")
+            return tr("fewer than t key shares decrypt nothing (their partial decryptions do not combine), so the "
+                      "server cannot read the ciphertexts it holds.")
+        return tr("t hospitals hold enough key shares to decrypt any ciphertext, and the server holds every "
+                  "hospital's ciphertext: together they decrypt all.")
     if extra and not server:
-        return ("shares of a hospital's keys let t share holders rebuild them, but the masked vectors go to the server "
-                "only: without the server there is nothing to unmask.")
+        return tr("shares of a hospital's keys let t share holders rebuild them, but the masked vectors go to the "
+                  "server only: without the server there is nothing to unmask.")
     if extra:
-        return ("with fewer than t shares of a hospital's key, the key is hidden (Shamir); the mask between two "
-                "hospitals outside the coalition stays uniform, so the server reads only their sum.")
-    return ("t share holders rebuild any hospital's secret key; with it the server, which holds every masked vector, "
-            "recomputes that hospital's pairwise masks and removes them (its self-mask seed is revealed in the "
-            "unmasking round anyway).")
+        return tr("with fewer than t shares of a hospital's key, the key is hidden (Shamir); the mask between two "
+                  "hospitals outside the coalition stays uniform, so the server reads only their sum.")
+    return tr("t share holders rebuild any hospital's secret key; with it the server, which holds every masked "
+              "vector, recomputes that hospital's pairwise masks and removes them (its self-mask seed is revealed in "
+              "the unmasking round anyway).")
 
 
 def _as_hospitals(got, n: int) -> set[int]:
     require(got is not None and not isinstance(got, (str, bytes, dict)) and hasattr(got, "__iter__"),
-            f"return a set of hospital numbers; got {type(got).__name__}",
-            fix="return a Python set such as {1, 3}, or set() when the coalition reads no update")
+            tr("return a set of hospital numbers; got {type}").format(type=type(got).__name__),
+            fix=tr("return a Python set such as {{1, 3}}, or set() when the coalition reads no update").format())
     out = set()
     for p in got:
         require(isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)) and 0 <= int(p) < n,
-                f"return hospital numbers from 0 to {n - 1}; got {p!r}",
-                fix="list hospitals by their number, not parties such as 'server'")
+                tr("return hospital numbers from 0 to {last}; got {got!r}").format(last=n - 1, got=p),
+                fix=tr("list hospitals by their number, not parties such as 'server'"))
         out.add(int(p))
     return out
 
@@ -361,21 +381,25 @@ def _coalition_reads(fn) -> str:
     for config, coalition, n, t in _coalition_cases():
         got = _as_hospitals(fn(config, set(coalition), n, t), n)
         inside = got & coalition
-        require(not inside, f"configuration ({config}), {n} hospitals: for the coalition {_name(coalition)} you "
-                            f"listed its own member(s) {sorted(inside)}",
-                fix="return only hospitals outside the coalition; it knows its own updates anyway")
+        require(not inside, tr("configuration ({config}), {n} hospitals: for the coalition {coalition} you listed its "
+                               "own member(s) {inside}").format(config=config, n=n, coalition=_name(coalition),
+                                                                 inside=sorted(inside)),
+                fix=tr("return only hospitals outside the coalition; it knows its own updates anyway"))
         want = _coalition_truth(config, coalition, n, t)
         if got != want:
             missing, extra = want - got, got - want
-            setting = f"configuration ({config}), {n} hospitals" + (f", t = {t}" if config != "a" else "")
-            what = (f"it can also compute the update of hospital(s) {sorted(missing)}" if missing else
-                    f"it cannot compute the update of hospital(s) {sorted(extra)}")
-            raise Hint(f"{setting}: the coalition {_name(coalition)}: {what}.",
+            setting = (tr("configuration ({config}), {n} hospitals, t = {t}") if config != "a" else
+                       tr("configuration ({config}), {n} hospitals")).format(config=config, n=n, t=t)
+            what = (tr("it can also compute the update of hospital(s) {hospitals}").format(hospitals=sorted(missing))
+                    if missing else
+                    tr("it cannot compute the update of hospital(s) {hospitals}").format(hospitals=sorted(extra)))
+            raise Hint(tr("{setting}: the coalition {coalition}: {what}.").format(
+                           setting=setting, coalition=_name(coalition), what=what),
                        _coalition_fix(config, coalition, n, t, missing, extra, fn))
         cases += 1
-    return (f"Right in all {cases:,} cases. Secure aggregation and threshold Paillier move the trust to a threshold "
-            "of hospitals colluding with the server; DP protects the patients, not the update; and n - 1 hospitals "
-            "always read the last one.")
+    return tr("Right in all {cases:,} cases. Secure aggregation and threshold Paillier move the trust to a threshold "
+              "of hospitals colluding with the server; DP protects the patients, not the update; and n - 1 hospitals "
+              "always read the last one.").format(cases=cases)
 
 
 def _encrypted_default_risk(fn) -> str:
@@ -393,26 +417,30 @@ def _encrypted_default_risk(fn) -> str:
         cols = [ts.ckks_vector_from(public, c.serialize()) for c in encrypt_columns(secret, x)]
         out = fn(cols, w, b, coef)
         require(isinstance(out, ts.CKKSVector),
-                f"return the encrypted probabilities as a CKKS vector (the bank cannot decrypt); got {type(out).__name__}",
-                fix="work on the ciphertexts only: column * float(w) and + float(b) give CKKS vectors, and so does .polyval")
+                tr("return the encrypted probabilities as a CKKS vector (the bank cannot decrypt); got {type}").format(
+                    type=type(out).__name__),
+                fix=tr("work on the ciphertexts only: column * float(w) and + float(b) give CKKS vectors, and so does "
+                       ".polyval"))
         got = np.asarray(ts.ckks_vector_from(secret, out.serialize()).decrypt())[: len(x)]
         z = x @ w + b
         want = np.polynomial.polynomial.polyval(z, coef)
         require(np.max(np.abs(got - z)) > 1e-2,
-                "you returned the scores w.x + b, not probabilities",
-                fix="apply the polynomial sigmoid to the encrypted scores: score.polyval(sigmoid_coef)")
+                tr("you returned the scores w.x + b, not probabilities"),
+                fix=tr("apply the polynomial sigmoid to the encrypted scores: score.polyval(sigmoid_coef)"))
         reversed_ = np.polynomial.polynomial.polyval(z, coef[::-1])
         require(np.max(np.abs(got - reversed_) / (1 + np.abs(reversed_))) > 1e-2,
-                "your coefficients are in the wrong order",
-                fix="TenSEAL's polyval takes them from the constant term up, as fit_sigmoid_polynomial returns them: "
-                    "pass sigmoid_coef as it is")
+                tr("your coefficients are in the wrong order"),
+                fix=tr("TenSEAL's polyval takes them from the constant term up, as fit_sigmoid_polynomial returns "
+                       "them: pass sigmoid_coef as it is"))
         no_bias = np.polynomial.polynomial.polyval(x @ w, coef)
-        require(np.max(np.abs(got - no_bias)) > 1e-2, "you forgot the bias b inside the sigmoid",
-                fix="add float(bias) to the encrypted score before the polynomial")
+        require(np.max(np.abs(got - no_bias)) > 1e-2, tr("you forgot the bias b inside the sigmoid"),
+                fix=tr("add float(bias) to the encrypted score before the polynomial"))
         require(np.max(np.abs(got - want)) < 1e-2,
-                f"the decrypted probabilities differ from sigmoid_poly(w.x + b) by up to {np.max(np.abs(got - want)):.3f}",
-                fix="sum columns[j] * float(weights[j]) over all features j, add float(bias), then .polyval(sigmoid_coef)")
-    return "The bank scored 40 applicants per ciphertext without seeing a feature or a probability."
+                tr("the decrypted probabilities differ from sigmoid_poly(w.x + b) by up to {gap:.3f}").format(
+                    gap=np.max(np.abs(got - want))),
+                fix=tr("sum columns[j] * float(weights[j]) over all features j, add float(bias), then "
+                       ".polyval(sigmoid_coef)"))
+    return tr("The bank scored 40 applicants per ciphertext without seeing a feature or a probability.")
 
 
 def _dp_category_counts(fn) -> str:
@@ -428,18 +456,20 @@ def _dp_category_counts(fn) -> str:
                 exact[c] += 1
                 seen[u] = seen.get(u, 0) + 1
         out = np.asarray(fn(users, cats, 5, k, 1e6, np.random.default_rng(0)), dtype=np.float64)
-        require(out.shape == (5,), f"return one count per category, shape (5,); got shape {out.shape}",
-                fix="return an array of num_categories noisy counts")
+        require(out.shape == (5,), tr("return one count per category, shape (5,); got shape {shape}").format(
+                    shape=out.shape),
+                fix=tr("return an array of num_categories noisy counts"))
         raw = np.bincount(cats, minlength=5)
         require(not np.allclose(out, raw, atol=0.5),
-                f"with max_per_user={k} the heavy buyer's 30 purchases must be cut to {k}: keep at most max_per_user "
-                "purchases of each user before counting",
-                fix="count purchases in order, with a dict of how many you kept per user, and skip a purchase once its "
-                    "user has max_per_user")
+                tr("with max_per_user={k} the heavy buyer's 30 purchases must be cut to {k}: keep at most "
+                   "max_per_user purchases of each user before counting").format(k=k),
+                fix=tr("count purchases in order, with a dict of how many you kept per user, and skip a purchase once "
+                       "its user has max_per_user"))
         require(np.allclose(out, exact, atol=0.5),
-                f"with a huge epsilon the result should be the clipped counts {exact.astype(int).tolist()}; "
-                f"got {np.round(out, 1).tolist()}",
-                fix="keep each user's first max_per_user purchases, in the given order, and count them per category")
+                tr("with a huge epsilon the result should be the clipped counts {want}; got {got}").format(
+                    want=exact.astype(int).tolist(), got=np.round(out, 1).tolist()),
+                fix=tr("keep each user's first max_per_user purchases, in the given order, and count them per "
+                       "category"))
     small_u, small_c = users[:60], cats[:60]
     eps, k, releases = 0.5, 3, 1000
     clipped = np.asarray(fn(small_u, small_c, 5, k, 1e6, np.random.default_rng(1)), dtype=np.float64)
@@ -447,29 +477,30 @@ def _dp_category_counts(fn) -> str:
                       for s in range(releases)])  # (releases, categories)
     flat = noise.ravel()
     want = math.sqrt(2) * k / eps
-    require(flat.std() > 0, "the counts are not noisy",
-            fix="add Laplace noise of scale max_per_user / epsilon to every count (dp.laplace_mechanism, with rng)")
+    require(flat.std() > 0, tr("the counts are not noisy"),
+            fix=tr("add Laplace noise of scale max_per_user / epsilon to every count (dp.laplace_mechanism, with rng)"))
     ratio = flat.std() / want
     require(not (0.25 < ratio * k < 1.3 and ratio < 0.6),
-            f"your noise has standard deviation {flat.std():.2f}, about sqrt(2)/epsilon: a user changes up to "
-            f"max_per_user={k} counts, so the L1 sensitivity is {k}",
-            fix="the Laplace scale is sensitivity / epsilon = max_per_user / epsilon")
+            tr("your noise has standard deviation {std:.2f}, about sqrt(2)/epsilon: a user changes up to "
+               "max_per_user={k} counts, so the L1 sensitivity is {k}").format(std=flat.std(), k=k),
+            fix=tr("the Laplace scale is sensitivity / epsilon = max_per_user / epsilon"))
     require(0.8 < ratio < 1.2,
-            f"the noise should have standard deviation sqrt(2) * max_per_user / epsilon = {want:.2f} "
-            f"(Laplace of scale {k / eps:.0f}); yours has {flat.std():.2f}",
-            fix="use Laplace noise of scale max_per_user / epsilon, not epsilon / max_per_user")
+            tr("the noise should have standard deviation sqrt(2) * max_per_user / epsilon = {want:.2f} "
+               "(Laplace of scale {scale:.0f}); yours has {std:.2f}").format(want=want, scale=k / eps, std=flat.std()),
+            fix=tr("use Laplace noise of scale max_per_user / epsilon, not epsilon / max_per_user"))
     # The mean of 5,000 Laplace values of scale 6 has standard deviation 0.12: |mean| >= 0.8 (6.7 standard
     # deviations) fails a correct answer with probability about 1e-11.
-    require(abs(flat.mean()) < 0.8, f"the noise should have mean 0; yours has mean {flat.mean():.2f}",
-            fix="draw Laplace noise centred on 0")
+    require(abs(flat.mean()) < 0.8,
+            tr("the noise should have mean 0; yours has mean {mean:.2f}").format(mean=flat.mean()),
+            fix=tr("draw Laplace noise centred on 0"))
     # Independent noise: each of the 10 correlations has standard deviation 1/sqrt(1000) = 0.032, so |r| >= 0.2
     # (6.3 of them) fails a correct answer with probability about 3e-9.
     corr = np.corrcoef(noise, rowvar=False)
     worst = float(np.max(np.abs(corr[~np.eye(5, dtype=bool)])))
     require(worst < 0.2,
-            f"the noise on different categories is correlated (|r| up to {worst:.2f} over {releases} releases): you need "
-            "independent noise for every count",
-            fix="draw one noise value per category (size=num_categories), not one draw shared by all")
+            tr("the noise on different categories is correlated (|r| up to {worst:.2f} over {releases} releases): you "
+               "need independent noise for every count").format(worst=worst, releases=releases),
+            fix=tr("draw one noise value per category (size=num_categories), not one draw shared by all"))
     # The spread alone does not make epsilon-DP: Gaussian noise of the same standard deviation gives only
     # (epsilon, delta)-DP. Test the shape with a Kolmogorov-Smirnov test against Laplace(0, k / eps) on all
     # 5,000 noise values. A correct answer whose draws differ from the reference's (another order, rng.exponential
@@ -481,10 +512,11 @@ def _dp_category_counts(fn) -> str:
 
     p_value = kstest(flat, laplace(scale=k / eps).cdf).pvalue
     require(p_value >= 1e-8,
-            f"your noise has the right standard deviation but not the Laplace distribution (Kolmogorov-Smirnov "
-            f"p = {p_value:.1e} on {flat.size:,} values). Gaussian noise gives no pure epsilon-DP",
-            fix="use Laplace noise of scale max_per_user / epsilon")
-    return "Bounding each user's contribution fixed the sensitivity; the noise scale follows from it."
+            tr("your noise has the right standard deviation but not the Laplace distribution (Kolmogorov-Smirnov "
+               "p = {p:.1e} on {count:,} values). Gaussian noise gives no pure epsilon-DP").format(p=p_value,
+                                                                                                  count=flat.size),
+            fix=tr("use Laplace noise of scale max_per_user / epsilon"))
+    return tr("Bounding each user's contribution fixed the sensitivity; the noise scale follows from it.")
 
 
 CHECKS = {"10.1": Exercise(_secure_sum, "build", "core", 25), "10.2": Exercise(_coalition_reads, "reason", "core", 15),

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Callable, Sequence
@@ -61,6 +62,7 @@ import numpy as np
 from labkit import _validate as v
 from labkit.fl import (Aggregate, ClientResult, LocalSGD, LogisticRegression, PaillierAggregation, RecordDPSGD,
                        SecureAggregation, bytes_per_round, federated_round, plain_sum, run_rounds)
+from labkit.i18n import N_, tr
 
 AGGREGATIONS: tuple[str, ...] = ("plain", "secagg", "paillier", "threshold")
 KEY_THRESHOLD = 3
@@ -94,10 +96,10 @@ class HospitalSpec:
 
 
 HOSPITALS: tuple[HospitalSpec, ...] = (
-    HospitalSpec("university (referral)", 0.40, 0.55),
-    HospitalSpec("regional", 0.28, 0.35),
-    HospitalSpec("community", 0.20, 0.18),
-    HospitalSpec("screening clinic", 0.12, 0.08),
+    HospitalSpec(N_("university (referral)"), 0.40, 0.55),
+    HospitalSpec(N_("regional"), 0.28, 0.35),
+    HospitalSpec(N_("community"), 0.20, 0.18),
+    HospitalSpec(N_("screening clinic"), 0.12, 0.08),
 )
 """Four hospitals: a referral centre sees the most patients and the most malignant tumours, a
 screening clinic the fewest of both (breast-cancer training split: 426 records, 37% malignant)."""
@@ -475,10 +477,10 @@ class Configuration:
 
 
 CONFIGURATIONS: tuple[Configuration, ...] = (
-    Configuration("a", "(a) FedAvg", "plain"),
-    Configuration("b", "(b) + secure aggregation", "secagg"),
-    Configuration("b'", "(b') + threshold Paillier aggregation", "threshold"),
-    Configuration("c", "(c) + secure aggregation + record-level DP", "secagg", RecordDP()),
+    Configuration("a", N_("(a) FedAvg"), "plain"),
+    Configuration("b", N_("(b) + secure aggregation"), "secagg"),
+    Configuration("b'", N_("(b') + threshold Paillier aggregation"), "threshold"),
+    Configuration("c", N_("(c) + secure aggregation + record-level DP"), "secagg", RecordDP()),
 )
 
 
@@ -549,8 +551,8 @@ class ThresholdPaillierAggregation:
         up = k * per_client * ct_bytes + t * per_client * ct_bytes  # ciphertexts, then partial decryptions
         down = t * per_client * ct_bytes  # the encrypted sum to each share holder
         return Aggregate(summed, up, down,
-                         f"{k * per_client} ciphertexts ({per_client} per hospital) and {t * per_client} partial "
-                         f"decryptions of their sum")
+                         tr("{count} ciphertexts ({per_client} per hospital) and {partials} partial decryptions of "
+                            "their sum").format(count=k * per_client, per_client=per_client, partials=t * per_client))
 
 
 RING = 2**64
@@ -660,7 +662,8 @@ class SecureSumAggregator:
         self.rounds.append(([x.copy() for x in u], [m.copy() for m in ring]))
         dtype = u[0].dtype if params is None else params.dtype
         return Aggregate(server.astype(dtype), len(u) * d * 8, 0,
-                         f"{len(u)} messages of {d} elements of Z_(2^64) from your protocol")
+                         tr("{count} messages of {size} elements of Z_(2^64) from your protocol").format(count=len(u),
+                                                                                                       size=d))
 
 
 @dataclass
@@ -898,31 +901,37 @@ class CostTable:
 
     rows: tuple[CostRow, ...]
 
-    HEAD = ("configuration", "test accuracy [95% CI]", "epsilon (record)", "bytes / round", "MIA AUC [95% CI]",
-            "MIA TPR@1%FPR", "the server sees")
+    HEAD = (N_("configuration"), N_("test accuracy [95% CI]"), N_("epsilon (record)"), N_("bytes / round"),
+            N_("MIA AUC [95% CI]"), N_("MIA TPR@1%FPR"), N_("the server sees"))
 
     def cells(self) -> list[list[str]]:
+        """The table's cells, row by row, as the learner reads them (the labels in the current language)."""
         out = []
         for r in self.rows:
-            eps = "inf (no DP)" if math.isinf(r.epsilon) else f"{r.epsilon:.2f}"
+            eps = tr("inf (no DP)") if math.isinf(r.epsilon) else f"{r.epsilon:.2f}"
             auc = f"{r.attack_auc:.2f} [{r.attack_auc_low:.2f}, {r.attack_auc_high:.2f}]"
             acc = f"{r.accuracy:.3f}"
             if math.isfinite(r.accuracy_low) and math.isfinite(r.accuracy_high):
                 acc += f" [{r.accuracy_low:.2f}, {r.accuracy_high:.2f}]"
-            out.append([r.label, acc, eps, f"{r.bytes_per_round:,}", auc,
+            out.append([tr(r.label), acc, eps, f"{r.bytes_per_round:,}", auc,
                         f"{r.attack_tpr_1pct:.2f}", r.server_sees])
         return out
 
     def __repr__(self) -> str:
-        rows = [list(self.HEAD)] + self.cells()
-        widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEAD))]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        rows = [[tr(h) for h in self.HEAD]] + self.cells()
+        widths = [max(_text_width(r[i]) for r in rows) for i in range(len(self.HEAD))]
+        return "\n".join("  ".join(c + " " * (w - _text_width(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{escape(h)}</th>" for h in self.HEAD)
+        head = "".join(f"<th>{escape(tr(h))}</th>" for h in self.HEAD)
         body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{escape(c)}</td>" for c in r) + "</tr>"
                        for r in self.cells())
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _text_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: two for a wide (Chinese) character, one for the others."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def cost_row(run: FederationRun, attack) -> CostRow:

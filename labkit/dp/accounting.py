@@ -31,6 +31,7 @@ from typing import Literal
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 from labkit._compat import rdp_curve
 
 Accountant = Literal["rdp", "pld"]
@@ -789,9 +790,10 @@ class AccountantDashboard:
     curve_rdp: np.ndarray
 
     def describe(self) -> str:
-        return (f"q = {self.sampling_probability:.3g}, sigma = {self.noise_multiplier:.3g}, {self.steps:,} steps, "
-                f"delta = {self.delta:.0e}: epsilon {self.epsilon_rdp:.3g} (RDP), {self.epsilon_pld:.3g} (PLD); "
-                f"without subsampling {self.epsilon_no_sampling:.3g} (RDP)")
+        return tr("q = {q:.3g}, sigma = {sigma:.3g}, {steps:,} steps, delta = {delta:.0e}: epsilon {rdp:.3g} (RDP), "
+                  "{pld:.3g} (PLD); without subsampling {no_sampling:.3g} (RDP)").format(
+            q=self.sampling_probability, sigma=self.noise_multiplier, steps=self.steps, delta=self.delta,
+            rdp=self.epsilon_rdp, pld=self.epsilon_pld, no_sampling=self.epsilon_no_sampling)
 
 
 def accountant_dashboard(sampling_probability: float, noise_multiplier: float, steps: int, delta: float,

@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,9 +237,11 @@ class AttackResult:
         return self.auc_low, self.auc_high
 
     def __repr__(self) -> str:
-        return (f"AttackResult({self.name!r}: AUC {self.auc:.3f} [95% CI {self.auc_low:.3f}, {self.auc_high:.3f}], "
-                f"TPR at 1% FPR {self.tpr_at_1pct:.3f}, "
-                f"{int(self.members.sum())} members / {int((~self.members).sum())} non-members)")
+        return tr("AttackResult({name!r}: AUC {auc:.3f} [95% CI {low:.3f}, {high:.3f}], TPR at 1% FPR {tpr:.3f}, "
+                  "{members} members / {non_members} non-members)").format(
+            name=tr(self.name) if isinstance(self.name, str) else self.name, auc=self.auc, low=self.auc_low,
+            high=self.auc_high, tpr=self.tpr_at_1pct, members=int(self.members.sum()),
+            non_members=int((~self.members).sum()))
 
 
 def loss_threshold_attack(logits: np.ndarray, labels: np.ndarray, members: np.ndarray,
@@ -486,10 +489,11 @@ class EpsilonLowerBound:
     alpha: float
 
     def __repr__(self) -> str:
-        return (f"EpsilonLowerBound(epsilon >= {self.epsilon:.2f} at {100 * (1 - self.alpha):.0f}% confidence "
-                f"if the guesses were independent trials, which guesses about the examples of one model are not; "
-                f"point estimate {self.point:.2f}; TPR {self.tpr:.3f}, FPR {self.fpr:.3f} on "
-                f"{self.positives} + {self.negatives} held-out guesses)")
+        return tr("EpsilonLowerBound(epsilon >= {epsilon:.2f} at {confidence:.0f}% confidence if the guesses were "
+                  "independent trials, which guesses about the examples of one model are not; point estimate "
+                  "{point:.2f}; TPR {tpr:.3f}, FPR {fpr:.3f} on {positives} + {negatives} held-out guesses)").format(
+            epsilon=self.epsilon, confidence=100 * (1 - self.alpha), point=self.point, tpr=self.tpr, fpr=self.fpr,
+            positives=self.positives, negatives=self.negatives)
 
 
 def empirical_epsilon(scores: np.ndarray, members: np.ndarray, delta: float, *, alpha: float = 0.05,

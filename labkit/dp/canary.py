@@ -39,6 +39,7 @@ from typing import Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 
 IMPLEMENTATIONS: tuple[str, ...] = ("correct", "broken")
 MAX_TRIALS = 10_000_000
@@ -208,9 +209,11 @@ class CanaryAudit:
         return self.false_positives / self.negatives
 
     def __repr__(self) -> str:
-        return (f"CanaryAudit(epsilon >= {self.epsilon:.2f} at {100 * (1 - self.alpha):.0f}% confidence, delta = "
-                f"{self.delta:g}; threshold {self.threshold:.2f}: {self.true_positives} of {self.positives} "
-                f"held-out steps with the canary and {self.false_positives} of {self.negatives} without scored above it)")
+        return tr("CanaryAudit(epsilon >= {epsilon:.2f} at {confidence:.0f}% confidence, delta = {delta:g}; "
+                  "threshold {threshold:.2f}: {tp} of {positives} held-out steps with the canary and {fp} of "
+                  "{negatives} without scored above it)").format(
+            epsilon=self.epsilon, confidence=100 * (1 - self.alpha), delta=self.delta, threshold=self.threshold,
+            tp=self.true_positives, positives=self.positives, fp=self.false_positives, negatives=self.negatives)
 
 
 def _predicted_bounds(tp: np.ndarray, n_in: int, fp: np.ndarray, n_out: int, delta: float, alpha: float) -> np.ndarray:
@@ -403,8 +406,10 @@ class OneRunAudit:
     alpha: float
 
     def __repr__(self) -> str:
-        return (f"OneRunAudit(epsilon >= {self.epsilon:.2f} at {100 * (1 - self.alpha):.0f}% confidence, delta = "
-                f"{self.delta:g}: {self.correct} of {self.guesses} guesses right among {self.num_canaries} canaries, one run)")
+        return tr("OneRunAudit(epsilon >= {epsilon:.2f} at {confidence:.0f}% confidence, delta = {delta:g}: "
+                  "{correct} of {guesses} guesses right among {canaries} canaries, one run)").format(
+            epsilon=self.epsilon, confidence=100 * (1 - self.alpha), delta=self.delta, correct=self.correct,
+            guesses=self.guesses, canaries=self.num_canaries)
 
 
 def one_run_audit(scores: np.ndarray, included: np.ndarray, guesses: int, delta: float, *,

@@ -26,6 +26,7 @@ from html import escape
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import N_, tr
 
 # (lower age, upper age exclusive, share of the population): US 2000 census, rounded.
 AGE_SHARES: tuple[tuple[int, int, float], ...] = (
@@ -71,9 +72,10 @@ class Population:
         return np.floor((CENSUS_DAY - self.birth_day) / DAYS_PER_YEAR).astype(np.int32)
 
     def __repr__(self) -> str:
-        return (f"Population({len(self):,} people in {self.zip_codes.size} ZIP codes; people per ZIP code: "
-                f"median {int(np.median(self.zip_sizes)):,}, mean {int(round(self.zip_sizes.mean())):,}, "
-                f"largest {int(self.zip_sizes.max()):,})")
+        return tr("Population({people:,} people in {zips} ZIP codes; people per ZIP code: "
+                  "median {median:,}, mean {mean:,}, largest {largest:,})").format(
+            people=len(self), zips=self.zip_codes.size, median=int(np.median(self.zip_sizes)),
+            mean=int(round(self.zip_sizes.mean())), largest=int(self.zip_sizes.max()))
 
 
 def synthetic_population(num_zip_codes: int = 200, seed: int | np.random.Generator = 0, *,
@@ -316,15 +318,16 @@ class Table:
         widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(names)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(names, widths))]
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
-        more = f"... {len(self):,} rows" if len(self) > 5 else f"{len(self)} rows"
-        return "\n".join(([self.title] if self.title else []) + lines + [more])
+        more = tr("... {rows:,} rows").format(rows=len(self)) if len(self) > 5 else tr("{rows} rows").format(rows=len(self))
+        return "\n".join(([tr(self.title)] if self.title else []) + lines + [more])
 
     def _repr_html_(self) -> str:
         names = list(self.columns)
         head = "".join(f"<th>{escape(h)}</th>" for h in names)
         body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in self._cells(5))
-        cap = f"<caption>{escape(self.title)}</caption>" if self.title else ""
-        return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><p>{len(self):,} rows</p>"
+        cap = f"<caption>{escape(tr(self.title))}</caption>" if self.title else ""
+        rows = escape(tr("{rows:,} rows").format(rows=len(self)))
+        return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><p>{rows}</p>"
 
 
 def format_day(day) -> str:
@@ -349,7 +352,7 @@ def medical_records(population: Population, num_records: int, seed: int | np.ran
     who = np.sort(rng.choice(len(population), size=num_records, replace=False))
     diagnosis = np.array(DIAGNOSES)[rng.integers(len(DIAGNOSES), size=num_records)]
     table = Table({"zip": population.zip_code[who], "birth_date": population.birth_day[who],
-                   "sex": population.sex[who], "diagnosis": diagnosis}, "hospital discharges (no names)")
+                   "sex": population.sex[who], "diagnosis": diagnosis}, N_("hospital discharges (no names)"))
     return table, who
 
 
@@ -372,7 +375,7 @@ def voter_list(population: Population, coverage: float = 0.6, seed: int | np.ran
     last = np.array(_LAST)[rng.integers(len(_LAST), size=who.size)]
     names = np.char.add(np.char.add(first, " "), last)
     table = Table({"name": names, "zip": population.zip_code[who], "birth_date": population.birth_day[who],
-                   "sex": population.sex[who]}, "voter list (public)")
+                   "sex": population.sex[who]}, N_("voter list (public)"))
     return table, who
 
 
@@ -407,10 +410,12 @@ class LinkageResult:
 
     def __repr__(self) -> str:
         low, high = self.reidentified_interval()
-        return (f"{self.records:,} records: {self.unique_matches:,} match exactly one voter "
-                f"({self.correct:,} correctly, {self.unique_matches - self.correct:,} wrongly), "
-                f"{self.ambiguous:,} match several, {self.unmatched:,} match none; "
-                f"re-identified {self.reidentified_share:.1%} (95% CI {low:.1%} to {high:.1%})")
+        return tr("{records:,} records: {unique:,} match exactly one voter ({correct:,} correctly, {wrong:,} wrongly), "
+                  "{ambiguous:,} match several, {unmatched:,} match none; "
+                  "re-identified {share:.1%} (95% CI {low:.1%} to {high:.1%})").format(
+            records=self.records, unique=self.unique_matches, correct=self.correct,
+            wrong=self.unique_matches - self.correct, ambiguous=self.ambiguous, unmatched=self.unmatched,
+            share=self.reidentified_share, low=low, high=high)
 
 
 def link(records: Table, voters: Table, record_truth: np.ndarray, voter_truth: np.ndarray) -> LinkageResult:

@@ -44,6 +44,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 from labkit.dp.accounting import MAX_STEPS, dpsgd_epsilon, dpsgd_noise_multiplier, dpsgd_steps, poisson_gaussian_epsilon
 
 SAMPLING: tuple[str, ...] = ("poisson", "shuffle")
@@ -1138,9 +1139,10 @@ class TradeoffConfig:
     targets: tuple[float, ...] = tuple(float(2.0 ** (k / 4)) for k in range(-4, 17))
 
     def describe(self) -> str:
-        return (f"{self.dataset}, MLP {'-'.join(map(str, self.hidden))}, {self.epochs} epochs, Poisson batches of "
-                f"{self.batch_size} expected, clip {self.l2_norm_clip}, learning rate {self.learning_rate}, "
-                f"delta = {self.delta:g}, {self.accountant.upper()} accountant")
+        return tr("{dataset}, MLP {hidden}, {epochs} epochs, Poisson batches of {batch} expected, clip {clip}, "
+                  "learning rate {lr}, delta = {delta:g}, {accountant} accountant").format(
+            dataset=self.dataset, hidden="-".join(map(str, self.hidden)), epochs=self.epochs, batch=self.batch_size,
+            clip=self.l2_norm_clip, lr=self.learning_rate, delta=self.delta, accountant=self.accountant.upper())
 
 
 def train_point(ds: Any, model: Any, target_epsilon: float | None, seed: int, cfg: "TradeoffConfig | CnnSweepConfig",
@@ -1216,9 +1218,10 @@ class TradeoffPoint:
     num_seeds: int = 0
 
     def __repr__(self) -> str:
-        return (f"TradeoffPoint(epsilon {self.target_epsilon:.3g}: noise multiplier {self.noise_multiplier:.3f}, "
-                f"test accuracy {self.accuracy:.3f} (sd {(self.high - self.low) / 2:.3f} over {self.num_seeds} seeds), "
-                f"non-private {self.nonprivate_accuracy:.3f})")
+        return tr("TradeoffPoint(epsilon {epsilon:.3g}: noise multiplier {sigma:.3f}, test accuracy {accuracy:.3f} "
+                  "(sd {sd:.3f} over {seeds} seeds), non-private {nonprivate:.3f})").format(
+            epsilon=self.target_epsilon, sigma=self.noise_multiplier, accuracy=self.accuracy,
+            sd=(self.high - self.low) / 2, seeds=self.num_seeds, nonprivate=self.nonprivate_accuracy)
 
 
 def tradeoff_at(sweep: dict[str, np.ndarray], target_epsilon: float, config: TradeoffConfig | None = None) -> TradeoffPoint:
@@ -1297,10 +1300,10 @@ class CnnSweepConfig:
     targets: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
 
     def describe(self) -> str:
-        return (f"MNIST-28 (4,000 train / 1,000 test images), {self.epochs} epochs, Poisson batches of "
-                f"{self.batch_size} expected, clip {self.l2_norm_clip}, learning rate {self.learning_rate}, "
-                f"delta = {self.delta:g}, {self.accountant.upper()} accountant, seeds "
-                f"{', '.join(map(str, self.seeds))}")
+        return tr("MNIST-28 (4,000 train / 1,000 test images), {epochs} epochs, Poisson batches of {batch} expected, "
+                  "clip {clip}, learning rate {lr}, delta = {delta:g}, {accountant} accountant, seeds {seeds}").format(
+            epochs=self.epochs, batch=self.batch_size, clip=self.l2_norm_clip, lr=self.learning_rate,
+            delta=self.delta, accountant=self.accountant.upper(), seeds=", ".join(map(str, self.seeds)))
 
 
 def make_sweep_model(kind: str, seed: int = 0, config: CnnSweepConfig | None = None):

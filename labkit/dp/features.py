@@ -49,16 +49,17 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import N_, tr
 
 SCATTER_J = 2
 SCATTER_L = 8
 MNIST_PAD = 8  # zero padding on each side of a 28x28 image: 44x44, a multiple of 2**J, then cropped to 7x7
 METHODS: tuple[str, ...] = ("pixels", "scatter", "public", "cnn")
 METHOD_LABELS: dict[str, str] = {
-    "pixels": "MLP on raw pixels",
-    "scatter": "linear on ScatterNet features",
-    "public": "linear head on publicly pre-trained features",
-    "cnn": "end-to-end CNN",
+    "pixels": N_("MLP on raw pixels"),
+    "scatter": N_("linear on ScatterNet features"),
+    "public": N_("linear head on publicly pre-trained features"),
+    "cnn": N_("end-to-end CNN"),
 }
 PUBLIC_FILE = "sweeps/dpsgd_public.npz"
 
@@ -751,8 +752,9 @@ def plot_filter_bank(bank: FilterBank, ax: Any, *, crop: int = 17) -> Any:
     ax.grid(False)
     ax.set_xticks([])
     ax.set_yticks([(crop + 2) * (r + 0.5) for r in range(bank.J + 1)])
-    ax.set_yticklabels([f"scale 2^{j}" for j in range(bank.J)] + ["low-pass"])
-    ax.set_title(f"Morlet wavelets ({bank.L} orientations) and the low-pass filter (real parts)")
+    ax.set_yticklabels([tr("scale 2^{j}").format(j=j) for j in range(bank.J)] + [tr("low-pass")])
+    ax.set_title(tr("Morlet wavelets ({orientations} orientations) and the low-pass filter (real parts)").format(
+        orientations=bank.L))
     return ax
 
 
@@ -774,7 +776,7 @@ def plot_features_comparison(sweep: dict[str, np.ndarray], ax: Any, *, published
         pts = [r for r in mine if math.isfinite(r["epsilon"])]
         color = PALETTE[a % len(PALETTE)]
         ax.errorbar([r["epsilon"] for r in pts], [r["mean"] for r in pts], yerr=[r["se"] for r in pts],
-                    marker="o", capsize=3, color=color, label=METHOD_LABELS.get(method, method))
+                    marker="o", capsize=3, color=color, label=tr(METHOD_LABELS.get(method, method)))
         ax.axhline(mine[-1]["mean"], color=color, linestyle="--", linewidth=1)
     ticks = {float(e) for e in sw["target_epsilon"]}
     if published:
@@ -783,7 +785,7 @@ def plot_features_comparison(sweep: dict[str, np.ndarray], ax: Any, *, published
             abadi = "Abadi" in p["source"]
             name = "Abadi et al. 2016" if abadi else "Tramer and Boneh 2021"
             ax.plot(p["epsilon"], p["accuracy"], marker="s" if abadi else "^", color="0.45", linestyle="none",
-                    label=None if name in seen else f"{name} (60,000 images)")
+                    label=None if name in seen else tr("{source} (60,000 images)").format(source=name))
             seen.add(name)
             ticks.add(float(p["epsilon"]))
     ax.set_xscale("log")
@@ -792,7 +794,7 @@ def plot_features_comparison(sweep: dict[str, np.ndarray], ax: Any, *, published
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{e:g}" for e in ticks])
     ax.set_xlabel("epsilon (delta = 1e-5)")
-    ax.set_ylabel("test accuracy")
+    ax.set_ylabel(tr("test accuracy"))
     ax.legend(fontsize="small", loc="lower right")
-    ax.set_title("DP-SGD on 4,000 MNIST images: features matter (dashed: non-private)")
+    ax.set_title(tr("DP-SGD on 4,000 MNIST images: features matter (dashed: non-private)"))
     return ax

@@ -29,6 +29,7 @@ import numpy as np
 
 from labkit import _validate as v
 from labkit.dp.calibration import gaussian_sigma
+from labkit.i18n import tr
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,8 +272,8 @@ class EmpiricalEpsilon:
     num_bins: int
 
     def __str__(self) -> str:
-        return (f"{self.estimate:.2f} ({self.confidence:.0%} CI {self.low:.2f} to {self.high:.2f}, "
-                f"simultaneous over {self.num_bins} bins)")
+        return tr("{estimate:.2f} ({confidence:.0%} CI {low:.2f} to {high:.2f}, simultaneous over {num_bins} bins)").format(
+            estimate=self.estimate, confidence=self.confidence, low=self.low, high=self.high, num_bins=self.num_bins)
 
 
 def empirical_epsilon_interval(samples, neighbour_samples, bins, min_count: int = 1000,
@@ -352,9 +353,11 @@ class NoiseCalibration:
     error_95: float  # |noise| <= b ln 20 with probability 0.95
 
     def describe(self) -> str:
-        return (f"epsilon = {self.epsilon:g}, sensitivity = {self.sensitivity:g}: Laplace scale b = {self.scale:.3g}; "
-                f"mean |error| = {self.mean_abs_error:.3g}, 95% of releases within +/- {self.error_95:.3g} "
-                f"({self.error_95 / self.true_count:.1%} of a count of {self.true_count})")
+        return tr("epsilon = {epsilon:g}, sensitivity = {sensitivity:g}: Laplace scale b = {scale:.3g}; "
+                  "mean |error| = {error:.3g}, 95% of releases within +/- {error_95:.3g} "
+                  "({share:.1%} of a count of {count})").format(
+            epsilon=self.epsilon, sensitivity=self.sensitivity, scale=self.scale, error=self.mean_abs_error,
+            error_95=self.error_95, share=self.error_95 / self.true_count, count=self.true_count)
 
 
 def noise_calibration(epsilon: float, sensitivity: float, true_count: int = 100, num_points: int = 401) -> NoiseCalibration:

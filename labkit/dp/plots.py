@@ -29,7 +29,18 @@ import numpy as np
 
 from labkit import _validate as v
 from labkit.dp.audit import dp_tpr_bound
+from labkit.i18n import N_, tr
 from labkit.style import PALETTE
+
+# Labels and titles the notebooks pass to these helpers (attack names, curve names, titles): marked here so
+# that the Chinese edition, whose code cells are the English ones, draws them in Chinese too (tr at drawing).
+_NOTEBOOK_LABELS: tuple[str, ...] = (
+    N_("least squares"), N_("linear programme"),  # 01, 02
+    N_("measured"), N_("Laplace, b = 1 / epsilon"), N_("half the noise"),  # 02
+    N_("basic"), N_("advanced"),  # 03 (composition curves; RDP and PLD stay as they are)
+    N_("loss threshold"), N_("loss threshold, all"), N_("loss threshold, canaries"),  # 04, 05
+    N_("LiRA, all"), N_("LiRA, canaries"), N_("non-private"), N_("non-private MLP, 16 models, leave-one-out"),
+)
 
 
 def _data(name: str, value, *, infinite: bool = False, allow_empty: bool = False, nan: bool = False) -> np.ndarray:
@@ -70,12 +81,12 @@ def plot_unique_by_zip(ax, zip_sizes, unique_share, theory_n=None, theory=None):
     zip_sizes, unique_share = _pair("zip_sizes", zip_sizes, "unique_share", unique_share)
     if theory_n is not None:
         theory_n, theory = _pair("theory_n", theory_n, "theory", theory)
-    ax.scatter(zip_sizes, unique_share, s=10, color=PALETTE[0], alpha=0.7, label="ZIP codes (synthetic)")
+    ax.scatter(zip_sizes, unique_share, s=10, color=PALETTE[0], alpha=0.7, label=tr("ZIP codes (synthetic)"))
     if theory_n is not None:
-        ax.plot(theory_n, theory, color=PALETTE[1], lw=2, label="expected share")
+        ax.plot(theory_n, theory, color=PALETTE[1], lw=2, label=tr("expected share"))
     ax.set_xscale("log")
-    ax.set_xlabel("people in the ZIP code")
-    ax.set_ylabel("share unique")
+    ax.set_xlabel(tr("people in the ZIP code"))
+    ax.set_ylabel(tr("share unique"))
     ax.set_ylim(0, 1.02)
     ax.legend(loc="lower left")
     return ax
@@ -92,16 +103,30 @@ def plot_noise_calibration(ax, calib):
     The widget moves the same artists for each new setting with :func:`update_noise_calibration`.
     """
     _data("calib.density", _attribute("calib", calib, "density"))
-    ax.plot(calib.x, calib.density, color=PALETTE[0], lw=2, label=f"count = {calib.true_count}", gid="release")
+    ax.plot(calib.x, calib.density, color=PALETTE[0], lw=2, label=_count_label(calib), gid="release")
     ax.plot(calib.x, calib.neighbour_density, color=PALETTE[1], lw=2, ls="--",
-            label=f"neighbour: count = {calib.true_count} + {calib.sensitivity:g}", gid="neighbour")
+            label=_neighbour_label(calib), gid="neighbour")
     ax.axvspan(calib.true_count - calib.error_95, calib.true_count + calib.error_95, color=PALETTE[2], alpha=0.12,
-               label="95% of releases", gid="release-95")
-    ax.set_xlabel("released value")
-    ax.set_ylabel("density")
-    ax.set_title(f"Laplace, epsilon = {calib.epsilon:g}, sensitivity = {calib.sensitivity:g}", fontsize=10)
+               label=tr("95% of releases"), gid="release-95")
+    ax.set_xlabel(tr("released value"))
+    ax.set_ylabel(tr("density"))
+    ax.set_title(_calibration_title(calib), fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     return ax
+
+
+def _count_label(calib) -> str:
+    return tr("count = {count}").format(count=calib.true_count)
+
+
+def _neighbour_label(calib) -> str:
+    return tr("neighbour: count = {count} + {sensitivity:g}").format(count=calib.true_count,
+                                                                      sensitivity=calib.sensitivity)
+
+
+def _calibration_title(calib) -> str:
+    return tr("Laplace, epsilon = {epsilon:g}, sensitivity = {sensitivity:g}").format(epsilon=calib.epsilon,
+                                                                                      sensitivity=calib.sensitivity)
 
 
 def update_noise_calibration(ax, calib):
@@ -114,9 +139,11 @@ def update_noise_calibration(ax, calib):
     drawn = {a.get_gid(): a for a in list(ax.lines) + list(ax.patches) if a.get_gid()}
     if not {"release", "neighbour", "release-95"} <= set(drawn):
         raise ValueError("ax must hold a plot_noise_calibration figure (draw it first)")
-    neighbour = f"neighbour: count = {calib.true_count} + {calib.sensitivity:g}"
+    neighbour, count = _neighbour_label(calib), _count_label(calib)
+    # the legend's texts are the labels the curves had: find them by those, in any language
+    old_neighbour, old_count = drawn["neighbour"].get_label(), drawn["release"].get_label()
     drawn["release"].set_data(calib.x, calib.density)
-    drawn["release"].set_label(f"count = {calib.true_count}")
+    drawn["release"].set_label(count)
     drawn["neighbour"].set_data(calib.x, calib.neighbour_density)
     drawn["neighbour"].set_label(neighbour)
     band = drawn["release-95"]
@@ -124,14 +151,14 @@ def update_noise_calibration(ax, calib):
     band.set_width(2 * calib.error_95)
     ax.relim()
     ax.autoscale_view()
-    ax.set_title(f"Laplace, epsilon = {calib.epsilon:g}, sensitivity = {calib.sensitivity:g}", fontsize=10)
+    ax.set_title(_calibration_title(calib), fontsize=10)
     legend = ax.get_legend()
     if legend is not None:
         for text in legend.get_texts():
-            if text.get_text().startswith("neighbour"):
+            if text.get_text() == old_neighbour:
                 text.set_text(neighbour)
-            elif text.get_text().startswith("count ="):
-                text.set_text(f"count = {calib.true_count}")
+            elif text.get_text() == old_count:
+                text.set_text(count)
     return ax
 
 
@@ -142,11 +169,12 @@ def plot_log_ratio(ax, centres, log_ratios, epsilon, label="measured"):
     log_ratios = _data("log_ratios", log_ratios, allow_empty=True, nan=True)
     v.same_length(centres=centres, log_ratios=log_ratios)
     epsilon = v.nonnegative("epsilon", epsilon)
-    ax.axhspan(-epsilon, epsilon, color=PALETTE[2], alpha=0.12, label=f"allowed: |log ratio| <= {epsilon:g}")
-    ax.plot(centres, log_ratios, "o", ms=3, color=PALETTE[0], label=label)
+    ax.axhspan(-epsilon, epsilon, color=PALETTE[2], alpha=0.12,
+               label=tr("allowed: |log ratio| <= {epsilon:g}").format(epsilon=epsilon))
+    ax.plot(centres, log_ratios, "o", ms=3, color=PALETTE[0], label=tr(label) if isinstance(label, str) else label)
     ax.axhline(0, color="0.5", lw=0.8)
-    ax.set_xlabel("released value (bin centre)")
-    ax.set_ylabel("log P[M(D) in bin] / P[M(D') in bin]")
+    ax.set_xlabel(tr("released value (bin centre)"))
+    ax.set_ylabel(tr("log P[M(D) in bin] / P[M(D') in bin]"))
     ax.legend(loc="lower left", fontsize=8)
     return ax
 
@@ -162,16 +190,16 @@ def plot_sigma_vs_epsilon(ax, epsilons, classic, analytic, delta):
     analytic = _data("analytic", analytic)
     v.same_length(epsilons=epsilons, analytic=analytic)
     delta = v.probability("delta", delta)
-    ax.plot(epsilons, analytic, color=PALETTE[0], lw=2, label="analytic (Balle & Wang 2018)")
+    ax.plot(epsilons, analytic, color=PALETTE[0], lw=2, label=tr("analytic (Balle & Wang 2018)"))
     valid = epsilons < 1
-    ax.plot(epsilons[valid], np.asarray(classic)[valid], color=PALETTE[1], lw=2, label="classic, proof holds")
+    ax.plot(epsilons[valid], np.asarray(classic)[valid], color=PALETTE[1], lw=2, label=tr("classic, proof holds"))
     ax.plot(epsilons[~valid], np.asarray(classic)[~valid], color=PALETTE[3], lw=2, ls=":",
-            label="classic, no proof (epsilon >= 1)")
+            label=tr("classic, no proof (epsilon >= 1)"))
     ax.axvline(1, color="0.5", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("epsilon")
-    ax.set_ylabel("sigma (sensitivity 1)")
+    ax.set_ylabel(tr("sigma (sensitivity 1)"))
     ax.set_title(f"delta = {delta:g}", fontsize=10)
     ax.legend(fontsize=8)
     return ax
@@ -187,11 +215,11 @@ def plot_composition(ax, ks, curves: Mapping[str, np.ndarray]):
         if len(eps) != len(ks):
             raise ValueError(f"curves[{name!r}] must have one epsilon per k ({len(ks)}); got {len(eps)}")
     for i, (name, eps) in enumerate(curves.items()):
-        ax.plot(ks, eps, lw=2, color=PALETTE[i % len(PALETTE)], label=name)
+        ax.plot(ks, eps, lw=2, color=PALETTE[i % len(PALETTE)], label=tr(name) if isinstance(name, str) else name)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("number of releases k")
-    ax.set_ylabel("total epsilon")
+    ax.set_xlabel(tr("number of releases k"))
+    ax.set_ylabel(tr("total epsilon"))
     ax.legend(fontsize=8)
     return ax
 
@@ -203,9 +231,9 @@ def plot_epsilon_over_steps(ax, dashboard):
     """
     _data("dashboard.curve_rdp", _attribute("dashboard", dashboard, "curve_rdp"), infinite=True)
     ax.plot(dashboard.curve_steps, dashboard.curve_rdp, color=PALETTE[0], lw=2, label="RDP", gid="rdp")
-    ax.plot([dashboard.steps], [dashboard.epsilon_pld], "s", color=PALETTE[1], label="PLD (last step)", gid="pld")
+    ax.plot([dashboard.steps], [dashboard.epsilon_pld], "s", color=PALETTE[1], label=tr("PLD (last step)"), gid="pld")
     ax.set_xscale("log")
-    ax.set_xlabel("steps")
+    ax.set_xlabel(tr("steps"))
     ax.set_ylabel("epsilon")
     ax.set_title(_dashboard_title(dashboard), fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
@@ -248,10 +276,10 @@ def plot_gradient_norms(ax, norms: np.ndarray, l2_norm_clip: float):
     norms = _data("norms", norms)
     l2_norm_clip = v.positive("l2_norm_clip", l2_norm_clip)
     ax.hist(norms, bins=30, color=PALETTE[0], alpha=0.8)
-    ax.axvline(l2_norm_clip, color=PALETTE[3], linestyle="--", label=f"clip C = {l2_norm_clip:g}")
+    ax.axvline(l2_norm_clip, color=PALETTE[3], linestyle="--", label=tr("clip C = {clip:g}").format(clip=l2_norm_clip))
     share = float(np.mean(norms > l2_norm_clip))
-    ax.set(xlabel="per-example gradient norm", ylabel="examples",
-           title=f"{100 * share:.0f}% of the batch is clipped")
+    ax.set(xlabel=tr("per-example gradient norm"), ylabel=tr("examples"),
+           title=tr("{percent:.0f}% of the batch is clipped").format(percent=100 * share))
     ax.legend()
     return ax
 
@@ -270,19 +298,19 @@ def plot_tradeoff(ax, sweep: dict, point=None, live: Sequence[tuple[float, float
     eps = _data("sweep['target_epsilon']", sweep["target_epsilon"])
     acc = np.asarray(sweep["accuracy"])
     ax.errorbar(eps, acc.mean(axis=1), yerr=acc.std(axis=1), color=PALETTE[0], marker="o", markersize=4,
-                capsize=2, label=f"DP-SGD, mean +/- sd over {acc.shape[1]} seeds")
+                capsize=2, label=tr("DP-SGD, mean +/- sd over {seeds} seeds").format(seeds=acc.shape[1]))
     ref = float(np.mean(sweep["nonprivate_accuracy"]))
-    ax.axhline(ref, color=PALETTE[7], linestyle=":", label=f"non-private ({ref:.3f})")
+    ax.axhline(ref, color=PALETTE[7], linestyle=":", label=tr("non-private ({accuracy:.3f})").format(accuracy=ref))
     ax.plot([], [], color=PALETTE[3], linewidth=3, zorder=3, gid="selected-bar")
     ax.plot([], [], color=PALETTE[3], marker="D", markersize=8, linestyle="none", zorder=4, gid="selected",
-            label="selected epsilon")
+            label=tr("selected epsilon"))
     # the live star above the diamond (a live point trained at the selected epsilon stays visible)
     ax.scatter([], [], color=PALETTE[1], edgecolors="black", linewidths=0.6, marker="*", s=170, zorder=6, gid="live",
-               label="trained live")
+               label=tr("trained live"))
     ax.set_xscale("log")
     ax.set_xticks([0.5, 1, 2, 4, 8, 16], labels=["0.5", "1", "2", "4", "8", "16"])
-    ax.set(xlabel=f"target epsilon (delta = {float(sweep['delta']):g})", ylabel="test accuracy", ylim=(0, 1.02),
-           xlim=(0.42, 19))
+    ax.set(xlabel=tr("target epsilon (delta = {delta:g})").format(delta=float(sweep['delta'])),
+           ylabel=tr("test accuracy"), ylim=(0, 1.02), xlim=(0.42, 19))
     ax.legend(loc="lower right", fontsize=8)
     update_tradeoff(ax, point, live)
     return ax
@@ -301,8 +329,10 @@ def update_tradeoff(ax, point=None, live: Sequence[tuple[float, float]] = ()):
     else:
         artists["selected"].set_data([point.target_epsilon], [point.accuracy])
         artists["selected-bar"].set_data([point.target_epsilon] * 2, [point.low, point.high])
-        ax.set_title(f"epsilon = {point.target_epsilon:.2f}: noise multiplier {point.noise_multiplier:.2f}, "
-                     f"accuracy {point.accuracy:.3f} +/- {(point.high - point.low) / 2:.3f} (sd, {point.num_seeds} seeds)", fontsize=9)
+        ax.set_title(tr("epsilon = {epsilon:.2f}: noise multiplier {sigma:.2f}, accuracy {accuracy:.3f} +/- {sd:.3f} "
+                        "(sd, {seeds} seeds)").format(epsilon=point.target_epsilon, sigma=point.noise_multiplier,
+                                                      accuracy=point.accuracy, sd=(point.high - point.low) / 2,
+                                                      seeds=point.num_seeds), fontsize=9)
     artists["live"].set_offsets(np.asarray(live, dtype=float).reshape(-1, 2))
     return ax
 
@@ -329,17 +359,18 @@ def plot_tuning(ax, tuning_slice, point=None, live: Sequence[tuple[float, float]
     for i, ep in enumerate(tuning_slice.epochs):
         color = PALETTE[i % len(PALETTE)]
         ax.plot(batches, tuning_slice.accuracy[i], color=color, marker="o", markersize=4, gid=f"epochs-{i}",
-                label=f"{ep} epochs")
+                label=tr("{epochs} epochs").format(epochs=ep))
         ax.add_collection(LineCollection([], colors=color, linewidths=1.5, gid=f"epochs-{i}-se"))
     ax.plot([], [], color=PALETTE[7], linewidth=2.5, gid="selected-bar")
     ax.plot([], [], marker="D", markersize=13, markerfacecolor="none", markeredgecolor="black", markeredgewidth=2,
-            linestyle="none", zorder=4, gid="selected", label="selected")
+            linestyle="none", zorder=4, gid="selected", label=tr("selected"))
     ax.scatter([], [], color=PALETTE[4], edgecolors="black", linewidths=0.5, marker="*", s=110, zorder=6, gid="live",
-               label="trained live")
+               label=tr("trained live"))
     ax.set_xscale("log", base=2)
     ax.set_xticks(batches, labels=[str(int(b)) for b in batches])
     ax.minorticks_off()
-    ax.set(xlabel="expected batch size (Poisson)", ylabel="test accuracy", xlim=(batches[0] / 1.4, batches[-1] * 1.4))
+    ax.set(xlabel=tr("expected batch size (Poisson)"), ylabel=tr("test accuracy"),
+           xlim=(batches[0] / 1.4, batches[-1] * 1.4))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     update_tuning(ax, tuning_slice, point, live, ylim)
     return ax
@@ -374,9 +405,14 @@ def update_tuning(ax, tuning_slice, point=None, live: Sequence[tuple[float, floa
         artists["selected"].set_data([point.batch_size], [point.accuracy])
         artists["selected-bar"].set_data([point.batch_size] * 2, [point.accuracy - s, point.accuracy + s])
     artists["live"].set_offsets(pts)
-    how = "best step size per point" if tuning_slice.best_step else f"step size {float(tuning_slice.step_size.flat[0]):g}"
-    ax.set_title(f"epsilon = {tuning_slice.target_epsilon:g}, clip {tuning_slice.l2_norm_clip:g}, {how} "
-                 f"(mean +/- 1 standard error over seeds)", fontsize=9)
+    if tuning_slice.best_step:
+        title = tr("epsilon = {epsilon:g}, clip {clip:g}, best step size per point (mean +/- 1 standard error over "
+                   "seeds)").format(epsilon=tuning_slice.target_epsilon, clip=tuning_slice.l2_norm_clip)
+    else:
+        title = tr("epsilon = {epsilon:g}, clip {clip:g}, step size {step:g} (mean +/- 1 standard error over "
+                   "seeds)").format(epsilon=tuning_slice.target_epsilon, clip=tuning_slice.l2_norm_clip,
+                                    step=float(tuning_slice.step_size.flat[0]))
+    ax.set_title(title, fontsize=9)
     return ax
 
 
@@ -400,15 +436,17 @@ def plot_roc(ax, results: Sequence, *, epsilon: float | None = None, delta: floa
             not all(hasattr(r, "fpr") for r in results):
         raise TypeError(f"results must be a sequence of AttackResult objects; got {v._got(results)}")
     grid = np.logspace(-4, 0, 200)
-    ax.plot(grid, grid, color=PALETTE[7], linestyle=":", label="guessing")
+    ax.plot(grid, grid, color=PALETTE[7], linestyle=":", label=tr("guessing"))
     if epsilon is not None and math.isfinite(epsilon):
         ax.plot(grid, dp_tpr_bound(grid, epsilon, delta), color=PALETTE[3], linestyle="--",
-                label=f"({epsilon:g}, {delta:g})-DP limit")
+                label=tr("({epsilon:g}, {delta:g})-DP limit").format(epsilon=epsilon, delta=delta))
     for i, r in enumerate(results):
+        name = tr(r.name) if isinstance(r.name, str) else r.name
         ax.plot(np.maximum(r.fpr, 1e-4), np.maximum(r.tpr, 1e-4), color=PALETTE[i % 6],
-                label=f"{r.name}\nAUC {r.auc:.3f}, 95% CI [{r.auc_low:.3f}, {r.auc_high:.3f}]; TPR@1% {r.tpr_at_1pct:.3f}")
-    ax.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-4, 1.05), xlabel="false-positive rate",
-           ylabel="true-positive rate", title=title)
+                label=tr("{name}\nAUC {auc:.3f}, 95% CI [{low:.3f}, {high:.3f}]; TPR@1% {tpr:.3f}").format(
+                    name=name, auc=r.auc, low=r.auc_low, high=r.auc_high, tpr=r.tpr_at_1pct))
+    ax.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-4, 1.05), xlabel=tr("false-positive rate"),
+           ylabel=tr("true-positive rate"), title=tr(title) if isinstance(title, str) else title)
     ax.legend(loc="lower right", fontsize=7)
     return ax
 
@@ -427,17 +465,17 @@ def plot_epsilon_bounds(ax, labels: Sequence[str], upper: Sequence[float], lower
         v.same_length(labels=labels, point=point)
     x = np.arange(len(labels))
     up = np.array([u if math.isfinite(u) else np.nan for u in upper])
-    ax.bar(x - 0.2, np.nan_to_num(up, nan=0.0), width=0.4, color=PALETTE[0], label="proven upper bound (RDP)")
+    ax.bar(x - 0.2, np.nan_to_num(up, nan=0.0), width=0.4, color=PALETTE[0], label=tr("proven upper bound (RDP)"))
     for xi, u in zip(x, up):
         if np.isnan(u):
-            ax.text(xi - 0.2, 0.3, "none", ha="center", fontsize=8, color=PALETTE[0])
+            ax.text(xi - 0.2, 0.3, tr("none"), ha="center", fontsize=8, color=PALETTE[0])
     ax.bar(x + 0.2, lower, width=0.4, color=PALETTE[1],
-           label="audit lower bound (95%, nominal: guesses not independent)")
+           label=tr("audit lower bound (95%, nominal: guesses not independent)"))
     if point is not None:
         ax.scatter(x + 0.2, np.minimum(point, 20), color=PALETTE[3], marker="_", s=200, zorder=3,
-                   label="audit point estimate (capped at 20)")
-    ax.set_xticks(x, labels=list(labels))
-    ax.set(ylabel="epsilon", xlabel="model")
+                   label=tr("audit point estimate (capped at 20)"))
+    ax.set_xticks(x, labels=[tr(s) if isinstance(s, str) else s for s in labels])
+    ax.set(ylabel="epsilon", xlabel=tr("model"))
     ax.legend(fontsize=8)
     return ax
 
@@ -475,34 +513,35 @@ def plot_canary_scores(ax, scores_in, scores_out, threshold: float | None = None
     positive = np.r_[dens_out, dens_in]
     positive = positive[positive > 0]
     ylim = (float(positive.min()) / 2, float(positive.max()) * 2) if positive.size else (1e-3, 1.0)
-    label = f"threshold {threshold:.2f}" if threshold is not None else ""
+    label = tr("threshold {threshold:.2f}").format(threshold=threshold) if threshold is not None else ""
     drawn = {a.get_gid(): a for a in list(ax.patches) + list(ax.lines) if a.get_gid()}
     if "canary-out" in drawn and "canary-in" in drawn:  # an update of a figure this function drew
         drawn["canary-out"].set_data(dens_out, bins)
         drawn["canary-in"].set_data(dens_in, bins)
         line = drawn.get("canary-threshold")
         if line is not None and threshold is not None:
+            old = line.get_label()  # the legend's text for the threshold, in any language
             line.set_xdata([threshold, threshold])
             line.set_label(label)
             legend = ax.get_legend()
             if legend is not None:
                 for text in legend.get_texts():
-                    if text.get_text().startswith("threshold"):
+                    if text.get_text() == old:
                         text.set_text(label)
         ax.set_xlim(lo, hi)
         ax.set_ylim(*ylim)
         if title:
-            ax.set_title(title)
+            ax.set_title(tr(title))
         return ax
-    ax.stairs(dens_out, bins, fill=True, color=PALETTE[0], alpha=0.6, label="canary out", gid="canary-out")
-    ax.stairs(dens_in, bins, fill=True, color=PALETTE[1], alpha=0.6, label="canary in", gid="canary-in")
+    ax.stairs(dens_out, bins, fill=True, color=PALETTE[0], alpha=0.6, label=tr("canary out"), gid="canary-out")
+    ax.stairs(dens_in, bins, fill=True, color=PALETTE[1], alpha=0.6, label=tr("canary in"), gid="canary-in")
     if threshold is not None:
         ax.axvline(threshold, color=PALETTE[3], linestyle="--", label=label, gid="canary-threshold")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
     ax.set_ylim(*ylim)
-    ax.set(xlabel="score: projection of the update on the canary, in units of C", ylabel="density (log scale)",
-           title=title)
+    ax.set(xlabel=tr("score: projection of the update on the canary, in units of C"),
+           ylabel=tr("density (log scale)"), title=tr(title))
     ax.legend(fontsize=8)
     return ax
 
@@ -520,22 +559,22 @@ def plot_canary_bounds(ax, noise_multipliers, accountant, lower, *, broken_lower
     sig, acc = _pair("noise_multipliers", noise_multipliers, "accountant", accountant)
     low = _data("lower", lower)
     v.same_length(noise_multipliers=sig, lower=low)
-    ax.plot(sig, acc, color=PALETTE[0], marker="o", label="accountant (exact, one Gaussian step)")
-    ax.plot(sig, low, color=PALETTE[1], marker="s", label="canary audit, correct step (95% lower bound)")
-    ax.fill_between(sig, 0.7 * acc, acc, color=PALETTE[0], alpha=0.15, label="within 30% of the accountant")
+    ax.plot(sig, acc, color=PALETTE[0], marker="o", label=tr("accountant (exact, one Gaussian step)"))
+    ax.plot(sig, low, color=PALETTE[1], marker="s", label=tr("canary audit, correct step (95% lower bound)"))
+    ax.fill_between(sig, 0.7 * acc, acc, color=PALETTE[0], alpha=0.15, label=tr("within 30% of the accountant"))
     if broken_lower is not None:
         brk = _data("broken_lower", broken_lower)
         v.same_length(noise_multipliers=sig, broken_lower=brk)
-        ax.plot(sig, brk, color=PALETTE[3], marker="^", label="canary audit, broken step (95% lower bound)")
+        ax.plot(sig, brk, color=PALETTE[3], marker="^", label=tr("canary audit, broken step (95% lower bound)"))
     if broken_true is not None:
         true = _data("broken_true", broken_true)
         v.same_length(noise_multipliers=sig, broken_true=true)
-        ax.plot(sig, true, color=PALETTE[3], linestyle=":", label="broken step, true epsilon")
+        ax.plot(sig, true, color=PALETTE[3], linestyle=":", label=tr("broken step, true epsilon"))
     if claimed is not None:
         claimed = v.positive("claimed", claimed)
-        ax.axhline(claimed, color=PALETTE[7], linestyle=":", label=f"claimed epsilon {claimed:g}")
-    ax.set(yscale="log", xlabel="noise multiplier sigma", ylabel="epsilon",
-           title="audit of one step vs the accountant")
+        ax.axhline(claimed, color=PALETTE[7], linestyle=":", label=tr("claimed epsilon {epsilon:g}").format(epsilon=claimed))
+    ax.set(yscale="log", xlabel=tr("noise multiplier sigma"), ylabel="epsilon",
+           title=tr("audit of one step vs the accountant"))
     top = max(float(np.max(line.get_ydata())) for line in ax.lines if len(line.get_ydata()))
     ax.set_ylim(top=top * 20)  # room above the curves for the legend
     ax.legend(fontsize=7, loc="upper right")
@@ -556,7 +595,8 @@ def _seeds_by_x(name: str, value, length: int) -> np.ndarray:
 
 def _mean_band(ax, x, shares: np.ndarray, color: str, label: str, marker: str = ""):
     mean, sd = shares.mean(axis=0), shares.std(axis=0, ddof=1)
-    ax.plot(x, mean, marker or "-", color=color, lw=2, ms=4, label=label + f" (mean, band: +/- 1 sd over {shares.shape[0]} seeds)")
+    ax.plot(x, mean, marker or "-", color=color, lw=2, ms=4,
+            label=tr("{label} (mean, band: +/- 1 sd over {seeds} seeds)").format(label=tr(label), seeds=shares.shape[0]))
     ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.18, lw=0)
 
 
@@ -570,18 +610,18 @@ def plot_differencing(ax, epsilons, success, bound, sim_epsilons=None, simulated
     _, bound = _pair("epsilons", epsilons, "bound", bound)
     if np.any(epsilons <= 0):
         raise ValueError("epsilons must all be > 0 (the x axis is logarithmic)")
-    ax.plot(epsilons, bound, color=PALETTE[1], lw=2, ls="--", label="epsilon-DP bound e^eps / (1 + e^eps)")
-    ax.plot(epsilons, success, color=PALETTE[0], lw=2, label="attack: exact success probability")
+    ax.plot(epsilons, bound, color=PALETTE[1], lw=2, ls="--", label=tr("epsilon-DP bound e^eps / (1 + e^eps)"))
+    ax.plot(epsilons, success, color=PALETTE[0], lw=2, label=tr("attack: exact success probability"))
     if simulated is not None or sim_epsilons is not None or standard_errors is not None:
         if simulated is None or sim_epsilons is None or standard_errors is None:
             raise ValueError("sim_epsilons, simulated and standard_errors must be given together")
         sx, sy = _pair("sim_epsilons", sim_epsilons, "simulated", simulated)
         _, se = _pair("sim_epsilons", sim_epsilons, "standard_errors", standard_errors)
-        ax.errorbar(sx, sy, yerr=1.96 * se, fmt="o", ms=4, color=PALETTE[2], label="simulated (95% error bars)")
-    ax.axhline(0.5, color="0.5", lw=0.8, ls=":", label="coin flip")
+        ax.errorbar(sx, sy, yerr=1.96 * se, fmt="o", ms=4, color=PALETTE[2], label=tr("simulated (95% error bars)"))
+    ax.axhline(0.5, color="0.5", lw=0.8, ls=":", label=tr("coin flip"))
     ax.set_xscale("log")
-    ax.set_xlabel("epsilon of each count (Laplace scale b = 1 / epsilon)")
-    ax.set_ylabel("chance the guess is right")
+    ax.set_xlabel(tr("epsilon of each count (Laplace scale b = 1 / epsilon)"))
+    ax.set_ylabel(tr("chance the guess is right"))
     ax.set_ylim(0.45, 1.02)
     ax.legend(loc="upper left", fontsize=8)
     return ax
@@ -601,12 +641,12 @@ def plot_recovery_vs_queries(ax, num_queries, shares: Mapping[str, np.ndarray], 
     if not shares:
         raise ValueError("shares must name at least one attack")
     ax.axhspan(majority.mean() - majority.std(ddof=1), majority.mean() + majority.std(ddof=1), color="0.6", alpha=0.25,
-               label="guess the majority (+/- 1 sd)")
+               label=tr("guess the majority (+/- 1 sd)"))
     for i, (label, arr) in enumerate(shares.items()):
         _mean_band(ax, x, _seeds_by_x(f"shares[{label!r}]", arr, x.size), PALETTE[i % len(PALETTE)], label, "o-")
     ax.axvline(n, color="0.3", lw=0.8, ls=":", label=f"m = n = {n}")
-    ax.set_xlabel("number of subset-sum queries m (exact answers)")
-    ax.set_ylabel("share of bits recovered")
+    ax.set_xlabel(tr("number of subset-sum queries m (exact answers)"))
+    ax.set_ylabel(tr("share of bits recovered"))
     ax.set_ylim(0.3, 1.02)
     ax.legend(loc="lower right", fontsize=8)
     return ax
@@ -627,24 +667,25 @@ def plot_reconstruction(ax, curve, point=None, lp_scales=None, lp_recovered=None
     majority = _data("curve.majority", curve.majority)
     m, n = curve.num_queries, curve.num_people
     ax.axhspan(majority.mean() - majority.std(ddof=1), majority.mean() + majority.std(ddof=1), color="0.6", alpha=0.25,
-               label="guess the majority (+/- 1 sd)")
-    _mean_band(ax, scales, recovered, PALETTE[0], "least squares")
+               label=tr("guess the majority (+/- 1 sd)"))
+    _mean_band(ax, scales, recovered, PALETTE[0], N_("least squares"))
     if lp_scales is not None or lp_recovered is not None:
         if lp_scales is None or lp_recovered is None:
             raise ValueError("lp_scales and lp_recovered must be given together")
         lx = _data("lp_scales", lp_scales)
         lp = _seeds_by_x("lp_recovered", lp_recovered, lx.size)
         ax.errorbar(lx, lp.mean(axis=0), yerr=lp.std(axis=0, ddof=1), fmt="s", ms=4, capsize=2, color=PALETTE[1],
-                    label="linear programme (mean +/- 1 sd)")
+                    label=tr("linear programme (mean +/- 1 sd)"))
     ax.axvline(math.sqrt(n), color="0.3", lw=0.8, ls=":", label=f"b = sqrt(n) = {math.sqrt(n):.3g}")
     if point is not None:
         b = v.positive("point.noise_scale", _attribute("point", point, "noise_scale"))
-        ax.plot([b], [point.mean], "D", ms=8, color=PALETTE[3], gid="selected", label="selected setting (mean)")
+        ax.plot([b], [point.mean], "D", ms=8, color=PALETTE[3], gid="selected", label=tr("selected setting (mean)"))
     ax.set_xscale("log")
-    ax.set_xlabel("Laplace scale b of each answer")
-    ax.set_ylabel("share of bits recovered")
+    ax.set_xlabel(tr("Laplace scale b of each answer"))
+    ax.set_ylabel(tr("share of bits recovered"))
     ax.set_ylim(0.3, 1.02)
     top = ax.secondary_xaxis("top", functions=(lambda b: m / np.maximum(b, 1e-12), lambda e: m / np.maximum(e, 1e-12)))
-    top.set_xlabel(f"epsilon spent on the {m} answers (basic composition m / b, an upper bound)", fontsize=9)
+    top.set_xlabel(tr("epsilon spent on the {m} answers (basic composition m / b, an upper bound)").format(m=m),
+                   fontsize=9)
     ax.legend(loc="lower left", fontsize=8)
     return ax

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 
 MAX_PEOPLE = 5_000
 MAX_QUERIES = 50_000
@@ -312,18 +313,22 @@ class ReconstructionPoint:
     def describe(self) -> str:
         """One sentence for the widget's status line."""
         k = self.recovered.size
-        noise = "exact answers" if self.noise_scale == 0 else f"Laplace noise of scale b = {self.noise_scale:.3g} per answer"
+        noise = (tr("exact answers") if self.noise_scale == 0 else
+                 tr("Laplace noise of scale b = {scale:.3g} per answer").format(scale=self.noise_scale))
         if math.isinf(self.epsilon):
-            spent = "epsilon = infinity (no noise: no guarantee)"
+            spent = tr("epsilon = infinity (no noise: no guarantee)")
         else:
-            spent = f"epsilon = m / b = {self.epsilon:,.1f} (basic composition)"
+            spent = tr("epsilon = m / b = {epsilon:,.1f} (basic composition)").format(epsilon=self.epsilon)
             if self.epsilon_advanced < self.epsilon:
-                spent += f"; {self.epsilon_advanced:,.1f} by advanced composition at delta = {self.delta:g}"
+                spent += tr("; {epsilon:,.1f} by advanced composition at delta = {delta:g}").format(
+                    epsilon=self.epsilon_advanced, delta=self.delta)
             else:
-                spent += "; advanced composition gives no less here"
-        return (f"n = {self.num_people} people, m = {self.num_queries} subset sums, {noise}: least squares recovers "
-                f"<b>{self.mean:.1%}</b> of the bits (sd {self.sd:.1%} over {k} seeds); guessing the majority "
-                f"gets {self.majority.mean():.1%} (sd {self.majority.std(ddof=1):.1%}). Privacy spent: {spent}.")
+                spent += tr("; advanced composition gives no less here")
+        return tr("n = {n} people, m = {m} subset sums, {noise}: least squares recovers <b>{mean:.1%}</b> of the bits "
+                  "(sd {sd:.1%} over {k} seeds); guessing the majority gets {majority:.1%} (sd {majority_sd:.1%}). "
+                  "Privacy spent: {spent}.").format(
+            n=self.num_people, m=self.num_queries, noise=noise, mean=self.mean, sd=self.sd, k=k,
+            majority=self.majority.mean(), majority_sd=self.majority.std(ddof=1), spent=spent)
 
 
 def reconstruction_point(noise_scale: float, num_people: int = 100, num_queries: int = 400, num_seeds: int = 5,

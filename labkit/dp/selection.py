@@ -37,6 +37,7 @@ from typing import Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import N_, tr
 
 __all__ = [
     "truncated_negative_binomial_mean", "truncated_negative_binomial_gamma", "repetitions_pmf",
@@ -468,7 +469,7 @@ def tuning_cost(sampling_probability: float, noise_multiplier: float, steps: int
                       negative_binomial=nb, delta=d, sampling_probability=q, noise_multiplier=sigma, steps=n)
 
 
-_ETA_NAMES = {0.0: "logarithmic (eta = 0)", 1.0: "geometric (eta = 1, Liu-Talwar)"}
+_ETA_NAMES = {0.0: N_("logarithmic (eta = 0)"), 1.0: N_("geometric (eta = 1, Liu-Talwar)")}
 
 
 def plot_tuning_cost(ax, cost: TuningCost):
@@ -488,12 +489,13 @@ def plot_tuning_cost(ax, cost: TuningCost):
     if not isinstance(cost, TuningCost):
         raise TypeError(f"cost must be a TuningCost from tuning_cost(); got {v._got(cost)}")
     ks = cost.expected_runs
-    ax.plot(ks, cost.composed, "-o", ms=3, lw=2, color=PALETTE[0], label="k runs composed")
-    ax.plot(ks, cost.poisson, "-s", ms=3, lw=2, color=PALETTE[1], label="best of K ~ Poisson")
+    ax.plot(ks, cost.composed, "-o", ms=3, lw=2, color=PALETTE[0], label=tr("k runs composed"))
+    ax.plot(ks, cost.poisson, "-s", ms=3, lw=2, color=PALETTE[1], label=tr("best of K ~ Poisson"))
     for i, (e, eps) in enumerate(cost.negative_binomial.items()):
+        law = tr(_ETA_NAMES[e]) if e in _ETA_NAMES else tr("neg. binomial (eta = {eta:g})").format(eta=e)
         ax.plot(ks, eps, "-^", ms=3, lw=2, color=PALETTE[(2 + i) % len(PALETTE)],
-                label=f"best of K ~ {_ETA_NAMES.get(e, f'neg. binomial (eta = {e:g})')}")
-    ax.axhline(cost.single, color="0.4", ls="--", lw=1.5, label="one run (what is often reported)")
+                label=tr("best of K ~ {law}").format(law=law))
+    ax.axhline(cost.single, color="0.4", ls="--", lw=1.5, label=tr("one run (what is often reported)"))
     from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
     ax.set_xscale("log")
@@ -506,7 +508,7 @@ def plot_tuning_cost(ax, cost: TuningCost):
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(FormatStrFormatter("%g"))
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("number of runs k (fixed) or E[K] (random)")
-    ax.set_ylabel(f"epsilon at delta = {cost.delta:g}")
+    ax.set_xlabel(tr("number of runs k (fixed) or E[K] (random)"))
+    ax.set_ylabel(tr("epsilon at delta = {delta:g}").format(delta=cost.delta))
     ax.legend(fontsize=8)
     return ax

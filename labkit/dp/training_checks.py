@@ -24,6 +24,7 @@ from labkit.dp.audit import epsilon_lower_bound, roc_curve, tpr_at_fpr
 from labkit.dp.dpsgd import noisy_gradient
 from labkit._validate import is_bool
 from labkit.exercises import Exercise, Hint, require, require_names_and_fix, require_number
+from labkit.i18n import N_, tr
 
 
 # --------------------------------------------------------------------------------------------
@@ -57,18 +58,22 @@ def _clipped_sum(grads: np.ndarray, clip: float) -> np.ndarray:
 
 
 def _as_vector(got, d: int, what: str) -> np.ndarray:
-    require(got is not None, f"return {what} as an array of shape ({d},); your function returned None",
-            fix="end with return noisy_sum / expected_batch_size")
+    what = tr(what)
+    require(got is not None, tr("return {what} as an array of shape ({d},); your function returned None").format(
+                what=what, d=d),
+            fix=tr("end with return noisy_sum / expected_batch_size"))
     try:
         arr = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
-        require(False, f"return {what} as an array of numbers; got {type(got).__name__}",
-                fix="return a NumPy array with one entry per coordinate of the gradient")
-    require(arr.shape == (d,), f"return {what}, one value per coordinate: shape ({d},); got shape {arr.shape}",
-            fix="sum the clipped rows over axis 0 (the examples), so that one vector of d coordinates remains")
-    require(bool(np.all(np.isfinite(arr))), f"{what} holds NaN or inf (an empty batch has 0 rows: divide by "
-            "expected_batch_size, never by the number of rows or a norm of 0)",
-            fix="compute each row's clip factor as min(1, C / max(norm, 1e-12)) and divide by expected_batch_size")
+        require(False, tr("return {what} as an array of numbers; got {type}").format(what=what, type=type(got).__name__),
+                fix=tr("return a NumPy array with one entry per coordinate of the gradient"))
+    require(arr.shape == (d,), tr("return {what}, one value per coordinate: shape ({d},); got shape {shape}").format(
+                what=what, d=d, shape=arr.shape),
+            fix=tr("sum the clipped rows over axis 0 (the examples), so that one vector of d coordinates remains"))
+    require(bool(np.all(np.isfinite(arr))), tr("{what} holds NaN or inf (an empty batch has 0 rows: divide by "
+                                               "expected_batch_size, never by the number of rows or a norm of "
+                                               "0)").format(what=what),
+            fix=tr("compute each row's clip factor as min(1, C / max(norm, 1e-12)) and divide by expected_batch_size"))
     return arr
 
 
@@ -88,104 +93,125 @@ def _compare_step(fn, what: str, *, poisson: bool) -> None:
             continue
         m = len(grads)
         total = _clipped_sum(grads, clip)
-        setting = (f"{n} rows sampled at rate {b}/{n}, {m} drawn" if poisson else f"{n} rows") + \
-            f", clip {clip}, noise_multiplier {sigma}, expected_batch_size {b}"
+        if poisson:
+            setting = tr("{n} rows sampled at rate {b}/{n}, {m} drawn, clip {clip}, noise_multiplier {sigma}, "
+                         "expected_batch_size {b}").format(n=n, b=b, m=m, clip=clip, sigma=sigma)
+        else:
+            setting = tr("{n} rows, clip {clip}, noise_multiplier {sigma}, expected_batch_size {b}").format(
+                n=n, clip=clip, sigma=sigma, b=b)
         if sigma == 0:
             raw = grads.sum(axis=0)
             whole = raw * min(1.0, clip / max(float(np.linalg.norm(raw)), 1e-12))
             wrong = [
-                (raw / b, "no example was clipped", "scale row i by min(1, C / ||g_i||) before you sum"),
-                (whole / b, "you clipped the sum, not each example: one example can still move the sum by more "
-                 "than C", "clip every row to norm C first, then sum the clipped rows"),
-                (total, "you did not divide by expected_batch_size", "divide the noisy sum by expected_batch_size"),
-                (total / max(m, 1), "you divided by the number of rows in the batch, not by expected_batch_size: "
-                 "under Poisson sampling the actual batch size is private, so the denominator must be the public "
-                 "expected one", "divide by expected_batch_size whatever the number of rows"),
+                (raw / b, N_("no example was clipped"), N_("scale row i by min(1, C / ||g_i||) before you sum")),
+                (whole / b, N_("you clipped the sum, not each example: one example can still move the sum by more "
+                               "than C"), N_("clip every row to norm C first, then sum the clipped rows")),
+                (total, N_("you did not divide by expected_batch_size"),
+                 N_("divide the noisy sum by expected_batch_size")),
+                (total / max(m, 1), N_("you divided by the number of rows in the batch, not by expected_batch_size: "
+                                       "under Poisson sampling the actual batch size is private, so the denominator "
+                                       "must be the public expected one"),
+                 N_("divide by expected_batch_size whatever the number of rows")),
                 ((grads * clip / np.maximum(np.linalg.norm(grads, axis=1, keepdims=True), 1e-12)).sum(axis=0) / b,
-                 "you scaled every row to norm exactly C: rows already shorter than C must stay as they are",
-                 "scale by min(1, C / ||g_i||), not by C / ||g_i||"),
+                 N_("you scaled every row to norm exactly C: rows already shorter than C must stay as they are"),
+                 N_("scale by min(1, C / ||g_i||), not by C / ||g_i||")),
                 (np.clip(grads, -clip, clip).sum(axis=0) / b,
-                 "you clipped each coordinate, not the L2 norm of each row",
-                 "compute each row's L2 norm ||g_i|| and scale the whole row by min(1, C / ||g_i||)"),
+                 N_("you clipped each coordinate, not the L2 norm of each row"),
+                 N_("compute each row's L2 norm ||g_i|| and scale the whole row by min(1, C / ||g_i||)")),
             ]
             if poisson:
-                wrong.insert(0, (_clipped_sum(rows, clip) / b, "you used every row: a DP-SGD step trains on a Poisson "
-                                 "batch, each row joining with probability q = expected_batch_size / n",
-                                 "draw the batch first: keep row i when rng.random(n)[i] < expected_batch_size / n"))
+                wrong.insert(0, (_clipped_sum(rows, clip) / b,
+                                 N_("you used every row: a DP-SGD step trains on a Poisson batch, each row joining "
+                                    "with probability q = expected_batch_size / n"),
+                                 N_("draw the batch first: keep row i when rng.random(n)[i] < expected_batch_size / n")))
                 joined = np.random.default_rng(seed).binomial(1, b / n, n).astype(bool)
-                wrong.insert(1, (_clipped_sum(rows[joined], clip) / b, "you drew the batch with rng.binomial: a Poisson "
-                                 "batch too, but not the rows the check replays under the same seed",
-                                 "draw the batch with one call, rng.random(n) < expected_batch_size / n, so that your "
-                                 "batch is the one train_dpsgd draws from that seed"))
-                wrong.append((total / n, "you divided by n, the number of rows in the whole dataset: the noisy sum "
-                              "covers one batch of about expected_batch_size rows", "divide by expected_batch_size"))
+                wrong.insert(1, (_clipped_sum(rows[joined], clip) / b,
+                                 N_("you drew the batch with rng.binomial: a Poisson batch too, but not the rows the "
+                                    "check replays under the same seed"),
+                                 N_("draw the batch with one call, rng.random(n) < expected_batch_size / n, so that "
+                                    "your batch is the one train_dpsgd draws from that seed")))
+                wrong.append((total / n, N_("you divided by n, the number of rows in the whole dataset: the noisy sum "
+                                            "covers one batch of about expected_batch_size rows"),
+                              N_("divide by expected_batch_size")))
             for value, hint, fix in wrong:
-                require(not np.allclose(got, value, rtol=1e-5, atol=1e-9), f"{hint} ({setting})", fix=fix)
-            require(False, f"with noise_multiplier 0 the step is the sum of the clipped rows divided by "
-                           f"expected_batch_size; yours differs ({setting})",
-                    fix=("draw the batch with rng.random(n) < expected_batch_size / n, then " if poisson else "")
-                    + "scale each row by min(1, C / ||g_i||) (rows shorter than C stay as they are), sum over the "
-                      "rows, divide by expected_batch_size")
+                require(not np.allclose(got, value, rtol=1e-5, atol=1e-9),
+                        tr("{hint} ({setting})").format(hint=tr(hint), setting=setting), fix=tr(fix))
+            require(False, tr("with noise_multiplier 0 the step is the sum of the clipped rows divided by "
+                              "expected_batch_size; yours differs ({setting})").format(setting=setting),
+                    fix=tr("draw the batch with rng.random(n) < expected_batch_size / n, then scale each row by "
+                           "min(1, C / ||g_i||) (rows shorter than C stay as they are), sum over the rows, divide by "
+                           "expected_batch_size") if poisson else
+                    tr("scale each row by min(1, C / ||g_i||) (rows shorter than C stay as they are), sum over the "
+                       "rows, divide by expected_batch_size"))
         noise = want * b - total  # the noise labkit drew on the sum
         wrong = [
-            (total / b, "you added no noise", "add rng.normal(0, noise_multiplier * clip, size=d) to the clipped sum"),
-            (total / b + noise, "you added the noise after averaging: noise of standard deviation sigma * C on the "
-             "mean is expected_batch_size times the noise the accountant assumes on the sum",
-             "add the noise to the clipped sum, then divide the noisy sum by expected_batch_size"),
-            ((total + noise / clip) / b, "the noise has standard deviation noise_multiplier, not noise_multiplier * "
-             "clip: the sum's sensitivity is C, so the noise must scale with C",
-             "draw rng.normal(0, noise_multiplier * clip, size=d)"),
-            ((total + noise * sigma * clip) / b, "you used the variance (sigma * C)^2 as the standard deviation",
-             "rng.normal's second argument is the standard deviation: noise_multiplier * clip"),
+            (total / b, N_("you added no noise"),
+             N_("add rng.normal(0, noise_multiplier * clip, size=d) to the clipped sum")),
+            (total / b + noise, N_("you added the noise after averaging: noise of standard deviation sigma * C on the "
+                                   "mean is expected_batch_size times the noise the accountant assumes on the sum"),
+             N_("add the noise to the clipped sum, then divide the noisy sum by expected_batch_size")),
+            ((total + noise / clip) / b, N_("the noise has standard deviation noise_multiplier, not noise_multiplier "
+                                            "* clip: the sum's sensitivity is C, so the noise must scale with C"),
+             N_("draw rng.normal(0, noise_multiplier * clip, size=d)")),
+            ((total + noise * sigma * clip) / b, N_("you used the variance (sigma * C)^2 as the standard deviation"),
+             N_("rng.normal's second argument is the standard deviation: noise_multiplier * clip")),
         ]
         for value, hint, fix in wrong:
-            require(not np.allclose(got, value, rtol=1e-5, atol=1e-9), f"{hint} ({setting})", fix=fix)
-        order = "one draw of n uniforms for the batch, then " if poisson else ""
-        require(False, f"with the same seed your step differs from labkit's ({setting}). The check replays your "
-                       f"rng: it expects {order}one draw of d normal values for the noise",
-                fix=("draw the batch first, rng.random(n) < expected_batch_size / n; then " if poisson else "")
-                + "draw the noise once, rng.normal(0, noise_multiplier * clip, size=d), add it to the clipped sum, "
-                  "and divide by expected_batch_size")
+            require(not np.allclose(got, value, rtol=1e-5, atol=1e-9),
+                    tr("{hint} ({setting})").format(hint=tr(hint), setting=setting), fix=tr(fix))
+        if poisson:
+            require(False, tr("with the same seed your step differs from labkit's ({setting}). The check replays your "
+                              "rng: it expects one draw of n uniforms for the batch, then one draw of d normal "
+                              "values for the noise").format(setting=setting),
+                    fix=tr("draw the batch first, rng.random(n) < expected_batch_size / n; then draw the noise once, "
+                           "rng.normal(0, noise_multiplier * clip, size=d), add it to the clipped sum, and divide by "
+                           "expected_batch_size"))
+        require(False, tr("with the same seed your step differs from labkit's ({setting}). The check replays your "
+                          "rng: it expects one draw of d normal values for the noise").format(setting=setting),
+                fix=tr("draw the noise once, rng.normal(0, noise_multiplier * clip, size=d), add it to the clipped "
+                       "sum, and divide by expected_batch_size"))
 
 
 def _dpsgd_gradient(fn) -> str:
-    _compare_step(fn, "the noisy averaged gradient", poisson=True)
-    return ("Your step equals labkit's under the same seeds: a Poisson batch as train_dpsgd draws it, then "
-            "noisy_gradient, the stages dpsgd_step runs; an empty batch included.")
+    _compare_step(fn, N_("the noisy averaged gradient"), poisson=True)
+    return tr("Your step equals labkit's under the same seeds: a Poisson batch as train_dpsgd draws it, then "
+              "noisy_gradient, the stages dpsgd_step runs; an empty batch included.")
 
 
 # Exercise 04.2: the four steps are shown in the notebook; tests/dp/test_dpsgd_exercises.py proves that the
 # notebook's definitions are broken exactly as stated here.
 SUSPECT_STEPS: tuple[str, ...] = ("step_a", "step_b", "step_c", "step_d")
 BROKEN_STEPS: dict[str, str] = {
-    "step_a": "step_a adds the noise after averaging: noise of standard deviation sigma * C on the mean is "
-              "expected_batch_size times what the accountant assumes (private, but the signal drowns)",
-    "step_c": "step_c clips after adding the noise: the raw gradients enter the sum unclipped, so one example can "
-              "move it without bound and no noise scale is calibrated to that",
-    "step_d": "step_d draws noise of standard deviation sigma, not sigma * C: for C < 1 that is less noise than "
-              "the accountant assumes, so the epsilon it reports is too small",
+    "step_a": N_("step_a adds the noise after averaging: noise of standard deviation sigma * C on the mean is "
+                 "expected_batch_size times what the accountant assumes (private, but the signal drowns)"),
+    "step_c": N_("step_c clips after adding the noise: the raw gradients enter the sum unclipped, so one example can "
+                 "move it without bound and no noise scale is calibrated to that"),
+    "step_d": N_("step_d draws noise of standard deviation sigma, not sigma * C: for C < 1 that is less noise than "
+                 "the accountant assumes, so the epsilon it reports is too small"),
 }
 
 
 def _find_the_bugs(fn) -> str:
-    names, fixed = require_names_and_fix(fn(), list(SUSPECT_STEPS), "step")
+    names, fixed = require_names_and_fix(fn(), list(SUSPECT_STEPS), N_("step"))
     correct = sorted(names - set(BROKEN_STEPS))
-    require(not correct, f"you call {len(correct)} correct step broken: run each step and the notebook's "
-                         "step_gradient on the same batch and seed",
-            fix=f"{correct[0] if correct else ''} clips each row, sums, adds N(0, (sigma C)^2) to the sum and divides "
-                "by the expected batch size: that is DP-SGD")
+    require(not correct, tr("you call {count} correct step broken: run each step and the notebook's step_gradient on "
+                            "the same batch and seed").format(count=len(correct)),
+            fix=tr("{step} clips each row, sums, adds N(0, (sigma C)^2) to the sum and divides by the expected batch "
+                   "size: that is DP-SGD").format(step=correct[0] if correct else ''))
     missing = sorted(set(BROKEN_STEPS) - names)
-    require(not missing, f"you missed {len(missing)} broken step(s): compare each one with the stages in order "
-                         "(clip each row, sum, noise of standard deviation sigma * C on the sum, divide)",
-            fix=BROKEN_STEPS[missing[0]] if missing else "")
-    require(callable(fixed), f"the second thing returned must be your fixed step, a function; got {type(fixed).__name__}",
-            fix="define def fixed_step(per_example, clip, noise_multiplier, expected_batch_size, rng) and return it")
+    require(not missing, tr("you missed {count} broken step(s): compare each one with the stages in order (clip each "
+                            "row, sum, noise of standard deviation sigma * C on the sum, divide)").format(
+                count=len(missing)),
+            fix=tr(BROKEN_STEPS[missing[0]]) if missing else "")
+    require(callable(fixed), tr("the second thing returned must be your fixed step, a function; got {type}").format(
+                type=type(fixed).__name__),
+            fix=tr("define def fixed_step(per_example, clip, noise_multiplier, expected_batch_size, rng) and return it"))
     try:
-        _compare_step(fixed, "your fixed step's gradient", poisson=False)
+        _compare_step(fixed, N_("your fixed step's gradient"), poisson=False)
     except Hint as err:
-        raise Hint(f"your fixed step is still wrong: {err}", err.fix) from None
-    return ("Right: a, c and d are broken. c and d break the privacy claim; a stays private but adds "
-            "expected_batch_size times the noise DP-SGD needs, which drowns the signal.")
+        raise Hint(tr("your fixed step is still wrong: {hint}").format(hint=err), err.fix) from None
+    return tr("Right: a, c and d are broken. c and d break the privacy claim; a stays private but adds "
+              "expected_batch_size times the noise DP-SGD needs, which drowns the signal.")
 
 
 def _dp_mean_purchase(fn) -> str:
@@ -195,41 +221,46 @@ def _dp_mean_purchase(fn) -> str:
     n = len(amounts)
     clipped_mean = np.clip(amounts, 0.0, clip).mean()
     out = fn(amounts.copy(), clip, 0.0, np.random.default_rng(0))
-    require(out is not None, "return the noisy mean (one number); your function returned None",
-            fix="end with return (clipped_sum + noise) / len(amounts)")
+    require(out is not None, tr("return the noisy mean (one number); your function returned None"),
+            fix=tr("end with return (clipped_sum + noise) / len(amounts)"))
     require(np.ndim(out) == 0 and isinstance(np.asarray(out).item(), (int, float)),
-            f"return one number, the noisy mean; got {type(out).__name__} of shape {np.shape(out)}",
-            fix="sum the clipped amounts to one number before adding one noise draw")
+            tr("return one number, the noisy mean; got {type} of shape {shape}").format(type=type(out).__name__,
+                                                                                       shape=np.shape(out)),
+            fix=tr("sum the clipped amounts to one number before adding one noise draw"))
     exact = float(out)
     wrong = {
-        "no clipping": (amounts.mean(), "no amount was clipped: one 2500 purchase moves the mean by more than clip / n",
-                        "clip each amount to [0, clip] before you sum"),
-        "from above only": (np.minimum(amounts, clip).mean(), "you clipped from above only: a refund of -80 moves the "
-                            "mean by more than clip / n", "clip from below too, so that a refund counts as 0"),
-        "symmetric": (np.clip(amounts, -clip, clip).mean(), "you clipped to [-clip, clip]: with both signs allowed, "
-                      "replacing one amount moves the sum by up to 2 * clip, twice the sensitivity the noise is "
-                      "calibrated to", "clip to [0, clip], not [-clip, clip]"),
+        "no clipping": (amounts.mean(), N_("no amount was clipped: one 2500 purchase moves the mean by more than "
+                                           "clip / n"),
+                        N_("clip each amount to [0, clip] before you sum")),
+        "from above only": (np.minimum(amounts, clip).mean(), N_("you clipped from above only: a refund of -80 moves "
+                                                                 "the mean by more than clip / n"),
+                            N_("clip from below too, so that a refund counts as 0")),
+        "symmetric": (np.clip(amounts, -clip, clip).mean(), N_("you clipped to [-clip, clip]: with both signs allowed, "
+                                                               "replacing one amount moves the sum by up to 2 * clip, "
+                                                               "twice the sensitivity the noise is calibrated to"),
+                      N_("clip to [0, clip], not [-clip, clip]")),
     }
     for value, hint, fix in wrong.values():
-        require(bool(np.isclose(exact, clipped_mean)) or not np.isclose(exact, value), hint, fix=fix)
+        require(bool(np.isclose(exact, clipped_mean)) or not np.isclose(exact, value), tr(hint), fix=tr(fix))
     require(bool(np.isclose(exact, clipped_mean)),
-            f"with noise_multiplier 0 the answer is the mean of the amounts clipped to [0, clip], divided by all "
-            f"{n} customers ({clipped_mean:.3f}); got {exact:.3f}",
-            fix="divide the clipped sum by the number of customers, len(amounts), refunds included")
+            tr("with noise_multiplier 0 the answer is the mean of the amounts clipped to [0, clip], divided by all "
+               "{n} customers ({mean:.3f}); got {got:.3f}").format(n=n, mean=clipped_mean, got=exact),
+            fix=tr("divide the clipped sum by the number of customers, len(amounts), refunds included"))
     rng = np.random.default_rng(1)
     draws = np.array([float(fn(amounts.copy(), clip, 2.0, rng)) for _ in range(4000)])
     sd = draws.std()
     want = 2.0 * clip / n
-    require(sd > 1e-6 * want, "with noise_multiplier 2 your answer is not noisy",
-            fix="add rng.normal(0, noise_multiplier * clip) to the clipped sum")
+    require(sd > 1e-6 * want, tr("with noise_multiplier 2 your answer is not noisy"),
+            fix=tr("add rng.normal(0, noise_multiplier * clip) to the clipped sum"))
     require(abs(sd / want - 1) < 0.08,
-            f"the noise on the mean should have standard deviation noise_multiplier * clip / n = {want:.2f}; yours has "
-            f"{sd:.2f}", fix="add N(0, (noise_multiplier * clip)^2) to the sum (the standard deviation is "
-                             "noise_multiplier * clip), then divide by n")
-    require(abs(draws.mean() - clipped_mean) < 4 * want / np.sqrt(4000), "the noise must have mean 0",
-            fix="draw the noise with rng.normal(0, noise_multiplier * clip)")
-    return ("Same recipe as DP-SGD: bound each customer's contribution to [0, clip], add noise scaled to that bound. "
-            "With n public this is replace-one DP, for one amount per customer.")
+            tr("the noise on the mean should have standard deviation noise_multiplier * clip / n = {want:.2f}; yours "
+               "has {sd:.2f}").format(want=want, sd=sd),
+            fix=tr("add N(0, (noise_multiplier * clip)^2) to the sum (the standard deviation is noise_multiplier * "
+                   "clip), then divide by n"))
+    require(abs(draws.mean() - clipped_mean) < 4 * want / np.sqrt(4000), tr("the noise must have mean 0"),
+            fix=tr("draw the noise with rng.normal(0, noise_multiplier * clip)"))
+    return tr("Same recipe as DP-SGD: bound each customer's contribution to [0, clip], add noise scaled to that bound. "
+              "With n public this is replace-one DP, for one amount per customer.")
 
 
 _CHECKS_04 = {"04.1": Exercise(_dpsgd_gradient, "build", "core", 15),
@@ -257,20 +288,22 @@ def _tpr_at_low_fpr(fn) -> str:
     for scores, members, max_fpr in _tpr_cases():
         fpr, tpr, _ = roc_curve(scores, members)
         want = tpr_at_fpr(fpr, tpr, max_fpr)
-        got = require_number(fn(scores.copy(), members.copy(), max_fpr), "the true-positive rate")
-        require(0 <= got <= 1, f"a rate lies in [0, 1]; got {got}",
-                fix="divide the number of members caught by the number of members")
+        got = require_number(fn(scores.copy(), members.copy(), max_fpr), N_("the true-positive rate"))
+        require(0 <= got <= 1, tr("a rate lies in [0, 1]; got {got}").format(got=got),
+                fix=tr("divide the number of members caught by the number of members"))
         if abs(got - want) > 1e-6:  # TPRs are multiples of 1 / (number of members): far apart
             neg = scores[~members]
             t = np.quantile(neg, 1 - max_fpr)
             over = float(np.mean(neg >= t))
-            require(False, f"at max_fpr = {max_fpr} expected TPR {want:.4f}, got {got:.4f}. A threshold t is allowed "
-                           f"when its false-positive rate (the share of non-members with score >= t) is at most "
-                           f"max_fpr, including exactly max_fpr. A quantile of the non-members' scores is not such a "
-                           f"threshold when scores tie or interpolate (here it gives FPR {over:.4f})",
-                    fix="try every distinct score as a threshold t; keep those whose FPR (non-members with score >= t, "
-                        "divided by the number of non-members) is <= max_fpr, and return the best TPR among them")
-    return "At 1% FPR the attack names members with few false alarms: the regime that matters (Carlini et al. 2022)."
+            require(False, tr("at max_fpr = {max_fpr} expected TPR {want:.4f}, got {got:.4f}. A threshold t is allowed "
+                              "when its false-positive rate (the share of non-members with score >= t) is at most "
+                              "max_fpr, including exactly max_fpr. A quantile of the non-members' scores is not such a "
+                              "threshold when scores tie or interpolate (here it gives FPR {over:.4f})").format(
+                                  max_fpr=max_fpr, want=want, got=got, over=over),
+                    fix=tr("try every distinct score as a threshold t; keep those whose FPR (non-members with score "
+                           ">= t, divided by the number of non-members) is <= max_fpr, and return the best TPR among "
+                           "them"))
+    return tr("At 1% FPR the attack names members with few false alarms: the regime that matters (Carlini et al. 2022).")
 
 
 def _attack_cases() -> list[tuple[np.ndarray, np.ndarray, float, float, float]]:
@@ -326,89 +359,107 @@ def _loss_attack_epsilon(fn) -> str:
     for losses, members, threshold, delta, alpha in _attack_cases():
         want = _attack_epsilon(losses, members, threshold, delta, alpha)
         got = fn(losses.copy(), members.copy(), threshold, delta, alpha)
-        setting = (f"{int(members.sum())} members, {int((~members).sum())} non-members, threshold {threshold:g}, "
-                   f"delta {delta:g}, alpha {alpha:g}")
+        setting = tr("{members} members, {non_members} non-members, threshold {threshold:g}, delta {delta:g}, "
+                     "alpha {alpha:g}").format(members=int(members.sum()), non_members=int((~members).sum()),
+                                               threshold=threshold, delta=delta, alpha=alpha)
         require(not (isinstance(got, float) and math.isinf(got)),
-                f"you returned infinity ({setting}): with no false positive the measured FPR is 0, and a point "
-                f"estimate proves epsilon = infinity from a finite sample",
-                fix="replace the FPR by its Clopper-Pearson upper bound (never 0) and the TPR by its lower bound")
-        got = require_number(got, "the epsilon lower bound")
+                tr("you returned infinity ({setting}): with no false positive the measured FPR is 0, and a point "
+                   "estimate proves epsilon = infinity from a finite sample").format(setting=setting),
+                fix=tr("replace the FPR by its Clopper-Pearson upper bound (never 0) and the TPR by its lower bound"))
+        got = require_number(got, N_("the epsilon lower bound"))
         if abs(got - want) <= 1e-6 * max(1.0, abs(want)):
             continue
         wrong = [
-            (dict(member_if=np.less), "you guessed 'member' only when the loss is strictly below the threshold",
-             "guess 'member' when loss <= threshold"),
-            (dict(member_if=np.greater_equal), "you guessed 'member' for high losses: members are the examples the "
-             "model fits, with low loss", "guess 'member' when loss <= threshold"),
-            (dict(confidence=False), "you used the measured rates: a bound from them holds only on this sample",
-             "replace the TPR by its Clopper-Pearson lower bound and the FPR by its upper bound"),
-            (dict(swap=True), "you took the optimistic ends of the intervals: a lower bound on epsilon needs the "
-             "pessimistic ones", "use the lower end for the TPR and the upper end for the FPR"),
-            (dict(side=alpha), "each rate's bound is one-sided at alpha: together they then hold with confidence "
-             "1 - 2 alpha only", "bound each rate one-sided at alpha / 2 (the ends of the two-sided 1 - alpha "
-                                 "Clopper-Pearson interval), so that both hold with 1 - alpha"),
-            (dict(side=alpha / 4), "each rate's bound is one-sided at alpha / 4: clopper_pearson(k, n, alpha) already "
-             "puts alpha / 2 on each side, so passing it alpha / 2 halves that again and the bound comes out too low",
-             "call clopper_pearson(k, n, alpha) and take the lower end for the TPR and the upper end for the FPR"),
-            (dict(use_delta=False), "you ignored delta: TPR <= e^eps FPR + delta allows delta of slack",
-             "subtract delta in both inequalities"),
-            (dict(both=False), "you used one inequality only: 1 - FPR <= e^eps (1 - TPR) + delta can prove more",
-             "take the larger of log((TPR - delta) / FPR) and log((1 - FPR - delta) / (1 - TPR))"),
-            (dict(floor=False), "your bound is below 0: an attack that proves nothing proves epsilon >= 0",
-             "return max(0, ...)"),
+            (dict(member_if=np.less), N_("you guessed 'member' only when the loss is strictly below the threshold"),
+             N_("guess 'member' when loss <= threshold")),
+            (dict(member_if=np.greater_equal), N_("you guessed 'member' for high losses: members are the examples the "
+                                                  "model fits, with low loss"),
+             N_("guess 'member' when loss <= threshold")),
+            (dict(confidence=False), N_("you used the measured rates: a bound from them holds only on this sample"),
+             N_("replace the TPR by its Clopper-Pearson lower bound and the FPR by its upper bound")),
+            (dict(swap=True), N_("you took the optimistic ends of the intervals: a lower bound on epsilon needs the "
+                                 "pessimistic ones"),
+             N_("use the lower end for the TPR and the upper end for the FPR")),
+            (dict(side=alpha), N_("each rate's bound is one-sided at alpha: together they then hold with confidence "
+                                  "1 - 2 alpha only"),
+             N_("bound each rate one-sided at alpha / 2 (the ends of the two-sided 1 - alpha Clopper-Pearson "
+                "interval), so that both hold with 1 - alpha")),
+            (dict(side=alpha / 4), N_("each rate's bound is one-sided at alpha / 4: clopper_pearson(k, n, alpha) "
+                                      "already puts alpha / 2 on each side, so passing it alpha / 2 halves that again "
+                                      "and the bound comes out too low"),
+             N_("call clopper_pearson(k, n, alpha) and take the lower end for the TPR and the upper end for the FPR")),
+            (dict(use_delta=False), N_("you ignored delta: TPR <= e^eps FPR + delta allows delta of slack"),
+             N_("subtract delta in both inequalities")),
+            (dict(both=False), N_("you used one inequality only: 1 - FPR <= e^eps (1 - TPR) + delta can prove more"),
+             N_("take the larger of log((TPR - delta) / FPR) and log((1 - FPR - delta) / (1 - TPR))")),
+            (dict(floor=False), N_("your bound is below 0: an attack that proves nothing proves epsilon >= 0"),
+             N_("return max(0, ...)")),
         ]
         for kwargs, hint, fix in wrong:
             other = _attack_epsilon(losses, members, threshold, delta, alpha, **kwargs)
             if math.isfinite(other) and abs(got - other) <= 1e-6 * max(1.0, abs(other)):
-                require(False, f"{hint} ({setting}; expected {want:.4f}, got {got:.4f})", fix=fix)
-        require(False, f"expected {want:.4f}, got {got:.4f} ({setting})",
-                fix="count TP and FP at loss <= threshold; TPR's Clopper-Pearson lower bound and FPR's upper bound, "
-                    "each one-sided at alpha / 2; then max(0, log((TPR - delta) / FPR), log((1 - FPR - delta) / "
-                    "(1 - TPR)))")
-    return ("Your bound equals labkit.dp.audit.epsilon_lower_bound on these counts. It is a lower bound: it can refute "
-            "a claimed epsilon, never confirm one.")
+                require(False, tr("{hint} ({setting}; expected {want:.4f}, got {got:.4f})").format(
+                            hint=tr(hint), setting=setting, want=want, got=got), fix=tr(fix))
+        require(False, tr("expected {want:.4f}, got {got:.4f} ({setting})").format(want=want, got=got, setting=setting),
+                fix=tr("count TP and FP at loss <= threshold; TPR's Clopper-Pearson lower bound and FPR's upper bound, "
+                       "each one-sided at alpha / 2; then max(0, log((TPR - delta) / FPR), log((1 - FPR - delta) / "
+                       "(1 - TPR)))"))
+    return tr("Your bound equals labkit.dp.audit.epsilon_lower_bound on these counts. It is a lower bound: it can "
+              "refute a claimed epsilon, never confirm one.")
 
 
 # Exercise 05.3: the statements are in the notebook, keyed by letter; True = the audit supports it.
 AUDIT_CLAIMS: dict[str, bool] = {"a": False, "b": True, "c": False, "d": False, "e": False, "f": True}
 _CLAIM_REASONS: dict[str, str] = {
-    "a": "a is not supported: a lower bound near 0 says only that this attack found next to nothing; the guarantee "
-         "comes from the accountant's proof, never from a failed attack",
-    "b": "b is supported: 4.14 > 1, so these rates are impossible under (1, 1e-5)-DP, at the stated (nominal) "
-         "confidence",
-    "c": "c is not supported: the eps = 16 models themselves got a lower bound of 0.04, below 1, so a model claiming "
-         "eps = 1 while really at eps = 16 would pass",
-    "d": "d is not supported: a lower bound below the accountant's epsilon is consistent with it; it says nothing "
-         "about how tight the accountant is",
-    "e": "e is not supported: the guesses about one model's examples share that model, so they are not independent "
-         "trials and the 95% is nominal; even for independent trials, Clopper-Pearson guarantees at least 95%, "
-         "not exactly 95%",
-    "f": "f is supported: (1, 1e-5)-DP caps any attack's TPR at e^1 * FPR + delta, 2.7% at 1% FPR, whatever the "
-         "attack",
+    "a": N_("a is not supported: a lower bound near 0 says only that this attack found next to nothing; the "
+            "guarantee comes from the accountant's proof, never from a failed attack"),
+    "b": N_("b is supported: 4.14 > 1, so these rates are impossible under (1, 1e-5)-DP, at the stated (nominal) "
+            "confidence"),
+    "c": N_("c is not supported: the eps = 16 models themselves got a lower bound of 0.04, below 1, so a model "
+            "claiming eps = 1 while really at eps = 16 would pass"),
+    "d": N_("d is not supported: a lower bound below the accountant's epsilon is consistent with it; it says nothing "
+            "about how tight the accountant is"),
+    "e": N_("e is not supported: the guesses about one model's examples share that model, so they are not "
+            "independent trials and the 95% is nominal; even for independent trials, Clopper-Pearson guarantees at "
+            "least 95%, not exactly 95%"),
+    "f": N_("f is supported: (1, 1e-5)-DP caps any attack's TPR at e^1 * FPR + delta, 2.7% at 1% FPR, whatever the "
+            "attack"),
 }
 
 
 def _audit_claims(fn) -> str:
     out = fn()
-    require(isinstance(out, dict), f"return a dict from each statement's letter to True or False; got "
-                                   f"{type(out).__name__}", fix='return {"a": ..., "b": ..., ...} with one bool each')
+    require(isinstance(out, dict), tr("return a dict from each statement's letter to True or False; got {type}").format(
+                type=type(out).__name__),
+            fix=tr('return {{"a": ..., "b": ..., ...}} with one bool each').format())
     keys = {str(k).strip().lower(): val for k, val in out.items()}
-    require(set(keys) == set(AUDIT_CLAIMS), f"answer every statement once, keys {sorted(AUDIT_CLAIMS)}; got "
-                                            f"{sorted(keys)}", fix="one key per letter a to f")
-    require(all(is_bool(val) for val in keys.values()), "each answer must be True (supported) or False",
-            fix="write True or False for each letter")
+    require(set(keys) == set(AUDIT_CLAIMS), tr("answer every statement once, keys {want}; got {got}").format(
+                want=sorted(AUDIT_CLAIMS), got=sorted(keys)),
+            fix=tr("one key per letter a to f"))
+    require(all(is_bool(val) for val in keys.values()), tr("each answer must be True (supported) or False"),
+            fix=tr("write True or False for each letter"))
     wrong = [k for k in sorted(AUDIT_CLAIMS) if bool(keys[k]) != AUDIT_CLAIMS[k]]
     # Say how many are wrong and on which side (marked supported or not), never which letter: the fix does that.
     said_yes = sum(bool(keys[k]) for k in wrong)
-    sides = [f"{count} you marked {word}" for count, word in [(said_yes, "True (supported)"),
-                                                              (len(wrong) - said_yes, "False")] if count]
-    require(not wrong, f"{len(wrong)} of your {len(AUDIT_CLAIMS)} answers {'is' if len(wrong) == 1 else 'are'} wrong: "
-                       f"{' and '.join(sides)}. Ask of each statement: does the definition of (epsilon, delta)-DP "
-                       f"imply it, or do this notebook's numbers show it (a lower bound, from one attack, on guesses "
-                       f"that share their models)?",
-            fix=_CLAIM_REASONS[wrong[0]] if wrong else "")
-    return ("An audit can refute a claim (b) and DP caps every attack (f); a failed attack proves nothing about "
-            "privacy, and the audit's confidence is nominal.")
+    said_no = len(wrong) - said_yes
+    if said_yes and said_no:
+        sides = tr("{yes} you marked True (supported) and {no} you marked False").format(yes=said_yes, no=said_no)
+    elif said_yes:
+        sides = tr("{yes} you marked True (supported)").format(yes=said_yes)
+    else:
+        sides = tr("{no} you marked False").format(no=said_no)
+    if len(wrong) == 1:
+        message = tr("{wrong} of your {total} answers is wrong: {sides}. Ask of each statement: does the definition of "
+                     "(epsilon, delta)-DP imply it, or do this notebook's numbers show it (a lower bound, from one "
+                     "attack, on guesses that share their models)?")
+    else:
+        message = tr("{wrong} of your {total} answers are wrong: {sides}. Ask of each statement: does the definition "
+                     "of (epsilon, delta)-DP imply it, or do this notebook's numbers show it (a lower bound, from one "
+                     "attack, on guesses that share their models)?")
+    require(not wrong, message.format(wrong=len(wrong), total=len(AUDIT_CLAIMS), sides=sides),
+            fix=tr(_CLAIM_REASONS[wrong[0]]) if wrong else "")
+    return tr("An audit can refute a claim (b) and DP caps every attack (f); a failed attack proves nothing about "
+              "privacy, and the audit's confidence is nominal.")
 
 
 _CHECKS_05 = {"05.1": Exercise(_tpr_at_low_fpr, "build", "core", 15),

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 from labkit.dp.accounting import dpsgd_noise_multiplier, dpsgd_steps
 from labkit.dp.dpsgd import accuracy, make_mlp, reinitialize, train_dpsgd
 
@@ -67,9 +68,10 @@ class GridConfig:
         return float(step_size) / float(l2_norm_clip)
 
     def describe(self) -> str:
-        return (f"{self.dataset}, MLP {'-'.join(map(str, self.hidden))}-10, Poisson sampling, learning rate = step "
-                f"size / clip, delta = {self.delta:g}, {self.accountant.upper()} accountant, {len(self.seeds)} seeds "
-                f"per point")
+        return tr("{dataset}, MLP {hidden}-10, Poisson sampling, learning rate = step size / clip, delta = {delta:g}, "
+                  "{accountant} accountant, {seeds} seeds per point").format(
+            dataset=self.dataset, hidden="-".join(map(str, self.hidden)), delta=self.delta,
+            accountant=self.accountant.upper(), seeds=len(self.seeds))
 
 
 def _train(ds: Any, model: Any, *, batch_size: int, epochs: int, l2_norm_clip: float | None, noise_multiplier: float,
@@ -276,13 +278,17 @@ class TuningPoint:
 
     def describe(self) -> str:
         """One sentence with the point's setting, noise multiplier, steps and accuracy +/- its standard error."""
-        how = "best of the grid's step sizes" if self.best_step else "given"
-        acc = ("every seed diverged" if self.num_seeds == 0 else
-               f"test accuracy {self.accuracy:.3f} +/- {self.stderr:.3f} (standard error over {self.num_seeds} seeds)")
-        extra = f"; {self.diverged} seed(s) diverged" if self.diverged and self.num_seeds else ""
-        return (f"epsilon {self.target_epsilon:g}, batch {self.batch_size}, clip {self.l2_norm_clip:g}, "
-                f"{self.epochs} epochs = {self.steps} steps, step size {self.step_size:g} ({how}; learning rate "
-                f"{self.learning_rate:g}): noise multiplier {self.noise_multiplier:.3f}; {acc}{extra}")
+        how = tr("best of the grid's step sizes") if self.best_step else tr("given")
+        acc = (tr("every seed diverged") if self.num_seeds == 0 else
+               tr("test accuracy {accuracy:.3f} +/- {stderr:.3f} (standard error over {seeds} seeds)").format(
+                   accuracy=self.accuracy, stderr=self.stderr, seeds=self.num_seeds))
+        extra = (tr("; {diverged} seed(s) diverged").format(diverged=self.diverged)
+                 if self.diverged and self.num_seeds else "")
+        return tr("epsilon {epsilon:g}, batch {batch}, clip {clip:g}, {epochs} epochs = {steps} steps, step size "
+                  "{step:g} ({how}; learning rate {lr:g}): noise multiplier {sigma:.3f}; {acc}{extra}").format(
+            epsilon=self.target_epsilon, batch=self.batch_size, clip=self.l2_norm_clip, epochs=self.epochs,
+            steps=self.steps, step=self.step_size, how=how, lr=self.learning_rate, sigma=self.noise_multiplier,
+            acc=acc, extra=extra)
 
     def __repr__(self) -> str:
         return f"TuningPoint({self.describe()})"
@@ -378,9 +384,10 @@ class Difference:
         return self.low > 0 or self.high < 0
 
     def describe(self) -> str:
-        verdict = "the intervals separate them" if self.significant else "indistinguishable"
-        return (f"{self.difference:+.3f} (95% Welch interval [{self.low:+.3f}, {self.high:+.3f}], {self.dof:.1f} "
-                f"degrees of freedom): {verdict}")
+        verdict = tr("the intervals separate them") if self.significant else tr("indistinguishable")
+        return tr("{difference:+.3f} (95% Welch interval [{low:+.3f}, {high:+.3f}], {dof:.1f} degrees of freedom): "
+                  "{verdict}").format(difference=self.difference, low=self.low, high=self.high, dof=self.dof,
+                                      verdict=verdict)
 
 
 def accuracy_difference(a: TuningPoint, b: TuningPoint) -> Difference:

@@ -44,6 +44,7 @@ from labkit.dp.accounting import accountant_dashboard
 from labkit.dp.mechanisms import noise_calibration
 from labkit.dp.plots import (plot_epsilon_over_steps, plot_noise_calibration, plot_tradeoff, update_epsilon_over_steps,
                              update_noise_calibration, update_tradeoff)
+from labkit.i18n import N_, tr
 from labkit.style import new_axes
 
 
@@ -61,8 +62,9 @@ def _fit(name: str, value: float, low: float, high: float) -> tuple[float, str]:
     if low <= value <= high:
         return value, ""
     fitted = min(max(value, low), high)
-    return fitted, (f"<i>{name} = {value:g} is outside this slider's range [{low:g}, {high:g}]; "
-                    f"showing {name} = {fitted:g}.</i><br>")
+    return fitted, ("<i>" + tr("{name} = {value:g} is outside this slider's range [{low:g}, {high:g}]; "
+                               "showing {name} = {fitted:g}.").format(name=name, value=value, low=low, high=high,
+                                                                      fitted=fitted) + "</i><br>")
 
 
 def _view(children: list, description: str, controls: dict[str, Any], output: Any, status: Any, **parts: Any) -> Any:
@@ -125,7 +127,7 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
     true_count = v.count("true_count", true_count, maximum=10**9)
     eps = w.FloatLogSlider(value=epsilon, base=10, min=-1.3, max=1, step=0.05, description="epsilon",
                            continuous_update=False)
-    sens = w.FloatSlider(value=sensitivity, min=0.5, max=10, step=0.5, description="sensitivity",
+    sens = w.FloatSlider(value=sensitivity, min=0.5, max=10, step=0.5, description=tr("sensitivity"),
                          continuous_update=False)
     text = w.HTML()
     out = image_view()
@@ -143,7 +145,7 @@ def noise_calibration_widget(epsilon: float = 1.0, sensitivity: float = 1.0, tru
 
     _redraw_on_change((eps, sens), text, out, note_e + note_s, render)
     return _view([w.HBox([eps, sens]), text, out],
-                 "Noise-calibration widget (epsilon, sensitivity -> Laplace release of a count)",
+                 tr("Noise-calibration widget (epsilon, sensitivity -> Laplace release of a count)"),
                  {"epsilon": eps, "sensitivity": sens}, out, text, blitter=canvas)
 
 
@@ -180,7 +182,7 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
                          continuous_update=False)
     sigma = w.FloatSlider(value=noise_multiplier, min=0.5, max=5.0, step=0.05, description="sigma",
                           continuous_update=False)
-    k = w.IntSlider(value=steps, min=1, max=50000, step=1, description="steps", continuous_update=False)
+    k = w.IntSlider(value=steps, min=1, max=50000, step=1, description=tr("steps"), continuous_update=False)
     d = w.FloatLogSlider(value=delta, base=10, min=-10, max=-3, step=1, description="delta",
                          continuous_update=False)
     text = w.HTML()
@@ -211,7 +213,7 @@ def accountant_widget(sampling_probability: float = 256 / 60000, noise_multiplie
 
     _redraw_on_change((q, sigma, k, d), text, out, note_q + note_m + note_k + note_d, render)
     return _view([w.HBox([q, sigma]), w.HBox([k, d]), text, out],
-                 "Accountant dashboard (q, sigma, steps, delta -> epsilon under RDP and PLD)",
+                 tr("Accountant dashboard (q, sigma, steps, delta -> epsilon under RDP and PLD)"),
                  {"sampling_probability": q, "noise_multiplier": sigma, "steps": k, "delta": d}, out, text,
                  blitter=canvas)
 
@@ -252,8 +254,9 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
                               continuous_update=False, readout_format=".2f")
     readout = w.HTML()
     out = image_view()
-    button = w.Button(description="Train this point", tooltip="train one model at this epsilon now (a few seconds)")
-    bar = w.IntProgress(value=0, min=0, max=cfg.epochs, description="epochs")
+    button = w.Button(description=tr("Train this point"),
+                      tooltip=tr("train one model at this epsilon now (a few seconds)"))
+    bar = w.IntProgress(value=0, min=0, max=cfg.epochs, description=tr("epochs"))
     status = w.HTML(value=note)
 
     # One figure, drawn once; a slider move only redraws the selected point, its bar, the live
@@ -267,10 +270,12 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
 
     def redraw(_=None) -> None:
         point = tradeoff_at(data, float(slider.value), cfg)
-        readout.value = (f"<b>epsilon = {point.target_epsilon:.2f}</b> (delta = {cfg.delta:g}) needs noise multiplier "
-                         f"<b>{point.noise_multiplier:.2f}</b>; expected test accuracy <b>{point.accuracy:.3f}</b> "
-                         f"+/- {(point.high - point.low) / 2:.3f} (sd over {point.num_seeds} seeds; non-private {point.nonprivate_accuracy:.3f}). "
-                         f"Recipe: {cfg.describe()}.")
+        readout.value = tr("<b>epsilon = {epsilon:.2f}</b> (delta = {delta:g}) needs noise multiplier <b>{sigma:.2f}</b>; "
+                           "expected test accuracy <b>{accuracy:.3f}</b> +/- {sd:.3f} (sd over {seeds} seeds; non-private "
+                           "{nonprivate:.3f}). Recipe: {recipe}.").format(
+            epsilon=point.target_epsilon, delta=cfg.delta, sigma=point.noise_multiplier, accuracy=point.accuracy,
+            sd=(point.high - point.low) / 2, seeds=point.num_seeds, nonprivate=point.nonprivate_accuracy,
+            recipe=cfg.describe())
         update_tradeoff(ax, point, live)
         out.value = canvas.png()
 
@@ -278,7 +283,7 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
         eps = float(slider.value) if epsilon is None else v.real("epsilon", epsilon, low=0.5, high=16.0)
         button.disabled = True
         bar.value = 0
-        status.value = f"training at epsilon = {eps:.2f}..."
+        status.value = tr("training at epsilon = {epsilon:.2f}...").format(epsilon=eps)
 
         def progress(done: int, total: int) -> None:
             bar.max, bar.value = total, done
@@ -290,8 +295,9 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
         live.append((eps, acc))
         n_test = len(load_dataset(cfg.dataset).y_test)
         half = 1.96 * float(np.sqrt(acc * (1 - acc) / n_test))  # 95% normal interval over the test examples
-        status.value = (f"trained live at epsilon = {eps:.2f}: test accuracy {acc:.3f} +/- {half:.3f} "
-                        f"(95%, {n_test} test examples; seed {1000 + len(live) - 1})")
+        status.value = tr("trained live at epsilon = {epsilon:.2f}: test accuracy {accuracy:.3f} +/- {half:.3f} "
+                          "(95%, {n_test} test examples; seed {seed})").format(
+            epsilon=eps, accuracy=acc, half=half, n_test=n_test, seed=1000 + len(live) - 1)
         redraw()
         return eps, sigma, acc
 
@@ -305,7 +311,7 @@ def tradeoff_explorer(target_epsilon: float = 2.0, sweep: dict | None = None) ->
         slider.value = fitted
 
     return _view([slider, readout, out, w.HBox([button, bar]), status],
-                 "Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)",
+                 tr("Accuracy-privacy trade-off explorer (target epsilon -> noise multiplier -> test accuracy)"),
                  {"epsilon": slider, "train": button}, out, status, readout=readout, progress=bar,
                  set_epsilon=set_epsilon, train_point=train, blitter=canvas)
 
@@ -323,8 +329,8 @@ def _on_grid(name: str, value: Any, axis: Any) -> tuple[Any, str]:
         if np.isclose(a, x, rtol=1e-9, atol=0.0):
             return a, ""
     nearest = min(axis, key=lambda a: abs(np.log(a) - np.log(x)))
-    return nearest, (f"<i>{name} = {x:g} is not in the grid ({', '.join(f'{a:g}' for a in axis)}); "
-                     f"showing {name} = {nearest:g}.</i><br>")
+    return nearest, ("<i>" + tr("{name} = {value:g} is not in the grid ({values}); showing {name} = {nearest:g}.").format(
+        name=name, value=x, values=", ".join(f"{a:g}" for a in axis), nearest=nearest) + "</i><br>")
 
 
 def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_clip: float = 1.0, epochs: int = 20,
@@ -374,16 +380,16 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
         return w.SelectionSlider(options=[(f"{a:g}", a) for a in axes[name]], value=start[name], description=label,
                                  continuous_update=False)
 
-    controls = {"epsilon": slider("target_epsilon", "epsilon"), "batch_size": slider("batch_size", "batch size"),
-                "l2_norm_clip": slider("l2_norm_clip", "clip"), "epochs": slider("epochs", "epochs"),
-                "step_size": w.Dropdown(options=[("best", None)] + [(f"{a:g}", a) for a in axes["step_size"]],
-                                        value=start["step_size"], description="step size")}
+    controls = {"epsilon": slider("target_epsilon", "epsilon"), "batch_size": slider("batch_size", tr("batch size")),
+                "l2_norm_clip": slider("l2_norm_clip", tr("clip")), "epochs": slider("epochs", tr("epochs")),
+                "step_size": w.Dropdown(options=[(tr("best"), None)] + [(f"{a:g}", a) for a in axes["step_size"]],
+                                        value=start["step_size"], description=tr("step size"))}
     keys = {"epsilon": "target_epsilon", "batch_size": "batch_size", "l2_norm_clip": "l2_norm_clip",
             "epochs": "epochs", "step_size": "step_size"}
     readout = w.HTML()
     image = image_view()
-    button = w.Button(description="Train this point", tooltip="train the selected configuration now (seconds)")
-    bar = w.IntProgress(value=0, min=0, max=1, description="epochs")
+    button = w.Button(description=tr("Train this point"), tooltip=tr("train the selected configuration now (seconds)"))
+    bar = w.IntProgress(value=0, min=0, max=1, description=tr("epochs"))
     status = w.HTML(value="".join(notes))
     live: list[dict] = []
     slices: dict = {}  # (epsilon, clip, step size) -> TuningSlice: a lookup once, then a dict hit
@@ -433,16 +439,24 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
             notes.clear()
             status.value = ""
         point, sl, pts, limits = compute()
-        chosen = " (the best mean over the grid's step sizes, chosen on the test set: optimistic, and on private data the " \
-                 "choice itself costs privacy)" if point.best_step else ""
-        acc = ("<b>every seed diverged</b> at this step size: choose a smaller one" if point.num_seeds == 0 else
-               f"test accuracy <b>{point.accuracy:.3f}</b> +/- {point.stderr:.3f} (standard error over "
-               f"{point.num_seeds} seeds{'; ' + str(point.diverged) + ' diverged' if point.diverged else ''})")
-        readout.value = (f"<b>epsilon = {point.target_epsilon:g}</b> (delta = {float(data['delta']):g}), batch "
-                         f"{point.batch_size}, {point.epochs} epochs = <b>{point.steps} steps</b>: noise multiplier "
-                         f"<b>{point.noise_multiplier:.3f}</b>; clip {point.l2_norm_clip:g}, step size "
-                         f"{point.step_size:g}{chosen}, learning rate {point.learning_rate:g}; {acc}. Non-private "
-                         f"(same batch and epochs, best step size): {point.nonprivate_accuracy:.3f}.")
+        chosen = tr(" (the best mean over the grid's step sizes, chosen on the test set: optimistic, and on private data "
+                    "the choice itself costs privacy)") if point.best_step else ""
+        if point.num_seeds == 0:
+            acc = tr("<b>every seed diverged</b> at this step size: choose a smaller one")
+        elif point.diverged:
+            acc = tr("test accuracy <b>{accuracy:.3f}</b> +/- {stderr:.3f} (standard error over {seeds} seeds; "
+                     "{diverged} diverged)").format(accuracy=point.accuracy, stderr=point.stderr,
+                                                    seeds=point.num_seeds, diverged=point.diverged)
+        else:
+            acc = tr("test accuracy <b>{accuracy:.3f}</b> +/- {stderr:.3f} (standard error over {seeds} seeds)").format(
+                accuracy=point.accuracy, stderr=point.stderr, seeds=point.num_seeds)
+        readout.value = tr("<b>epsilon = {epsilon:g}</b> (delta = {delta:g}), batch {batch}, {epochs} epochs = "
+                           "<b>{steps} steps</b>: noise multiplier <b>{sigma:.3f}</b>; clip {clip:g}, step size "
+                           "{step:g}{chosen}, learning rate {lr:g}; {acc}. Non-private (same batch and epochs, best "
+                           "step size): {nonprivate:.3f}.").format(
+            epsilon=point.target_epsilon, delta=float(data['delta']), batch=point.batch_size, epochs=point.epochs,
+            steps=point.steps, sigma=point.noise_multiplier, clip=point.l2_norm_clip, step=point.step_size,
+            chosen=chosen, lr=point.learning_rate, acc=acc, nonprivate=point.nonprivate_accuracy)
         update_tuning(ax, sl, point, pts, limits)
         image.value = canvas.png()
 
@@ -451,7 +465,7 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
         seed = 1000 + len(live)
         button.disabled = True
         bar.value, bar.max = 0, point.epochs
-        status.value = f"training {point.describe()} live, seed {seed}..."
+        status.value = tr("training {point} live, seed {seed}...").format(point=point.describe(), seed=seed)
 
         def progress(done: int, total: int) -> None:
             bar.max, bar.value = total, done
@@ -466,11 +480,13 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
             live.append({"target_epsilon": point.target_epsilon, "batch_size": point.batch_size,
                          "l2_norm_clip": point.l2_norm_clip, "accuracy": acc})
             half = 1.96 * float(np.sqrt(acc * (1 - acc) / n_test))  # 95% normal interval over the test examples
-            status.value = (f"trained live (seed {seed}; a star on the figure): test accuracy {acc:.3f} +/- {half:.3f} "
-                            f"(95%, {n_test} test examples); the grid's mean at this point is {point.accuracy:.3f} "
-                            f"+/- {point.stderr:.3f} (standard error, {point.num_seeds} seeds).")
+            status.value = tr("trained live (seed {seed}; a star on the figure): test accuracy {accuracy:.3f} +/- "
+                              "{half:.3f} (95%, {n_test} test examples); the grid's mean at this point is {mean:.3f} "
+                              "+/- {stderr:.3f} (standard error, {seeds} seeds).").format(
+                seed=seed, accuracy=acc, half=half, n_test=n_test, mean=point.accuracy, stderr=point.stderr,
+                seeds=point.num_seeds)
         else:
-            status.value = f"trained live (seed {seed}): training diverged at this step size."
+            status.value = tr("trained live (seed {seed}): training diverged at this step size.").format(seed=seed)
         redraw()
         return point, acc
 
@@ -498,8 +514,8 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
 
     return _view([w.HBox([controls["epsilon"], controls["batch_size"]]), w.HBox([controls["l2_norm_clip"],
                   controls["epochs"]]), controls["step_size"], readout, image, w.HBox([button, bar]), status],
-                 "Tuning explorer (fixed epsilon: batch size, clip, epochs, step size -> noise multiplier, steps, "
-                 "test accuracy)",
+                 tr("Tuning explorer (fixed epsilon: batch size, clip, epochs, step size -> noise multiplier, steps, "
+                    "test accuracy)"),
                  {**controls, "train": button}, image, status, readout=readout, image=image, progress=bar,
                  select=select, point=current, train_point=train, compute=compute, blitter=canvas)
 
@@ -509,6 +525,8 @@ def tuning_explorer(target_epsilon: float = 1.0, batch_size: int = 256, l2_norm_
 # --------------------------------------------------------------------------------------------
 
 CANARY_TRIALS: tuple[int, ...] = (10_000, 100_000, 1_000_000, 4_000_000)
+# what the step toggle shows for each implementation of labkit.dp.canary.IMPLEMENTATIONS
+_IMPLEMENTATION_LABELS: dict[str, str] = {"correct": N_("correct"), "broken": N_("broken")}
 
 
 def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, implementation: str = "correct",
@@ -538,8 +556,10 @@ def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, 
     controls = {
         "noise_multiplier": w.FloatSlider(value=sigma, min=0.5, max=5.0, step=0.1, description="sigma",
                                           continuous_update=False),
-        "trials": w.Dropdown(options=[(f"{n:,}", n) for n in CANARY_TRIALS], value=trials, description="trials"),
-        "implementation": w.ToggleButtons(options=list(IMPLEMENTATIONS), value=implementation, description="step"),
+        "trials": w.Dropdown(options=[(f"{n:,}", n) for n in CANARY_TRIALS], value=trials, description=tr("trials")),
+        "implementation": w.ToggleButtons(options=[(tr(_IMPLEMENTATION_LABELS.get(name, name)), name)
+                                                   for name in IMPLEMENTATIONS],
+                                          value=implementation, description=tr("step")),
     }
     text, out = w.HTML(), image_view()
 
@@ -561,19 +581,27 @@ def canary_audit_widget(noise_multiplier: float = 2.0, trials: int = 4_000_000, 
             notes[0] = ""
         p = point()
         a = p.audit
-        verdict = ("refutes the accountant's claim" if a.epsilon > p.claimed_epsilon else
-                   f"reaches {a.epsilon / p.claimed_epsilon:.0%} of the accountant's epsilon")
-        text.value = (notes[0] + f"sigma = {p.noise_multiplier:g}, {p.trials:,} steps with and {p.trials:,} without the "
-                      f"canary, delta = {delta:g}, {p.implementation} step (C = {clip:g}):<br>"
-                      f"audit: epsilon &ge; <b>{a.epsilon:.2f}</b> (95%) &mdash; accountant claims "
-                      f"<b>{p.claimed_epsilon:.2f}</b>; true epsilon {p.true_epsilon:.2f}. The audit {verdict}.")
+        if a.epsilon > p.claimed_epsilon:
+            verdict = tr("The audit refutes the accountant's claim.")
+        else:
+            verdict = tr("The audit reaches {share:.0%} of the accountant's epsilon.").format(
+                share=a.epsilon / p.claimed_epsilon)
+        step = (tr("correct step (C = {clip:g})") if p.implementation == "correct" else
+                tr("broken step (C = {clip:g})") if p.implementation == "broken" else
+                tr("{implementation} step (C = {clip:g})")).format(implementation=p.implementation, clip=clip)
+        text.value = (notes[0] + tr("sigma = {sigma:g}, {trials:,} steps with and {trials:,} without the canary, "
+                                    "delta = {delta:g}, {step}:<br>audit: epsilon &ge; <b>{epsilon:.2f}</b> (95%) "
+                                    "&mdash; accountant claims <b>{claimed:.2f}</b>; true epsilon {true:.2f}. "
+                                    "{verdict}").format(
+            sigma=p.noise_multiplier, trials=p.trials, delta=delta, step=step, epsilon=a.epsilon,
+            claimed=p.claimed_epsilon, true=p.true_epsilon, verdict=verdict))
         plot_canary_scores(ax, p.sample_in, p.sample_out, a.threshold)
         out.value = canvas.png()
 
     for control in controls.values():
         control.observe(redraw, "value")
     redraw()
-    return _view([*controls.values(), text, out], "canary audit widget (noise multiplier, trials, step)",
+    return _view([*controls.values(), text, out], tr("canary audit widget (noise multiplier, trials, step)"),
                  controls, out, text, blitter=canvas)
 
 
@@ -609,9 +637,9 @@ def reconstruction_widget(noise_scale: float = 3.0, num_queries: int = 400, num_
     for queries in RECONSTRUCTION_QUERIES:  # solve every table now, not at the first move
         reconstruction_curve(grid, n, queries, k)
     controls = {
-        "noise_scale": w.FloatLogSlider(value=b, base=10, min=-1, max=2, step=0.05, description="noise b",
+        "noise_scale": w.FloatLogSlider(value=b, base=10, min=-1, max=2, step=0.05, description=tr("noise b"),
                                         continuous_update=False),
-        "num_queries": w.Dropdown(options=list(RECONSTRUCTION_QUERIES), value=m, description="queries m"),
+        "num_queries": w.Dropdown(options=list(RECONSTRUCTION_QUERIES), value=m, description=tr("queries m")),
     }
     text, out = w.HTML(), image_view()
     figures: dict[int, tuple[Blitter, Any]] = {}
@@ -640,5 +668,5 @@ def reconstruction_widget(noise_scale: float = 3.0, num_queries: int = 400, num_
         control.observe(redraw, "value")
     redraw()
     return _view([w.HBox(list(controls.values())), text, out],
-                 "Reconstruction widget (Laplace scale b, queries m -> share of bits recovered, epsilon spent)",
+                 tr("Reconstruction widget (Laplace scale b, queries m -> share of bits recovered, epsilon spent)"),
                  controls, out, text)

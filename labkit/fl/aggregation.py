@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 
 SHAMIR_SHARE_BYTES = math.ceil(521 / 8)
 """One Shamir share value in secure aggregation's field 2^521 - 1 (66 bytes)."""
@@ -90,13 +91,13 @@ def plain_sum(updates: Sequence[np.ndarray], params: np.ndarray | None = None) -
     """
     u = _stack(updates, params, finite=False)
     if not u:
-        return Aggregate(np.zeros_like(params), 0, 0, "no updates")
+        return Aggregate(np.zeros_like(params), 0, 0, tr("no updates"))
     total = u[0]
     for x in u[1:]:
         total = total + x
     size = int(total.size)
     return Aggregate(total, len(u) * size * total.dtype.itemsize, 0,
-                     f"{len(u)} updates of {size} floats in the clear")
+                     tr("{count} updates of {size} floats in the clear").format(count=len(u), size=size))
 
 
 def secagg_bytes(run: Any) -> tuple[int, int]:
@@ -115,11 +116,12 @@ def secagg_bytes(run: Any) -> tuple[int, int]:
     if not all(hasattr(run, a) for a in ("graph", "transcript", "public_keys", "encryption_public_keys")):
         raise TypeError(f"run must be a labkit.smpc.SecAggRun (from secure_aggregate_run); got {run!r}"[:200])
     n = len(run.graph)
-    tr = run.transcript
+    transcript = run.transcript
     keys_up = sum(len(k) for k in run.public_keys.values()) + sum(len(k) for k in run.encryption_public_keys.values())
-    shares = sum(len(c) for c in tr.server_relayed.values())
-    masked = sum(int(v.nbytes) for v in tr.server_received.values())
-    unmask = SHAMIR_SHARE_BYTES * sum(len(kinds["key"]) + len(kinds["seed"]) for kinds in tr.server_collected.values())
+    shares = sum(len(c) for c in transcript.server_relayed.values())
+    masked = sum(int(v.nbytes) for v in transcript.server_received.values())
+    unmask = SHAMIR_SHARE_BYTES * sum(len(kinds["key"]) + len(kinds["seed"])
+                                      for kinds in transcript.server_collected.values())
     keys_down = n * keys_up
     return keys_up + shares + masked + unmask, keys_down + shares
 
@@ -149,7 +151,8 @@ class SecureAggregation:
         run = secure_aggregate_run(u, rng=self.rng)
         up, down = secagg_bytes(run)
         return Aggregate(np.asarray(run.total), up, down,
-                         f"{len(run.transcript.server_received)} masked vectors (uniform mod 2^64) and their sum")
+                         tr("{count} masked vectors (uniform mod 2^64) and their sum").format(
+                             count=len(run.transcript.server_received)))
 
 
 def _packed_encrypted_sum(pk: Any, updates: np.ndarray, rng: np.random.Generator | None) -> tuple[list[int], int]:
@@ -210,4 +213,5 @@ class PaillierAggregation:
         up = k * per_client * ct_bytes + d * np.asarray(updates[0]).dtype.itemsize  # clients' ciphertexts, key holder's plaintext sum
         down = per_client * ct_bytes  # the encrypted sum to the key holder
         return Aggregate(summed, up, down,
-                         f"{k * per_client} ciphertexts ({per_client} per hospital); the key holder sees the sum")
+                         tr("{count} ciphertexts ({per_client} per hospital); the key holder sees the sum").format(
+                             count=k * per_client, per_client=per_client))

@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 
 MLP_SIZES: tuple[int, int, int] = (64, 32, 10)
 """The layer sizes of the MLP the DLG attack targets: 64 pixels, 32 sigmoid units, 10 classes."""
@@ -309,7 +310,7 @@ def dlg_attack(gradient: Sequence[np.ndarray], weights: Sequence[np.ndarray], ba
     if progress is True:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=steps, desc="DLG steps", leave=False)
+        bar = tqdm(total=steps, desc=tr("DLG steps"), leave=False)
         progress = lambda done, total: bar.update(done - bar.n)  # noqa: E731
     elif progress is not None and progress is not False and not callable(progress):
         raise TypeError(f"progress must be a callable progress(done, steps), True, False or None; got {progress!r}"[:200])

@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from labkit.exercises import Exercise, Hint, require, require_names_and_fix, require_number
+from labkit.i18n import N_, tr
 
 # --------------------------------------------------------------------------------------------
 # Shared: small random federations, and the answer as [W, b]
@@ -53,19 +54,23 @@ def _federation(seed: int) -> dict[str, Any]:
 
 def _as_layers(got: Any, like: list[np.ndarray], what: str) -> list[np.ndarray]:
     """The learner's ``[W, b]`` as float64 arrays of the shapes of ``like``, or a Hint."""
-    require(got is not None, f"return {what} as a list [W, b]; your function returned None",
-            fix="end your function with return [W, b] (two arrays)")
+    require(got is not None, tr("return {what} as a list [W, b]; your function returned None").format(what=what),
+            fix=tr("end your function with return [W, b] (two arrays)"))
     ok = isinstance(got, (list, tuple)) and len(got) == len(like)
-    require(ok, f"return {what} as a list of {len(like)} arrays [W, b]; got {type(got).__name__}"
-                + (f" of length {len(got)}" if isinstance(got, (list, tuple)) else ""),
-            fix="keep the model's layout: one array per layer, [W, b], as the weights you were given")
+    wrong = (tr("return {what} as a list of {count} arrays [W, b]; got {type} of length {length}")
+             if isinstance(got, (list, tuple)) else tr("return {what} as a list of {count} arrays [W, b]; got {type}"))
+    require(ok, wrong.format(what=what, count=len(like), type=type(got).__name__,
+                             length=len(got) if isinstance(got, (list, tuple)) else 0),
+            fix=tr("keep the model's layout: one array per layer, [W, b], as the weights you were given"))
     out = []
     for i, (a, b) in enumerate(zip(got, like)):
         arr = np.asarray(a, dtype=np.float64) if np.asarray(a).dtype != object else None
         require(arr is not None and arr.shape == b.shape,
-                f"layer {i} of {what} must have shape {b.shape}; got {np.shape(a)}",
-                fix="compute each layer from the same layer of the weights and the updates")
-        require(bool(np.all(np.isfinite(arr))), f"layer {i} of {what} holds NaN or inf")
+                tr("layer {index} of {what} must have shape {shape}; got {got}").format(
+                    index=i, what=what, shape=b.shape, got=np.shape(a)),
+                fix=tr("compute each layer from the same layer of the weights and the updates"))
+        require(bool(np.all(np.isfinite(arr))),
+                tr("layer {index} of {what} holds NaN or inf").format(index=i, what=what))
         out.append(arr)
     return out
 
@@ -96,31 +101,33 @@ def _fedavgm(fn: Callable) -> str:
                      momentum=momentum, rng=np.random.default_rng(seed * 10 + r))
             pair = isinstance(got, tuple) and len(got) == 2 or (  # a list of two [W, b] lists is the same answer
                 isinstance(got, list) and len(got) == 2 and all(isinstance(g, (list, tuple)) for g in got))
-            require(pair, f"return a pair (new_weights, new_velocity); got {type(got).__name__}",
-                    fix="end with return new_weights, new_velocity (each a list [W, b])")
-            got_w = _as_layers(got[0], weights, "the new weights")
-            got_v = _as_layers(got[1], weights, "the new velocity")
-            setting = (f"(server_lr {server_lr}, momentum {momentum}, round {r + 1}, clients of "
-                       f"{[len(fed['clients'][k][1]) for k in fed['selected']]} examples)")
+            require(pair, tr("return a pair (new_weights, new_velocity); got {type}").format(type=type(got).__name__),
+                    fix=tr("end with return new_weights, new_velocity (each a list [W, b])"))
+            got_w = _as_layers(got[0], weights, tr("the new weights"))
+            got_v = _as_layers(got[1], weights, tr("the new velocity"))
+            setting = tr("(server_lr {server_lr}, momentum {momentum}, round {round}, clients of {sizes} "
+                         "examples)").format(server_lr=server_lr, momentum=momentum, round=r + 1,
+                sizes=[len(fed['clients'][k][1]) for k in fed['selected']])
             if not _close(got_v, want_v):
                 _diagnose_velocity(got_v, weights, velocity, momentum, fed, seed * 10 + r, setting)
             if not _close(got_w, want_w):
                 plain = fl.fedavg_round(weights, *args, rng=np.random.default_rng(seed * 10 + r))
                 twice = [p + np.float32(server_lr) * m for p, m in zip(plain, want_v)]
                 require(not _close(got_w, twice),
-                        f"your new weights take this round's averaged update twice {setting}",
-                        fix="start the server step from the weights the round began with: new_weights = weights + "
-                            "server_lr * new_velocity (FedAvg's new model already contains the averaged update)")
+                        tr("your new weights take this round's averaged update twice {setting}").format(setting=setting),
+                        fix=tr("start the server step from the weights the round began with: new_weights = weights + "
+                               "server_lr * new_velocity (FedAvg's new model already contains the averaged update)"))
                 back = [w - np.float32(server_lr) * m for w, m in zip(weights, want_v)]
-                require(not _close(got_w, back), f"your server moves against the averaged update {setting}",
-                        fix="the averaged update points from the global model towards the clients' models: add "
-                            "server_lr * velocity to the weights; it is not a gradient to subtract")
-                require(False, f"your new weights differ from labkit's fedavgm_round {setting}, though your "
-                               "velocity is right",
-                        fix="new_weights = weights + server_lr * new_velocity, layer by layer")
+                require(not _close(got_w, back),
+                        tr("your server moves against the averaged update {setting}").format(setting=setting),
+                        fix=tr("the averaged update points from the global model towards the clients' models: add "
+                               "server_lr * velocity to the weights; it is not a gradient to subtract"))
+                require(False, tr("your new weights differ from labkit's fedavgm_round {setting}, though your "
+                                  "velocity is right").format(setting=setting),
+                        fix=tr("new_weights = weights + server_lr * new_velocity, layer by layer"))
             weights, velocity = want_w, want_v
-    return ("Your FedAvgM equals labkit's fedavgm_round over three rounds on clients of unequal size; labkit's in "
-            "turn equals TFF's build_weighted_fed_avg with a momentum server optimiser (build_sgdm) to 1e-5.")
+    return tr("Your FedAvgM equals labkit's fedavgm_round over three rounds on clients of unequal size; labkit's in "
+              "turn equals TFF's build_weighted_fed_avg with a momentum server optimiser (build_sgdm) to 1e-5.")
 
 
 def _diagnose_velocity(got_v, weights, velocity, momentum, fed, seed, setting) -> None:
@@ -138,28 +145,31 @@ def _diagnose_velocity(got_v, weights, velocity, momentum, fed, seed, setting) -
     plain = fl.weighted_average(deltas, [1.0] * len(deltas))
     beta = np.float32(momentum)
     require(not _close(got_v, [beta * v - d for v, d in zip(velocity, weighted)]),
-            f"your velocity has the opposite sign {setting}: you keep TFF's momentum accumulator (TFF's server "
-            "optimiser is given minus the averaged update as its gradient)",
-            fix="use the exercise's convention, which adds the averaged update instead: new_velocity = momentum * "
-                "velocity + averaged update, and new_weights = weights + server_lr * new_velocity")
+            tr("your velocity has the opposite sign {setting}: you keep TFF's momentum accumulator (TFF's server "
+               "optimiser is given minus the averaged update as its gradient)").format(setting=setting),
+            fix=tr("use the exercise's convention, which adds the averaged update instead: new_velocity = momentum * "
+                   "velocity + averaged update, and new_weights = weights + server_lr * new_velocity"))
     if momentum > 0:
         require(not _close(got_v, [beta * v + (1 - beta) * d for v, d in zip(velocity, weighted)]),
-                f"you scale this round's update by (1 - momentum), as in a moving average {setting}",
-                fix="heavy-ball momentum adds the whole averaged update: new_velocity = momentum * velocity + "
-                    "averaged update (the effective step then grows to about server_lr / (1 - momentum))")
+                tr("you scale this round's update by (1 - momentum), as in a moving average {setting}").format(
+                    setting=setting),
+                fix=tr("heavy-ball momentum adds the whole averaged update: new_velocity = momentum * velocity + "
+                       "averaged update (the effective step then grows to about server_lr / (1 - momentum))"))
     require(not _close(got_v, [beta * v + d for v, d in zip(velocity, plain)]),
-            f"your averaged update weights every client alike {setting}",
-            fix="weight client k's update by n_k / sum n_k (its number of examples), as FedAvg does: "
-                "FedAvg's new model minus the weights is that weighted average")
+            tr("your averaged update weights every client alike {setting}").format(setting=setting),
+            fix=tr("weight client k's update by n_k / sum n_k (its number of examples), as FedAvg does: "
+                   "FedAvg's new model minus the weights is that weighted average"))
     if momentum > 0:
-        require(not _close(got_v, weighted), f"your velocity forgets the earlier rounds {setting}",
-                fix="carry the momentum: new_velocity = momentum * velocity + averaged update")
-    require(not _close(got_v, velocity), f"you return the velocity you were given, unchanged {setting}",
-            fix="update it: new_velocity = momentum * velocity + averaged update, and return the new one")
-    require(False, f"your new velocity differs from momentum * velocity + (weighted average of the client updates) "
-                   f"{setting}",
-            fix="run the FedAvg round (your fedavg_round or fl.fedavg_round, passing rng), subtract the weights to get "
-                "the averaged update, then new_velocity = momentum * velocity + that update")
+        require(not _close(got_v, weighted),
+                tr("your velocity forgets the earlier rounds {setting}").format(setting=setting),
+                fix=tr("carry the momentum: new_velocity = momentum * velocity + averaged update"))
+    require(not _close(got_v, velocity),
+            tr("you return the velocity you were given, unchanged {setting}").format(setting=setting),
+            fix=tr("update it: new_velocity = momentum * velocity + averaged update, and return the new one"))
+    require(False, tr("your new velocity differs from momentum * velocity + (weighted average of the client updates) "
+                      "{setting}").format(setting=setting),
+            fix=tr("run the FedAvg round (your fedavg_round or fl.fedavg_round, passing rng), subtract the weights to "
+                   "get the averaged update, then new_velocity = momentum * velocity + that update"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,20 +191,21 @@ def _tff_server_update(fn: Callable) -> str:
         except NotImplementedError:
             raise
         except Exception as err:  # the learner's TFF code failed while it was traced
-            raise Hint(f"building your computation raised {type(err).__name__}: {str(err)[:300]}",
-                       fix="inside a tff.federated_computation you place values (SERVER, CLIENTS) and call federated "
-                           "operators; arithmetic on a value placed at the server needs tff.federated_map with a "
-                           "tff.tensorflow.computation, and tff.federated_zip((a, b)) to pair two server values") \
-                from None
+            raise Hint(tr("building your computation raised {error}: {message}").format(
+                           error=type(err).__name__, message=str(err)[:300]),
+                       fix=tr("inside a tff.federated_computation you place values (SERVER, CLIENTS) and call "
+                              "federated operators; arithmetic on a value placed at the server needs tff.federated_map "
+                              "with a tff.tensorflow.computation, and tff.federated_zip((a, b)) to pair two server "
+                              "values")) from None
         require(isinstance(comp, tff.Computation),
-                f"return the federated computation itself; got {type(comp).__name__}",
-                fix="decorate a function with @tff.federated_computation(model_type@SERVER, delta_type@CLIENTS, "
-                    "size_type@CLIENTS) and return it")
+                tr("return the federated computation itself; got {type}").format(type=type(comp).__name__),
+                fix=tr("decorate a function with @tff.federated_computation(model_type@SERVER, delta_type@CLIENTS, "
+                       "size_type@CLIENTS) and return it"))
         result = comp.type_signature.result
         require(getattr(result, "placement", None) == tff.SERVER,
-                f"your computation returns {result}, not a value placed at the server",
-                fix="the new global model lives at the server: return the result of a federated operator that "
-                    "places it there (tff.federated_mean, or tff.federated_map on a server value)")
+                tr("your computation returns {result}, not a value placed at the server").format(result=result),
+                fix=tr("the new global model lives at the server: return the result of a federated operator that "
+                       "places it there (tff.federated_mean, or tff.federated_map on a server value)"))
         computations[dim] = comp
     rng = np.random.default_rng(62)
     with tff_runtime.session():
@@ -207,39 +218,46 @@ def _tff_server_update(fn: Callable) -> str:
             try:
                 got = computations[dim](model, deltas, sizes)
             except Exception as err:
-                raise Hint(f"your computation of type {computations[dim].type_signature} could not be called with "
-                           f"the server model (float32[{dim}]), {num_clients} client updates (float32[{dim}]) and "
-                           f"{num_clients} client sizes (float32): {type(err).__name__}: {str(err)[:200]}",
-                           fix="declare the three parameters as tff.FederatedType(tff.TensorType(np.float32, "
-                               "[num_params]), tff.SERVER), the same at tff.CLIENTS, and "
-                               "tff.FederatedType(np.float32, tff.CLIENTS)") from None
+                raise Hint(tr("your computation of type {signature} could not be called with the server model "
+                              "(float32[{dim}]), {count} client updates (float32[{dim}]) and {count} client sizes "
+                              "(float32): {error}: {message}").format(
+                               signature=computations[dim].type_signature, dim=dim, count=num_clients,
+                               error=type(err).__name__, message=str(err)[:200]),
+                           fix=tr("declare the three parameters as tff.FederatedType(tff.TensorType(np.float32, "
+                                  "[num_params]), tff.SERVER), the same at tff.CLIENTS, and "
+                                  "tff.FederatedType(np.float32, tff.CLIENTS)")) from None
             got = np.asarray(got, dtype=np.float64)
-            require(got.shape == (dim,), f"return the new model, shape ({dim},); got shape {got.shape}")
+            require(got.shape == (dim,),
+                    tr("return the new model, shape ({dim},); got shape {shape}").format(dim=dim, shape=got.shape))
             mean = weighted_average([[d] for d in deltas], sizes)[0].astype(np.float64)
             want = model + mean
-            setting = f"({num_clients} client(s), sizes {[int(s) for s in sizes]})"
+            setting = tr("({count} client(s), sizes {sizes})").format(count=num_clients,
+                                                                     sizes=[int(s) for s in sizes])
             if not np.allclose(got, want, atol=1e-5):
                 plain = model + np.mean(deltas, axis=0)
-                require(not np.allclose(got, plain, atol=1e-5), f"your server averages the updates without weights "
-                                                                f"{setting}",
-                        fix="pass the sizes as the weight: tff.federated_mean(deltas, weight=sizes)")
+                require(not np.allclose(got, plain, atol=1e-5),
+                        tr("your server averages the updates without weights {setting}").format(setting=setting),
+                        fix=tr("pass the sizes as the weight: tff.federated_mean(deltas, weight=sizes)"))
                 require(not np.allclose(got, mean, atol=1e-5),
-                        f"you return the averaged update, not the new model {setting}",
-                        fix="add the averaged update to the server's model (tff.federated_zip the two server values and "
-                            "tff.federated_map a tff.tensorflow.computation that adds them)")
+                        tr("you return the averaged update, not the new model {setting}").format(setting=setting),
+                        fix=tr("add the averaged update to the server's model (tff.federated_zip the two server values "
+                               "and tff.federated_map a tff.tensorflow.computation that adds them)"))
                 require(not np.allclose(got, model - mean, atol=1e-5),
-                        f"your server subtracts the averaged update {setting}",
-                        fix="the update points from the model towards the clients' models: add it")
+                        tr("your server subtracts the averaged update {setting}").format(setting=setting),
+                        fix=tr("the update points from the model towards the clients' models: add it"))
                 summed = model + np.sum([s * d for s, d in zip(sizes, deltas)], axis=0)
                 require(not np.allclose(got, summed, atol=1e-4),
-                        f"your server adds the weighted sum of the updates without dividing by sum n_k {setting}",
-                        fix="a weighted mean divides by the total weight: tff.federated_mean(deltas, weight=sizes) does")
-                require(False, f"your new model differs from model + sum_k n_k delta_k / sum_k n_k {setting}",
-                        fix="compute tff.federated_mean(deltas, weight=sizes) and add it to the model at the server")
+                        tr("your server adds the weighted sum of the updates without dividing by sum n_k {setting}")
+                        .format(setting=setting),
+                        fix=tr("a weighted mean divides by the total weight: tff.federated_mean(deltas, weight=sizes) "
+                               "does"))
+                require(False, tr("your new model differs from model + sum_k n_k delta_k / sum_k n_k {setting}").format(
+                            setting=setting),
+                        fix=tr("compute tff.federated_mean(deltas, weight=sizes) and add it to the model at the server"))
     if tff_runtime.live_workers():  # the guard's job, not the learner's
         raise RuntimeError(f"worker_binary still running after the session: {tff_runtime.live_workers()}")
-    return ("Your TFF computation ran in labkit's session (no worker_binary left) and gives model + the "
-            "data-weighted mean of the updates: the server step of build_weighted_fed_avg.")
+    return tr("Your TFF computation ran in labkit's session (no worker_binary left) and gives model + the "
+              "data-weighted mean of the updates: the server step of build_weighted_fed_avg.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,35 +287,35 @@ def _same_as_fedavg(fixed: Callable, what: str) -> None:
         got = _as_layers(fixed([a.copy() for a in fed["weights"]], *args, np.random.default_rng(seed)),
                          fed["weights"], what)
         sizes = [len(fed["clients"][k][1]) for k in fed["selected"]]
-        require(_close(got, want), f"{what} differs from fl.fedavg_round on clients of {sizes} examples "
-                                   f"(seed {seed}, same rng)",
-                fix="train every client from the round's weights, passing rng on to local_sgd (the check replays "
-                    "the same batches), weight its update by n_k / sum n_k, and add the weighted average of the "
-                    "updates to the weights once")
+        require(_close(got, want), tr("{what} differs from fl.fedavg_round on clients of {sizes} examples "
+                                      "(seed {seed}, same rng)").format(what=what, sizes=sizes, seed=seed),
+                fix=tr("train every client from the round's weights, passing rng on to local_sgd (the check replays "
+                       "the same batches), weight its update by n_k / sum n_k, and add the weighted average of the "
+                       "updates to the weights once"))
 
 
 def _find_the_bugs(fn: Callable) -> str:
     """06.3: the set of broken rounds among the notebook's five, and one of them fixed."""
-    names, fixed = require_names_and_fix(fn(), list(SUSPECT_ROUNDS), "round")
+    names, fixed = require_names_and_fix(fn(), list(SUSPECT_ROUNDS), N_("round"))
     correct = sorted(names - set(BROKEN_ROUNDS))
-    require(not correct, f"you call {len(correct)} correct round(s) broken",
-            fix="a round may be written differently from yours and still compute sum_k n_k w_k / sum_k n_k: run each "
-                "one beside fl.fedavg_round with the same rng seed; differences of float rounding (below 1e-6) are "
-                "not bugs")
+    require(not correct, tr("you call {count} correct round(s) broken").format(count=len(correct)),
+            fix=tr("a round may be written differently from yours and still compute sum_k n_k w_k / sum_k n_k: run "
+                   "each one beside fl.fedavg_round with the same rng seed; differences of float rounding (below "
+                   "1e-6) are not bugs"))
     missing = sorted(set(BROKEN_ROUNDS) - names)
-    require(not missing, f"you missed {len(missing)} broken round(s)",
-            fix="run each round beside fl.fedavg_round on clients of very different sizes (say 5 and 40 examples), "
-                "with two clients or more and the same rng seed: some bugs hide when the sizes are equal or nearly so, "
-                "as on this notebook's clients (134 or 135 examples each)")
-    require(callable(fixed), f"the second thing returned must be your fixed round, a function; got "
-                             f"{type(fixed).__name__}",
-            fix="copy one broken round, repair it, and return the function (not its result)")
+    require(not missing, tr("you missed {count} broken round(s)").format(count=len(missing)),
+            fix=tr("run each round beside fl.fedavg_round on clients of very different sizes (say 5 and 40 "
+                   "examples), with two clients or more and the same rng seed: some bugs hide when the sizes are "
+                   "equal or nearly so, as on this notebook's clients (134 or 135 examples each)"))
+    require(callable(fixed), tr("the second thing returned must be your fixed round, a function; got {type}").format(
+                type=type(fixed).__name__),
+            fix=tr("copy one broken round, repair it, and return the function (not its result)"))
     try:
-        _same_as_fedavg(fixed, "your fixed round")
+        _same_as_fedavg(fixed, tr("your fixed round"))
     except Hint as err:
-        raise Hint(f"your fixed round is still wrong: {err}", err.fix) from None
-    return ("Right: a, c and d are broken. round_a is right only when every client holds the same number of "
-            "examples; b and e are FedAvg written another way.")
+        raise Hint(tr("your fixed round is still wrong: {error}").format(error=err), err.fix) from None
+    return tr("Right: a, c and d are broken. round_a is right only when every client holds the same number of "
+              "examples; b and e are FedAvg written another way.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,29 +394,29 @@ def _dp_cases() -> list[tuple]:
 
 
 _DP_MISTAKES = (
-    (dict(everyone=True), "every client's update is in your sum: you did not sample",
-     "draw joined = rng.random(len(updates)) < q first (Poisson sampling), and sum only those clients"),
-    (dict(layer_clip=True), "you clip each layer to norm clip on its own, so one client can move the sum by "
-                            "clip * sqrt(number of layers)",
-     "take the norm over all layers together, sqrt(sum over layers of sum(layer ** 2)), and scale every layer by "
-     "min(1, clip / norm)"),
-    (dict(coordinate_clip=True), "np.clip bounds each coordinate, not the L2 norm of the whole update",
-     "scale the whole update by min(1, clip / norm), which keeps its direction"),
-    (dict(normalise=True), "you scale every update to norm exactly clip, short ones up as well",
-     "clip only shrinks: scale by min(1, clip / norm), so an update already shorter than clip stays as it is"),
-    (dict(summed_layer_norms=True), "your norm adds up the layers' norms; the L2 norm of the whole update is "
-                                    "sqrt(sum of the squared norms)",
-     "norm = sqrt(sum over layers of np.sum(layer ** 2)), then scale every layer by min(1, clip / norm)"),
-    (dict(no_clip=True), "a long update enters your sum unclipped",
-     "scale each sampled update by min(1, clip / norm) before you add it"),
-    (dict(noise_after=True), "you add the noise to the average: it is expected_clients times what the accountant "
-                             "assumes",
-     "add N(0, (z * clip)^2) to the sum of clipped updates, then divide the noisy sum by q * len(updates)"),
-    (dict(std_without_clip=True), "your noise has standard deviation z, not z * clip",
-     "the sum's sensitivity is clip, so the noise is rng.normal(0, noise_multiplier * clip, size=...)"),
-    (dict(actual_count=True), "you divide by the number of clients that joined: one user who joins then changes "
-                              "the denominator as well as the sum, more than the noise is calibrated for",
-     "divide by the expected number q * len(updates), fixed in advance (the same for an empty round)"),
+    (dict(everyone=True), N_("every client's update is in your sum: you did not sample"),
+     N_("draw joined = rng.random(len(updates)) < q first (Poisson sampling), and sum only those clients")),
+    (dict(layer_clip=True), N_("you clip each layer to norm clip on its own, so one client can move the sum by "
+                               "clip * sqrt(number of layers)"),
+     N_("take the norm over all layers together, sqrt(sum over layers of sum(layer ** 2)), and scale every layer by "
+        "min(1, clip / norm)")),
+    (dict(coordinate_clip=True), N_("np.clip bounds each coordinate, not the L2 norm of the whole update"),
+     N_("scale the whole update by min(1, clip / norm), which keeps its direction")),
+    (dict(normalise=True), N_("you scale every update to norm exactly clip, short ones up as well"),
+     N_("clip only shrinks: scale by min(1, clip / norm), so an update already shorter than clip stays as it is")),
+    (dict(summed_layer_norms=True), N_("your norm adds up the layers' norms; the L2 norm of the whole update is "
+                                       "sqrt(sum of the squared norms)"),
+     N_("norm = sqrt(sum over layers of np.sum(layer ** 2)), then scale every layer by min(1, clip / norm)")),
+    (dict(no_clip=True), N_("a long update enters your sum unclipped"),
+     N_("scale each sampled update by min(1, clip / norm) before you add it")),
+    (dict(noise_after=True), N_("you add the noise to the average: it is expected_clients times what the accountant "
+                                "assumes"),
+     N_("add N(0, (z * clip)^2) to the sum of clipped updates, then divide the noisy sum by q * len(updates)")),
+    (dict(std_without_clip=True), N_("your noise has standard deviation z, not z * clip"),
+     N_("the sum's sensitivity is clip, so the noise is rng.normal(0, noise_multiplier * clip, size=...)")),
+    (dict(actual_count=True), N_("you divide by the number of clients that joined: one user who joins then changes "
+                                 "the denominator as well as the sum, more than the noise is calibrated for"),
+     N_("divide by the expected number q * len(updates), fixed in advance (the same for an empty round)")),
 )
 
 
@@ -407,19 +425,20 @@ def _dp_fedavg_aggregate(fn: Callable) -> str:
     for updates, q, clip, z, seed in _dp_cases():
         want = _dp_reference(updates, q, clip, z, seed)
         copies = [[a.copy() for a in u] for u in updates]
-        got = _as_layers(fn(copies, q, clip, z, np.random.default_rng(seed)), want, "the released average")
-        setting = f"({len(updates)} clients, q {q}, clip {clip}, noise_multiplier {z})"
+        got = _as_layers(fn(copies, q, clip, z, np.random.default_rng(seed)), want, tr("the released average"))
+        setting = tr("({count} clients, q {q}, clip {clip}, noise_multiplier {z})").format(
+            count=len(updates), q=q, clip=clip, z=z)
         if _close(got, want, atol=1e-9):
             continue
         for flags, what, fix in _DP_MISTAKES:
-            require(not _close(got, _dp_variant(updates, q, clip, z, seed, **flags), atol=1e-9), f"{what} {setting}",
-                    fix=fix)
-        require(False, f"your released average differs from labkit's {setting}",
-                fix="in this order: joined = rng.random(len(updates)) < q; clip each joined update over all layers; "
-                    "sum; add rng.normal(0, noise_multiplier * clip, size=...) once per layer, W then b; divide by "
-                    "q * len(updates)")
-    return ("Your aggregation equals labkit's (poisson_sample, clip_update, GaussianSum) under the same generator, "
-            "an empty round included: one user moves the released average by at most clip / (q K).")
+            require(not _close(got, _dp_variant(updates, q, clip, z, seed, **flags), atol=1e-9),
+                    f"{tr(what)} {setting}", fix=tr(fix))
+        require(False, tr("your released average differs from labkit's {setting}").format(setting=setting),
+                fix=tr("in this order: joined = rng.random(len(updates)) < q; clip each joined update over all "
+                       "layers; sum; add rng.normal(0, noise_multiplier * clip, size=...) once per layer, W then b; "
+                       "divide by q * len(updates)"))
+    return tr("Your aggregation equals labkit's (poisson_sample, clip_update, GaussianSum) under the same generator, "
+              "an empty round included: one user moves the released average by at most clip / (q K).")
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,55 +468,61 @@ def _epsilon_to_report(fn: Callable) -> str:
     for run in _RUNS:
         out = fn(dict(run))
         require(isinstance(out, tuple) and len(out) == 2,
-                f"return two things, your choice and the epsilon; got {type(out).__name__}",
-                fix='end with return "amplified" (or "not amplified"), epsilon')
+                tr("return two things, your choice and the epsilon; got {type}").format(type=type(out).__name__),
+                fix=tr('end with return "amplified" (or "not amplified"), epsilon'))
         choice, value = out
         require(isinstance(choice, str) and choice.strip().lower() in REPORT_CHOICES,
-                f"the choice must be one of {REPORT_CHOICES}; got {choice!r}"[:200],
-                fix='return the string "amplified" when the cohort lets you use the sampling probability q, '
-                    'else "not amplified"')
+                tr("the choice must be one of {choices}; got {choice!r}").format(choices=REPORT_CHOICES,
+                                                                                 choice=choice)[:200],
+                fix=tr('return the string "amplified" when the cohort lets you use the sampling probability q, '
+                       'else "not amplified"'))
         eps = require_number(value, "epsilon")
         k, q, z, t, d = run["num_users"], run["q"], run["noise_multiplier"], run["rounds"], run["delta"]
         random_cohort = run["cohort"] == "poisson"
-        setting = (f"(K {k}, q {q}, z {z}, {t} rounds, delta {d:g}, cohort {run['cohort']!r})")
+        setting = tr("(K {k}, q {q}, z {z}, {rounds} rounds, delta {delta:g}, cohort {cohort!r})").format(
+            k=k, q=q, z=z, rounds=t, delta=d, cohort=run["cohort"])
         require((choice.strip().lower() == "amplified") == random_cohort,
-                f"{choice!r} is the wrong choice for {setting}",
-                fix="amplification by sampling needs each user's participation in a round to be a fresh coin flip "
-                    "with a known probability q, independent of the user's data and hidden from the adversary "
-                    "(Poisson sampling with secret randomness). Who connects first is decided by the users' habits, "
-                    "not by a coin: a phone that connects early every night is in every round, and the server "
-                    "knows it. Then account every round as if the user took part (q = 1)")
+                tr("{choice!r} is the wrong choice for {setting}").format(choice=choice, setting=setting),
+                fix=tr("amplification by sampling needs each user's participation in a round to be a fresh coin flip "
+                       "with a known probability q, independent of the user's data and hidden from the adversary "
+                       "(Poisson sampling with secret randomness). Who connects first is decided by the users' "
+                       "habits, not by a coin: a phone that connects early every night is in every round, and the "
+                       "server knows it. Then account every round as if the user took part (q = 1)"))
         q_used = q if random_cohort else 1.0
         if any(math.isclose(eps, _epsilon(q_used, z, t, d, k, acc), rel_tol=1e-3) for acc in ("rdp", "pld")):
             continue
         expected_rounds = max(1, round(q * t))
         require(not any(math.isclose(eps, _epsilon(1.0, z, expected_rounds, d, k, acc), rel_tol=1e-3)
                         for acc in ("rdp", "pld")),
-                f"you count only the {expected_rounds} rounds a user joins on average (q x rounds) {setting}",
-                fix="a bound must hold for every user, also for one who joins more rounds than average: either keep "
-                    "all the rounds and let the accountant use q (random cohort), or assume the user took part in "
-                    "every round (q = 1)")
+                tr("you count only the {rounds} rounds a user joins on average (q x rounds) {setting}").format(
+                    rounds=expected_rounds, setting=setting),
+                fix=tr("a bound must hold for every user, also for one who joins more rounds than average: either "
+                       "keep all the rounds and let the accountant use q (random cohort), or assume the user took "
+                       "part in every round (q = 1)"))
         one_round = _epsilon(q_used, z, 1, d, k, "rdp")
         require(not math.isclose(eps, one_round, rel_tol=1e-3),
-                f"you report the epsilon of one round {setting}",
-                fix="the adversary sees every round's model: account all the rounds together")
+                tr("you report the epsilon of one round {setting}").format(setting=setting),
+                fix=tr("the adversary sees every round's model: account all the rounds together"))
         require(not math.isclose(eps, t * one_round, rel_tol=1e-3),
-                f"you add up the per-round epsilons {setting}: valid, but far from the smallest epsilon you can "
-                "justify",
-                fix="compose the rounds with an accountant (fl.user_level_epsilon, RDP or PLD), which is much tighter "
-                    "than adding epsilons")
+                tr("you add up the per-round epsilons {setting}: valid, but far from the smallest epsilon you can "
+                   "justify").format(setting=setting),
+                fix=tr("compose the rounds with an accountant (fl.user_level_epsilon, RDP or PLD), which is much "
+                       "tighter than adding epsilons"))
         other = _epsilon(1.0 if random_cohort else q, z, t, d, k, "rdp")
         require(not math.isclose(eps, other, rel_tol=1e-3),
-                f"your epsilon uses the sampling probability {1.0 if random_cohort else q} {setting}",
-                fix="use q for the Poisson cohort (its amplification is real) and q = 1 for a first-come cohort")
-        require(False, f"for {setting} expect epsilon {_epsilon(q_used, z, t, d, k, 'rdp'):.4g} (RDP); got {eps:.4g}",
-                fix="fl.user_level_epsilon(q, noise_multiplier, rounds, delta, num_users) with q = 1 when the "
-                    "cohort is not random")
-    return ("Right: sampling amplifies privacy only when each user's participation is a secret coin flip with a "
-            "known probability, independent of the data; for the first-come cohort the same run costs epsilon "
-            f"{_epsilon(1.0, 1.0, 50, 1e-5, 100, 'rdp'):.1f} instead of {_epsilon(0.2, 1.0, 50, 1e-5, 100, 'rdp'):.1f} "
-            f"(RDP; PLD: {_epsilon(1.0, 1.0, 50, 1e-5, 100, 'pld'):.1f} instead of "
-            f"{_epsilon(0.2, 1.0, 50, 1e-5, 100, 'pld'):.1f}).")
+                tr("your epsilon uses the sampling probability {q} {setting}").format(
+                    q=1.0 if random_cohort else q, setting=setting),
+                fix=tr("use q for the Poisson cohort (its amplification is real) and q = 1 for a first-come cohort"))
+        require(False, tr("for {setting} expect epsilon {expected:.4g} (RDP); got {got:.4g}").format(
+                    setting=setting, expected=_epsilon(q_used, z, t, d, k, "rdp"), got=eps),
+                fix=tr("fl.user_level_epsilon(q, noise_multiplier, rounds, delta, num_users) with q = 1 when the "
+                       "cohort is not random"))
+    return tr("Right: sampling amplifies privacy only when each user's participation is a secret coin flip with a "
+              "known probability, independent of the data; for the first-come cohort the same run costs epsilon "
+              "{first_rdp:.1f} instead of {poisson_rdp:.1f} (RDP; PLD: {first_pld:.1f} instead of "
+              "{poisson_pld:.1f}).").format(
+        first_rdp=_epsilon(1.0, 1.0, 50, 1e-5, 100, "rdp"), poisson_rdp=_epsilon(0.2, 1.0, 50, 1e-5, 100, "rdp"),
+        first_pld=_epsilon(1.0, 1.0, 50, 1e-5, 100, "pld"), poisson_pld=_epsilon(0.2, 1.0, 50, 1e-5, 100, "pld"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,31 +537,43 @@ SETTINGS: dict[str, set[str]] = {
     "distributed dp with secure aggregation": {"the noisy sum", "who took part"},
 }
 _WHY: dict[tuple[str, str], str] = {
-    ("tff simulation", "each update"): "TFF's simulated secure sum is a plain sum in one process: every client value "
-                                       "is held in the clear by whoever runs the simulation",
-    ("tff simulation", "the exact sum"): "the simulation computes the sum without noise, and that is what it returns",
-    ("tff simulation", "who took part"): "the simulation is given every client's dataset",
-    ("tff simulation", "the noisy sum"): "nobody adds noise in this deployment: there is only the exact sum",
-    ("secure aggregation", "each update"): "with real secure aggregation each update reaches the server masked; the "
-                                           "pairwise masks cancel only in the sum",
-    ("secure aggregation", "the exact sum"): "secure aggregation exists to give the server the exact sum; without noise "
-                                             "nothing else hides it",
-    ("secure aggregation", "the noisy sum"): "secure aggregation hides the updates, not the sum: nobody adds noise "
-                                             "here",
-    ("secure aggregation", "who took part"): "the server runs the protocol with each client and learns who sent masked "
-                                             "inputs (and who dropped out)",
-    ("central dp", "each update"): "in central DP the server itself clips, sums and adds the noise, so it sees every "
-                                   "clipped update in the clear first",
-    ("central dp", "the exact sum"): "the server adds the noise to a sum it computed itself",
-    ("central dp", "the noisy sum"): "the server releases the noisy sum",
-    ("central dp", "who took part"): "the server samples the clients itself",
-    ("distributed dp with secure aggregation", "each update"): "each update arrives masked and noised by its client",
-    ("distributed dp with secure aggregation", "the exact sum"): "every client adds its share of the noise before "
-                                                                 "masking, so the sum the server unmasks is already "
-                                                                 "noisy",
-    ("distributed dp with secure aggregation", "the noisy sum"): "the server unmasks the sum of noisy updates",
-    ("distributed dp with secure aggregation", "who took part"): "secure aggregation does not hide who sent masked "
-                                                                 "inputs",
+    ("tff simulation", "each update"): N_(
+        "TFF's simulated secure sum is a plain sum in one process: every client value is held in the clear by "
+        "whoever runs the simulation"),
+    ("tff simulation", "the exact sum"): N_(
+        "the simulation computes the sum without noise, and that is what it returns"),
+    ("tff simulation", "who took part"): N_(
+        "the simulation is given every client's dataset"),
+    ("tff simulation", "the noisy sum"): N_(
+        "nobody adds noise in this deployment: there is only the exact sum"),
+    ("secure aggregation", "each update"): N_(
+        "with real secure aggregation each update reaches the server masked; the pairwise masks cancel only "
+        "in the sum"),
+    ("secure aggregation", "the exact sum"): N_(
+        "secure aggregation exists to give the server the exact sum; without noise nothing else hides it"),
+    ("secure aggregation", "the noisy sum"): N_(
+        "secure aggregation hides the updates, not the sum: nobody adds noise here"),
+    ("secure aggregation", "who took part"): N_(
+        "the server runs the protocol with each client and learns who sent masked inputs (and who dropped "
+        "out)"),
+    ("central dp", "each update"): N_(
+        "in central DP the server itself clips, sums and adds the noise, so it sees every clipped update in "
+        "the clear first"),
+    ("central dp", "the exact sum"): N_(
+        "the server adds the noise to a sum it computed itself"),
+    ("central dp", "the noisy sum"): N_(
+        "the server releases the noisy sum"),
+    ("central dp", "who took part"): N_(
+        "the server samples the clients itself"),
+    ("distributed dp with secure aggregation", "each update"): N_(
+        "each update arrives masked and noised by its client"),
+    ("distributed dp with secure aggregation", "the exact sum"): N_(
+        "every client adds its share of the noise before masking, so the sum the server unmasks is already "
+        "noisy"),
+    ("distributed dp with secure aggregation", "the noisy sum"): N_(
+        "the server unmasks the sum of noisy updates"),
+    ("distributed dp with secure aggregation", "who took part"): N_(
+        "secure aggregation does not hide who sent masked inputs"),
 }
 
 
@@ -545,21 +582,25 @@ def _server_learns(fn: Callable) -> str:
     for setting, want in SETTINGS.items():
         got = fn(setting)
         require(isinstance(got, (set, frozenset, list, tuple)) and all(isinstance(g, str) for g in got),
-                f"return a set of strings from {SERVER_VIEWS} for {setting!r}; got {type(got).__name__}",
-                fix='return for example {"the exact sum", "who took part"}')
+                tr("return a set of strings from {views} for {setting!r}; got {type}").format(
+                    views=SERVER_VIEWS, setting=setting, type=type(got).__name__),
+                fix=tr('return for example {{"the exact sum", "who took part"}}').format())
         names = {g.strip().lower() for g in got}
         unknown = sorted(names - set(SERVER_VIEWS))
-        require(not unknown, f"unknown items {unknown}; choose among {SERVER_VIEWS}",
-                fix="spell the items as listed in the exercise")
+        require(not unknown, tr("unknown items {unknown}; choose among {views}").format(unknown=unknown,
+                                                                                       views=SERVER_VIEWS),
+                fix=tr("spell the items as listed in the exercise"))
         extra, missing = sorted(names - want), sorted(want - names)
         if extra:
-            raise Hint(f"for {setting!r} you say the server learns {extra[0]!r}; it does not",
-                       fix=_WHY[(setting, extra[0])])
+            raise Hint(tr("for {setting!r} you say the server learns {item!r}; it does not").format(
+                           setting=setting, item=extra[0]),
+                       fix=tr(_WHY[(setting, extra[0])]))
         if missing:
-            raise Hint(f"for {setting!r} the server learns more than you say ({len(missing)} item(s) missing)",
-                       fix=_WHY[(setting, missing[0])])
-    return ("Right: only client-side noise under real secure aggregation keeps the exact sum and the updates from the "
-            "server; TFF's simulation hides nothing, and no setting here hides who took part.")
+            raise Hint(tr("for {setting!r} the server learns more than you say ({count} item(s) missing)").format(
+                           setting=setting, count=len(missing)),
+                       fix=tr(_WHY[(setting, missing[0])]))
+    return tr("Right: only client-side noise under real secure aggregation keeps the exact sum and the updates from "
+              "the server; TFF's simulation hides nothing, and no setting here hides who took part.")
 
 
 CHECKS = {

@@ -45,6 +45,7 @@ import numpy as np
 from labkit import _validate as v
 from labkit.fl.fedavg import (Client, History, LocalSGD, RoundResult, _check_test, check_clients, federated_round,
                               init_weights, run_rounds, softmax_model)
+from labkit.i18n import tr
 
 RDP_ORDERS = tuple(range(2, 129)) + (256,)
 """Integer Renyi orders for the accounting (those of the paper's code, google-research/federated)."""
@@ -444,13 +445,14 @@ class DistributedDPSum:
             raise TypeError(f"updates must be a sequence of client update vectors; got {updates!r}"[:200])
         updates = [v.finite_array(f"updates[{i}]", u, ndim=1) for i, u in enumerate(updates)]
         if len(updates) == 0:
-            return Aggregate(np.zeros_like(params), 0, 0, "no client took part")
+            return Aggregate(np.zeros_like(params), 0, 0, tr("no client took part"))
         out = distributed_dp_sum([np.asarray(u, dtype=np.float64) for u in updates], clip=self.clip,
                                  noise_multiplier=self.noise_multiplier, bits=self.bits,
                                  expected_clients=self.expected_clients, rng=self.rng, secure=self.secure)
         total = (out.total / self.expected_clients).astype(params.dtype)
         nbytes = len(updates) * math.ceil(self.bits * out.ring_sum.shape[0] / 8)
-        return Aggregate(total, nbytes, 0, f"only the sum mod 2^{self.bits} of {len(updates)} noised, quantised updates")
+        return Aggregate(total, nbytes, 0, tr("only the sum mod 2^{bits} of {count} noised, quantised updates").format(
+            bits=self.bits, count=len(updates)))
 
 
 def run_distributed_dp(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray], *, rounds: int, cohort: int,
@@ -632,14 +634,15 @@ def plot_bits_sweep(ax, sweep: dict):
     if not isinstance(sweep, dict) or not {"bits", "auto", "fixed", "central"} <= set(sweep):
         raise TypeError("sweep must be the dict of load_bits_sweep (bits, auto, fixed, central)")
     bits = np.asarray(sweep["bits"])
-    for key, label, colour, marker in (("auto", "gamma chosen for the bits", PALETTE[0], "o"),
-                                       ("fixed", "gamma fixed at its 16-bit value", PALETTE[1], "s")):
+    for key, label, colour, marker in (("auto", tr("gamma chosen for the bits"), PALETTE[0], "o"),
+                                       ("fixed", tr("gamma fixed at its 16-bit value"), PALETTE[1], "s")):
         mean, half = mean_interval(sweep[key])
         ax.errorbar(bits, mean, yerr=half, color=colour, marker=marker, capsize=3, label=label)
     c_mean, c_half = mean_interval(sweep["central"])
-    ax.axhspan(c_mean - c_half, c_mean + c_half, color=PALETTE[2], alpha=0.25, label="central DP (server adds noise)")
-    ax.set_xlabel("bits per coordinate (modulus 2^bits)")
-    ax.set_ylabel("test accuracy after 50 rounds")
+    ax.axhspan(c_mean - c_half, c_mean + c_half, color=PALETTE[2], alpha=0.25,
+               label=tr("central DP (server adds noise)"))
+    ax.set_xlabel(tr("bits per coordinate (modulus 2^bits)"))
+    ax.set_ylabel(tr("test accuracy after 50 rounds"))
     ax.set_ylim(0, 1)
     ax.legend(loc="center right")
     return ax

@@ -26,6 +26,7 @@ from labkit.fl.aggregation import Aggregate
 from labkit.fl.fedavg import (Client, ClientResult, History, LocalSGD, RoundResult, Weights, _as_list,
                               _check_test, check_clients, federated_round, init_weights, run_rounds, sgd, softmax_model)
 from labkit.fl.models import FlatModel
+from labkit.i18n import tr
 
 
 MAX_CLIENTS = 10**7
@@ -150,9 +151,9 @@ class GaussianSum:
         denominator = params.dtype.type(self.expected_clients)
         if not np.isfinite(denominator):
             raise ValueError(f"expected_clients must fit the parameters' {params.dtype}; got {self.expected_clients:g}")
-        released = "the released sum is noisy" if std > 0 else "noise_multiplier 0: the released sum is not private"
-        return Aggregate(total / denominator, len(updates) * total.nbytes, 0,
-                         f"{len(updates)} clipped updates in the clear; {released}")
+        held = (tr("{count} clipped updates in the clear; the released sum is noisy") if std > 0 else
+                tr("{count} clipped updates in the clear; noise_multiplier 0: the released sum is not private"))
+        return Aggregate(total / denominator, len(updates) * total.nbytes, 0, held.format(count=len(updates)))
 
 
 MAX_STEPS = 10**6

@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 from labkit.style import PALETTE
 
 
@@ -15,6 +16,11 @@ def _check_ax(ax):
     if not callable(getattr(ax, "plot", None)) or not callable(getattr(ax, "set_xlabel", None)):
         raise TypeError(f"ax must be a Matplotlib Axes (plt.subplots()[1]); got {ax!r}"[:200])
     return ax
+
+
+def _shown(text):
+    """A label or title the caller gave, in the current language when a catalogue has it (else as it is)."""
+    return tr(text) if isinstance(text, str) else text
 
 
 def _curve(name: str, values, *, allow_empty: bool = False) -> np.ndarray:
@@ -37,14 +43,14 @@ def plot_accuracy_curves(ax, curves: Mapping[str, Sequence[float]], *, target: f
     if not isinstance(title, str):
         raise TypeError(f"title must be a string; got {title!r}")
     for i, (label, acc) in enumerate(curves.items()):
-        ax.plot(np.arange(len(acc)), acc, color=PALETTE[i % len(PALETTE)], label=label, lw=1.8)
+        ax.plot(np.arange(len(acc)), acc, color=PALETTE[i % len(PALETTE)], label=_shown(label), lw=1.8)
     if target is not None:
-        ax.axhline(target, color=PALETTE[7], ls="--", lw=1, label=f"target {target:.0%}")
-    ax.set_xlabel("communication round")
-    ax.set_ylabel("test accuracy")
+        ax.axhline(target, color=PALETTE[7], ls="--", lw=1, label=tr("target {target:.0%}").format(target=target))
+    ax.set_xlabel(tr("communication round"))
+    ax.set_ylabel(tr("test accuracy"))
     ax.set_ylim(0, 1)
     if title:
-        ax.set_title(title)
+        ax.set_title(_shown(title))
     ax.legend(loc="lower right", fontsize=8)
     return ax
 
@@ -67,12 +73,12 @@ def plot_client_labels(ax, label_counts: np.ndarray, *, title: str = "", legend:
         ax.bar(np.arange(counts.shape[0]), counts[:, k], bottom=bottom, color=colours[k % len(colours)],
                label=str(k), width=0.85)
         bottom += counts[:, k]
-    ax.set_xlabel("client")
-    ax.set_ylabel("examples")
+    ax.set_xlabel(tr("client"))
+    ax.set_ylabel(tr("examples"))
     if title:
-        ax.set_title(title)
+        ax.set_title(_shown(title))
     if legend:
-        ax.legend(title="class", ncol=1, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.legend(title=tr("class"), ncol=1, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 
@@ -103,9 +109,9 @@ def plot_privacy_utility(ax, epsilons: Sequence[float], accuracies: Sequence[flo
     ax.errorbar(epsilons, accuracies, yerr=errors, color=PALETTE[0], marker="o", capsize=3, label="DP-FedAvg")
     if labels is not None:
         for e, a, text in zip(epsilons, accuracies, labels):
-            ax.annotate(text, (e, a), textcoords="offset points", xytext=(4, -12), fontsize=7)
+            ax.annotate(_shown(text), (e, a), textcoords="offset points", xytext=(4, -12), fontsize=7)
     if baseline is not None:
-        ax.axhline(baseline, color=PALETTE[3], ls="--", lw=1, label="no noise (clipping only)")
+        ax.axhline(baseline, color=PALETTE[3], ls="--", lw=1, label=tr("no noise (clipping only)"))
     ax.set_xscale("log")
     from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
@@ -113,8 +119,8 @@ def plot_privacy_utility(ax, epsilons: Sequence[float], accuracies: Sequence[flo
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("epsilon (user level)")
-    ax.set_ylabel("test accuracy")
+    ax.set_xlabel(tr("epsilon (user level)"))
+    ax.set_ylabel(tr("test accuracy"))
     ax.legend(loc="lower right", fontsize=8)
     return ax
 
@@ -135,6 +141,8 @@ def plot_poisoning_curves(ax, attackers: Sequence[int], curves: Mapping[str, tup
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
+    from labkit.fl.robust import aggregator_label
+
     _check_ax(ax)
     x = _curve("attackers", attackers)
     if not hasattr(curves, "items"):
@@ -150,14 +158,14 @@ def plot_poisoning_curves(ax, attackers: Sequence[int], curves: Mapping[str, tup
         mean, err = _curve(f"curves[{label!r}] mean", pair[0]), _curve(f"curves[{label!r}] standard error", pair[1])
         v.same_length(attackers=x, mean=mean, standard_error=err)
         ax.errorbar(x + 0.06 * (i - len(curves) / 2), mean, yerr=err, color=PALETTE[i % len(PALETTE)],
-                    marker=markers[i % len(markers)], ms=4, capsize=2, lw=1.5, label=label)
+                    marker=markers[i % len(markers)], ms=4, capsize=2, lw=1.5, label=aggregator_label(label))
     if clean is not None:
-        ax.axhline(clean, color=PALETTE[7], ls="--", lw=1, label=f"no attacker ({clean:.2f})")
-    ax.set_xlabel("malicious clients")
-    ax.set_ylabel("test accuracy")
+        ax.axhline(clean, color=PALETTE[7], ls="--", lw=1, label=tr("no attacker ({clean:.2f})").format(clean=clean))
+    ax.set_xlabel(tr("malicious clients"))
+    ax.set_ylabel(tr("test accuracy"))
     ax.set_ylim(0, 1)
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(_shown(title), fontsize=9)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     return ax
 
@@ -167,6 +175,8 @@ def plot_poisoning_bars(ax, accuracies: Mapping[str, float], *, clean: float | N
 
     Introduced in ``07-private-federated-learning.ipynb``.
     """
+    from labkit.fl.robust import aggregator_label
+
     _check_ax(ax)
     if not hasattr(accuracies, "items") or not accuracies:
         raise TypeError(f"accuracies must be a non-empty mapping of label -> accuracy; got {accuracies!r}"[:200])
@@ -183,16 +193,16 @@ def plot_poisoning_bars(ax, accuracies: Mapping[str, float], *, clean: float | N
         ax.text(a - 0.01 if inside else a + 0.01, yi, f"{a:.2f}", va="center", ha="right" if inside else "left",
                 fontsize=8, color="white" if inside else "black")
     ax.set_yticks(y)
-    ax.set_yticklabels(list(accuracies))
+    ax.set_yticklabels([aggregator_label(k) for k in accuracies])
     ax.invert_yaxis()
-    xlabel = "test accuracy after training"
+    xlabel = tr("test accuracy after training")
     if clean is not None:
         ax.axvline(clean, color=PALETTE[7], ls="--", lw=1)
-        xlabel += f" (dashed: no attacker, {clean:.2f})"
+        xlabel = tr("test accuracy after training (dashed: no attacker, {clean:.2f})").format(clean=clean)
     ax.set_xlim(0, 1)
     ax.set_xlabel(xlabel)
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(_shown(title), fontsize=9)
     return ax
 
 
@@ -234,7 +244,7 @@ def plot_digit_rows(ax, rows: Mapping[str, np.ndarray], *, errors: Mapping[str, 
     ax.imshow(canvas, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([r * (8 + gap) + 3.5 for r in range(len(arrays))])
-    ax.set_yticklabels(list(arrays), fontsize=8)
+    ax.set_yticklabels([_shown(label) for label in arrays], fontsize=8)
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
@@ -245,5 +255,5 @@ def plot_digit_rows(ax, rows: Mapping[str, np.ndarray], *, errors: Mapping[str, 
                 for c, e in enumerate(errors[label]):
                     ax.text(c * 9 + 3.5, r * (8 + gap) + 8.9, f"{e:.3f}", ha="center", va="center", fontsize=6)
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(_shown(title), fontsize=9)
     return ax

@@ -24,6 +24,7 @@ Introduced in ``07-private-federated-learning.ipynb``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -34,6 +35,7 @@ from labkit.fl.aggregation import Aggregate, _stack
 from labkit.fl.fedavg import (MAX_STEPS, Client, ClientResult, History, LocalSGD, check_clients, federated_round,
                               run_rounds)
 from labkit.fl.models import MAX_CLASSES, FlatModel, SoftmaxRegression
+from labkit.i18n import N_, tr
 
 RULES = ("mean", "clipped_mean", "median", "trimmed_mean", "krum")
 """The server rules of :class:`RobustAggregator`: FedAvg's mean, then the defences."""
@@ -215,7 +217,8 @@ class RobustAggregator:
             total = krum(stacked, self.f)
         n, d = stacked.shape
         return Aggregate(total, n * d * stacked.dtype.itemsize, 0,
-                         f"{n} updates of {d} floats in the clear ({self.rule} needs each one)")
+                         tr("{count} updates of {size} floats in the clear ({rule} needs each one)").format(
+                             count=n, size=d, rule=self.rule))
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,7 @@ def run_poisoned(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray],
 
     def guarded(received: list, p: np.ndarray) -> Aggregate:
         if not all(np.all(np.isfinite(u)) for u in received):  # a client diverged (lr or scale too large)
-            return Aggregate(np.full_like(p, np.nan), 0, 0, "a client's update is not finite: the run stops")
+            return Aggregate(np.full_like(p, np.nan), 0, 0, tr("a client's update is not finite: the run stops"))
         return aggregator(received, p)
 
     def step(p: np.ndarray, selected: list):
@@ -314,6 +317,18 @@ def run_poisoned(clients: Sequence[Client], test: tuple[np.ndarray, np.ndarray],
                           step=step)
 
 
+AGGREGATOR_LABELS: dict[str, str] = {
+    "mean": N_("FedAvg (mean)"),
+    "clipped_mean": N_("clipped mean (C = {clip:g})"),
+    "median": N_("median"),
+    "trimmed_mean": N_("trimmed mean (beta = {beta:g})"),
+    "krum": N_("Krum (f = {f})"),
+}
+"""The label of each rule in :func:`poisoning_aggregators` (English: the labels are the keys of the stored grid
+and of the results; :func:`aggregator_label` shows one in the current language)."""
+_PLACEHOLDER = re.compile(r"\{(\w+)(:[^}]*)?\}")
+
+
 def poisoning_aggregators(num_clients: int | None = None) -> dict[str, RobustAggregator]:
     """The aggregators notebook 07 compares, at :data:`POISONING_SETTINGS`: label -> aggregator.
 
@@ -322,11 +337,30 @@ def poisoning_aggregators(num_clients: int | None = None) -> dict[str, RobustAgg
     s = POISONING_SETTINGS
     n = s["num_clients"] if num_clients is None else v.count("num_clients", num_clients, minimum=3)
     f = min(s["krum_f"], (n - 3) // 2)
-    return {"FedAvg (mean)": RobustAggregator("mean"),
-            f"clipped mean (C = {s['clip']:g})": RobustAggregator("clipped_mean", clip=s["clip"]),
-            "median": RobustAggregator("median"),
-            f"trimmed mean (beta = {s['beta']:g})": RobustAggregator("trimmed_mean", beta=s["beta"]),
-            f"Krum (f = {f})": RobustAggregator("krum", f=f)}
+    labels = {rule: template.format(clip=s["clip"], beta=s["beta"], f=f) for rule, template in AGGREGATOR_LABELS.items()}
+    return {labels["mean"]: RobustAggregator("mean"),
+            labels["clipped_mean"]: RobustAggregator("clipped_mean", clip=s["clip"]),
+            labels["median"]: RobustAggregator("median"),
+            labels["trimmed_mean"]: RobustAggregator("trimmed_mean", beta=s["beta"]),
+            labels["krum"]: RobustAggregator("krum", f=f)}
+
+
+def aggregator_label(label: str) -> str:
+    """An aggregator's label (a key of :func:`poisoning_aggregators`) as the learner reads it: in the current
+    language, with its numbers as they are. Any other label is passed through :func:`labkit.i18n.tr`.
+
+    Introduced in ``07-private-federated-learning.ipynb``.
+    """
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string (a key of poisoning_aggregators()); got {type(label).__name__}")
+    for template in AGGREGATOR_LABELS.values():
+        parts = _PLACEHOLDER.split(template)  # literal, name, spec, literal, name, spec, ..., literal
+        pattern = "".join(re.escape(p) if i % 3 == 0 else f"(?P<{p}>.+?)" if i % 3 == 1 else ""
+                          for i, p in enumerate(parts) if p is not None)
+        found = re.fullmatch(pattern, label)
+        if found:
+            return _PLACEHOLDER.sub(lambda m: found.group(m.group(1)), tr(template))
+    return tr(label)
 
 
 _CLIENTS: dict[int, tuple] = {}

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+from labkit.i18n import tr
+
 
 def _alpha_label(alpha: float) -> str:
     return "IID" if math.isinf(alpha) else f"{alpha:g}"
@@ -41,7 +43,8 @@ def _on_grid(name: str, value, options: list, notes: list[str]):
     nearest = min(options, key=key)
     shown = _alpha_label(nearest) if name == "alpha" else nearest
     got = _alpha_label(value) if name == "alpha" else value
-    notes.append(f"{name} = {got} is not on the stored grid; showing the nearest, {shown}")
+    notes.append(tr("{name} = {value} is not on the stored grid; showing the nearest, {nearest}").format(
+        name=name, value=got, nearest=shown))
     return nearest
 
 
@@ -65,11 +68,12 @@ class _SeriesCanvas:
         self.colors = (PALETTE[7], PALETTE[0])
         self.lines = [ax.plot([], [], color=c, lw=1.8, label=" ")[0] for c in self.colors]
         self.bands = [None, None]
-        self.target = ax.axhline(target, color=PALETTE[3], ls="--", lw=1, label=f"target {target:.0%}")
+        self.target = ax.axhline(target, color=PALETTE[3], ls="--", lw=1,
+                                 label=tr("target {target:.0%}").format(target=target))
         ax.set_xlim(0, rounds)
         ax.set_ylim(0, 1)
-        ax.set_xlabel("communication round")
-        ax.set_ylabel("test accuracy")
+        ax.set_xlabel(tr("communication round"))
+        ax.set_ylabel(tr("test accuracy"))
         self.blitter = Blitter(self.fig, ax, [])
         self.title = detached_title(ax, fontsize=9)
         self.legend = None
@@ -111,15 +115,16 @@ def _rounds_text(rounds: list, cap: int) -> str:
     return f"{show(float(np.median(vals)))} [{show(vals.min())}, {show(vals.max())}]"
 
 
-def _compare(rounds: list, reference: list, cap: int) -> str:
-    """Whether the ranges of rounds to target over seeds overlap (indistinguishable with this many seeds)."""
+def _compare(method: str, rounds: list, reference: list, cap: int) -> str:
+    """Whether ``method``'s ranges of rounds to target over seeds overlap FedAvg's (indistinguishable with this
+    many seeds), as a sentence."""
     a = [cap + 1 if r is None else r for r in rounds]
     b = [cap + 1 if r is None else r for r in reference]
     if max(a) < min(b):
-        return "faster than FedAvg on every seed"
+        return tr("{method} is faster than FedAvg on every seed.").format(method=method)
     if min(a) > max(b):
-        return "slower than FedAvg on every seed"
-    return "indistinguishable from FedAvg (the ranges over seeds overlap)"
+        return tr("{method} is slower than FedAvg on every seed.").format(method=method)
+    return tr("{method} is indistinguishable from FedAvg (the ranges over seeds overlap).").format(method=method)
 
 
 METHOD_OPTIONS = ("FedAvg", "FedProx", "SCAFFOLD", "FedAdam")
@@ -169,19 +174,19 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
     num_clients = place("num_clients", num_clients, [int(k) for k in grid["num_clients"]])
     epochs = place("epochs", epochs, [int(e) for e in grid["epochs"]])
     mu = place("mu", mu, mus)
-    status = w.HTML(value="; ".join(note for _, note in moved.values()))
+    status = w.HTML(value=tr("; ").join(note for _, note in moved.values()))
     a_ctl = w.SelectionSlider(options=[(_alpha_label(a), a) for a in alphas], value=float(alpha),
                               description="alpha", continuous_update=False)
     k_ctl = w.SelectionSlider(options=[int(k) for k in grid["num_clients"]], value=int(num_clients),
-                              description="clients", continuous_update=False)
+                              description=tr("clients"), continuous_update=False)
     e_ctl = w.SelectionSlider(options=[int(e) for e in grid["epochs"]], value=int(epochs),
-                              description="local epochs", continuous_update=False)
-    m_ctl = w.ToggleButtons(options=list(METHOD_OPTIONS), value=method, description="method")
+                              description=tr("local epochs"), continuous_update=False)
+    m_ctl = w.ToggleButtons(options=list(METHOD_OPTIONS), value=method, description=tr("method"))
     mu_ctl = w.SelectionSlider(options=[(f"{m:g}", m) for m in mus], value=mu, description="FedProx mu",
                                continuous_update=False, disabled=method != "FedProx",
-                               tooltip="the proximal weight; applies to FedProx only")
-    button = w.Button(description="recompute live", tooltip="train this setting now (about a second, seed 0)")
-    bar = w.IntProgress(value=0, min=0, max=cap, description="rounds")
+                               tooltip=tr("the proximal weight; applies to FedProx only"))
+    button = w.Button(description=tr("recompute live"), tooltip=tr("train this setting now (about a second, seed 0)"))
+    bar = w.IntProgress(value=0, min=0, max=cap, description=tr("rounds"))
     readout = w.HTML()
     image = image_view()
     canvas = _SeriesCanvas(target, cap)
@@ -200,17 +205,18 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
             rounds = fl.rounds_over_seeds(fl.remedy_curves(grid, label, a, k, e), target)
             text = f"{label}: {_rounds_text(rounds, cap)}"
             rows.append(f"<b>{text}</b>" if label == chosen else text)
-        verdict = ("" if chosen == "FedAvg" else f" {chosen} is " + _compare(
-            fl.rounds_over_seeds(fl.remedy_curves(grid, chosen, a, k, e), target), ref, cap) + ".")
-        return (f"Rounds to {target:.0%} test accuracy (median [min, max] over seeds "
-                f"{', '.join(str(s) for s in r['seeds'])}; >{cap}: not within {cap} rounds): "
-                + "; ".join(rows) + "." + verdict)
+        verdict = ("" if chosen == "FedAvg" else " " + _compare(
+            chosen, fl.rounds_over_seeds(fl.remedy_curves(grid, chosen, a, k, e), target), ref, cap))
+        return tr("Rounds to {target:.0%} test accuracy (median [min, max] over seeds {seeds}; >{cap}: not within "
+                  "{cap} rounds): {rows}.").format(target=target, seeds=", ".join(str(s) for s in r["seeds"]),
+                                                   cap=cap, rows=tr("; ").join(rows)) + verdict
 
     def stored(_=None) -> None:
         a, k, e, m = a_ctl.value, k_ctl.value, e_ctl.value, m_ctl.value
         mu_ctl.disabled = m != "FedProx"
         chosen = label_of(m, mu_ctl.value)
-        setting = f"{k} clients, E = {e}, alpha = {_alpha_label(a)}, 5 clients a round"
+        setting = tr("{clients} clients, E = {epochs}, alpha = {alpha}, 5 clients a round").format(
+            clients=k, epochs=e, alpha=_alpha_label(a))
         current = {"alpha": a, "num_clients": k, "epochs": e, "mu": mu_ctl.value}
         # a note on a moved start value stays while that control still shows the value it was moved to
         notes = [note for name, (value, note) in moved.items() if current[name] == value]
@@ -218,27 +224,35 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
             # the readout (which may grow) before the status line (which may shrink): each message
             # re-lays the page out, and the other order paints one frame with the widget shorter
             readout.value = rounds_readout(a, k, e, chosen)
-            status.value = "; ".join(notes)
+            status.value = tr("; ").join(notes)
             if m == "FedAvg":
-                series = [(f"IID, FedAvg (stored, {len(r['seeds'])} seeds)",
+                series = [(tr("IID, FedAvg (stored, {seeds} seeds)").format(seeds=len(r["seeds"])),
                            fl.remedy_curves(grid, "FedAvg", math.inf, k, e))] if not math.isinf(a) else []
-                series.append((f"alpha = {_alpha_label(a)}, FedAvg (stored)", fl.remedy_curves(grid, "FedAvg", a, k, e)))
+                series.append((tr("alpha = {alpha}, FedAvg (stored)").format(alpha=_alpha_label(a)),
+                               fl.remedy_curves(grid, "FedAvg", a, k, e)))
             else:
-                series = [("FedAvg (stored)", fl.remedy_curves(grid, "FedAvg", a, k, e)),
-                          (f"{chosen} (stored)", fl.remedy_curves(grid, chosen, a, k, e))]
-            title = f"{chosen}, {setting}: mean and range over seeds"
+                series = [(tr("FedAvg (stored)"), fl.remedy_curves(grid, "FedAvg", a, k, e)),
+                          (tr("{method} (stored)").format(method=chosen), fl.remedy_curves(grid, chosen, a, k, e))]
+            title = tr("{method}, {setting}: mean and range over seeds").format(method=chosen, setting=setting)
         else:
-            where = [f"{k} clients"] if k not in r["num_clients"] else []
-            where += [f"E = {e}"] if e not in r["epochs"] else []
-            status.value = "; ".join(notes + [
-                f"{' and '.join(where)}: only FedAvg is stored here (seed 0); the remedies grid has "
-                f"{r['num_clients']} clients and E in {r['epochs']}"
-                + ("" if m == "FedAvg" else f". Press recompute live to train {chosen} here") + "."])
+            if k not in r["num_clients"] and e not in r["epochs"]:
+                where = tr("{clients} clients and E = {epochs}").format(clients=k, epochs=e)
+            else:
+                where = tr("{clients} clients").format(clients=k) if k not in r["num_clients"] else f"E = {e}"
+            if m == "FedAvg":
+                off_grid = tr("{where}: only FedAvg is stored here (seed 0); the remedies grid has {clients} clients "
+                              "and E in {epochs}.")
+            else:
+                off_grid = tr("{where}: only FedAvg is stored here (seed 0); the remedies grid has {clients} clients "
+                              "and E in {epochs}. Press recompute live to train {method} here.")
+            status.value = tr("; ").join(notes + [off_grid.format(where=where, clients=r["num_clients"],
+                                                               epochs=r["epochs"], method=chosen)])
             readout.value = ""
-            series = [(f"alpha = {_alpha_label(a)}, FedAvg (stored, seed 0)", fl.noniid_lookup(grid, a, k, e))]
+            series = [(tr("alpha = {alpha}, FedAvg (stored, seed 0)").format(alpha=_alpha_label(a)),
+                       fl.noniid_lookup(grid, a, k, e))]
             if m == "FedAvg" and not math.isinf(a):
-                series.insert(0, ("IID, FedAvg (stored, seed 0)", fl.noniid_lookup(grid, math.inf, k, e)))
-            title = f"{setting}: seed 0"
+                series.insert(0, (tr("IID, FedAvg (stored, seed 0)"), fl.noniid_lookup(grid, math.inf, k, e)))
+            title = tr("{setting}: seed 0").format(setting=setting)
         image.value = canvas.png(series, title)
 
     def live(_=None) -> None:
@@ -253,10 +267,11 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
         curve = fl.noniid_curve(a, k, e, method=name, mu=mu_value, progress=tick)
         reference = (fl.remedy_curves(grid, chosen, a, k, e)[:1] if on_remedy_grid(k, e)
                      else fl.noniid_lookup(grid, a, k, e) if m == "FedAvg" else None)
-        series = [] if reference is None else [(f"{'FedAvg' if not on_remedy_grid(k, e) else chosen} (stored, seed 0)",
-                                                reference)]
-        series.append((f"{chosen} (live, seed 0)", curve))
-        image.value = canvas.png(series, f"{chosen}, {k} clients, E = {e}, alpha = {_alpha_label(a)}: seed 0 live")
+        stored_label = tr("{method} (stored, seed 0)").format(method="FedAvg" if not on_remedy_grid(k, e) else chosen)
+        series = [] if reference is None else [(stored_label, reference)]
+        series.append((tr("{method} (live, seed 0)").format(method=chosen), curve))
+        image.value = canvas.png(series, tr("{method}, {clients} clients, E = {epochs}, alpha = {alpha}: seed 0 live")
+                                 .format(method=chosen, clients=k, epochs=e, alpha=_alpha_label(a)))
 
     for ctl in (a_ctl, k_ctl, e_ctl, m_ctl, mu_ctl):
         ctl.observe(stored, names="value")
@@ -265,8 +280,8 @@ def noniid_explorer(alpha: float = 0.1, num_clients: int = 10, epochs: int = 5, 
 
     class NonIidExplorer(w.VBox):
         def __repr__(self) -> str:
-            return ("Non-IID explorer: Dirichlet alpha, clients, local epochs and method -> test accuracy per round "
-                    "and rounds to target")
+            return tr("Non-IID explorer: Dirichlet alpha, clients, local epochs and method -> test accuracy per "
+                      "round and rounds to target")
 
     view = NonIidExplorer([w.HBox([a_ctl, k_ctl, e_ctl]), w.HBox([m_ctl, mu_ctl]), status, w.HBox([button, bar]),
                            readout, image])
@@ -341,22 +356,25 @@ def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "b
     scales = list(robust.POISONING_GRID["scales"])  # the slider offers exactly what the stored grid holds
     scale = v.choice("scale", v.real("scale", scale), scales)
     attack = v.choice("attack", attack, robust.ATTACKS)
-    f_ctl = w.IntSlider(value=attackers, min=0, max=s["num_clients"] // 2, description="attackers",
+    f_ctl = w.IntSlider(value=attackers, min=0, max=s["num_clients"] // 2, description=tr("attackers"),
                         continuous_update=False)
-    s_ctl = w.SelectionSlider(options=[(f"{x:g}", x) for x in scales], value=scale, description="scale",
+    s_ctl = w.SelectionSlider(options=[(f"{x:g}", x) for x in scales], value=scale, description=tr("scale"),
                               continuous_update=False)
-    a_ctl = w.ToggleButtons(options=[("boost (label flip x scale)", "boost"), ("sign flip x scale", "sign_flip")],
-                            value=attack, description="attack")
-    note = w.HTML(value="Privacy: none of these rules adds noise, so none buys any (epsilon = infinity); "
-                        "the server reads every update.")
+    a_ctl = w.ToggleButtons(options=[(tr("boost (label flip x scale)"), "boost"),
+                                     (tr("sign flip x scale"), "sign_flip")],
+                            value=attack, description=tr("attack"))
+    note = w.HTML(value=tr("Privacy: none of these rules adds noise, so none buys any (epsilon = infinity); "
+                           "the server reads every update."))
     image = image_view()
     clean = robust.poisoning_accuracy(0, 1.0)["FedAvg (mean)"]
     canvas = _BarCanvas(lambda ax, acc, title: plot_poisoning_bars(ax, acc, clean=clean, title=title))
 
     def show(_=None) -> None:
         acc = robust.poisoning_accuracy(f_ctl.value, s_ctl.value, attack=a_ctl.value)
-        image.value = canvas.png(acc, f"{f_ctl.value} of {s['num_clients']} clients attack ({a_ctl.value}, "
-                                      f"scale {s_ctl.value:g}), {s['rounds']} rounds, seed {s['seed']}")
+        image.value = canvas.png(acc, tr("{attackers} of {clients} clients attack ({attack}, scale {scale:g}), "
+                                         "{rounds} rounds, seed {seed}").format(
+            attackers=f_ctl.value, clients=s["num_clients"], attack=a_ctl.value, scale=s_ctl.value, rounds=s["rounds"],
+            seed=s["seed"]))
 
     for ctl in (f_ctl, s_ctl, a_ctl):
         ctl.observe(show, names="value")
@@ -364,7 +382,7 @@ def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "b
 
     class PoisoningExplorer(w.VBox):
         def __repr__(self) -> str:
-            return "Poisoning explorer: attackers, scale and attack -> test accuracy per aggregator"
+            return tr("Poisoning explorer: attackers, scale and attack -> test accuracy per aggregator")
 
     view = PoisoningExplorer([w.HBox([f_ctl, s_ctl]), a_ctl, image, note])
     view.controls = {"attackers": f_ctl, "scale": s_ctl, "attack": a_ctl}
@@ -373,7 +391,7 @@ def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "b
 
 
 def _epsilon_text(eps: float) -> str:
-    return "infinite (no guarantee)" if math.isinf(eps) else f"{eps:.3g}"
+    return tr("infinite (no guarantee)") if math.isinf(eps) else f"{eps:.3g}"
 
 
 def _digit_montage_png(rows, scale: int = 12) -> bytes:
@@ -431,24 +449,25 @@ def inversion_explorer(batch_size: int = 4, num_clients: int = 1, noise_multipli
     batch_size = _on_grid("batch_size", batch_size, list(grid["batch_size"]), notes)
     num_clients = _on_grid("num_clients", num_clients, list(grid["num_clients"]), notes)
     noise_multiplier = _on_grid("noise_multiplier", noise_multiplier, list(grid["noise_multiplier"]), notes)
-    status = w.HTML(value="; ".join(notes))
-    b_ctl = w.SelectionSlider(options=list(grid["batch_size"]), value=batch_size, description="batch size",
+    status = w.HTML(value=tr("; ").join(notes))
+    b_ctl = w.SelectionSlider(options=list(grid["batch_size"]), value=batch_size, description=tr("batch size"),
                               continuous_update=False)
-    k_ctl = w.SelectionSlider(options=list(grid["num_clients"]), value=num_clients, description="clients summed",
+    k_ctl = w.SelectionSlider(options=list(grid["num_clients"]), value=num_clients, description=tr("clients summed"),
                               continuous_update=False)
     z_ctl = w.SelectionSlider(options=[(f"{z:g}", z) for z in grid["noise_multiplier"]], value=noise_multiplier,
-                              description="noise mult.", continuous_update=False)
+                              description=tr("noise mult."), continuous_update=False)
     readout = w.HTML()
     image = image_view()
 
     def update(_=None) -> None:
         p = attacks.inversion_point(b_ctl.value, k_ctl.value, z_ctl.value)
-        verdict = ("recovered" if p.error < attacks.SUCCESS_MSE else
-                   "not recovered" if p.error > attacks.FAILURE_MSE else "partly recovered")
-        readout.value = (f"top: the client's digits; bottom: DLG's reconstructions. Per-pixel MSE "
-                         f"{', '.join(f'{e:.3f}' for e in p.errors)} (mean {p.error:.3f}: {verdict}); "
-                         f"the mean digit scores {p.baseline:.3f}. Epsilon of this round: "
-                         f"{_epsilon_text(p.epsilon)} (delta = {p.delta:g}).")
+        verdict = (tr("recovered") if p.error < attacks.SUCCESS_MSE else
+                   tr("not recovered") if p.error > attacks.FAILURE_MSE else tr("partly recovered"))
+        readout.value = tr("top: the client's digits; bottom: DLG's reconstructions. Per-pixel MSE {errors} "
+                           "(mean {mean:.3f}: {verdict}); the mean digit scores {baseline:.3f}. Epsilon of this "
+                           "round: {epsilon} (delta = {delta:g}).").format(
+            errors=", ".join(f"{e:.3f}" for e in p.errors), mean=p.error, verdict=verdict, baseline=p.baseline,
+            epsilon=_epsilon_text(p.epsilon), delta=p.delta)
         image.value = _digit_montage_png([p.originals, p.reconstructed])
 
     for ctl in (b_ctl, k_ctl, z_ctl):
@@ -457,7 +476,8 @@ def inversion_explorer(batch_size: int = 4, num_clients: int = 1, noise_multipli
 
     class InversionExplorer(w.VBox):
         def __repr__(self) -> str:
-            return "Inversion explorer: batch size, clients summed, noise multiplier -> DLG reconstructions and epsilon"
+            return tr("Inversion explorer: batch size, clients summed, noise multiplier -> DLG reconstructions and "
+                      "epsilon")
 
     view = InversionExplorer([w.HBox([b_ctl, k_ctl, z_ctl])] + ([status] if notes else []) + [readout, image])
     view.controls = {"batch_size": b_ctl, "num_clients": k_ctl, "noise_multiplier": z_ctl}

@@ -34,6 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 
 # Largest total coefficient-modulus bits for 128-bit classical security (SEAL's
 # CoeffModulus::MaxBitCount, from the HomomorphicEncryption.org security standard, 2018, table 1).
@@ -154,25 +155,29 @@ class CkksReport:
 
     def describe(self) -> str:
         """A short text report (what the explorer widget prints)."""
-        head = (f"N = {self.poly_modulus_degree}, coeff_mod_bit_sizes = {list(self.coeff_mod_bit_sizes)}, "
-                f"scale = 2^{self.scale_bits}")
+        head = tr("N = {degree}, coeff_mod_bit_sizes = {bits}, scale = 2^{scale}").format(
+            degree=self.poly_modulus_degree, bits=list(self.coeff_mod_bit_sizes), scale=self.scale_bits)
         if not self.valid:
-            return "\n".join([head, "Cannot work:"] + [f"  - {p}" for p in self.problems])
+            return "\n".join([head, tr("Cannot work:")] + [f"  - {p}" for p in self.problems])
         lines = [
             head,
-            f"slots per ciphertext: {self.slots}",
-            f"modulus: {self.total_bits} of {self.max_bits} bits allowed for 128-bit security",
-            f"multiplicative depth: {self.depth} (correct results for {self.correct_depth})",
-            f"integer part: |x| < 2^{self.integer_bits} after {self.depth} multiplication(s)",
+            tr("slots per ciphertext: {slots}").format(slots=self.slots),
+            tr("modulus: {total} of {allowed} bits allowed for 128-bit security").format(total=self.total_bits,
+                                                                                     allowed=self.max_bits),
+            tr("multiplicative depth: {depth} (correct results for {correct})").format(depth=self.depth,
+                                                                                     correct=self.correct_depth),
+            tr("integer part: |x| < 2^{bits} after {depth} multiplication(s)").format(bits=self.integer_bits,
+                                                                                    depth=self.depth),
         ]
         if self.precision_bits:
             prec = ", ".join(f"{p:.0f}" for p in self.precision_bits)
-            lines.append(f"precision (bits) after 0..{len(self.precision_bits) - 1} multiplications: {prec}")
-        lines.append(f"fresh ciphertext: {self.ciphertext_bytes / 1024:.0f} KiB in memory, "
-                     f"~{self.serialized_bytes / 1024:.0f} KiB serialized")
+            lines.append(tr("precision (bits) after 0..{last} multiplications: {precision}").format(
+                last=len(self.precision_bits) - 1, precision=prec))
+        lines.append(tr("fresh ciphertext: {memory:.0f} KiB in memory, ~{serialized:.0f} KiB serialized").format(
+            memory=self.ciphertext_bytes / 1024, serialized=self.serialized_bytes / 1024))
         if self.op_ms:
-            lines.append("time per operation (ms, estimated): " +
-                         ", ".join(f"{k} {ms:.2g}" for k, ms in self.op_ms.items()))
+            lines.append(tr("time per operation (ms, estimated): {times}").format(
+                times=", ".join(f"{k} {ms:.2g}" for k, ms in self.op_ms.items())))
         lines += [f"  ! {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -230,34 +235,35 @@ def check_params(
     total = sum(bits)
     base = dict(slots=n // 2, total_bits=total, max_bits=max_bits)
     if len(bits) < 2:
-        problems.append(
-            f"you gave {len(bits)} prime(s); TenSEAL needs at least 2: the last is the special prime used only for "
+        problems.append(tr(
+            "you gave {count} prime(s); TenSEAL needs at least 2: the last is the special prime used only for "
             "key switching (relinearisation after a multiplication, rotations), the others hold the data."
-        )
+        ).format(count=len(bits)))
     bad = [b for b in bits if not MIN_PRIME_BITS <= b <= MAX_PRIME_BITS]
     if bad:
-        problems.append(f"each prime must have {MIN_PRIME_BITS} to {MAX_PRIME_BITS} bits (SEAL's limit); {bad} do not.")
+        problems.append(tr("each prime must have {low} to {high} bits (SEAL's limit); {bad} do not.").format(
+            low=MIN_PRIME_BITS, high=MAX_PRIME_BITS, bad=bad))
     if total > max_bits:
-        problems.append(
-            f"the primes total {total} bits but N = {n} allows at most {max_bits} for 128-bit security; "
-            f"use fewer or smaller primes, or a larger N (2N gives about twice the bits)."
-        )
+        problems.append(tr(
+            "the primes total {total} bits but N = {degree} allows at most {allowed} for 128-bit security; "
+            "use fewer or smaller primes, or a larger N (2N gives about twice the bits)."
+        ).format(total=total, degree=n, allowed=max_bits))
     if not bad and not problems:
         for b in sorted(set(bits)):
             need = bits.count(b)
             if _count_ntt_primes(b, n, need) < need:
-                problems.append(
-                    f"SEAL cannot find {need} distinct {b}-bit primes equal to 1 mod 2N = {2 * n}; "
-                    f"with N = {n} use larger primes (about {math.ceil(math.log2(2 * n)) + 6} bits or more)."
-                )
+                problems.append(tr(
+                    "SEAL cannot find {need} distinct {bits}-bit primes equal to 1 mod 2N = {two_n}; "
+                    "with N = {degree} use larger primes (about {suggested} bits or more)."
+                ).format(need=need, bits=b, two_n=2 * n, degree=n, suggested=math.ceil(math.log2(2 * n)) + 6))
     if problems:
         return CkksReport(n, bits, s, False, tuple(problems), **base)
     data = list(bits[:-1])
     if s + 1 >= sum(data):
-        problems.append(
-            f"the scale 2^{s} does not fit: encoding needs scale + 1 = {s + 1} bits below the data primes' total "
-            f"{sum(data)} bits (all primes but the last); lower the scale or add data primes."
-        )
+        problems.append(tr(
+            "the scale 2^{scale} does not fit: encoding needs scale + 1 = {needed} bits below the data primes' total "
+            "{total} bits (all primes but the last); lower the scale or add data primes."
+        ).format(scale=s, needed=s + 1, total=sum(data)))
         return CkksReport(n, bits, s, False, tuple(problems), **base)
     # Depth: TenSEAL multiplies (scale 2s), rescales by the last data prime, relabels the scale as s.
     depth, level = 0, list(data)
@@ -273,26 +279,27 @@ def check_params(
     warnings: list[str] = []
     mismatched = [b for b in dropped if b != s]
     if mismatched:
-        warnings.append(
-            f"the middle primes {mismatched} differ from the scale 2^{s}: rescaling divides by ~2^{mismatched[0]}, not "
-            f"2^{s}, but TenSEAL keeps labelling the result with scale 2^{s}, so results are wrong from multiplication "
-            f"{correct + 1} on; make the middle primes {s} bits."
-        )
+        warnings.append(tr(
+            "the middle primes {mismatched} differ from the scale 2^{scale}: rescaling divides by ~2^{first}, not "
+            "2^{scale}, but TenSEAL keeps labelling the result with scale 2^{scale}, so results are wrong from "
+            "multiplication {wrong_from} on; make the middle primes {scale} bits."
+        ).format(mismatched=mismatched, scale=s, first=mismatched[0], wrong_from=correct + 1))
     last_level = data[: len(data) - depth]  # the primes left after the last multiplication
     integer_bits = sum(last_level) - s
     if integer_bits < 10:
-        warnings.append(
-            f"only {integer_bits} bits are left for the integer part after {depth} multiplication(s) (primes "
-            f"{last_level} minus the scale {s}): larger results wrap around; make the first prime bigger."
-        )
+        warnings.append(tr(
+            "only {bits} bits are left for the integer part after {depth} multiplication(s) (primes "
+            "{primes} minus the scale {scale}): larger results wrap around; make the first prime bigger."
+        ).format(bits=integer_bits, depth=depth, primes=last_level, scale=s))
     if bits[-1] < max(data):
-        warnings.append(
-            f"the special (last) prime, {bits[-1]} bits, is smaller than the largest data prime ({max(data)} bits); "
+        warnings.append(tr(
+            "the special (last) prime, {last} bits, is smaller than the largest data prime ({largest} bits); "
             "SEAL advises it be at least as large, or key switching adds noise."
-        )
+        ).format(last=bits[-1], largest=max(data)))
     precision = _precision_estimate(n, s, depth, sweep)
     if precision and precision[0] < 10:
-        warnings.append(f"precision is only about {precision[0]:.0f} bits after encryption: raise the scale.")
+        warnings.append(tr("precision is only about {bits:.0f} bits after encryption: raise the scale.").format(
+            bits=precision[0]))
     data_len = len(data)
     ct_bytes = 2 * n * data_len * 8
     ser_bytes = int(2 * n * sum(b + 8 for b in data) / 8)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 
 try:  # gmpy2 makes modular exponentiation about 10x faster; python-paillier uses it too.
     import gmpy2 as _gmpy2
@@ -235,7 +236,7 @@ class PublicKey:
         return hash(("labkit.PublicKey", self.n))
 
     def __repr__(self) -> str:
-        return f"PublicKey({self.bits}-bit n)"
+        return tr("PublicKey({bits}-bit n)").format(bits=self.bits)
 
     # raw scheme -------------------------------------------------------------------------
     def random_r(self, rng: np.random.Generator | None = None) -> int:
@@ -434,7 +435,7 @@ class PrivateKey:
         return hash(("labkit.PrivateKey", self.p, self.q))
 
     def __repr__(self) -> str:  # never shows p or q
-        return f"PrivateKey(for a {self.public_key.bits}-bit n)"
+        return tr("PrivateKey(for a {bits}-bit n)").format(bits=self.public_key.bits)
 
     def raw_decrypt(self, c: int) -> int:
         """Decrypt a raw ciphertext to the integer m in [0, n), by the CRT (as phe's ``raw_decrypt``)."""
@@ -568,7 +569,8 @@ class EncryptedNumber:
             raise ValueError(f"exponent must be an integer from 0 to {MAX_EXPONENT}; got {self.exponent}")
 
     def __repr__(self) -> str:
-        return f"EncryptedNumber(under a {self.public_key.bits}-bit key, {self.exponent} fractional bits)"
+        return tr("EncryptedNumber(under a {bits}-bit key, {exponent} fractional bits)").format(
+            bits=self.public_key.bits, exponent=self.exponent)
 
     def _with_exponent(self, exponent: int) -> EncryptedNumber:
         if exponent == self.exponent:

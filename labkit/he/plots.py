@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 from labkit.style import PALETTE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,22 +39,24 @@ def plot_sigmoid_approximation(ax, coef: Sequence[float], bound: float, logits: 
     z = np.linspace(-1.5 * bound, 1.5 * bound, 601)
     exact = 1.0 / (1.0 + np.exp(-z))
     approx = np.polynomial.polynomial.polyval(z, coef)
-    ax.axvspan(-bound, bound, color=PALETTE[5], alpha=0.12, label=f"fit interval [-{bound:g}, {bound:g}]")
+    ax.axvspan(-bound, bound, color=PALETTE[5], alpha=0.12, label=tr("fit interval [-{bound:g}, {bound:g}]").format(bound=bound))
     if error:
-        ax.semilogy(z, np.abs(approx - exact) + 1e-12, color=PALETTE[3], label=f"|degree-{len(coef) - 1} poly - sigmoid|")
-        ax.set_ylabel("absolute error")
+        ax.semilogy(z, np.abs(approx - exact) + 1e-12, color=PALETTE[3],
+                    label=tr("|degree-{degree} poly - sigmoid|").format(degree=len(coef) - 1))
+        ax.set_ylabel(tr("absolute error"))
         ax.set_ylim(1e-4, 10)
     else:
         ax.plot(z, exact, color=PALETTE[0], label="sigmoid")
-        ax.plot(z, approx, color=PALETTE[1], linestyle="--", label=f"degree-{len(coef) - 1} polynomial")
+        ax.plot(z, approx, color=PALETTE[1], linestyle="--",
+                label=tr("degree-{degree} polynomial").format(degree=len(coef) - 1))
         ax.set_ylim(-0.5, 1.5)
-        ax.set_ylabel("probability")
+        ax.set_ylabel(tr("probability"))
     if logits is not None:
         lo, hi = ax.get_ylim()
         ymark = lo * 1.5 if error else lo + 0.05 * (hi - lo)
         ax.plot(logits, np.full(len(logits), ymark), "|", color=PALETTE[7], alpha=0.5, markersize=10,
-                label="test-set logits")
-    ax.set_xlabel("logit z = w.x + b")
+                label=tr("test-set logits"))
+    ax.set_xlabel(tr("logit z = w.x + b"))
     ax.legend(loc="best", fontsize=8)
     return ax
 
@@ -72,18 +75,19 @@ def plot_modulus_budget(ax, report: "CkksReport"):
     left = 0
     for i, b in enumerate(bits):
         if i == len(bits) - 1 and len(bits) > 1:
-            colour, label = PALETTE[4], "special prime (key switching)"
+            colour, label = PALETTE[4], tr("special prime (key switching)")
         elif i == 0:
-            colour, label = PALETTE[0], "first prime (integer part + scale)"
+            colour, label = PALETTE[0], tr("first prime (integer part + scale)")
         else:
-            colour, label = PALETTE[2], "middle prime (one rescale each)"
+            colour, label = PALETTE[2], tr("middle prime (one rescale each)")
         ax.barh(0, b, left=left, color=colour, edgecolor="white", label=label if label not in
                 [t.get_label() for t in ax.patches] else "_nolegend_")
         ax.text(left + b / 2, 0, str(b), ha="center", va="center", fontsize=8, color="white")
         left += b
     if report.max_bits:
         ax.axvline(report.max_bits, color=PALETTE[3], linestyle="--",
-                   label=f"limit for N={report.poly_modulus_degree}: {report.max_bits} bits")
+                   label=tr("limit for N={degree}: {bits} bits").format(degree=report.poly_modulus_degree,
+                                                                         bits=report.max_bits))
     handles, labels = ax.get_legend_handles_labels()
     seen = {}
     for h, lab in zip(handles, labels):
@@ -92,12 +96,12 @@ def plot_modulus_budget(ax, report: "CkksReport"):
     ax.set_yticks([])
     ax.set_xlim(0, max(left, report.max_bits or 0) * 1.05 + 1)
     ax.set_title(_budget_title(report), fontsize=9)
-    ax.set_xlabel("bits")
+    ax.set_xlabel(tr("bits"))
     return ax
 
 
 def _budget_title(report: "CkksReport") -> str:
     """The title of :func:`plot_modulus_budget` (the explorer redraws only it when only the scale moves)."""
-    status = "valid" if report.valid else "cannot work"
-    return (f"coefficient modulus: {sum(report.coeff_mod_bit_sizes)} bits ({status}); depth {report.depth}, "
-            f"scale 2^{report.scale_bits}")
+    text = (tr("coefficient modulus: {bits} bits (valid); depth {depth}, scale 2^{scale}") if report.valid else
+            tr("coefficient modulus: {bits} bits (cannot work); depth {depth}, scale 2^{scale}"))
+    return text.format(bits=sum(report.coeff_mod_bit_sizes), depth=report.depth, scale=report.scale_bits)

@@ -53,6 +53,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from labkit import _validate as v
+from labkit.i18n import tr
 from labkit.he.paillier import EncryptedNumber, PrivateKey, PublicKey, _invert, _powmod, _randbits, _rng
 
 STATISTICAL_BITS = 128
@@ -83,8 +84,8 @@ class KeyShare:
     threshold: int
 
     def __repr__(self) -> str:  # never shows the share
-        return (f"KeyShare(party {self.index} of {self.parties}, threshold {self.threshold}, "
-                f"for a {self.public_key.bits}-bit n)")
+        return tr("KeyShare(party {index} of {parties}, threshold {threshold}, for a {bits}-bit n)").format(
+            index=self.index, parties=self.parties, threshold=self.threshold, bits=self.public_key.bits)
 
 
 @dataclass(frozen=True)

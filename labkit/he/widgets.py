@@ -14,6 +14,7 @@ import html
 
 from labkit import _validate as v
 from labkit._widgets import Blitter, image_view
+from labkit.i18n import tr
 from labkit.he.ckks import check_params, load_sweep
 
 DEGREES = (1024, 2048, 4096, 8192, 16384, 32768)
@@ -62,8 +63,8 @@ def ckks_explorer(poly_modulus_degree: int = 8192, coeff_mod_bit_sizes: str = "6
     sweep = load_sweep()
     degree = w.Dropdown(options=list(DEGREES), value=poly_modulus_degree,
                         description="N")
-    bits = w.Text(value=coeff_mod_bit_sizes, description="bit sizes", continuous_update=False)
-    scale = w.IntSlider(value=scale_bits, min=SCALE_RANGE[0], max=SCALE_RANGE[1], step=1, description="scale bits", continuous_update=False)
+    bits = w.Text(value=coeff_mod_bit_sizes, description=tr("bit sizes"), continuous_update=False)
+    scale = w.IntSlider(value=scale_bits, min=SCALE_RANGE[0], max=SCALE_RANGE[1], step=1, description=tr("scale bits"), continuous_update=False)
     text = w.HTML(layout=w.Layout(height=REPORT_HEIGHT, overflow="auto"))
     image = image_view()
     # One figure (no pyplot, so nothing auto-displays), laid out once. The bars, the limit and the

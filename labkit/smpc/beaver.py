@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from labkit import _validate
+from labkit.i18n import tr
 from labkit.smpc.additive import MAX_PARTIES, check_shares, reconstruct, reconstruct_encoded, share, share_encoded
 from labkit.smpc.ring import FRAC_BITS, MAX_ABS, check_frac_bits, check_shape, random_ring, ring_matmul, rng_or_entropy, to_signed
 
@@ -163,7 +164,7 @@ def truncate(z_shares: Sequence[np.ndarray], dealer: TrustedDealer, frac_bits: i
     _check_transcript(transcript)
     shape = z_shares[0].shape
     r, r_shift = dealer.truncation_pair(shape, frac_bits)
-    c = _open([np.asarray(z, np.uint64) - ri for z, ri in zip(z_shares, r)], transcript, "open z - r")
+    c = _open([np.asarray(z, np.uint64) - ri for z, ri in zip(z_shares, r)], transcript, tr("open z - r"))
     out = [s.copy() for s in r_shift]
     out[0] = out[0] + (to_signed(c) >> np.int64(frac_bits)).view(np.uint64)
     return out
@@ -222,8 +223,8 @@ def beaver_mul(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray], d
     if np.shape(y_shares[0]) != shape:
         raise ValueError(f"x_shares and y_shares must have the same shape; got {shape} and {np.shape(y_shares[0])}")
     a, b, c = dealer.triple(shape)
-    d = _open([np.asarray(x, np.uint64) - ai for x, ai in zip(x_shares, a)], transcript, "open d = x - a")
-    e = _open([np.asarray(y, np.uint64) - bi for y, bi in zip(y_shares, b)], transcript, "open e = y - b")
+    d = _open([np.asarray(x, np.uint64) - ai for x, ai in zip(x_shares, a)], transcript, tr("open d = x - a"))
+    e = _open([np.asarray(y, np.uint64) - bi for y, bi in zip(y_shares, b)], transcript, tr("open e = y - b"))
     z = [ci + d * bi + e * ai for ai, bi, ci in zip(a, b, c)]
     z[0] = z[0] + d * e
     return truncate(z, dealer, frac_bits, transcript=transcript) if truncate_result else z
@@ -245,8 +246,8 @@ def beaver_matmul(x_shares: Sequence[np.ndarray], y_shares: Sequence[np.ndarray]
     if len(sx) != 2 or len(sy) != 2 or sx[1] != sy[0]:
         raise ValueError(f"x_shares and y_shares must be matrices with matching inner dimensions; got {sx} and {sy}")
     a, b, c = dealer.triple(sx, sy, matmul=True)
-    d = _open([np.asarray(x, np.uint64) - ai for x, ai in zip(x_shares, a)], transcript, "open D = X - A")
-    e = _open([np.asarray(y, np.uint64) - bi for y, bi in zip(y_shares, b)], transcript, "open E = Y - B")
+    d = _open([np.asarray(x, np.uint64) - ai for x, ai in zip(x_shares, a)], transcript, tr("open D = X - A"))
+    e = _open([np.asarray(y, np.uint64) - bi for y, bi in zip(y_shares, b)], transcript, tr("open E = Y - B"))
     # Party i computes [d | a_i] @ [b_i ; e] = d @ b_i + a_i @ e as one product; party 0 also adds d @ e.
     z = []
     for i, (ai, bi, ci) in enumerate(zip(a, b, c)):

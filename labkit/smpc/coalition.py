@@ -14,6 +14,7 @@ from typing import Iterable
 import numpy as np
 
 from labkit import _validate
+from labkit.i18n import tr
 from labkit.smpc.ring import rng_or_entropy
 from labkit.smpc.shamir import check_prime, lagrange_at_zero, random_field_element, shamir_reconstruct, shamir_share
 
@@ -57,19 +58,23 @@ class CoalitionView:
 
     def lines(self) -> list[str]:
         """Plain-language statements of what the coalition can and cannot compute."""
-        who = "nobody" if not self.coalition else "parties " + ", ".join(str(i) for i in self.coalition)
         c = len(self.coalition)
         if not self.coalition:
-            add = f"additive {self.n_parties}-of-{self.n_parties}: nobody colludes: no share is seen, nothing is learned."
+            add = tr("additive {n}-of-{n}: nobody colludes: no share is seen, nothing is learned.").format(
+                n=self.n_parties)
         else:
-            add = (f"additive {self.n_parties}-of-{self.n_parties}: {who} add their shares to "
-                   f"{self.additive_partial_sum}; " + ("that is the secret." if self.additive_recovers else
-                                                      "that number is uniformly random: they learn nothing."))
+            add = (tr("additive {n}-of-{n}: parties {parties} add their shares to {total}; that is the secret.")
+                   if self.additive_recovers else
+                   tr("additive {n}-of-{n}: parties {parties} add their shares to {total}; that number is uniformly "
+                      "random: they learn nothing.")).format(
+                n=self.n_parties, parties=", ".join(str(i) for i in self.coalition), total=self.additive_partial_sum)
         if self.shamir_recovers:
-            sha = f"Shamir {self.threshold}-of-{self.n_parties}: {c} >= {self.threshold} points, interpolation gives {self.shamir_guess}: the secret."
+            sha = tr("Shamir {t}-of-{n}: {c} >= {t} points, interpolation gives {guess}: the secret.").format(
+                t=self.threshold, n=self.n_parties, c=c, guess=self.shamir_guess)
         else:
-            sha = (f"Shamir {self.threshold}-of-{self.n_parties}: {c} < {self.threshold} points; all "
-                   f"{self.consistent_secrets} secrets mod {self.prime} remain equally consistent: they learn nothing.")
+            sha = tr("Shamir {t}-of-{n}: {c} < {t} points; all {k} secrets mod {p} remain equally consistent: they "
+                     "learn nothing.").format(t=self.threshold, n=self.n_parties, c=c, k=self.consistent_secrets,
+                                              p=self.prime)
         return [add, sha]
 
 
@@ -215,10 +220,11 @@ class CandidateCurves:
         c, t, p = len(self.coalition), self.threshold, self.prime
         k = len(self.consistent)
         if c < t:
-            return (f"{c} colluder(s) < t = {t}: {k} of the {p} secrets mod {p} fit their points "
-                    f"(each tried by interpolation): they learn nothing.")
-        return (f"{c} colluder(s) >= t = {t}: {k} of the {p} secrets mod {p} fits their points, "
-                f"{', '.join(map(str, self.consistent))}: they hold the secret.")
+            return tr("{c} colluder(s) < t = {t}: {k} of the {p} secrets mod {p} fit their points "
+                      "(each tried by interpolation): they learn nothing.").format(c=c, t=t, k=k, p=p)
+        return tr("{c} colluder(s) >= t = {t}: {k} of the {p} secrets mod {p} fits their points, "
+                  "{secrets}: they hold the secret.").format(c=c, t=t, k=k, p=p,
+                                                             secrets=", ".join(map(str, self.consistent)))
 
 
 def candidate_curves(secret: int, n_parties: int, threshold: int, coalition: Iterable[int],

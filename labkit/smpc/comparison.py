@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from labkit import _validate
+from labkit.i18n import N_, tr
 from labkit.smpc.mpyc.runner import _stop, _collect_outputs, free_ports
 
 COSTS_SCRIPT = Path(__file__).resolve().parent / "mpyc" / "_costs_party.py"
@@ -44,7 +45,7 @@ TYPES = ("int", "fxp")
 """``"int"``: MPyC ``SecInt(bit_length)``; ``"fxp"``: ``SecFxp(bit_length, frac_length)``."""
 MAX_TIMEOUT = 86_400.0
 """Longest ``timeout`` (seconds) the MPyC runs accept: one day."""
-LAYERS = ("linear 1", "relu", "linear 2")
+LAYERS = (N_("linear 1"), "relu", N_("linear 2"))
 """The steps of :func:`mpyc_mlp_inference`, in order."""
 
 
@@ -136,8 +137,8 @@ class OperationCosts:
                 "relu": lambda: np.maximum(x, 0.0), "max": lambda: np.array([x.max()])}[op]()
 
     def __repr__(self) -> str:
-        return (f"OperationCosts({self.parties} parties, length {self.length}, {len(self.rows)} rows, "
-                f"latency {self.latency} s)")
+        return tr("OperationCosts({parties} parties, length {length}, {rows} rows, latency {latency} s)").format(
+            parties=self.parties, length=self.length, rows=len(self.rows), latency=self.latency)
 
 
 def mpyc_operation_costs(length: int = 64, *, repeats: int = 5, n_parties: int = 3, latency: float = 0.05,
@@ -228,7 +229,8 @@ class TinyMLP:
 
     def __repr__(self) -> str:
         d, h = self.w1.shape
-        return f"TinyMLP({d}-{h}-{self.w2.shape[1]}, test accuracy {self.test_accuracy:.3f})"
+        return tr("TinyMLP({d}-{h}-{c}, test accuracy {accuracy:.3f})").format(d=d, h=h, c=self.w2.shape[1],
+                                                                                accuracy=self.test_accuracy)
 
 
 def train_digits_mlp(hidden: int = 16, *, steps: int = 300, learning_rate: float = 0.5,
@@ -324,8 +326,8 @@ class SecureInference:
         return float(np.max(np.abs(self.scores - self.plaintext)))
 
     def __repr__(self) -> str:
-        return (f"SecureInference({self.scores.shape[0]} inputs, {self.parties} parties, max error "
-                f"{self.max_error:.2e}, bound {float(self.bound.max()):.2e})")
+        return tr("SecureInference({inputs} inputs, {parties} parties, max error {error:.2e}, bound {bound:.2e})").format(
+            inputs=self.scores.shape[0], parties=self.parties, error=self.max_error, bound=float(self.bound.max()))
 
 
 def mpyc_mlp_inference(model: TinyMLP, x: Any, *, repeats: int = 3, n_parties: int = 3, latency: float = 0.05,

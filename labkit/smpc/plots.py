@@ -10,9 +10,16 @@ from typing import Sequence
 import numpy as np
 
 from labkit import _validate
+from labkit.i18n import N_, tr
 from labkit.style import PALETTE
 
 MAX_BINS = 10_000
+# Labels and titles notebook 09's own code passes to these plots (its code cells are the same in both
+# editions), marked here so that the Chinese edition's figures show them in Chinese.
+_NOTEBOOK_LABELS: tuple[str, ...] = (
+    N_("secret 0"), N_("secret 1000000"), N_("y_0 as the server sees it"),
+    N_("one operation, 64 entries"), N_("64-16-10 network, 8 digits"),
+)
 
 
 def plot_share_histogram(ax, values: np.ndarray, *, bins: int = 16, label: str = "", color: str | None = None):
@@ -27,10 +34,10 @@ def plot_share_histogram(ax, values: np.ndarray, *, bins: int = 16, label: str =
         raise ValueError(f"values must be a non-empty 1-D array of ring elements; got shape {arr.shape}")
     bins = _validate.count("bins", bins, maximum=MAX_BINS)
     u = arr.astype(np.float64) / 2.0**64
-    ax.hist(u, bins=bins, range=(0, 1), color=color or PALETTE[0], alpha=0.8, label=label or None)
-    ax.axhline(len(u) / bins, color=PALETTE[7], lw=1, ls="--", label="uniform")
-    ax.set_xlabel("share / 2^64")
-    ax.set_ylabel("count")
+    ax.hist(u, bins=bins, range=(0, 1), color=color or PALETTE[0], alpha=0.8, label=tr(label) or None)
+    ax.axhline(len(u) / bins, color=PALETTE[7], lw=1, ls="--", label=tr("uniform"))
+    ax.set_xlabel(tr("share / 2^64"))
+    ax.set_ylabel(tr("count"))
     ax.legend(loc="lower right")
     return ax
 
@@ -48,12 +55,13 @@ def plot_coalition(ax, view):
     ys = [y for _, y in view.shamir_points]
     colours = [PALETTE[3] if i in view.coalition else PALETTE[5] for i in range(view.n_parties)]
     ax.bar(xs, ys, color=colours)
-    ax.axhline(view.secret, color=PALETTE[7], lw=1, ls="--", label=f"secret = {view.secret}")
+    ax.axhline(view.secret, color=PALETTE[7], lw=1, ls="--", label=tr("secret = {secret}").format(secret=view.secret))
     ax.set_xticks(xs, [f"P{i}" for i in range(view.n_parties)])
     ax.set_ylim(0, view.prime)
-    verdict = "recovers" if view.shamir_recovers else "learns nothing"
-    ax.set_title(f"Shamir {view.threshold}-of-{view.n_parties} mod {view.prime}: coalition of {len(view.coalition)} {verdict}")
-    ax.set_ylabel("share f(i)")
+    title = (tr("Shamir {t}-of-{n} mod {p}: coalition of {c} recovers") if view.shamir_recovers else
+             tr("Shamir {t}-of-{n} mod {p}: coalition of {c} learns nothing"))
+    ax.set_title(title.format(t=view.threshold, n=view.n_parties, p=view.prime, c=len(view.coalition)))
+    ax.set_ylabel(tr("share f(i)"))
     ax.legend(loc="upper right")
     return ax
 
@@ -89,8 +97,8 @@ def _candidate_artists(ax, n_candidates: int) -> dict:
     """
     colours = [c for c in PALETTE if c not in ("#000000", "#F0E442")]  # black marks the shares; yellow is faint
     lines = [ax.plot([], [], color=colours[k % len(colours)], marker="o", ms=4)[0] for k in range(n_candidates)]
-    honest = ax.plot([], [], "o", ms=10, mfc="none", mec=PALETTE[7], alpha=0.4, label="others' shares (unseen)")[0]
-    held = ax.plot([], [], "s", ms=8, color=PALETTE[7], label="colluders' shares")[0]
+    honest = ax.plot([], [], "o", ms=10, mfc="none", mec=PALETTE[7], alpha=0.4, label=tr("others' shares (unseen)"))[0]
+    held = ax.plot([], [], "s", ms=8, color=PALETTE[7], label=tr("colluders' shares"))[0]
     return {"curves": lines, "honest": honest, "held": held}
 
 
@@ -113,7 +121,11 @@ def _update_candidate_artists(ax, artists: dict, curves) -> tuple[list, str]:
         line.set_linestyle("-" if fits else "--")
         line.set_linewidth(0.9 if fits else 0.7)
         line.set_alpha(0.9 if fits else 0.35)
-        line.set_label(f"s = {s}" + (" (true)" if s == curves.secret else "") + ("" if fits else ": misses a colluder"))
+        if s == curves.secret:
+            label = tr("s = {s} (true)") if fits else tr("s = {s} (true): misses a colluder")
+        else:
+            label = "s = {s}" if fits else tr("s = {s}: misses a colluder")
+        line.set_label(label.format(s=s))
         handles.append(line)
     honest = [pt for i, pt in enumerate(curves.shamir_points) if i not in curves.coalition]
     held = [curves.shamir_points[i] for i in curves.coalition]
@@ -122,21 +134,22 @@ def _update_candidate_artists(ax, artists: dict, curves) -> tuple[list, str]:
         if pts:
             handles.append(line)
     c, t = len(curves.coalition), curves.threshold
-    return handles, f"Shamir {t}-of-{n} mod {p}, {c} colluder(s): {len(curves.consistent)} of {p} secrets fit"
+    return handles, tr("Shamir {t}-of-{n} mod {p}, {c} colluder(s): {k} of {p} secrets fit").format(
+        t=t, n=n, p=p, c=c, k=len(curves.consistent))
 
 
 def _set_candidate_axes(ax, n_parties: int, prime: int) -> None:
     """The x ticks (the secret, then P0..P{n-1}), the x range autoscaling gives x = 0..n, and the y range."""
     xs = list(range(n_parties + 1))
-    ax.set_xticks(xs, ["secret"] + [f"P{i}" for i in range(n_parties)])
+    ax.set_xticks(xs, [tr("secret")] + [f"P{i}" for i in range(n_parties)])
     ax.relim()
     ax.autoscale_view(scaley=False)
     ax.set_ylim(-2, prime + 1)
-    ax.set_ylabel(f"value mod {prime}")
+    ax.set_ylabel(tr("value mod {prime}").format(prime=prime))
 
 
 def plot_secagg_cost(ax, n_clients: Sequence[int], all_pairs: Sequence[float], graph: Sequence[float], *,
-                     k: int, ylabel: str = "masks expanded per round"):
+                     k: int, ylabel: str = N_("masks expanded per round")):
     """Cost of secure aggregation against the number of clients: all pairs vs a k-neighbour graph.
 
     Introduced in ``09-secure-computation.ipynb``.
@@ -146,10 +159,10 @@ def plot_secagg_cost(ax, n_clients: Sequence[int], all_pairs: Sequence[float], g
     graph = _validate.finite_array("graph", graph, ndim=1)
     _validate.same_length(n_clients=n_clients, all_pairs=all_pairs, graph=graph)
     k = _validate.count("k", k, minimum=2, maximum=1_000_000)
-    ax.plot(n_clients, all_pairs, "o-", color=PALETTE[0], label="all pairs (Bonawitz et al. 2017)")
-    ax.plot(n_clients, graph, "s-", color=PALETTE[1], label=f"{k} neighbours (SecAgg+)")
-    ax.set_xlabel("clients")
-    ax.set_ylabel(ylabel)
+    ax.plot(n_clients, all_pairs, "o-", color=PALETTE[0], label=tr("all pairs (Bonawitz et al. 2017)"))
+    ax.plot(n_clients, graph, "s-", color=PALETTE[1], label=tr("{k} neighbours (SecAgg+)").format(k=k))
+    ax.set_xlabel(tr("clients"))
+    ax.set_ylabel(tr(ylabel))
     ax.legend()
     return ax
 
@@ -162,10 +175,10 @@ def plot_fixed_point_error(ax, frac_bits: Sequence[int], errors: Sequence[float]
     f = _validate.finite_array("frac_bits", frac_bits, ndim=1)
     errors = _validate.finite_array("errors", errors, ndim=1)
     _validate.same_length(frac_bits=f, errors=errors)
-    ax.semilogy(f, errors, "o-", color=PALETTE[0], label="measured max |error|")
+    ax.semilogy(f, errors, "o-", color=PALETTE[0], label=tr("measured max |error|"))
     ax.semilogy(f, 2.0 ** -f, "--", color=PALETTE[7], label="2^-f")
-    ax.set_xlabel("fractional bits f")
-    ax.set_ylabel("absolute error")
+    ax.set_xlabel(tr("fractional bits f"))
+    ax.set_ylabel(tr("absolute error"))
     ax.legend()
     return ax
 
@@ -192,11 +205,12 @@ def plot_mpyc_costs(ax, labels: Sequence[str], seconds: Sequence[float], rounds:
     y = np.arange(secs.size)[::-1]
     ax.barh(y, secs * 1e3, color=[PALETTE[i % len(PALETTE)] for i in range(secs.size)], alpha=0.85)
     ax.set_xscale("log")
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, [tr(label) for label in labels])
     for yi, s, r in zip(y, secs, rnds):
-        ax.text(s * 1e3 * 1.15, yi, f"{r:.0f} round{'' if round(r) == 1 else 's'}", va="center", fontsize=9)
+        text = tr("{rounds:.0f} round") if round(r) == 1 else tr("{rounds:.0f} rounds")
+        ax.text(s * 1e3 * 1.15, yi, text.format(rounds=r), va="center", fontsize=9)
     ax.set_xlim(secs.min() * 1e3 / 2, secs.max() * 1e3 * 12)
-    ax.set_xlabel("median time (ms, log scale)")
+    ax.set_xlabel(tr("median time (ms, log scale)"))
     if title:
-        ax.set_title(title)
+        ax.set_title(tr(title))
     return ax

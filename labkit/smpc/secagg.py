@@ -53,6 +53,7 @@ import numpy as np
 from cryptography.exceptions import InvalidTag
 
 from labkit import _validate
+from labkit.i18n import N_, tr
 from labkit.smpc.ring import FRAC_BITS, check_frac_bits, decode, encode, rng_or_entropy
 from labkit.smpc.shamir import random_field_element, shamir_reconstruct, shamir_share
 
@@ -340,10 +341,20 @@ class Transcript:
 
     def server_view(self) -> list[str]:
         """The server's events only."""
-        return [f"{r}: {w}" for r, p, w in self.events if p == "server"]
+        return [tr("{round}: {event}").format(round=tr(r), event=w) for r, p, w in self.events if p == "server"]
 
     def __repr__(self) -> str:
-        return "\n".join(f"[{r}] {p}: {w}" for r, p, w in self.events)
+        return "\n".join(tr("[{round}] {party}: {event}").format(round=tr(r), party=_party_name(p), event=w)
+                         for r, p, w in self.events)
+
+
+def _party_name(party: str) -> str:
+    """A transcript's party (``"server"`` or ``"client 3"``, kept in English as data) as the learner reads it."""
+    if party == "server":
+        return tr("server")
+    if party.startswith("client ") and party[7:].isdigit():
+        return tr("client {u}").format(u=party[7:])
+    return party
 
 
 class SimulatedClient:
@@ -477,7 +488,7 @@ def _strip_masks(y: np.ndarray, owner: int, secret_key: bytes, self_seed: int, g
 
 
 def _advertise_keys(n: int, t: int, rng: np.random.Generator | None,
-                    tr: Transcript) -> tuple[dict[int, SimulatedClient], dict[int, bytes], dict[int, bytes]]:
+                    transcript: Transcript) -> tuple[dict[int, SimulatedClient], dict[int, bytes], dict[int, bytes]]:
     """Round 0, AdvertiseKeys: every client makes two X25519 key pairs (masking, encryption) and a
     self-mask seed b_u, and sends the server its two public keys; the server broadcasts them.
 
@@ -492,16 +503,17 @@ def _advertise_keys(n: int, t: int, rng: np.random.Generator | None,
         clients[u] = SimulatedClient(u, t, masking, encryption, random_field_element(2**SEED_BITS, rng))
         public[u] = clients[u].masking_key.public_key().public_bytes_raw()
         enc_public[u] = clients[u].encryption_key.public_key().public_bytes_raw()
-        tr.log("0 advertise keys", f"client {u}", "sends its two public keys (masking, encryption; 32 bytes each)")
-    tr.log("0 advertise keys", "server", f"broadcasts {2 * n} public keys")
+        transcript.log(N_("0 advertise keys"), f"client {u}",
+                       tr("sends its two public keys (masking, encryption; 32 bytes each)"))
+    transcript.log(N_("0 advertise keys"), "server", tr("broadcasts {count} public keys").format(count=2 * n))
     return clients, public, enc_public
 
 
 def _share_keys(clients: dict[int, SimulatedClient], holders: dict[int, tuple[int, ...]], enc_public: dict[int, bytes],
-                t: int, rng: np.random.Generator | None, tr: Transcript) -> None:
+                t: int, rng: np.random.Generator | None, transcript: Transcript) -> None:
     """Round 1, ShareKeys: every client splits its masking secret key and b_u into t-of-|holders|
     Shamir shares, encrypts each holder's pair with ChaCha20-Poly1305, and the server relays the
-    ciphertexts (``tr.server_relayed``) it cannot read; each holder decrypts and keeps its pair.
+    ciphertexts (``transcript.server_relayed``) it cannot read; each holder decrypts and keeps its pair.
 
     Introduced in ``09-secure-computation.ipynb``.
     """
@@ -517,16 +529,20 @@ def _share_keys(clients: dict[int, SimulatedClient], holders: dict[int, tuple[in
             pair = frozenset((u, v))
             if pair not in share_keys:  # both ends derive the same key; computed once here
                 share_keys[pair] = _share_key(client.encryption_key, enc_public[v])
-            tr.server_relayed[(u, v)] = _encrypt_checked(share_keys[pair], u, v, s_sk, s_b)
-        tr.log("1 share keys", f"client {u}", f"sends {len(holders[u]) - 1} encrypted share pairs (masking key, b_u), threshold {t}")
-    tr.log("1 share keys", "server", f"relays {len(tr.server_relayed)} share pairs encrypted with ChaCha20-Poly1305; it cannot read them")
-    for (u, v), ciphertext in tr.server_relayed.items():
+            transcript.server_relayed[(u, v)] = _encrypt_checked(share_keys[pair], u, v, s_sk, s_b)
+        transcript.log(N_("1 share keys"), f"client {u}",
+                       tr("sends {count} encrypted share pairs (masking key, b_u), threshold {t}").format(
+                           count=len(holders[u]) - 1, t=t))
+    transcript.log(N_("1 share keys"), "server",
+                   tr("relays {count} share pairs encrypted with ChaCha20-Poly1305; it cannot read them").format(
+                       count=len(transcript.server_relayed)))
+    for (u, v), ciphertext in transcript.server_relayed.items():
         clients[v].receive(u, ciphertext, enc_public[u], share_keys[frozenset((u, v))])
 
 
 def _masked_input(x: list[np.ndarray], clients: dict[int, SimulatedClient], graph: dict[int, tuple[int, ...]],
                   public: dict[int, bytes], dropped: set[int], frac_bits: int,
-                  tr: Transcript) -> tuple[dict[int, np.ndarray], int]:
+                  transcript: Transcript) -> tuple[dict[int, np.ndarray], int]:
     """Round 2, MaskedInputCollection: every survivor sends y_u = encode(x_u) + PRG(b_u) + its
     pairwise masks; dropped clients go silent.
 
@@ -559,17 +575,20 @@ def _masked_input(x: list[np.ndarray], clients: dict[int, SimulatedClient], grap
                 y[v] -= m
     for u in range(n):
         if u in dropped:
-            tr.log("2 masked input", f"client {u}", "drops out and sends nothing")
+            transcript.log(N_("2 masked input"), f"client {u}", tr("drops out and sends nothing"))
         else:
-            tr.log("2 masked input", f"client {u}", f"sends its masked vector y_{u} ({d} ring elements)")
-            tr.server_received[u] = y[u]
-    tr.log("2 masked input", "server", f"received {len(survivors)} masked vectors; {len(dropped)} client{'' if len(dropped) == 1 else 's'} dropped")
+            transcript.log(N_("2 masked input"), f"client {u}",
+                           tr("sends its masked vector y_{u} ({d} ring elements)").format(u=u, d=d))
+            transcript.server_received[u] = y[u]
+    received = (tr("received {survivors} masked vectors; {dropped} client dropped") if len(dropped) == 1 else
+                tr("received {survivors} masked vectors; {dropped} clients dropped"))
+    transcript.log(N_("2 masked input"), "server", received.format(survivors=len(survivors), dropped=len(dropped)))
     return y, masks
 
 
 def _unmask(y: dict[int, np.ndarray], clients: dict[int, SimulatedClient], graph: dict[int, tuple[int, ...]],
             holders: dict[int, tuple[int, ...]], public: dict[int, bytes], dropped: set[int], t: int,
-            tr: Transcript) -> tuple[np.ndarray, int]:
+            transcript: Transcript) -> tuple[np.ndarray, int]:
     """Round 3, Unmasking: the server sends the survivor list; each survivor answers one share per
     client (:meth:`SimulatedClient.answer`); the server rebuilds each survivor's b_u and each
     dropped client's masking key, and removes every mask from the sum of the y_u.
@@ -581,7 +600,9 @@ def _unmask(y: dict[int, np.ndarray], clients: dict[int, SimulatedClient], graph
     n = len(clients)
     survivors = tuple(u for u in range(n) if u not in dropped)
     if len(survivors) < t:
-        tr.log("3 unmask", "server", f"only {len(survivors)} survivors, below the threshold {t}: aborts")
+        transcript.log(N_("3 unmask"), "server",
+                       tr("only {survivors} survivors, below the threshold {t}: aborts").format(
+                           survivors=len(survivors), t=t))
         raise ValueError(
             f"only {len(survivors)} clients survived, fewer than the threshold t={t}; the server cannot remove the masks "
             f"and decodes nothing (survivors must be >= threshold)"
@@ -593,12 +614,13 @@ def _unmask(y: dict[int, np.ndarray], clients: dict[int, SimulatedClient], graph
                 f"client {u} has only {len(alive)} surviving share holders, fewer than the threshold t={t}; "
                 f"nothing is decoded (use more neighbours or a lower threshold)"
             )
-    tr.log("3 unmask", "server", f"sends the survivor list {list(survivors)} to the survivors")
+    transcript.log(N_("3 unmask"), "server",
+                   tr("sends the survivor list {survivors} to the survivors").format(survivors=list(survivors)))
     collected: dict[int, dict[str, list[tuple[int, int]]]] = {u: {"key": [], "seed": []} for u in range(n)}
     for v in survivors:
         for owner, (kind, point) in clients[v].answer(survivors).items():
             collected[owner][kind].append(point)
-    tr.server_collected = collected
+    transcript.server_collected = collected
     d = y[survivors[0]].shape[0]
     z = np.zeros(d, dtype=np.uint64)
     for u in survivors:
@@ -607,18 +629,21 @@ def _unmask(y: dict[int, np.ndarray], clients: dict[int, SimulatedClient], graph
     for u in range(n):
         if u in dropped:
             sk_u = shamir_reconstruct(collected[u]["key"][:t], prime=SECAGG_PRIME).to_bytes(32, "big")
-            tr.server_reconstructed[u] = "key-agreement secret"
-            tr.log("3 unmask", "server", f"rebuilds dropped client {u}'s key-agreement secret from {t} shares")
+            transcript.server_reconstructed[u] = "key-agreement secret"
+            transcript.log(N_("3 unmask"), "server",
+                           tr("rebuilds dropped client {u}'s key-agreement secret from {t} shares").format(u=u, t=t))
             partners = [v for v in graph[u] if v not in dropped]
             z += _pairwise_masks(sk_u, u, partners, public, d)  # u's side of each mask: cancels the survivor's side
             masks += len(partners)
         else:
             b_u = shamir_reconstruct(collected[u]["seed"][:t], prime=SECAGG_PRIME)
-            tr.server_reconstructed[u] = "self-mask seed"
+            transcript.server_reconstructed[u] = "self-mask seed"
             z -= expand_mask(b_u, d)
             masks += 1
-    tr.log("3 unmask", "server", f"rebuilds the self-mask seeds of the {len(survivors)} survivors and removes all masks")
-    tr.log("3 unmask", "server", "decodes only the sum")
+    transcript.log(N_("3 unmask"), "server",
+                   tr("rebuilds the self-mask seeds of the {count} survivors and removes all masks").format(
+                       count=len(survivors)))
+    transcript.log(N_("3 unmask"), "server", tr("decodes only the sum"))
     return z, masks
 
 
@@ -668,11 +693,11 @@ def secure_aggregate_run(
     holders = {u: tuple(sorted(set(graph[u]) | {u})) for u in range(n)}
     max_t = min(len(h) for h in holders.values())
     t = _default_threshold(max_t) if threshold is None else _validate.count("threshold", threshold, maximum=max_t)
-    tr = Transcript()
-    clients, public, enc_public = _advertise_keys(n, t, rng, tr)
-    _share_keys(clients, holders, enc_public, t, rng, tr)
-    y, masks_sent = _masked_input(x, clients, graph, public, dropped_set, frac_bits, tr)
-    z, masks_removed = _unmask(y, clients, graph, holders, public, dropped_set, t, tr)
+    transcript = Transcript()
+    clients, public, enc_public = _advertise_keys(n, t, rng, transcript)
+    _share_keys(clients, holders, enc_public, t, rng, transcript)
+    y, masks_sent = _masked_input(x, clients, graph, public, dropped_set, frac_bits, transcript)
+    z, masks_removed = _unmask(y, clients, graph, holders, public, dropped_set, t, transcript)
     return SecAggRun(
         total=decode(z, frac_bits),
         survivors=tuple(u for u in range(n) if u not in dropped_set),
@@ -680,7 +705,7 @@ def secure_aggregate_run(
         threshold=t,
         graph=graph,
         masks_expanded=masks_sent + masks_removed,
-        transcript=tr,
+        transcript=transcript,
         public_keys=public,
         encryption_public_keys=enc_public,
         frac_bits=frac_bits,
@@ -748,9 +773,12 @@ class LyingServerAttack:
 
     def line(self) -> str:
         h, c, t = self.honest_responders, len(self.colluders), self.threshold
-        verdict = "reads the input" if self.succeeded else "cannot rebuild both secrets"
-        return (f"t = {t}, h = {h}, c = {c}: 2t = {2 * t} {'<=' if self.counting_condition else '>'} h + 2c = {h + 2 * c}; "
-                f"{self.key_shares} key shares, {self.seed_shares} seed shares: {verdict}")
+        text = (tr("t = {t}, h = {h}, c = {c}: 2t = {two_t} {relation} h + 2c = {total}; {keys} key shares, "
+                   "{seeds} seed shares: reads the input") if self.succeeded else
+                tr("t = {t}, h = {h}, c = {c}: 2t = {two_t} {relation} h + 2c = {total}; {keys} key shares, "
+                   "{seeds} seed shares: cannot rebuild both secrets"))
+        return text.format(t=t, h=h, c=c, two_t=2 * t, relation="<=" if self.counting_condition else ">",
+                           total=h + 2 * c, keys=self.key_shares, seeds=self.seed_shares)
 
 
 def lying_server_attack(run: SecAggRun, target: int, colluders: Iterable[int] = (),

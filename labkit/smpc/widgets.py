@@ -11,6 +11,8 @@ sees only the widget's stable repr.
 
 from __future__ import annotations
 
+from labkit.i18n import tr
+
 FIGSIZE = (7.6, 3.4)
 VERDICT_LINES = 4  # the verdict's height in lines: two statements and up to two notes
 
@@ -83,16 +85,19 @@ def _coalition_content(secret, n_parties, threshold, coalition, seed):
     _validate.generator(seed, "seed")  # checked before any adjustment is noted
     notes = []
     if threshold > n_parties:
-        notes.append(f"note: threshold {threshold} is more than the {n_parties} parties; shown with threshold {n_parties}.")
+        notes.append(tr("note: threshold {threshold} is more than the {parties} parties; shown with threshold "
+                        "{parties}.").format(threshold=threshold, parties=n_parties))
         threshold = n_parties
     outside = [c for c in members if c >= n_parties]
     if outside:
-        notes.append(f"note: colluders {outside} are not among parties 0..{n_parties - 1}; left out.")
+        notes.append(tr("note: colluders {outside} are not among parties 0..{last}; left out.").format(
+            outside=outside, last=n_parties - 1))
     kept = [c for c in members if c < n_parties]
     # each from its own generator seeded with ``seed``: candidate_curves(..., default_rng(seed)) draws this figure
     view = coalition_view(secret, n_parties, threshold, kept, _validate.generator(seed, "seed"))
     curves = candidate_curves(secret, n_parties, threshold, kept, _validate.generator(seed, "seed"))
-    return notes + [view.lines()[0], f"Shamir {threshold}-of-{n_parties}: " + curves.summary()], curves
+    return notes + [view.lines()[0], tr("Shamir {t}-of-{n}: {verdict}").format(t=threshold, n=n_parties,
+                                                                               verdict=curves.summary())], curves
 
 
 def _widest(curves):
@@ -109,7 +114,7 @@ def _outputs(png: bytes, text: str) -> tuple[dict, ...]:
     return (
         {"output_type": "display_data", "metadata": {},
          "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                  "text/plain": "<Figure: candidate secrets through the colluders' Shamir points>"}},
+                  "text/plain": tr("<Figure: candidate secrets through the colluders' Shamir points>")}},
         {"output_type": "stream", "name": "stdout", "text": text},
     )
 
@@ -178,10 +183,10 @@ def coalition_widget(secret: int = 42, seed: int = 0):
 
     secret = _validate.integer("secret", secret, minimum=0, maximum=SMALL_PRIME - 1)
     _validate.generator(seed, "seed")
-    n = widgets.IntSlider(value=5, min=2, max=8, description="parties")
-    t = widgets.IntSlider(value=3, min=1, max=5, description="threshold")
-    who = widgets.SelectMultiple(options=list(range(5)), value=(0, 1), rows=8, description="colluders")
-    k = widgets.IntSlider(value=2, min=0, max=5, description="# colluders")
+    n = widgets.IntSlider(value=5, min=2, max=8, description=tr("parties"))
+    t = widgets.IntSlider(value=3, min=1, max=5, description=tr("threshold"))
+    who = widgets.SelectMultiple(options=list(range(5)), value=(0, 1), rows=8, description=tr("colluders"))
+    k = widgets.IntSlider(value=2, min=0, max=5, description=tr("# colluders"))
     image = image_view()
     verdict = widgets.HTML(layout=widgets.Layout(min_height=f"{18 * VERDICT_LINES}px"))
     state = {"busy": False, "notes": [], "canvas": None, "text": ""}
@@ -213,10 +218,11 @@ def coalition_widget(secret: int = 42, seed: int = 0):
         try:
             notes = []
             if t.value > parties:
-                notes.append(f"note: the threshold was {t.value}, more than the {parties} parties; lowered to {parties}.")
+                notes.append(tr("note: the threshold was {threshold}, more than the {parties} parties; lowered to "
+                                "{parties}.").format(threshold=t.value, parties=parties))
             dropped = [c for c in who.value if c >= parties]
             if dropped:
-                notes.append(f"note: colluders {dropped} are no longer parties; removed.")
+                notes.append(tr("note: colluders {dropped} are no longer parties; removed.").format(dropped=dropped))
             kept = tuple(c for c in who.value if c < parties)
             t.max = parties
             who.options = list(range(parties))

@@ -2,7 +2,11 @@
 
 poisoning_accuracy, which reads the grid, is walked in calls_fl.py; the grid's builder is excluded here."""
 
-CALLS: list = []
+from campaign import Call
+
+CALLS: list = [
+    Call("labkit.fl.robust:aggregator_label", dict(label="median")),
+]
 
 EXCLUDED = {
     "labkit.fl.robust:poisoning_sweep": "the make-data builder of data/sweeps/fl_poisoning.npz (137 settings of five "
