@@ -17,11 +17,14 @@ LAB_DEFAULTS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterl
 	--LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab lab-student hub test quick unit nbval notebooks data bench student browser clean-venv sync-env
+
+.PHONY: help install fonts lab lab-student lab-zh zh hub test quick unit nbval notebooks data bench student browser clean-venv sync-env
 
 help:
 	@echo "make lab        start JupyterLab at this folder on notebooks/00-index.ipynb (sets up .venv first)"
 	@echo "make lab-student  the same, opening student/00-index.ipynb (the copies to hand out)"
+	@echo "make lab-zh     中文版: JupyterLab in Chinese on notebooks/zh/00-index.ipynb (the Chinese edition)"
+	@echo "make zh         rebuild the Chinese edition: notebooks/zh/ from i18n/zh_CN/*.po (executed), student/zh/"
 	@echo "make test       run the whole suite: unit tests, strict nbval over every notebook, checks"
 	@echo "make quick      run everything not marked slow (pytest -m 'not slow'): unit tests, no nbval, no servers"
 	@echo "make install    create or update .venv (does nothing when it is current)"
@@ -30,7 +33,23 @@ help:
 	@echo "make bench      run benchmarks/ and write benchmarks/RESULTS.md"
 	@echo "make student    write student copies to student/ (nbgrader generate_assignment: solutions stubbed, outputs cleared)"
 
-install: $(STAMP)
+install: $(STAMP) fonts
+
+# The Chinese edition's figures need a CJK font that matplotlib finds offline: Debian's
+# fonts-wqy-microhei (pinned; 4 MB, GB 18030 coverage). Installed when missing and possible (root with
+# apt-get); otherwise a message (the English edition does not need it), except in CI, where it fails.
+CJK_FONT ?= /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+CJK_FONT_DEB := fonts-wqy-microhei=0.2.0-beta-3.1
+fonts:
+	@if [ -f "$(CJK_FONT)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing a CJK font for the Chinese edition's figures (apt-get install $(CJK_FONT_DEB))"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CJK_FONT_DEB) >/dev/null; \
+	elif [ "$$CI" = true ]; then \
+	  echo "CI needs $(CJK_FONT) for the Chinese edition, and cannot install it (not root, or no apt-get)."; exit 1; \
+	else \
+	  echo "No CJK font ($(CJK_FONT)): the Chinese edition's figures need one (Debian: apt-get install fonts-wqy-microhei)."; \
+	fi
 
 # The venv is rebuilt when any file that defines it changes.
 $(STAMP): requirements.txt tff-requirement.txt pyproject.toml
@@ -67,6 +86,16 @@ lab: install
 # The same, opening the student copies (solutions stubbed): what a learner should start from.
 lab-student:
 	@$(MAKE) --no-print-directory lab LAB_OPEN=student/00-index.ipynb
+
+# 中文版: the Chinese edition with JupyterLab's interface in Chinese (jupyterlab-language-pack-zh-CN).
+# The interface language is a JupyterLab setting; this target keeps its own settings folder (in .venv)
+# holding locale zh_CN, so `make lab` stays English. labkit speaks Chinese in notebooks/zh by itself.
+LAB_ZH_SETTINGS := $(VENV)/lab-zh-settings
+lab-zh: install
+	@mkdir -p "$(LAB_ZH_SETTINGS)/@jupyterlab/translation-extension"
+	@test -f "$(LAB_ZH_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings" || \
+	  echo '{"locale": "zh_CN"}' > "$(LAB_ZH_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings"
+	@JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(LAB_ZH_SETTINGS)" $(MAKE) --no-print-directory lab LAB_OPEN=notebooks/zh/00-index.ipynb
 
 test: install browser hub
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -119,6 +148,14 @@ nbval: install
 notebooks: install
 	$(PY) -m tools.notebooks execute notebooks/*.ipynb
 	$(PY) -m tools.student --source notebooks --out student
+	@$(MAKE) --no-print-directory zh
+
+# The Chinese edition, generated from the English notebooks and the catalogues i18n/zh_CN/NN-slug.po
+# (tools/i18n.py): translated markdown, identical code, executed in a fresh kernel; then its student copies.
+# After editing English prose: `python -m tools.i18n update notebooks/*.ipynb`, translate, then `make zh`.
+zh: install
+	$(PY) -m tools.i18n build notebooks/*.ipynb
+	$(PY) -m tools.student --source notebooks/zh --out student/zh
 
 data: install
 	$(PY) -m tools.build_data
@@ -130,6 +167,7 @@ bench: install
 # (solutions stubbed, hidden tests removed, outputs and widget state cleared; tools/student.py, tools/classroom.py).
 student: install
 	$(PY) -m tools.student --source notebooks --out student
+	$(PY) -m tools.student --source notebooks/zh --out student/zh
 
 # environment.yml repeats requirements.txt for Binder/conda; regenerate it after changing a pin.
 sync-env:

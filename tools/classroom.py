@@ -62,7 +62,13 @@ CELL_TIMEOUT = 600  # seconds per cell when autograde executes a notebook (nbgra
 
 _CHECK_LINE = re.compile(r"""^check\(\s*["'](\d\d\.\d+)["']\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$""")
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.\d+)["']\s*,\s*([A-Za-z_][A-Za-z0-9_]*)""")
-_HEADING = re.compile(r"^\*\*Exercise (\d\d\.\d+) \(", re.M)  # a heading starts a line; 00 quotes one mid-line
+# A heading starts a line (00 quotes one mid-line); the Chinese edition's reads "**练习 NN.k（".
+_HEADING = re.compile(r"^\*\*(?:Exercise (\d\d\.\d+) \(|练习 (\d\d\.\d+)（)", re.M)
+
+
+def _headings(text: str) -> list[str]:
+    """The exercise numbers of the statement headings in a Markdown cell, English or Chinese."""
+    return [en or zh for en, zh in _HEADING.findall(text)]
 
 
 def _text(cell: dict) -> str:
@@ -124,7 +130,7 @@ def _gid(kind: str, exercise: str) -> str:
 def _heading_before(cells: Sequence[dict], index: int) -> str | None:
     for cell in reversed(cells[:index + 1]):
         if cell.get("cell_type") == "markdown":
-            found = _HEADING.findall(_text(cell))
+            found = _headings(_text(cell))
             if found:
                 return found[-1]
     return None
@@ -160,8 +166,8 @@ def tag_notebook(nb: dict) -> dict:
                     raise ValueError(f"{where}: a written answer with no '**Exercise NN.k (' heading above it")
                 out.append(_set_meta(cell, nbgrader_metadata(grade=True, solution=True, locked=False,
                                                               grade_id=_gid("written", exercise), points=WRITTEN_POINTS)))
-            elif _HEADING.search(source) and _HEADING.findall(source)[0] not in stated:
-                exercise = _HEADING.findall(source)[0]
+            elif _HEADING.search(source) and _headings(source)[0] not in stated:
+                exercise = _headings(source)[0]
                 stated.add(exercise)  # a later cell repeating the heading stays editable (grade ids are unique)
                 out.append(_set_meta(cell, nbgrader_metadata(grade=False, solution=False, locked=True,
                                                               grade_id=_gid("exercise", exercise))))
@@ -566,7 +572,7 @@ def grade_problems(assignment: str, source: dict, solved: list[CellScore], untou
         meta = cell.get("metadata", {}).get("nbgrader", {})
         text = out.get("evalue", "")
         if not (meta.get("grade") and not meta.get("solution") and out.get("ename") == "AssertionError"
-                and re.match(r"Exercise \d\d\.\d+: not yet\. Not attempted yet", text)):
+                and re.match(r"Exercise \d\d\.\d+: not yet\. Not attempted yet|练习 \d\d\.\d+：尚未通过。尚未作答", text)):
             problems.append(f"untouched: cell {cell.get('id')} raised {out.get('ename')}: {text[:120]} "
                             "(a student copy must run to its end; only the hidden tests may fail)")
     return problems
