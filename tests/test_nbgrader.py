@@ -191,6 +191,20 @@ def test_autograde_gives_full_marks_to_the_answers_and_zero_to_the_untouched_rel
 
 
 @pytest.mark.slow
+def test_a_chinese_notebook_autogrades_like_its_english_original(tmp_path, monkeypatch):
+    # The Chinese edition's code cells are the English ones (tests/test_i18n.py), so the English round
+    # trip above proves its checks; this runs one Chinese notebook through nbgrader with labkit speaking
+    # Chinese (the autograde kernels run outside notebooks/zh, hence LABKIT_LANG), feedback and all.
+    zh = ROOT / "notebooks" / "zh" / "02-dp-from-scratch.ipynb"
+    monkeypatch.setenv("LABKIT_LANG", "zh")
+    (row,) = classroom.round_trip(tmp_path / "course", [zh]).notebooks
+    assert row.problems == [], "\n".join(row.problems)
+    auto = [r for r in row.solved if r.autograded]
+    assert len(auto) == len(student.exercises_in(json.loads(zh.read_text(encoding="utf-8")))) >= 3
+    assert all(r.score == r.max_score for r in auto) and all(r.score == 0 for r in row.untouched)
+
+
+@pytest.mark.slow
 def test_the_round_trip_catches_a_check_that_cannot_fail_and_a_wrong_solution(tmp_path):
     leaky = classroom.tag_notebook(_notebook("def count_sensitivity():\n    return 1\n    ### BEGIN SOLUTION\n    ### END SOLUTION"))
     wrong = classroom.tag_notebook(_notebook(ANSWER.format(value=2)))

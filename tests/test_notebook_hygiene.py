@@ -11,13 +11,14 @@ from tools.notebooks import hygiene_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+ZH_NOTEBOOKS = sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))  # the Chinese edition (tests/test_i18n.py)
 
 
 def test_there_are_notebooks_and_an_index():
     assert (ROOT / "notebooks" / "00-index.ipynb") in NOTEBOOKS
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + ZH_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
 def test_notebook_output_hygiene(path):
     assert hygiene_problems(path) == []
 

@@ -84,6 +84,26 @@ def test_the_student_folder_is_current():
     assert problems == [], "student copies are stale; run `make student`:\n" + "\n".join(problems)
 
 
+def test_the_chinese_student_folder_is_current():
+    problems = student.stale_copies(ROOT / "notebooks" / "zh", COPIES / "zh")
+    assert problems == [], "Chinese student copies are stale; run `make zh`:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chinese_student_copies_hold_the_english_code_and_grading(path):
+    """Same code cells, same nbgrader cells and points: the English autograde proof holds for the Chinese."""
+    en, zh = _nb(COPIES / path.name), _nb(COPIES / "zh" / path.name)
+    assert len(en["cells"]) == len(zh["cells"])
+    for i, (a, b) in enumerate(zip(en["cells"], zh["cells"])):
+        grade = {k: v for k, v in a["metadata"].get("nbgrader", {}).items() if k != "checksum"}
+        assert {k: v for k, v in b["metadata"].get("nbgrader", {}).items() if k != "checksum"} == grade, f"cell {i}"
+        if a["cell_type"] == "code":
+            assert b["source"] == a["source"], f"{path.name} cell {i}: code differs between the editions"
+        else:
+            assert b["cell_type"] == a["cell_type"], f"{path.name} cell {i}"
+    assert "".join(zh["cells"][0]["source"]) != "".join(en["cells"][0]["source"])  # the title is translated
+
+
 @pytest.mark.slow
 def test_make_student_entry_point_regenerates_the_committed_copies(tmp_path):
     out = tmp_path / "student"
@@ -114,7 +134,8 @@ def test_make_student_entry_point_regenerates_the_committed_copies(tmp_path):
 # --- Widget state for static viewers --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + sorted((ROOT / "notebooks" / "zh").glob(student.NOTEBOOK_GLOB)),
+                         ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
 def test_every_displayed_widget_has_its_state_stored(path):
     # GitHub and nbviewer draw a widget from metadata.widgets; without it they show only its text repr.
     assert student.widget_state_problems(_nb(path)) == []
