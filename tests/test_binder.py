@@ -55,8 +55,11 @@ def test_repo2docker_builds_from_environment_yml_then_runs_postbuild():
     copy_repo = text.index("COPY --chown=0:0 src/ ${REPO_DIR}/")
     post = text.index("RUN ./postBuild")
     assert env_update.start() < copy_repo < post, "postBuild must run after the environment and the repository copy"
-    for other in ("requirements.txt", "apt.txt", "install.R", "Project.toml", "runtime.txt"):
+    for other in ("requirements.txt", "install.R", "Project.toml", "runtime.txt"):
         assert other not in text, f"repo2docker picked up {other}: Binder would install more than environment.yml"
+    # apt.txt: the Chinese edition's CJK font, from Debian, installed before postBuild runs.
+    font = re.search(r"apt-get install --yes --no-install-recommends fonts-wqy-microhei", text)
+    assert font and font.start() < post, "repo2docker must install apt.txt's fonts-wqy-microhei (Chinese figures)"
 
 
 @pytest.mark.slow

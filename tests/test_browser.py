@@ -226,3 +226,66 @@ def test_opening_a_notebook_and_letting_it_autosave_changes_nothing(tmp_path, fo
     assert len(names) >= 11
     changed = notebooks_changed_by_opening(copy, names, tmp_path)
     assert changed == {}, f"opening these notebooks in JupyterLab changed them: {changed}"
+
+
+# Drawn in the page with the font the browser picked for a Chinese heading: a real font gives each
+# character its own glyph; without one, every character is the same missing-glyph box (tofu), exactly
+# like an unassigned code point (U+0378) drawn in that font.
+GLYPHS = """(el) => {
+  const font = getComputedStyle(el).font, text = el.innerText;
+  const han = [...new Set([...text].filter((ch) => /[\\u4e00-\\u9fff]/.test(ch)))].slice(0, 6);
+  const draw = (ch) => { const c = document.createElement('canvas'); c.width = c.height = 48;
+    const g = c.getContext('2d'); g.font = font; g.fillStyle = '#000'; g.textBaseline = 'top'; g.fillText(ch, 4, 4);
+    return Array.from(g.getImageData(0, 0, 48, 48).data).join(','); };
+  const box = draw('\\u0378'), shapes = han.map(draw);
+  return {font, han, distinct: new Set(shapes).size, tofu: shapes.filter((s) => s === box).length,
+          blank: shapes.filter((s) => !/[1-9]/.test(s)).length};
+}"""
+
+
+@pytest.mark.slow
+def test_a_chinese_notebook_renders_chinese_in_a_chinese_jupyterlab(tmp_path):
+    """notebooks/zh/02 run whole in JupyterLab with its Chinese interface: Chinese menus, Chinese widget
+    labels from labkit, Chinese prose drawn with real glyphs (no tofu), no missing-glyph warning from the
+    figures, and a new figure when the slider moves."""
+    _browser_or_skip()
+    root_dir = tmp_path / "notebooks"
+    (root_dir / "zh").mkdir(parents=True)  # the folder name is how labkit knows to speak Chinese
+    browser.cleared_copy(ROOT / "notebooks" / "zh" / NOTEBOOK, root_dir / "zh" / NOTEBOOK)
+    ARTIFACTS.mkdir(exist_ok=True)
+    chinese = {"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
+    with browser.LabSession(root_dir, tmp_path / "lab", settings=chinese) as lab:
+        page = lab.page
+        lab.open(f"zh/{NOTEBOOK}")
+        state = lab.run_all()
+        assert state["errors"] == [], f"cells show errors after Run All: {state['errors']}"
+        menus = page.locator("#jp-menu-panel, .lm-MenuBar").first.inner_text()
+        assert "文件" in menus and "File" not in menus, f"the interface is not in Chinese: {menus[:80]!r}"
+
+        heading = page.locator(".jp-RenderedMarkdown h1").first
+        glyphs = heading.evaluate(GLYPHS)
+        assert len(glyphs["han"]) >= 4, glyphs
+        assert glyphs["tofu"] == 0 and glyphs["blank"] == 0 and glyphs["distinct"] == len(glyphs["han"]), glyphs
+
+        widget = page.locator(".jp-Cell", has=page.locator(".widget-slider")).first
+        widget.scroll_into_view_if_needed()
+        labels = widget.locator(".widget-label").all_inner_texts()
+        assert any(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in labels), f"widget labels: {labels}"
+        figure = widget.locator("img").first
+        figure.wait_for(state="visible")
+        before_src = figure.get_attribute("src")
+        widget.locator(".noUi-handle").first.focus()
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "([cell, before]) => { const img = cell.querySelector('img');"
+            " return !!img && img.getAttribute('src') !== before; }",
+            arg=[widget.element_handle(), before_src], timeout=60_000)
+        page.wait_for_function(f"() => ({browser.NOTEBOOK_STATE})().status === 'idle'", timeout=60_000)
+        widget.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "browser-zh-02-noise-calibration.png"))
+        shown = page.locator(".jp-Notebook").inner_text()
+        for bad in ("missing from font", "Glyph", "dummy symbol", "Traceback", "Error displaying widget"):
+            assert bad not in shown, f"the Chinese notebook shows {bad!r}"
+        lab.close_notebook()
+    assert lab.leftovers == [], f"processes outlived the test: {lab.leftovers}"

@@ -47,7 +47,8 @@ def test_wrong_or_missing_python_gets_one_clear_sentence(tmp_path, fake):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target, landing", [("lab", "notebooks/00-index.ipynb"), ("lab-student", "student/00-index.ipynb")])
+@pytest.mark.parametrize("target, landing", [("lab", "notebooks/00-index.ipynb"), ("lab-student", "student/00-index.ipynb"),
+                                             ("lab-zh", "notebooks/zh/00-index.ipynb")])
 def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path, stop_process_group, target, landing):
     """`make lab` (instructor index) and `make lab-student` (student index) root JupyterLab at the project
     folder, so that both notebooks/ and student/ are in the file browser, and stop cleanly."""
@@ -86,7 +87,16 @@ def test_make_lab_serves_the_landing_notebook_and_stops_cleanly(tmp_path, stop_p
                 time.sleep(0.5)
         assert model is not None, "the server never answered:\n" + "".join(log[-30:])
         assert model["name"] == "00-index.ipynb" and model["type"] == "notebook"
-        assert model["content"]["cells"][0]["source"].startswith("# Start here")
+        title = model["content"]["cells"][0]["source"]
+        assert title == "".join(json.loads((ROOT / landing).read_text(encoding="utf-8"))["cells"][0]["source"])
+        assert re.search("[\u4e00-\u9fff]", title) if target == "lab-zh" else title.startswith("# Start here"), title[:60]
+        if target == "lab-zh":  # JupyterLab's own interface in Chinese: the setting, and the language pack serving it
+            with NO_PROXY.open(f"http://localhost:{port}/lab/api/settings/@jupyterlab/translation-extension:plugin?token={token}",
+                               timeout=10) as resp:
+                assert json.loads(resp.read())["settings"]["locale"] == "zh_CN"
+            with NO_PROXY.open(f"http://localhost:{port}/lab/api/translations/zh_CN?token={token}", timeout=10) as resp:
+                pack = json.loads(resp.read())
+            assert pack["data"] and pack["message"] == "", str(pack)[:300]
         with NO_PROXY.open(f"http://localhost:{port}/api/contents?token={token}", timeout=10) as resp:
             root = {item["name"] for item in json.loads(resp.read())["content"]}
         assert {"notebooks", "student"} <= root, f"the file browser's root must hold notebooks/ and student/; got {root}"
