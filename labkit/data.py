@@ -21,6 +21,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from labkit.i18n import N_
 from typing import Sequence
 
 import numpy as np
@@ -241,10 +243,12 @@ class Dataset:
         return {"digits": (8, 8), "mnist": (28, 28)}.get(self.name)
 
     def __repr__(self) -> str:
-        return (
-            f"Dataset({self.name!r}: train {self.x_train.shape}, test {self.x_test.shape}, "
-            f"{self.num_classes or 'regression'} classes; {self.scaling})"
-        )
+        from labkit.i18n import tr
+
+        scaling = "; ".join(tr(part) for part in self.scaling.split("; "))  # each part marked with N_ in _sklearn_raw
+        return tr("Dataset({name!r}: train {train}, test {test}, {classes} classes; {scaling})").format(
+            name=self.name, train=self.x_train.shape, test=self.x_test.shape,
+            classes=self.num_classes or tr("regression"), scaling=scaling)
 
 
 def _sklearn_raw(name: str):
@@ -364,19 +368,19 @@ def load(name: str) -> Dataset:
     x_train, x_test = x[train], x[test]
     if name == "digits":
         x_train, x_test = x_train / 16.0, x_test / 16.0
-        scaling = "pixels divided by 16, so in [0, 1]"
+        scaling = N_("pixels divided by 16, so in [0, 1]")
     elif name == "mnist":
         x_train, x_test = x_train / 255.0, x_test / 255.0
-        scaling = "pixels divided by 255, so in [0, 1]"
+        scaling = N_("pixels divided by 255, so in [0, 1]")
     else:
         mean, std = x_train.mean(axis=0), x_train.std(axis=0)
         std[std == 0] = 1.0
         x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-        scaling = "standardised with the training split's mean and standard deviation"
+        scaling = N_("standardised with the training split's mean and standard deviation")
     if name == "diabetes":
         y_train, y_test = (y[train] / 100.0).astype(np.float32), (y[test] / 100.0).astype(np.float32)
         target_names: tuple[str, ...] = ()
-        scaling += "; target divided by 100"
+        scaling += "; " + N_("target divided by 100")
     else:
         y_train, y_test = y[train].astype(np.int64), y[test].astype(np.int64)
         target_names = tuple(str(t) for t in raw.target_names)
