@@ -33,14 +33,16 @@ help:
 	@echo "make bench      run benchmarks/ and write benchmarks/RESULTS.md"
 	@echo "make student    write student copies to student/ (nbgrader generate_assignment: solutions stubbed, outputs cleared)"
 
-install: $(STAMP) fonts
+install: $(STAMP) $(CJK_FONT)
 
 # The Chinese edition's figures need a CJK font that matplotlib finds offline: Debian's
 # fonts-wqy-microhei (pinned; 4 MB, GB 18030 coverage). Installed when missing and possible (root with
 # apt-get); otherwise a message (the English edition does not need it), except in CI, where it fails.
+# The font file is the target, so `make -q install` stays quiet once it is there.
 CJK_FONT ?= /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 CJK_FONT_DEB := fonts-wqy-microhei=0.2.0-beta-3.1
-fonts:
+fonts: $(CJK_FONT)
+$(CJK_FONT):
 	@if [ -f "$(CJK_FONT)" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "Installing a CJK font for the Chinese edition's figures (apt-get install $(CJK_FONT_DEB))"; \

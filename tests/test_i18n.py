@@ -29,8 +29,9 @@ for _line in i18n.GLOSSARY.read_text(encoding="utf-8").splitlines():
         HEADINGS[_row[0]] = _row[1]
 # A translated block may keep this much Latin script (names, acronyms, paper titles) relative to its
 # Chinese, counted as letters against 2 x Han characters (tools.i18n.latin_ratio); an untranslated
-# English paragraph scores 1.0. The highest ratio in the catalogues is printed by the test on failure.
-MAX_LATIN = 0.5
+# English paragraph scores 1.0. The highest ratio in today's catalogues is 0.35 (a heading naming
+# TensorFlow Privacy); the test prints the highest on failure.
+MAX_LATIN = 0.4
 
 
 def _entries():

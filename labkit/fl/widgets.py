@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import math
 
-from labkit.i18n import tr
+from labkit.i18n import N_, tr
+
+# The attack as the explorer's title names it: the key itself in English, its translation in Chinese.
+_ATTACK_NAMES = {"boost": N_("boost"), "sign_flip": N_("sign_flip")}
 
 
 def _alpha_label(alpha: float) -> str:
@@ -373,7 +376,8 @@ def poisoning_explorer(attackers: int = 2, scale: float = 20.0, attack: str = "b
         acc = robust.poisoning_accuracy(f_ctl.value, s_ctl.value, attack=a_ctl.value)
         image.value = canvas.png(acc, tr("{attackers} of {clients} clients attack ({attack}, scale {scale:g}), "
                                          "{rounds} rounds, seed {seed}").format(
-            attackers=f_ctl.value, clients=s["num_clients"], attack=a_ctl.value, scale=s_ctl.value, rounds=s["rounds"],
+            attackers=f_ctl.value, clients=s["num_clients"], attack=tr(_ATTACK_NAMES[a_ctl.value]), scale=s_ctl.value,
+            rounds=s["rounds"],
             seed=s["seed"]))
 
     for ctl in (f_ctl, s_ctl, a_ctl):
