@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from labkit.i18n import N_, language, tr
+from labkit.i18n import N_, language, pad, tr
 
 
 @dataclass(frozen=True)
@@ -78,14 +78,6 @@ def exercise_summary(number: str) -> str:
     return tr("{total} ({kinds})").format(total=len(kinds), kinds=separator.join(parts)) if kinds else "0"
 
 
-def _pad(text: str, width: int, *, right: bool = False) -> str:
-    """``text`` padded with spaces to ``width`` columns of a monospaced font (a Chinese character takes two)."""
-    import unicodedata
-
-    fill = " " * max(0, width - sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
-    return fill + text if right else text + fill
-
-
 @dataclass(frozen=True)
 class LabMap:
     entries: tuple[Entry, ...]
@@ -98,9 +90,9 @@ class LabMap:
         return tr("ready") if self.status(entry) == "ready" else tr("coming")
 
     def __repr__(self) -> str:
-        rows = [f"{e.number}  {_pad(tr(e.title), 40)} {_pad(tr(e.track), 21)} "
+        rows = [f"{e.number}  {pad(tr(e.title), 40)} {pad(tr(e.track), 21)} "
                 + tr("~{minutes} min").format(minutes=f"{e.minutes:>3}")
-                + f"  {_pad(exercise_summary(e.number), 34)} {self._status_shown(e)}" for e in self.entries]
+                + f"  {pad(exercise_summary(e.number), 34)} {self._status_shown(e)}" for e in self.entries]
         return "\n".join(rows)
 
     def _repr_html_(self) -> str:

@@ -20,7 +20,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["tr", "N_", "language", "set_language", "use_cjk_font", "LANGUAGES", "CJK_FONTS"]
+__all__ = ["tr", "N_", "language", "set_language", "use_cjk_font", "text_width", "pad", "LANGUAGES", "CJK_FONTS"]
 
 LANGUAGES = ("en", "zh")
 LOCALE_DIR = Path(__file__).with_name("locale") / "zh_CN"
@@ -96,6 +96,25 @@ def N_(message: str) -> str:
     if not isinstance(message, str):
         raise TypeError(f"message must be a string; got {type(message).__name__}")
     return message
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: two for a wide (Chinese) character, one for the others."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string; got {type(text).__name__}")
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` columns (:func:`text_width`).
+
+    Aligns the text tables labkit prints (versions, the lab map, the capstone's costs) in both languages.
+    """
+    if isinstance(width, bool) or not isinstance(width, int) or width < 0:
+        raise ValueError(f"width must be a non-negative integer (columns); got {width!r}")
+    return text + " " * max(0, width - text_width(text))
 
 
 def use_cjk_font() -> str:

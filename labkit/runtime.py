@@ -51,13 +51,6 @@ NOT_INSTALLED = N_("not installed")
 KERAS_RANDINT = r"non-integer arguments to randrange\(\)"
 
 
-def _text_width(text: str) -> int:
-    """Columns ``text`` takes in a monospaced font: a Chinese character takes two."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 @dataclass(frozen=True)
 class VersionsTable:
     """The environment a notebook runs in: Python, seed and package versions.
@@ -78,8 +71,10 @@ class VersionsTable:
 
     def __repr__(self) -> str:
         rows = self._shown_rows()
-        width = max(_text_width(k) for k, _ in rows)
-        lines = [k + " " * (width - _text_width(k)) + f"  {v}" for k, v in rows]
+        from labkit.i18n import pad, text_width
+
+        width = max(text_width(k) for k, _ in rows)
+        lines = [pad(k, width) + f"  {v}" for k, v in rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

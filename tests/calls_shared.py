@@ -41,6 +41,8 @@ CALLS = [
     Call("labkit.i18n:language", dict()),
     Call("labkit.i18n:set_language", dict(lang=None), accepts={"lang": {"none"}}),
     Call("labkit.i18n:catalogue", dict()),
+    Call("labkit.i18n:text_width", dict(text="隐私 ok"), accepts={"text": {"unknown"}}),  # any string has a width
+    Call("labkit.i18n:pad", dict(text="隐私", width=8), accepts={"text": {"unknown"}, "width": {"zero", "huge"}}),
     # curriculum
     Call("labkit.curriculum:lab_map", dict(notebooks_dir="notebooks"), kinds={"notebooks_dir": "object"}),
     Call("labkit.curriculum:track_minutes", dict()),

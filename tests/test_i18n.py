@@ -22,11 +22,7 @@ from tools import i18n
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 ZH = ROOT / "notebooks" / "zh"
-HEADINGS = {}
-for _line in i18n.GLOSSARY.read_text(encoding="utf-8").splitlines():
-    _row = _line.split("\t")
-    if len(_row) >= 3 and not _line.startswith("#") and _row[2].strip() == "heading":
-        HEADINGS[_row[0]] = _row[1]
+HEADINGS = dict(i18n.glossary("heading"))
 # A translated block may keep this much Latin script (names, acronyms, paper titles) relative to its
 # Chinese, counted as letters against 2 x Han characters (tools.i18n.latin_ratio); an untranslated
 # English paragraph scores 1.0. The highest ratio in today's catalogues is 0.35 (a heading naming

@@ -71,14 +71,7 @@ def markdown_blocks(text: str) -> list[str]:
 
 def prose(block: str) -> str:
     """The block with code, formulas, link targets and URLs removed: the words a reader reads."""
-    lines, fence = [], False
-    for line in block.split("\n"):
-        if _FENCE.match(line):
-            fence = not fence
-            continue
-        if not fence:
-            lines.append(line)
-    text = "\n".join(lines)
+    text = _code_outside_fences(block)
     for pattern in (_MATH, _CODE_SPAN, _LINK_TARGET, _URL):
         text = pattern.sub(" ", text)
     return text
@@ -312,21 +305,18 @@ def join_cjk_lines(block: str) -> str:
         if fence or not out or not line.strip() or not out[-1].strip() or out[-1].endswith("  "):
             out.append(line)
             continue
-        prev, quote = out[-1], ""
-        body = line
-        if line.lstrip().startswith(">"):
+        prev, body = out[-1], line.lstrip()
+        if body.startswith(">"):  # a blockquote line joins only the blockquote line above it
             if not prev.lstrip().startswith(">"):
                 out.append(line)
                 continue
-            body = line.lstrip()[1:].lstrip()
-        else:
-            body = line.lstrip()
-        if _BLOCK_START.match(body) or _BLOCK_START.match(prev.lstrip().lstrip(">").lstrip()) and prev.lstrip().startswith("#"):
+            body = body[1:].lstrip()
+        if _BLOCK_START.match(body) or prev.lstrip().startswith("#"):
             out.append(line)
             continue
         ends = prev.rstrip()
         if _CJK_END.search(ends) and (_CJK_START.match(body) or re.search(r"[\u3000-\u303f\uff00-\uffef]$", ends)):
-            out[-1] = ends + quote + body
+            out[-1] = ends + body
         else:
             out.append(line)
     return "\n".join(out)
@@ -377,12 +367,17 @@ def build(notebooks: list[Path], *, execute: bool = True, out: Path = OUT) -> li
     return written
 
 
-def glossary() -> list[tuple[str, str]]:
-    """The fixed terms: (English, Chinese) pairs from ``i18n/zh_CN/glossary.tsv`` (comments start with #)."""
+def glossary(kind: str = "term") -> list[tuple[str, str]]:
+    """(English, Chinese) pairs of one kind from ``i18n/zh_CN/glossary.tsv`` (comments start with #).
+
+    ``"term"``: words fixed wherever they occur in prose; ``"heading"``: section headings, fixed as a whole.
+    """
+    if kind not in ("term", "heading"):
+        raise ValueError(f"kind must be 'term' or 'heading'; got {kind!r}")
     rows = []
     with GLOSSARY.open(encoding="utf-8") as fh:
         for row in csv.reader(fh, delimiter="\t"):
-            if row and not row[0].startswith("#") and len(row) >= 2:
+            if len(row) >= 3 and not row[0].startswith("#") and row[2].strip() == kind:
                 rows.append((row[0].strip(), row[1].strip()))
     return rows
 

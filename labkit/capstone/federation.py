@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import math
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Callable, Sequence
@@ -62,7 +61,7 @@ import numpy as np
 from labkit import _validate as v
 from labkit.fl import (Aggregate, ClientResult, LocalSGD, LogisticRegression, PaillierAggregation, RecordDPSGD,
                        SecureAggregation, bytes_per_round, federated_round, plain_sum, run_rounds)
-from labkit.i18n import N_, tr
+from labkit.i18n import N_, pad, text_width, tr
 
 AGGREGATIONS: tuple[str, ...] = ("plain", "secagg", "paillier", "threshold")
 KEY_THRESHOLD = 3
@@ -919,19 +918,14 @@ class CostTable:
 
     def __repr__(self) -> str:
         rows = [[tr(h) for h in self.HEAD]] + self.cells()
-        widths = [max(_text_width(r[i]) for r in rows) for i in range(len(self.HEAD))]
-        return "\n".join("  ".join(c + " " * (w - _text_width(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
+        widths = [max(text_width(r[i]) for r in rows) for i in range(len(self.HEAD))]
+        return "\n".join("  ".join(pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{escape(tr(h))}</th>" for h in self.HEAD)
         body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{escape(c)}</td>" for c in r) + "</tr>"
                        for r in self.cells())
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _text_width(text: str) -> int:
-    """Columns ``text`` takes in a monospaced font: two for a wide (Chinese) character, one for the others."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def cost_row(run: FederationRun, attack) -> CostRow:
